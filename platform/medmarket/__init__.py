@@ -1,0 +1,63 @@
+"""MedMarket: an open telemedicine marketplace.
+
+The public API for plugin authors is what this module exports: ``hookimpl`` to mark hook
+implementations, and the contract types each kind of adapter exchanges with the core.
+Everything else in the package is the platform's own and may change.
+"""
+
+import pluggy
+
+from medmarket.delivery.interface import Courier, DeliveryRequest, Dispatch, Quote, TrackingEvent
+from medmarket.health import HealthReport
+from medmarket.hospitals.interface import (
+    AffiliationQuery,
+    AffiliationVerification,
+    HospitalAdapter,
+    HospitalAdapterType,
+    LicenceQuery,
+    LicenceVerification,
+)
+from medmarket.notifications.interface import Notification, Notifier, Recipient
+from medmarket.payments.interface import (
+    GatewayPayment,
+    GatewayRefund,
+    Money,
+    PaymentGateway,
+    PaymentRequest,
+    RefundRequest,
+    WebhookEvent,
+)
+from medmarket.video.interface import CallContext, IceServer, MediaProfile, QosSession, VideoProvider
+
+hookimpl = pluggy.HookimplMarker("medmarket")
+
+__all__ = [
+    "AffiliationQuery",
+    "AffiliationVerification",
+    "CallContext",
+    "Courier",
+    "DeliveryRequest",
+    "Dispatch",
+    "GatewayPayment",
+    "GatewayRefund",
+    "HealthReport",
+    "HospitalAdapter",
+    "HospitalAdapterType",
+    "IceServer",
+    "LicenceQuery",
+    "LicenceVerification",
+    "MediaProfile",
+    "Money",
+    "Notification",
+    "Notifier",
+    "PaymentGateway",
+    "PaymentRequest",
+    "QosSession",
+    "Quote",
+    "Recipient",
+    "RefundRequest",
+    "TrackingEvent",
+    "VideoProvider",
+    "WebhookEvent",
+    "hookimpl",
+]

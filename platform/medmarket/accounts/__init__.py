@@ -1,0 +1,1 @@
+"""Accounts: sign-up, sign-in, sessions, invitations, and the guard every route passes."""

@@ -1,0 +1,131 @@
+"""The guard every route passes. Access is denied by default: a route must declare who may
+use it with ``opt=allow(...)`` or ``opt=PUBLIC``; one that declares nothing refuses everyone.
+
+Browser sessions (cookie) must also prove, on every unsafe method, that the request came from
+our own pages: the ``X-CSRF-Token`` header or a ``_csrf`` form field must equal the session's
+token. Bearer-token sessions are not sent by browsers on their own, so they need no proof.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import uuid
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from medmarket.accounts.schemas import ALL_ROLES, Role
+from medmarket.accounts.service import Principal
+from medmarket.audit import AuditContext
+from medmarket.errors import Forbidden, NotAuthenticated
+
+SESSION_COOKIE = "mm_session"
+CSRF_COOKIE = "mm_csrf"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "_csrf"
+_PRINCIPAL = "medmarket.principal"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+PUBLIC: dict[str, Any] = {"access": "public"}
+SIGNED_IN: dict[str, Any] = {"access": ALL_ROLES}
+
+
+def allow(*roles: Role) -> dict[str, Any]:
+    """Route option: only these roles may call the route."""
+    unknown = set(roles) - ALL_ROLES
+    if not roles or unknown:
+        raise ValueError(f"allow() needs known roles, got {roles!r}")
+    return {"access": frozenset(roles)}
+
+
+def session_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    authorization = connection.headers.get("authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return connection.cookies.get(SESSION_COOKIE) or None
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """The principal of this request (looked up once, then kept in the scope)."""
+    if _PRINCIPAL in connection.scope:
+        return connection.scope[_PRINCIPAL]  # type: ignore[no-any-return]
+    token = session_token(connection)
+    principal = None
+    if token:
+        principal = await connection.app.state.accounts.resolve(token)
+    connection.scope[_PRINCIPAL] = principal  # type: ignore[literal-required]
+    return principal
+
+
+async def _csrf_proof(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    header = connection.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    content_type = connection.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await connection.form()  # type: ignore[attr-defined]
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+async def access_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    access = handler.opt.get("access")
+    if access is None:
+        raise Forbidden("this route declares no access rule, so it refuses everyone")
+    principal = await authenticate(connection)
+    if access == "public":
+        return
+    if principal is None:
+        raise NotAuthenticated()
+    if principal.role not in access:
+        raise Forbidden()
+    method = connection.scope.get("method")
+    if principal.session_kind == "browser" and method and method not in _SAFE_METHODS:
+        proof = await _csrf_proof(connection)
+        if not hmac.compare_digest(proof.encode(), principal.csrf_token.encode()):
+            raise Forbidden("missing or wrong CSRF token; reload the page and try again",
+                            code="csrf")
+
+
+def current_principal(request: Request[Any, Any, Any]) -> Principal:
+    """Dependency ``principal``: the signed-in caller (the guard has already checked it)."""
+    principal = request.scope.get(_PRINCIPAL)
+    if principal is None:
+        raise NotAuthenticated()
+    return principal  # type: ignore[no-any-return]
+
+
+def optional_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    return connection.scope.get(_PRINCIPAL)  # type: ignore[return-value]
+
+
+def audit_context(request: Request[Any, Any, Any]) -> AuditContext:
+    """Dependency ``context``: who is acting and from where, for the audit trail."""
+    return audit_context_of(request)
+
+
+def audit_context_of(connection: ASGIConnection[Any, Any, Any, Any]) -> AuditContext:
+    principal = optional_principal(connection)
+    return AuditContext(
+        actor_id=principal.user_id if principal else None,
+        actor_role=principal.role if principal else None,
+        ip=client_address(connection),
+        user_agent=connection.headers.get("user-agent"),
+        request_id=connection.headers.get("x-request-id") or uuid.uuid4().hex,
+    )
+
+
+def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The peer's IP address (the proxy's, unless uvicorn trusts its forwarded headers)."""
+    host = connection.client.host if connection.client else None
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
+        return None

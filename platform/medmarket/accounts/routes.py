@@ -1,0 +1,105 @@
+"""Accounts API: sign-up, browser sessions, API tokens, invitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, delete, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from medmarket.accounts.guards import (
+    CSRF_COOKIE,
+    PUBLIC,
+    SESSION_COOKIE,
+    SIGNED_IN,
+    allow,
+    session_token,
+)
+from medmarket.accounts.schemas import (
+    InvitationOut,
+    InvitationRequest,
+    SessionOut,
+    SignInRequest,
+    SignUpRequest,
+    TokenOut,
+    UserOut,
+)
+from medmarket.accounts.service import Accounts, Principal
+from medmarket.audit import AuditContext
+
+
+def provide_accounts(request: Request[Any, Any, Any]) -> Accounts:
+    return request.app.state.accounts  # type: ignore[no-any-return]
+
+
+def session_cookies(request: Request[Any, Any, Any], token: str, csrf: str,
+                    max_age: int) -> list[Cookie]:
+    secure = request.app.state.settings.secure_cookies
+    return [
+        Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax", secure=secure,
+               max_age=max_age, path="/"),
+        # Readable by our scripts, which echo it in the X-CSRF-Token header.
+        Cookie(key=CSRF_COOKIE, value=csrf, httponly=False, samesite="lax", secure=secure,
+               max_age=max_age, path="/"),
+    ]
+
+
+@post("/api/accounts", opt=PUBLIC, status_code=HTTP_201_CREATED, tags=["accounts"])
+async def sign_up(data: JSONBody[SignUpRequest], accounts: NamedDependency[Accounts], context: NamedDependency[AuditContext]) -> UserOut:
+    """Create an account. Patients and doctors sign up themselves; staff need an invitation."""
+    return await accounts.sign_up(data, context)
+
+
+@post("/api/session", opt=PUBLIC, tags=["accounts"])
+async def sign_in_browser(
+    request: Request[Any, Any, Any], data: JSONBody[SignInRequest], accounts: NamedDependency[Accounts],
+    context: NamedDependency[AuditContext],
+) -> Response[SessionOut]:
+    """Sign in from a browser: the session travels in an HttpOnly cookie."""
+    token, principal = await accounts.sign_in(data.email, data.password, "browser", context)
+    user = await accounts.user(principal.user_id)
+    body = SessionOut(user=user, csrf_token=principal.csrf_token, expires_at=principal.expires_at)
+    max_age = request.app.state.settings.session_ttl_seconds
+    return Response(body, cookies=session_cookies(request, token, principal.csrf_token, max_age))
+
+
+@post("/api/tokens", opt=PUBLIC, status_code=HTTP_201_CREATED, tags=["accounts"])
+async def sign_in_api(data: JSONBody[SignInRequest], accounts: NamedDependency[Accounts], context: NamedDependency[AuditContext]) -> TokenOut:
+    """Sign in as an API client: returns a bearer token."""
+    token, principal = await accounts.sign_in(data.email, data.password, "api", context)
+    user = await accounts.user(principal.user_id)
+    return TokenOut(user=user, token=token, expires_at=principal.expires_at)
+
+
+@delete("/api/session", opt=SIGNED_IN, status_code=HTTP_204_NO_CONTENT, tags=["accounts"])
+async def sign_out(
+    request: Request[Any, Any, Any], accounts: NamedDependency[Accounts], context: NamedDependency[AuditContext]
+) -> Response[None]:
+    """End the current session (cookie or bearer token)."""
+    token = session_token(request)
+    if token:
+        await accounts.sign_out(token, context)
+    response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@get("/api/me", opt=SIGNED_IN, tags=["accounts"])
+async def me(principal: NamedDependency[Principal], accounts: NamedDependency[Accounts]) -> UserOut:
+    return await accounts.user(principal.user_id)
+
+
+@post("/api/invitations", opt=allow("operator"), status_code=HTTP_201_CREATED,
+      tags=["accounts"])
+async def invite(data: JSONBody[InvitationRequest], accounts: NamedDependency[Accounts],
+                 context: NamedDependency[AuditContext]) -> InvitationOut:
+    """Invite a pharmacist, hospital admin or operator; the token is shown once."""
+    return await accounts.invite(data, context)
+
+
+ROUTES = [sign_up, sign_in_browser, sign_in_api, sign_out, me, invite]
+DEPENDENCIES = {"accounts": Provide(provide_accounts, sync_to_thread=False)}

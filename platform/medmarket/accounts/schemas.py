@@ -1,0 +1,72 @@
+"""HTTP bodies of the accounts API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+
+Role = Literal["patient", "doctor", "pharmacist", "hospital_admin", "operator"]
+ALL_ROLES: frozenset[Role] = frozenset(
+    ("patient", "doctor", "pharmacist", "hospital_admin", "operator")
+)
+SelfServiceRole = Literal["patient", "doctor"]
+StaffRole = Literal["pharmacist", "hospital_admin", "operator"]
+Locale = Literal["zh-CN", "en"]
+
+
+class SignUpRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+    password: str
+    display_name: Annotated[str, msgspec.Meta(max_length=100)]
+    role: SelfServiceRole = "patient"
+    # Staff join with the invitation an operator sent them; it fixes their role.
+    invitation: str | None = None
+    locale: Locale = "zh-CN"
+
+
+class SignInRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class UserOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    email: str
+    role: Role
+    display_name: str
+    locale: Locale
+    time_zone: str
+    created_at: dt.datetime
+
+
+class SessionOut(msgspec.Struct, kw_only=True):
+    """A browser session: the token itself travels only in the HttpOnly cookie."""
+
+    user: UserOut
+    csrf_token: str
+    expires_at: dt.datetime
+
+
+class TokenOut(msgspec.Struct, kw_only=True):
+    """An API session: send ``Authorization: Bearer <token>``."""
+
+    user: UserOut
+    token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_at: dt.datetime
+
+
+class InvitationRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+    role: StaffRole
+    hospital_id: uuid.UUID | None = None
+
+
+class InvitationOut(msgspec.Struct, kw_only=True):
+    email: str
+    role: StaffRole
+    token: str
+    expires_at: dt.datetime

@@ -1,0 +1,246 @@
+"""The rules of accounts: who may sign up as what, sign-in, sessions and invitations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from typing import Any
+
+import asyncpg
+import msgspec
+from email_validator import EmailNotValidError, validate_email
+
+from medmarket import audit
+from medmarket.accounts.passwords import Passwords, password_problem
+from medmarket.accounts.schemas import (
+    InvitationOut,
+    InvitationRequest,
+    Role,
+    SignUpRequest,
+    UserOut,
+)
+from medmarket.accounts.throttle import SignInThrottle
+from medmarket.audit import AuditContext
+from medmarket.db import Database
+from medmarket.errors import Conflict, FieldError, InvalidInput, NotAuthenticated
+
+INVITATION_TTL = dt.timedelta(days=7)
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """The signed-in person behind a request."""
+
+    user_id: uuid.UUID
+    role: Role
+    email: str
+    display_name: str
+    locale: str
+    time_zone: str
+    session_kind: str
+    csrf_token: str
+    expires_at: dt.datetime
+
+
+def token_digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def normalize_email(raw: str) -> str:
+    """The address in the form accounts are keyed by; raises EmailNotValidError."""
+    result = validate_email(raw.strip(), check_deliverability=False)
+    return result.normalized.lower()
+
+
+_USER_COLUMNS = "id, email, role, display_name, locale, time_zone, created_at"
+
+
+def user_out(row: asyncpg.Record) -> UserOut:
+    return UserOut(**{key: row[key] for key in UserOut.__struct_fields__})
+
+
+class Accounts:
+    def __init__(self, db: Database, passwords: Passwords, throttle: SignInThrottle,
+                 session_ttl: dt.timedelta) -> None:
+        self.db = db
+        self.passwords = passwords
+        self.throttle = throttle
+        self.session_ttl = session_ttl
+
+    # -- sign-up ---------------------------------------------------------------------------
+    async def sign_up(self, request: SignUpRequest, context: AuditContext) -> UserOut:
+        errors: list[FieldError] = []
+        email = ""
+        try:
+            email = normalize_email(request.email)
+        except EmailNotValidError as exc:
+            errors.append(FieldError(field="email", message=str(exc), code="invalid-email"))
+        weakness = password_problem(request.password, email or request.email)
+        if weakness:
+            errors.append(FieldError(field="password", message=weakness, code="weak-password"))
+        display_name = request.display_name.strip()
+        if not display_name:
+            errors.append(FieldError(field="display_name", message="enter your name",
+                                     code="required"))
+        if errors:
+            raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+
+        password_hash = await self.passwords.hash(request.password)
+        async with self.db.transaction() as connection:
+            role: Role = request.role
+            invitation: asyncpg.Record | None = None
+            if request.invitation is not None:
+                invitation = await connection.fetchrow(
+                    """
+                    SELECT token_hash, email, role, scope FROM invitations
+                     WHERE token_hash = $1 AND accepted_at IS NULL AND expires_at > now()
+                       FOR UPDATE
+                    """,
+                    token_digest(request.invitation),
+                )
+                if invitation is None or invitation["email"] != email:
+                    raise InvalidInput(
+                        "this invitation is unknown, used, expired or for another address",
+                        field="invitation",
+                    )
+                role = invitation["role"]
+            try:
+                row = await connection.fetchrow(
+                    f"""
+                    INSERT INTO users (email, password_hash, role, display_name, locale)
+                    VALUES ($1, $2, $3, $4, $5)
+                    RETURNING {_USER_COLUMNS}
+                    """,
+                    email,
+                    password_hash,
+                    role,
+                    display_name,
+                    request.locale,
+                )
+            except asyncpg.UniqueViolationError:
+                raise Conflict(
+                    "an account with this e-mail address already exists; sign in instead",
+                    field="email",
+                    code="account-exists",
+                ) from None
+            assert row is not None
+            if invitation is not None:
+                await connection.execute(
+                    "UPDATE invitations SET accepted_at = now(), accepted_user_id = $2 "
+                    "WHERE token_hash = $1",
+                    invitation["token_hash"],
+                    row["id"],
+                )
+            await audit.record(
+                connection,
+                context.as_actor(row["id"], role),
+                "account.signed_up",
+                "user",
+                row["id"],
+                detail={"role": role, "invited": invitation is not None},
+            )
+        return user_out(row)
+
+    # -- sign-in ---------------------------------------------------------------------------
+    async def sign_in(
+        self, email: str, password: str, kind: str, context: AuditContext
+    ) -> tuple[str, Principal]:
+        """Returns (token, principal). Unknown account and wrong password look the same."""
+        try:
+            email = normalize_email(email)
+        except EmailNotValidError:
+            email = email.strip().lower()
+        address = context.ip or "unknown"
+        await self.throttle.attempt(email, address)
+        row = await self.db.fetchrow(
+            "SELECT id, role, password_hash FROM users WHERE email = $1 AND disabled_at IS NULL",
+            email,
+        )
+        if not await self.passwords.verify(row["password_hash"] if row else None, password):
+            await self.throttle.failed(address)
+            async with self.db.transaction() as connection:
+                await audit.record(connection, context, "account.sign_in", "user",
+                                   row["id"] if row else None, outcome="failed",
+                                   detail={"email": email})
+            raise NotAuthenticated("the e-mail address or the password is wrong")
+        await self.throttle.succeeded(email)
+        assert row is not None
+        token = secrets.token_urlsafe(32)
+        csrf_token = secrets.token_urlsafe(24)
+        async with self.db.transaction() as connection:
+            await connection.execute(
+                """
+                INSERT INTO sessions (token_hash, user_id, kind, csrf_token, expires_at, ip,
+                                      user_agent)
+                VALUES ($1, $2, $3, $4, now() + $5::interval, $6::inet, $7)
+                """,
+                token_digest(token),
+                row["id"],
+                kind,
+                csrf_token,
+                self.session_ttl,
+                context.ip,
+                context.user_agent,
+            )
+            await audit.record(connection, context.as_actor(row["id"], row["role"]),
+                               "account.sign_in", "user", row["id"], detail={"kind": kind})
+        principal = await self.resolve(token)
+        assert principal is not None
+        return token, principal
+
+    async def resolve(self, token: str) -> Principal | None:
+        row = await self.db.fetchrow(
+            """
+            SELECT u.id AS user_id, u.role, u.email, u.display_name, u.locale, u.time_zone,
+                   s.kind AS session_kind, s.csrf_token, s.expires_at
+              FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+               AND u.disabled_at IS NULL
+            """,
+            token_digest(token),
+        )
+        return Principal(**dict(row)) if row else None
+
+    async def sign_out(self, token: str, context: AuditContext) -> None:
+        async with self.db.transaction() as connection:
+            user_id = await connection.fetchval(
+                "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 "
+                "AND revoked_at IS NULL RETURNING user_id",
+                token_digest(token),
+            )
+            if user_id is not None:
+                await audit.record(connection, context, "account.sign_out", "user", user_id)
+
+    async def user(self, user_id: uuid.UUID) -> UserOut:
+        row = await self.db.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", user_id)
+        assert row is not None
+        return user_out(row)
+
+    # -- invitations -----------------------------------------------------------------------
+    async def invite(self, request: InvitationRequest, context: AuditContext) -> InvitationOut:
+        try:
+            email = normalize_email(request.email)
+        except EmailNotValidError as exc:
+            raise InvalidInput(str(exc), field="email") from None
+        token = secrets.token_urlsafe(32)
+        scope: dict[str, Any] = {}
+        if request.hospital_id is not None:
+            scope["hospital_id"] = str(request.hospital_id)
+        async with self.db.transaction() as connection:
+            expires_at = await connection.fetchval(
+                """
+                INSERT INTO invitations (token_hash, email, role, scope, invited_by, expires_at)
+                VALUES ($1, $2, $3, $4, $5, now() + $6::interval)
+                RETURNING expires_at
+                """,
+                token_digest(token),
+                email,
+                request.role,
+                scope,
+                context.actor_id,
+                INVITATION_TTL,
+            )
+            await audit.record(connection, context, "invitation.created", "invitation", email,
+                               detail={"role": request.role, **scope})
+        return InvitationOut(email=email, role=request.role, token=token, expires_at=expires_at)

@@ -1,0 +1,157 @@
+"""``medmarket serve | migrate | demo | plugins | worker | create-operator``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from medmarket.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("medmarket.cli")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(f"medmarket: bad setting: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()  # fail here, with the variable named, not inside a worker
+    uvicorn.run(
+        "medmarket.app:create_app_from_environment",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        log_level="info",
+        lifespan="on",
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from medmarket.db.migrate import migrate
+
+    settings = _settings()
+    applied = asyncio.run(migrate(settings.database_url))
+    for migration in applied:
+        print(f"applied {migration.version:04d}_{migration.name}")
+    if not applied:
+        print("migrations are current")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from medmarket.demo import seed_demo
+
+    settings = _settings()
+    asyncio.run(seed_demo(settings))
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from medmarket.plugin_manager import PluginHost
+
+    settings = _settings()
+    host = PluginHost(settings)
+    health = asyncio.run(host.health())
+    print(f"{'plugin':32} {'version':10} {'enabled':8} provides")
+    for info in host.describe():
+        provides = ", ".join(info.provides) or "-"
+        print(f"{info.name:32} {info.version or '-':10} {'yes' if info.enabled else 'no':8} "
+              f"{provides}")
+        if info.error:
+            print(f"{'':32} error: {info.error}")
+        for key in info.provides:
+            report = health.get(key)
+            if report is not None:
+                state = "healthy" if report.healthy else "UNHEALTHY"
+                print(f"{'':32} {key}: {state} {report.detail}".rstrip())
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from medmarket.outbox.handlers import build_handlers
+    from medmarket.outbox.worker import OutboxWorker
+    from medmarket.services import open_services
+
+    settings = _settings()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with open_services(settings) as services:
+            worker = OutboxWorker(
+                services.db,
+                build_handlers(services),
+                lease_seconds=settings.outbox_lease_seconds,
+                max_attempts=settings.outbox_max_attempts,
+            )
+            log.info("outbox worker started")
+            await worker.run_forever(settings.outbox_poll_seconds, stop)
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_create_operator(args: argparse.Namespace) -> int:
+    from medmarket.demo import create_operator
+
+    settings = _settings()
+    password = args.password or getpass.getpass("password: ")
+    asyncio.run(create_operator(settings, args.email, password, args.name))
+    print(f"operator {args.email} created")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medmarket", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web application")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1",
+                       help="proxies whose X-Forwarded-For is trusted")
+    serve.set_defaults(func=cmd_serve)
+
+    commands.add_parser("migrate", help="apply pending database migrations").set_defaults(
+        func=cmd_migrate
+    )
+    commands.add_parser("demo", help="seed demo data (idempotent)").set_defaults(func=cmd_demo)
+    commands.add_parser("plugins", help="list installed plugins and their health").set_defaults(
+        func=cmd_plugins
+    )
+    commands.add_parser("worker", help="deliver outbox messages").set_defaults(func=cmd_worker)
+
+    operator = commands.add_parser("create-operator", help="create a platform operator account")
+    operator.add_argument("--email", required=True)
+    operator.add_argument("--name", default="Operator")
+    operator.add_argument("--password")
+    operator.set_defaults(func=cmd_create_operator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,57 @@
+"""Demo data: a marketplace a newcomer can click through. Idempotent: running it twice
+leaves the same data. Each domain adds its part here as it lands."""
+
+from __future__ import annotations
+
+import logging
+
+from medmarket.accounts.passwords import Passwords
+from medmarket.accounts.service import normalize_email
+from medmarket.db import Database, connect_pool
+from medmarket.settings import Settings
+
+log = logging.getLogger("medmarket.demo")
+
+DEMO_PASSWORD = "medmarket-demo-2026"
+DEMO_ACCOUNTS = [
+    ("operator@demo.medmarket.cn", "operator", "平台运营 Ops"),
+    ("patient@demo.medmarket.cn", "patient", "王小明"),
+    ("pharmacist@demo.medmarket.cn", "pharmacist", "药师 李芳"),
+]
+
+
+async def _ensure_user(db: Database, passwords: Passwords, email: str, role: str,
+                       name: str, password: str) -> None:
+    email = normalize_email(email)
+    exists = await db.fetchval("SELECT 1 FROM users WHERE email = $1", email)
+    if exists:
+        return
+    await db.execute(
+        "INSERT INTO users (email, password_hash, role, display_name) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (email) DO NOTHING",
+        email,
+        await passwords.hash(password),
+        role,
+        name,
+    )
+
+
+async def create_operator(settings: Settings, email: str, password: str, name: str) -> None:
+    pool = await connect_pool(settings.database_url, role=settings.database_app_role or None)
+    try:
+        await _ensure_user(Database(pool), Passwords(settings), email, "operator", name, password)
+    finally:
+        await pool.close()
+
+
+async def seed_demo(settings: Settings) -> None:
+    pool = await connect_pool(settings.database_url, role=settings.database_app_role or None)
+    db, passwords = Database(pool), Passwords(settings)
+    try:
+        for email, role, name in DEMO_ACCOUNTS:
+            await _ensure_user(db, passwords, email, role, name, DEMO_PASSWORD)
+        print("demo accounts (password: %s):" % DEMO_PASSWORD)
+        for email, role, _ in DEMO_ACCOUNTS:
+            print(f"  {role:15} {email}")
+    finally:
+        await pool.close()

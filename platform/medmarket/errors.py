@@ -1,0 +1,222 @@
+"""Errors as values users can act on: RFC 9457 problem details.
+
+Domain code raises a ``Problem`` (or a subclass); the handlers here turn it, litestar's own
+HTTP and validation errors, and anything unexpected into ``application/problem+json`` with a
+stable ``type``. Nothing from a stack trace leaves the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "/problems/"
+log = logging.getLogger("medmarket.errors")
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    field: str
+    message: str
+    code: str = "invalid"
+
+
+class Problem(Exception):
+    """An error the client can act on. ``slug`` becomes the stable ``type`` URI."""
+
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        field: str | None = None,
+        code: str = "invalid",
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = list(errors or [])
+        if field is not None and not self.errors:
+            self.errors.append(FieldError(field=field, message=self.detail, code=code))
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            document["instance"] = instance
+        if self.errors:
+            document["errors"] = [msgspec.to_builtins(error) for error in self.errors]
+        document.update(self.extra)
+        return document
+
+
+class InvalidInput(Problem):
+    status, slug, title = 422, "validation", "The request has invalid fields"
+
+
+class MalformedRequest(Problem):
+    status, slug, title = 400, "malformed-request", "The request could not be read"
+
+
+class NotAuthenticated(Problem):
+    status, slug, title = 401, "not-authenticated", "Sign in first"
+
+
+class Forbidden(Problem):
+    status, slug, title = 403, "forbidden", "You may not do this"
+
+
+class NotFound(Problem):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(Problem):
+    status, slug, title = 409, "conflict", "This conflicts with the current state"
+
+
+class PayloadTooLarge(Problem):
+    status, slug, title = 413, "payload-too-large", "The upload is too large"
+
+
+class UnsupportedMedia(Problem):
+    status, slug, title = 415, "unsupported-media", "This kind of file is not accepted"
+
+
+class TooManyRequests(Problem):
+    status, slug, title = 429, "too-many-requests", "Too many attempts; wait before trying again"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)}, **extra)
+        self.extra["retry_after"] = retry_after
+
+
+class ServiceUnavailable(Problem):
+    status, slug, title = 503, "service-unavailable", "A service this needs is not answering"
+
+
+def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Any]:
+    return Response(
+        content=problem.body(instance=request.url.path),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
+
+
+_NAMED_FIELD = re.compile(r"field `([^`]+)`")
+_BODY_PARAMETER = "data"  # litestar's name for the request body
+
+
+def _field_of(key: str, message: str) -> str:
+    """The field a message is about; litestar names the whole body "data" when msgspec
+    complains about a missing or unknown field, whose name is then in the message."""
+    named = _NAMED_FIELD.search(message)
+    if key in ("", _BODY_PARAMETER, "body") and named:
+        return named[1]
+    return key or "body"
+
+
+def _from_validation(exc: ValidationException) -> Problem:
+    errors: list[FieldError] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            message = str(item.get("message", "invalid"))
+            field = _field_of(str(item.get("key") or ""), message)
+            errors.append(FieldError(field=field, message=message))
+    unreadable = any("decode" in e.message.lower() or "malformed" in e.message.lower() for e in errors)
+    if not errors or unreadable:
+        detail = errors[0].message if errors else str(exc.detail)
+        return MalformedRequest(detail, errors=errors)
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return InvalidInput(detail, errors=errors)
+
+
+def _from_http(exc: HTTPException) -> Problem:
+    if isinstance(exc, NotAuthorizedException):
+        return NotAuthenticated()
+    if isinstance(exc, PermissionDeniedException):
+        return Forbidden()
+    if exc.status_code == 400:
+        return MalformedRequest(str(exc.detail))
+    problem = Problem(str(exc.detail))
+    problem.status = exc.status_code
+    problem.slug = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(
+        exc.status_code, "http-error"
+    )
+    problem.title = str(exc.detail)
+    problem.headers = dict(exc.headers or {})
+    return problem
+
+
+def handle_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
+    return problem_response(request, exc)
+
+
+def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    return problem_response(request, _from_validation(exc))
+
+
+def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    return problem_response(request, _from_http(exc))
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return Response(
+        content={
+            "type": PROBLEM_BASE + "internal",
+            "title": "Something went wrong on our side",
+            "status": 500,
+            "instance": request.url.path,
+        },
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        media_type=PROBLEM_JSON,
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    Problem: handle_problem,
+    ValidationException: handle_validation,
+    HTTPException: handle_http,
+    Exception: handle_unexpected,
+}
+
+__all__ = [
+    "PROBLEM_JSON",
+    "EXCEPTION_HANDLERS",
+    "Conflict",
+    "FieldError",
+    "Forbidden",
+    "InvalidInput",
+    "MalformedRequest",
+    "NotAuthenticated",
+    "NotFound",
+    "PayloadTooLarge",
+    "Problem",
+    "ServiceUnavailable",
+    "TooManyRequests",
+    "UnsupportedMedia",
+]

@@ -1,0 +1,102 @@
+"""Every hook a MedMarket plugin can implement.
+
+Hooks are synchronous and return adapters: pluggy does not await, so a hook hands back
+objects whose methods are ``async``; the core awaits those behind a timeout, an error
+boundary and a circuit breaker (``plugin_manager.PluginHost.guard``). A plugin that raises
+or hangs degrades one feature, never the platform.
+
+Each hook receives the platform ``settings`` (read-only) so a plugin can find the data
+directory, the environment and the base URL; a plugin reads its own options from its own
+environment variables or, for hospital adapters, from the configuration a hospital admin
+filled in.
+
+Every hook here must have an entry in ``docs/plugin_hooks.md`` and a test
+(``tests/test_hookspecs.py`` enforces both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from medmarket.delivery.interface import Courier
+    from medmarket.hospitals.interface import HospitalAdapterType
+    from medmarket.notifications.interface import Notifier
+    from medmarket.payments.interface import PaymentGateway
+    from medmarket.settings import Settings
+    from medmarket.video.interface import VideoProvider
+
+PROJECT = "medmarket"
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def medmarket_hospital_adapters(settings: Settings) -> Sequence[HospitalAdapterType] | None:
+    """Offer kinds of partner-hospital adapter.
+
+    Called once when the platform starts (app or worker), after every plugin is registered.
+
+    :param settings: the platform's settings.
+    :return: adapter types, each with a unique ``id`` (e.g. ``"fhir-r4"``), a
+        ``display_name``, a msgspec ``config_type`` describing the configuration form a
+        hospital admin fills in, and ``create(config)`` returning a
+        :class:`~medmarket.hospitals.interface.HospitalAdapter`. Return ``None`` or an empty
+        sequence to offer none. Two plugins offering the same ``id`` is a start-up error.
+    """
+
+
+@hookspec
+def medmarket_video_providers(settings: Settings) -> Sequence[VideoProvider] | None:
+    """Offer video providers: who hands out ICE/TURN servers, media profiles and network QoS.
+
+    Called once at start-up. A consultation is served by one provider, chosen by id when it
+    is booked (the built-in ``"webrtc"`` provider when nothing else is configured).
+
+    :param settings: the platform's settings.
+    :return: providers implementing :class:`~medmarket.video.interface.VideoProvider`, each
+        with a unique ``id``; ``None`` to offer none. If a provider's QoS calls fail, the call
+        still goes ahead without QoS.
+    """
+
+
+@hookspec
+def medmarket_couriers(settings: Settings) -> Sequence[Courier] | None:
+    """Offer couriers that deliver dispensed drugs to a patient's door.
+
+    Called once at start-up.
+
+    :param settings: the platform's settings.
+    :return: couriers implementing :class:`~medmarket.delivery.interface.Courier`, each with
+        a unique ``id``; ``None`` to offer none. A courier must treat a repeated
+        ``DeliveryRequest.reference`` as the same delivery (dispatch is retried).
+    """
+
+
+@hookspec
+def medmarket_payment_gateways(settings: Settings) -> Sequence[PaymentGateway] | None:
+    """Offer payment gateways (the built-in one speaks the Stripe API).
+
+    Called once at start-up. The operator chooses the active gateway by id.
+
+    :param settings: the platform's settings.
+    :return: gateways implementing :class:`~medmarket.payments.interface.PaymentGateway`,
+        each with a unique ``id``; ``None`` to offer none. A gateway must find a payment by
+        the core's ``reference`` (``find_by_reference``): that is how crashes are reconciled.
+    """
+
+
+@hookspec
+def medmarket_notifiers(settings: Settings) -> Sequence[Notifier] | None:
+    """Offer notification channels (SMS, WeChat, e-mail, ...). Every channel receives every
+    notification; a channel skips recipients it cannot reach (no phone number, say).
+
+    Called once at start-up. Notifications are delivered from the outbox, at least once:
+    a channel must deliver a ``Notification.id`` it has seen before only once.
+
+    :param settings: the platform's settings.
+    :return: notifiers implementing :class:`~medmarket.notifications.interface.Notifier`;
+        ``None`` to offer none.
+    """

@@ -1,0 +1,87 @@
+"""What crosses between the core and a partner hospital's adapter plugin.
+
+A hospital adapter plugin returns ``HospitalAdapterType`` objects from the
+``medmarket_hospital_adapters`` hook. An operator or hospital admin picks one type per
+partner hospital and fills its configuration (an instance of ``config_type``, validated by
+msgspec); the core then calls ``create(config)`` and awaits the adapter's methods behind the
+plugin manager's timeout and error boundary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import msgspec
+
+from medmarket.health import HealthReport
+
+Title = Literal["主任医师", "副主任医师", "主治医师", "住院医师"]
+
+
+class LicenceQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """Who the core asks about: the licence number as the doctor typed it, and their name."""
+
+    licence_number: str
+    full_name: str
+
+
+class LicenceVerification(msgspec.Struct, frozen=True, kw_only=True):
+    """The hospital's answer about one practitioner licence.
+
+    ``valid`` is False when the hospital does not know the licence or the name does not
+    match; the other fields are then None. ``evidence`` is kept verbatim with the check so a
+    reviewer can see what the hospital said (e.g. the FHIR resource ids it matched).
+    """
+
+    valid: bool
+    title: Title | None = None
+    department: str | None = None
+    practice_started_on: dt.date | None = None
+    licence_expires_on: dt.date | None = None
+    evidence: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class AffiliationQuery(msgspec.Struct, frozen=True, kw_only=True):
+    licence_number: str
+    full_name: str
+    department: str | None = None
+
+
+class AffiliationVerification(msgspec.Struct, frozen=True, kw_only=True):
+    """Whether the practitioner works at this hospital now, and since/until when."""
+
+    affiliated: bool
+    department: str | None = None
+    specialties: tuple[str, ...] = ()
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    evidence: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+@runtime_checkable
+class HospitalAdapter(Protocol):
+    """One partner hospital's systems, as the core sees them. All methods may be slow or fail:
+    the core calls them behind a timeout and turns errors into "hospital not answering"."""
+
+    async def verify_licence(self, query: LicenceQuery) -> LicenceVerification: ...
+
+    async def confirm_affiliation(self, query: AffiliationQuery) -> AffiliationVerification: ...
+
+    async def end_affiliation(self, query: AffiliationQuery, reason: str) -> None: ...
+
+    async def health(self) -> HealthReport: ...
+
+    async def aclose(self) -> None: ...
+
+
+class HospitalAdapterType(Protocol):
+    """A kind of hospital adapter a plugin offers (e.g. "FHIR R4 server")."""
+
+    id: ClassVar[str] | str
+    display_name: ClassVar[str] | str
+    # A msgspec Struct type; its fields are the configuration form. Fields whose names end in
+    # ``_secret``, ``password`` or ``token`` are secrets: stored, never returned by the API.
+    config_type: ClassVar[type[msgspec.Struct]] | type[msgspec.Struct]
+
+    def create(self, config: Any) -> HospitalAdapter: ...

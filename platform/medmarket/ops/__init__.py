@@ -1,0 +1,1 @@
+"""Operating the platform: liveness, readiness, plugin status."""

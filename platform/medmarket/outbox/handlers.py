@@ -1,0 +1,31 @@
+"""Where each outbox topic goes. Every handler is idempotent on the message id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from medmarket.notifications.interface import Notification
+from medmarket.outbox.worker import Handler, OutboxMessage
+from medmarket.services import Services
+
+
+def build_handlers(services: Services) -> dict[str, Handler]:
+    async def send_notification(message: OutboxMessage) -> None:
+        notification = msgspec.convert(message.payload, Notification)
+        for notifier_id, notifier in services.plugins.notifiers:
+            await services.plugins.guard(
+                "notification", f"notifier:{notifier_id}", lambda n=notifier: n.send(notification)
+            )
+
+    async def post_webhook(message: OutboxMessage) -> None:
+        payload: dict[str, Any] = message.payload
+        response = await services.http.post(
+            payload["url"],
+            json=payload["body"],
+            headers={"Idempotency-Key": f"outbox-{message.id}"},
+        )
+        response.raise_for_status()
+
+    return {"notification.send": send_notification, "webhook.post": post_webhook}

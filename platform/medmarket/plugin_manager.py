@@ -1,0 +1,263 @@
+"""The plugin host: finds plugins, collects their adapters, and guards every adapter call.
+
+Built-in features and outside plugins are found the same way, through the entry-point group
+``medmarket``. The host is built per app (never at import time), so tests and several apps in
+one process each get their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Generic, TypeVar
+
+import msgspec
+import pluggy
+
+from medmarket import hookspecs
+from medmarket.errors import ServiceUnavailable
+from medmarket.health import HealthReport
+from medmarket.settings import Settings
+
+log = logging.getLogger("medmarket.plugins")
+T = TypeVar("T")
+AdapterT = TypeVar("AdapterT")
+ENTRY_POINT_GROUP = "medmarket"
+
+# hook name -> the registry it fills
+ADAPTER_HOOKS = {
+    "medmarket_hospital_adapters": "hospital_adapters",
+    "medmarket_video_providers": "video_providers",
+    "medmarket_couriers": "couriers",
+    "medmarket_payment_gateways": "payment_gateways",
+    "medmarket_notifiers": "notifiers",
+}
+
+
+class PluginUnavailable(ServiceUnavailable):
+    slug, title = "plugin-unavailable", "A partner system is not answering"
+
+
+class PluginInfo(msgspec.Struct, kw_only=True):
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: list[str]
+    enabled: bool
+    provides: list[str] = msgspec.field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class CircuitBreaker:
+    """Opens after ``threshold`` consecutive failures; lets one call through after ``reset``."""
+
+    threshold: int
+    reset_seconds: float
+    failures: int = 0
+    opened_at: float | None = None
+
+    def allows(self, now: float) -> bool:
+        if self.opened_at is None:
+            return True
+        return now - self.opened_at >= self.reset_seconds
+
+    def succeeded(self) -> None:
+        self.failures, self.opened_at = 0, None
+
+    def failed(self, now: float) -> None:
+        self.failures += 1
+        if self.failures >= self.threshold:
+            self.opened_at = now
+
+
+@dataclass
+class Registry(Generic[AdapterT]):
+    """Adapters of one kind by id, with the plugin that offered each."""
+
+    kind: str
+    adapters: dict[str, AdapterT] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+
+    def add(self, adapter_id: str, adapter: AdapterT, owner: str) -> None:
+        if adapter_id in self.adapters:
+            raise RuntimeError(
+                f"{self.kind} id {adapter_id!r} is offered by both "
+                f"{self.owners[adapter_id]!r} and {owner!r}"
+            )
+        self.adapters[adapter_id] = adapter
+        self.owners[adapter_id] = owner
+
+    def get(self, adapter_id: str) -> AdapterT:
+        try:
+            return self.adapters[adapter_id]
+        except KeyError:
+            raise PluginUnavailable(f"no {self.kind} with id {adapter_id!r} is installed") from None
+
+    def __iter__(self) -> Any:
+        return iter(self.adapters.items())
+
+    def __len__(self) -> int:
+        return len(self.adapters)
+
+
+class PluginHost:
+    def __init__(self, settings: Settings, extra_plugins: Iterable[tuple[str, object]] = ()) -> None:
+        self.settings = settings
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT)
+        self.manager.add_hookspecs(hookspecs)
+        for name in settings.disabled_plugins:
+            self.manager.set_blocked(name)
+        self._load_errors: dict[str, str] = {}
+        self._distributions: dict[str, tuple[str, str]] = {}
+        self._load_entry_points()
+        for name, plugin in extra_plugins:
+            self.manager.register(plugin, name=name)
+        self.hospital_adapters: Registry[Any] = Registry("hospital adapter")
+        self.video_providers: Registry[Any] = Registry("video provider")
+        self.couriers: Registry[Any] = Registry("courier")
+        self.payment_gateways: Registry[Any] = Registry("payment gateway")
+        self.notifiers: Registry[Any] = Registry("notifier")
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._collect()
+
+    # -- discovery -------------------------------------------------------------------------
+    def _load_entry_points(self) -> None:
+        for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if self.manager.is_blocked(entry_point.name) or self.manager.has_plugin(entry_point.name):
+                continue
+            try:
+                plugin = entry_point.load()
+            except Exception as exc:  # a broken plugin must not stop the platform
+                log.exception("plugin %s failed to load", entry_point.name)
+                self._load_errors[entry_point.name] = f"failed to load: {exc}"
+                continue
+            self.manager.register(plugin, name=entry_point.name)
+            dist = entry_point.dist
+            if dist is not None:
+                self._distributions[entry_point.name] = (dist.name, dist.version)
+
+    def _collect(self) -> None:
+        for hook_name, registry_name in ADAPTER_HOOKS.items():
+            registry: Registry[Any] = getattr(self, registry_name)
+            for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
+                owner = self.manager.get_name(impl.plugin) or repr(impl.plugin)
+                try:
+                    offered = impl.function(settings=self.settings) or ()
+                    for adapter in offered:
+                        registry.add(str(adapter.id), adapter, owner)
+                except Exception as exc:
+                    log.exception("plugin %s failed in %s", owner, hook_name)
+                    self._load_errors[owner] = f"{hook_name} raised: {exc}"
+
+    # -- introspection ---------------------------------------------------------------------
+    def provided_by(self, plugin_name: str) -> list[str]:
+        provided = []
+        for registry_name in ADAPTER_HOOKS.values():
+            registry: Registry[Any] = getattr(self, registry_name)
+            for adapter_id, owner in registry.owners.items():
+                if owner == plugin_name:
+                    provided.append(f"{registry.kind}:{adapter_id}")
+        return provided
+
+    def describe(self) -> list[PluginInfo]:
+        infos = []
+        for name, plugin in sorted(self.manager.list_name_plugin(), key=lambda pair: pair[0]):
+            dist = self._distributions.get(name)
+            hooks = sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])
+            infos.append(
+                PluginInfo(
+                    name=name,
+                    distribution=dist[0] if dist else None,
+                    version=dist[1] if dist else None,
+                    hooks=hooks,
+                    enabled=True,
+                    provides=self.provided_by(name),
+                    error=self._load_errors.get(name),
+                )
+            )
+        for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if self.manager.is_blocked(entry_point.name):
+                infos.append(
+                    PluginInfo(name=entry_point.name, distribution=None, version=None, hooks=[],
+                               enabled=False)
+                )
+            elif entry_point.name in self._load_errors and not self.manager.has_plugin(
+                entry_point.name
+            ):
+                infos.append(
+                    PluginInfo(name=entry_point.name, distribution=None, version=None, hooks=[],
+                               enabled=True, error=self._load_errors[entry_point.name])
+                )
+        return infos
+
+    # -- the error boundary ----------------------------------------------------------------
+    async def guard(
+        self,
+        feature: str,
+        adapter_key: str,
+        call: Callable[[], Awaitable[T]],
+        *,
+        timeout: float | None = None,
+    ) -> T:
+        """Await ``call()`` with a timeout and a circuit breaker per adapter.
+
+        Any failure (an exception, a timeout, an open breaker) becomes ``PluginUnavailable``
+        naming the feature, so a request gets a clear 503 and the rest of the platform goes on.
+        """
+        breaker = self._breakers.setdefault(
+            adapter_key,
+            CircuitBreaker(
+                self.settings.plugin_breaker_failures, self.settings.plugin_breaker_reset_seconds
+            ),
+        )
+        now = time.monotonic()
+        if not breaker.allows(now):
+            raise PluginUnavailable(
+                f"{feature}: {adapter_key} failed repeatedly; trying again shortly",
+                feature=feature,
+                adapter=adapter_key,
+            )
+        limit = self.settings.plugin_timeout_seconds if timeout is None else timeout
+        try:
+            async with asyncio.timeout(limit):
+                result = await call()
+        except TimeoutError:
+            breaker.failed(time.monotonic())
+            log.warning("%s: %s did not answer within %.1fs", feature, adapter_key, limit)
+            raise PluginUnavailable(
+                f"{feature}: {adapter_key} did not answer within {limit:g}s",
+                feature=feature,
+                adapter=adapter_key,
+            ) from None
+        except Exception as exc:
+            breaker.failed(time.monotonic())
+            log.warning("%s: %s failed: %r", feature, adapter_key, exc)
+            raise PluginUnavailable(
+                f"{feature}: {adapter_key} failed", feature=feature, adapter=adapter_key
+            ) from exc
+        breaker.succeeded()
+        return result
+
+    async def health(self) -> dict[str, HealthReport]:
+        """Ask every adapter of every kind for its health, concurrently, each guarded."""
+        checks: list[tuple[str, Callable[[], Awaitable[HealthReport]]]] = []
+        for registry_name in ADAPTER_HOOKS.values():
+            registry: Registry[Any] = getattr(self, registry_name)
+            for adapter_id, adapter in registry:
+                if hasattr(adapter, "health"):
+                    checks.append((f"{registry.kind}:{adapter_id}", adapter.health))
+
+        async def check(key: str, probe: Callable[[], Awaitable[HealthReport]]) -> HealthReport:
+            try:
+                return await self.guard("health check", key, probe)
+            except PluginUnavailable as exc:
+                return HealthReport(healthy=False, detail=exc.detail)
+
+        reports = await asyncio.gather(*(check(key, probe) for key, probe in checks))
+        return {key: report for (key, _), report in zip(checks, reports, strict=True)}
+

@@ -1,0 +1,45 @@
+"""The resources a running platform holds: built once (by the app's lifespan, the worker or
+the CLI), handed to whatever needs them, and released in reverse order."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from redis.asyncio import Redis
+
+from medmarket.db import Database, connect_pool
+from medmarket.plugin_manager import PluginHost
+from medmarket.settings import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: Database
+    redis: Redis
+    plugins: PluginHost
+    http: httpx.AsyncClient
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, extra_plugins: Iterable[tuple[str, object]] = ()
+) -> AsyncIterator[Services]:
+    async with AsyncExitStack() as stack:
+        pool = await connect_pool(
+            settings.database_url,
+            role=settings.database_app_role or None,
+            min_size=settings.database_pool_min,
+            max_size=settings.database_pool_max,
+        )
+        db = Database(pool)
+        stack.push_async_callback(db.close)
+        redis = Redis.from_url(settings.redis_url, decode_responses=False)
+        stack.push_async_callback(redis.aclose)
+        http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
+        stack.push_async_callback(http.aclose)
+        plugins = PluginHost(settings, extra_plugins)
+        yield Services(settings=settings, db=db, redis=redis, plugins=plugins, http=http)

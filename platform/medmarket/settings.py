@@ -1,0 +1,111 @@
+"""Settings: one msgspec Struct, read from the environment.
+
+Every field maps to an environment variable ``MEDMARKET_<FIELD>`` (upper case); the two
+connection strings also accept the conventional ``DATABASE_URL`` and ``REDIS_URL``.
+A bad value stops start-up with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+ENV_PREFIX = "MEDMARKET_"
+_PLAIN_NAMES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str
+    redis_url: str
+    secret_key: Annotated[str, msgspec.Meta(min_length=32)]
+    environment: Literal["development", "test", "production"] = "development"
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
+    # The role the application works as; migrations run as the connecting user.
+    database_app_role: str = "medmarket_app"
+    database_pool_min: Annotated[int, msgspec.Meta(ge=0)] = 1
+    database_pool_max: Annotated[int, msgspec.Meta(ge=1)] = 10
+    data_dir: str = ".data"
+    default_locale: Literal["zh-CN", "en"] = "zh-CN"
+    default_time_zone: str = "Asia/Shanghai"
+    # Accounts
+    session_ttl_seconds: Annotated[int, msgspec.Meta(ge=60)] = 14 * 24 * 3600
+    login_failures_per_account: Annotated[int, msgspec.Meta(ge=1)] = 5
+    login_failures_per_address: Annotated[int, msgspec.Meta(ge=1)] = 30
+    login_throttle_window_seconds: Annotated[int, msgspec.Meta(ge=1)] = 15 * 60
+    # argon2id cost; the defaults follow RFC 9106's second recommended option.
+    password_time_cost: Annotated[int, msgspec.Meta(ge=1)] = 3
+    password_memory_kib: Annotated[int, msgspec.Meta(ge=8192)] = 65536
+    # Plugins
+    plugin_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    plugin_breaker_failures: Annotated[int, msgspec.Meta(ge=1)] = 5
+    plugin_breaker_reset_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    disabled_plugins: list[str] = msgspec.field(default_factory=list)
+    # Outbox worker
+    outbox_lease_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    outbox_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    outbox_max_attempts: Annotated[int, msgspec.Meta(ge=1)] = 12
+    webhook_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    return _PLAIN_NAMES.get(field, ENV_PREFIX + field.upper())
+
+
+def _raw_from_environment(environ: Mapping[str, str]) -> dict[str, object]:
+    raw: dict[str, object] = {}
+    for field in Settings.__struct_fields__:
+        candidates = [ENV_PREFIX + field.upper()]
+        if field in _PLAIN_NAMES:
+            candidates.append(_PLAIN_NAMES[field])
+        for name in candidates:
+            if name in environ:
+                value: object = environ[name]
+                if field == "disabled_plugins":
+                    value = [part.strip() for part in str(value).split(",") if part.strip()]
+                raw[field] = value
+                break
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Read settings from ``environ`` (default: the process environment).
+
+    Raises SettingsError naming the environment variable of the first bad or missing field.
+    """
+    raw = _raw_from_environment(os.environ if environ is None else environ)
+    raw.update(overrides)
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_explain(str(exc))) from None
+
+
+def _explain(message: str) -> str:
+    # msgspec reports "Object missing required field `x`" or "... - at `$.x`".
+    for field in Settings.__struct_fields__:
+        if f"`{field}`" in message or f"$.{field}`" in message or message.endswith(f"$.{field}"):
+            return f"{env_name(field)}: {message.split(' - at ')[0]}"
+    return message
