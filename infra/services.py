@@ -13,6 +13,7 @@ before the virtual environment exists.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import hashlib
 import json
@@ -83,8 +84,9 @@ def save_state(state: dict) -> None:
 
 # -- PostgreSQL ---------------------------------------------------------------------------
 def postgres_bin(name: str) -> str:
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                        key=lambda p: int(Path(p).parts[4]))
+    candidates = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(Path(p).parts[4])
+    )
     found = candidates[-1] if candidates else shutil.which(name)
     if not found:
         raise SystemExit(f"PostgreSQL's {name} is not installed (infra/setup installs it)")
@@ -98,8 +100,18 @@ def postgres_owner() -> str | None:
     try:
         pwd.getpwnam("postgres")
     except KeyError:
-        subprocess.run(["useradd", "--system", "--home-dir", "/var/lib/postgresql",
-                        "--shell", "/bin/bash", "postgres"], check=True)
+        subprocess.run(
+            [
+                "useradd",
+                "--system",
+                "--home-dir",
+                "/var/lib/postgresql",
+                "--shell",
+                "/bin/bash",
+                "postgres",
+            ],
+            check=True,
+        )
     return "postgres"
 
 
@@ -135,10 +147,25 @@ def start_postgres(state: dict) -> str:
                     if str(parent).startswith("/var/lib/medmarket-dev"):
                         shutil.chown(parent, owner, owner)
         log(f"initialising a PostgreSQL cluster in {data_dir}")
-        subprocess.run(as_owner(owner, [postgres_bin("initdb"), "-D", str(data_dir), "-U",
-                                        "postgres", "-A", "trust", "-E", "UTF8",
-                                        "--locale=C.UTF-8"]),
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            as_owner(
+                owner,
+                [
+                    postgres_bin("initdb"),
+                    "-D",
+                    str(data_dir),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ],
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         settings = {
             "listen_addresses": "'127.0.0.1'",
             "unix_socket_directories": f"'{data_dir}'",
@@ -155,27 +182,70 @@ def start_postgres(state: dict) -> str:
                 conf.write(f"{key} = {value}\n")
     if not port_answers(port):
         log(f"starting PostgreSQL on 127.0.0.1:{port}")
-        subprocess.run(as_owner(owner, [postgres_bin("pg_ctl"), "-D", str(data_dir), "-l",
-                                        str(data_dir / "server.log"), "-o", f"-p {port}",
-                                        "-w", "-t", "60", "start"]),
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            as_owner(
+                owner,
+                [
+                    postgres_bin("pg_ctl"),
+                    "-D",
+                    str(data_dir),
+                    "-l",
+                    str(data_dir / "server.log"),
+                    "-o",
+                    f"-p {port}",
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         wait_for_port(port, "PostgreSQL")
-    create = subprocess.run([postgres_bin("psql"), "-h", "127.0.0.1", "-p", str(port), "-U",
-                             "postgres", "-tAc",
-                             "SELECT 1 FROM pg_database WHERE datname = 'medmarket'"],
-                            check=True, capture_output=True, text=True)
+    create = subprocess.run(
+        [
+            postgres_bin("psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-tAc",
+            "SELECT 1 FROM pg_database WHERE datname = 'medmarket'",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     if create.stdout.strip() != "1":
-        subprocess.run([postgres_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
-                        "postgres", "medmarket"], check=True)
+        subprocess.run(
+            [
+                postgres_bin("createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "postgres",
+                "medmarket",
+            ],
+            check=True,
+        )
     return f"postgresql://postgres@127.0.0.1:{port}/medmarket"
 
 
 def stop_postgres(state: dict) -> None:
     info = state.get("postgresql")
     if info and Path(info["data_dir"], "postmaster.pid").exists():
-        subprocess.run(as_owner(postgres_owner(), [postgres_bin("pg_ctl"), "-D",
-                                                   info["data_dir"], "-m", "fast", "stop"]),
-                       check=False)
+        subprocess.run(
+            as_owner(
+                postgres_owner(),
+                [postgres_bin("pg_ctl"), "-D", info["data_dir"], "-m", "fast", "stop"],
+            ),
+            check=False,
+        )
 
 
 # -- Redis --------------------------------------------------------------------------------
@@ -189,10 +259,28 @@ def start_redis(state: dict) -> str:
     state["redis"] = {"port": port}
     if not port_answers(port):
         log(f"starting Redis on 127.0.0.1:{port}")
-        subprocess.run([server, "--port", str(port), "--bind", "127.0.0.1", "--daemonize", "yes",
-                        "--dir", str(folder), "--pidfile", str(folder / "redis.pid"),
-                        "--logfile", str(folder / "redis.log"), "--save", "",
-                        "--appendonly", "no"], check=True)
+        subprocess.run(
+            [
+                server,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--daemonize",
+                "yes",
+                "--dir",
+                str(folder),
+                "--pidfile",
+                str(folder / "redis.pid"),
+                "--logfile",
+                str(folder / "redis.log"),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            check=True,
+        )
         wait_for_port(port, "Redis")
     return f"redis://127.0.0.1:{port}/0"
 
@@ -200,10 +288,8 @@ def start_redis(state: dict) -> str:
 def stop_redis(state: dict) -> None:
     pidfile = DATA / "redis" / "redis.pid"
     if pidfile.exists():
-        try:
+        with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pidfile.read_text().strip()), 15)
-        except (ProcessLookupError, ValueError):
-            pass
 
 
 # -- localstripe (a Stripe emulator) --------------------------------------------------------
@@ -216,8 +302,12 @@ def start_localstripe(state: dict) -> str:
     if not port_answers(port):
         log(f"starting localstripe on 127.0.0.1:{port}")
         logfile = open(DATA / "localstripe.log", "ab")  # noqa: SIM115 - the child keeps it
-        subprocess.Popen([str(binary), "--port", str(port)], stdout=logfile, stderr=logfile,
-                         start_new_session=True)
+        subprocess.Popen(
+            [str(binary), "--port", str(port)],
+            stdout=logfile,
+            stderr=logfile,
+            start_new_session=True,
+        )
         wait_for_port(port, "localstripe")
     return f"http://127.0.0.1:{port}"
 
@@ -259,12 +349,12 @@ def cmd_stop(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("start")
-    start.add_argument("--with", dest="with_", action="append", default=[],
-                       choices=["localstripe"])
+    start.add_argument("--with", dest="with_", action="append", default=[], choices=["localstripe"])
     start.set_defaults(func=cmd_start)
     commands.add_parser("stop").set_defaults(func=cmd_stop)
     args = parser.parse_args()

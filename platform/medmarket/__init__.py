@@ -27,7 +27,13 @@ from medmarket.payments.interface import (
     RefundRequest,
     WebhookEvent,
 )
-from medmarket.video.interface import CallContext, IceServer, MediaProfile, QosSession, VideoProvider
+from medmarket.video.interface import (
+    CallContext,
+    IceServer,
+    MediaProfile,
+    QosSession,
+    VideoProvider,
+)
 
 hookimpl = pluggy.HookimplMarker("medmarket")
 

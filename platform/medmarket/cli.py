@@ -70,8 +70,10 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     print(f"{'plugin':32} {'version':10} {'enabled':8} provides")
     for info in host.describe():
         provides = ", ".join(info.provides) or "-"
-        print(f"{info.name:32} {info.version or '-':10} {'yes' if info.enabled else 'no':8} "
-              f"{provides}")
+        print(
+            f"{info.name:32} {info.version or '-':10} {'yes' if info.enabled else 'no':8} "
+            f"{provides}"
+        )
         if info.error:
             print(f"{'':32} error: {info.error}")
         for key in info.provides:
@@ -126,8 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1",
-                       help="proxies whose X-Forwarded-For is trusted")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="proxies whose X-Forwarded-For is trusted",
+    )
     serve.set_defaults(func=cmd_serve)
 
     commands.add_parser("migrate", help="apply pending database migrations").set_defaults(

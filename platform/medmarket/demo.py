@@ -20,8 +20,9 @@ DEMO_ACCOUNTS = [
 ]
 
 
-async def _ensure_user(db: Database, passwords: Passwords, email: str, role: str,
-                       name: str, password: str) -> None:
+async def _ensure_user(
+    db: Database, passwords: Passwords, email: str, role: str, name: str, password: str
+) -> None:
     email = normalize_email(email)
     exists = await db.fetchval("SELECT 1 FROM users WHERE email = $1", email)
     if exists:
@@ -50,7 +51,7 @@ async def seed_demo(settings: Settings) -> None:
     try:
         for email, role, name in DEMO_ACCOUNTS:
             await _ensure_user(db, passwords, email, role, name, DEMO_PASSWORD)
-        print("demo accounts (password: %s):" % DEMO_PASSWORD)
+        print(f"demo accounts (password: {DEMO_PASSWORD}):")
         for email, role, _ in DEMO_ACCOUNTS:
             print(f"  {role:15} {email}")
     finally:

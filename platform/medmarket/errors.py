@@ -20,6 +20,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -146,7 +147,9 @@ def _from_validation(exc: ValidationException) -> Problem:
             message = str(item.get("message", "invalid"))
             field = _field_of(str(item.get("key") or ""), message)
             errors.append(FieldError(field=field, message=message))
-    unreadable = any("decode" in e.message.lower() or "malformed" in e.message.lower() for e in errors)
+    unreadable = any(
+        "decode" in e.message.lower() or "malformed" in e.message.lower() for e in errors
+    )
     if not errors or unreadable:
         detail = errors[0].message if errors else str(exc.detail)
         return MalformedRequest(detail, errors=errors)
@@ -197,7 +200,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Problem: handle_problem,
     ValidationException: handle_validation,
     HTTPException: handle_http,
@@ -205,8 +208,8 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
 }
 
 __all__ = [
-    "PROBLEM_JSON",
     "EXCEPTION_HANDLERS",
+    "PROBLEM_JSON",
     "Conflict",
     "FieldError",
     "Forbidden",

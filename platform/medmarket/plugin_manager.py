@@ -106,7 +106,9 @@ class Registry(Generic[AdapterT]):
 
 
 class PluginHost:
-    def __init__(self, settings: Settings, extra_plugins: Iterable[tuple[str, object]] = ()) -> None:
+    def __init__(
+        self, settings: Settings, extra_plugins: Iterable[tuple[str, object]] = ()
+    ) -> None:
         self.settings = settings
         self.manager = pluggy.PluginManager(hookspecs.PROJECT)
         self.manager.add_hookspecs(hookspecs)
@@ -128,7 +130,9 @@ class PluginHost:
     # -- discovery -------------------------------------------------------------------------
     def _load_entry_points(self) -> None:
         for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if self.manager.is_blocked(entry_point.name) or self.manager.has_plugin(entry_point.name):
+            if self.manager.is_blocked(entry_point.name) or self.manager.has_plugin(
+                entry_point.name
+            ):
                 continue
             try:
                 plugin = entry_point.load()
@@ -167,6 +171,8 @@ class PluginHost:
     def describe(self) -> list[PluginInfo]:
         infos = []
         for name, plugin in sorted(self.manager.list_name_plugin(), key=lambda pair: pair[0]):
+            if plugin is None:  # pluggy keeps blocked names with no plugin
+                continue
             dist = self._distributions.get(name)
             hooks = sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])
             infos.append(
@@ -183,15 +189,26 @@ class PluginHost:
         for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
             if self.manager.is_blocked(entry_point.name):
                 infos.append(
-                    PluginInfo(name=entry_point.name, distribution=None, version=None, hooks=[],
-                               enabled=False)
+                    PluginInfo(
+                        name=entry_point.name,
+                        distribution=None,
+                        version=None,
+                        hooks=[],
+                        enabled=False,
+                    )
                 )
             elif entry_point.name in self._load_errors and not self.manager.has_plugin(
                 entry_point.name
             ):
                 infos.append(
-                    PluginInfo(name=entry_point.name, distribution=None, version=None, hooks=[],
-                               enabled=True, error=self._load_errors[entry_point.name])
+                    PluginInfo(
+                        name=entry_point.name,
+                        distribution=None,
+                        version=None,
+                        hooks=[],
+                        enabled=True,
+                        error=self._load_errors[entry_point.name],
+                    )
                 )
         return infos
 
@@ -260,4 +277,3 @@ class PluginHost:
 
         reports = await asyncio.gather(*(check(key, probe) for key, probe in checks))
         return {key: report for (key, _), report in zip(checks, reports, strict=True)}
-

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -51,13 +51,14 @@ def session_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
     """The principal of this request (looked up once, then kept in the scope)."""
-    if _PRINCIPAL in connection.scope:
-        return connection.scope[_PRINCIPAL]  # type: ignore[no-any-return]
+    memo = cast(dict[str, Any], connection.scope)
+    if _PRINCIPAL in memo:
+        return cast(Principal | None, memo[_PRINCIPAL])
     token = session_token(connection)
     principal = None
     if token:
         principal = await connection.app.state.accounts.resolve(token)
-    connection.scope[_PRINCIPAL] = principal  # type: ignore[literal-required]
+    memo[_PRINCIPAL] = principal
     return principal
 
 
@@ -90,20 +91,21 @@ async def access_guard(
     if principal.session_kind == "browser" and method and method not in _SAFE_METHODS:
         proof = await _csrf_proof(connection)
         if not hmac.compare_digest(proof.encode(), principal.csrf_token.encode()):
-            raise Forbidden("missing or wrong CSRF token; reload the page and try again",
-                            code="csrf")
+            raise Forbidden(
+                "missing or wrong CSRF token; reload the page and try again", code="csrf"
+            )
 
 
 def current_principal(request: Request[Any, Any, Any]) -> Principal:
     """Dependency ``principal``: the signed-in caller (the guard has already checked it)."""
-    principal = request.scope.get(_PRINCIPAL)
+    principal = optional_principal(request)
     if principal is None:
         raise NotAuthenticated()
-    return principal  # type: ignore[no-any-return]
+    return principal
 
 
 def optional_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
-    return connection.scope.get(_PRINCIPAL)  # type: ignore[return-value]
+    return cast(Principal | None, cast(dict[str, Any], connection.scope).get(_PRINCIPAL))
 
 
 def audit_context(request: Request[Any, Any, Any]) -> AuditContext:

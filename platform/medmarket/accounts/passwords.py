@@ -15,10 +15,29 @@ MAX_LENGTH = 256
 # stops the first guesses of any online attack.
 _COMMON = frozenset(
     {
-        "1234567890", "12345678910", "123456789a", "1qaz2wsx3edc", "qwertyuiop", "password123",
-        "password1!", "iloveyou12", "a123456789", "abc1234567", "woaini1314", "5201314520",
-        "aa12345678", "qwerty1234", "1q2w3e4r5t", "zxcvbnm123", "0123456789", "11111111111",
-        "passw0rd123", "welcome123", "admin12345", "abcd123456", "12345qwert",
+        "1234567890",
+        "12345678910",
+        "123456789a",
+        "1qaz2wsx3edc",
+        "qwertyuiop",
+        "password123",
+        "password1!",
+        "iloveyou12",
+        "a123456789",
+        "abc1234567",
+        "woaini1314",
+        "5201314520",
+        "aa12345678",
+        "qwerty1234",
+        "1q2w3e4r5t",
+        "zxcvbnm123",
+        "0123456789",
+        "11111111111",
+        "passw0rd123",
+        "welcome123",
+        "admin12345",
+        "abcd123456",
+        "12345qwert",
     }
 )
 

@@ -35,27 +35,48 @@ def provide_accounts(request: Request[Any, Any, Any]) -> Accounts:
     return request.app.state.accounts  # type: ignore[no-any-return]
 
 
-def session_cookies(request: Request[Any, Any, Any], token: str, csrf: str,
-                    max_age: int) -> list[Cookie]:
+def session_cookies(
+    request: Request[Any, Any, Any], token: str, csrf: str, max_age: int
+) -> list[Cookie]:
     secure = request.app.state.settings.secure_cookies
     return [
-        Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax", secure=secure,
-               max_age=max_age, path="/"),
+        Cookie(
+            key=SESSION_COOKIE,
+            value=token,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+            max_age=max_age,
+            path="/",
+        ),
         # Readable by our scripts, which echo it in the X-CSRF-Token header.
-        Cookie(key=CSRF_COOKIE, value=csrf, httponly=False, samesite="lax", secure=secure,
-               max_age=max_age, path="/"),
+        Cookie(
+            key=CSRF_COOKIE,
+            value=csrf,
+            httponly=False,
+            samesite="lax",
+            secure=secure,
+            max_age=max_age,
+            path="/",
+        ),
     ]
 
 
 @post("/api/accounts", opt=PUBLIC, status_code=HTTP_201_CREATED, tags=["accounts"])
-async def sign_up(data: JSONBody[SignUpRequest], accounts: NamedDependency[Accounts], context: NamedDependency[AuditContext]) -> UserOut:
+async def sign_up(
+    data: JSONBody[SignUpRequest],
+    accounts: NamedDependency[Accounts],
+    context: NamedDependency[AuditContext],
+) -> UserOut:
     """Create an account. Patients and doctors sign up themselves; staff need an invitation."""
     return await accounts.sign_up(data, context)
 
 
 @post("/api/session", opt=PUBLIC, tags=["accounts"])
 async def sign_in_browser(
-    request: Request[Any, Any, Any], data: JSONBody[SignInRequest], accounts: NamedDependency[Accounts],
+    request: Request[Any, Any, Any],
+    data: JSONBody[SignInRequest],
+    accounts: NamedDependency[Accounts],
     context: NamedDependency[AuditContext],
 ) -> Response[SessionOut]:
     """Sign in from a browser: the session travels in an HttpOnly cookie."""
@@ -67,7 +88,11 @@ async def sign_in_browser(
 
 
 @post("/api/tokens", opt=PUBLIC, status_code=HTTP_201_CREATED, tags=["accounts"])
-async def sign_in_api(data: JSONBody[SignInRequest], accounts: NamedDependency[Accounts], context: NamedDependency[AuditContext]) -> TokenOut:
+async def sign_in_api(
+    data: JSONBody[SignInRequest],
+    accounts: NamedDependency[Accounts],
+    context: NamedDependency[AuditContext],
+) -> TokenOut:
     """Sign in as an API client: returns a bearer token."""
     token, principal = await accounts.sign_in(data.email, data.password, "api", context)
     user = await accounts.user(principal.user_id)
@@ -76,7 +101,9 @@ async def sign_in_api(data: JSONBody[SignInRequest], accounts: NamedDependency[A
 
 @delete("/api/session", opt=SIGNED_IN, status_code=HTTP_204_NO_CONTENT, tags=["accounts"])
 async def sign_out(
-    request: Request[Any, Any, Any], accounts: NamedDependency[Accounts], context: NamedDependency[AuditContext]
+    request: Request[Any, Any, Any],
+    accounts: NamedDependency[Accounts],
+    context: NamedDependency[AuditContext],
 ) -> Response[None]:
     """End the current session (cookie or bearer token)."""
     token = session_token(request)
@@ -93,10 +120,12 @@ async def me(principal: NamedDependency[Principal], accounts: NamedDependency[Ac
     return await accounts.user(principal.user_id)
 
 
-@post("/api/invitations", opt=allow("operator"), status_code=HTTP_201_CREATED,
-      tags=["accounts"])
-async def invite(data: JSONBody[InvitationRequest], accounts: NamedDependency[Accounts],
-                 context: NamedDependency[AuditContext]) -> InvitationOut:
+@post("/api/invitations", opt=allow("operator"), status_code=HTTP_201_CREATED, tags=["accounts"])
+async def invite(
+    data: JSONBody[InvitationRequest],
+    accounts: NamedDependency[Accounts],
+    context: NamedDependency[AuditContext],
+) -> InvitationOut:
     """Invite a pharmacist, hospital admin or operator; the token is shown once."""
     return await accounts.invite(data, context)
 

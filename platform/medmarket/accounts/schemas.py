@@ -55,7 +55,7 @@ class TokenOut(msgspec.Struct, kw_only=True):
 
     user: UserOut
     token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme name, not a secret
     expires_at: dt.datetime
 
 

@@ -53,16 +53,18 @@ def normalize_email(raw: str) -> str:
     return result.normalized.lower()
 
 
-_USER_COLUMNS = "id, email, role, display_name, locale, time_zone, created_at"
-
-
 def user_out(row: asyncpg.Record) -> UserOut:
     return UserOut(**{key: row[key] for key in UserOut.__struct_fields__})
 
 
 class Accounts:
-    def __init__(self, db: Database, passwords: Passwords, throttle: SignInThrottle,
-                 session_ttl: dt.timedelta) -> None:
+    def __init__(
+        self,
+        db: Database,
+        passwords: Passwords,
+        throttle: SignInThrottle,
+        session_ttl: dt.timedelta,
+    ) -> None:
         self.db = db
         self.passwords = passwords
         self.throttle = throttle
@@ -81,8 +83,9 @@ class Accounts:
             errors.append(FieldError(field="password", message=weakness, code="weak-password"))
         display_name = request.display_name.strip()
         if not display_name:
-            errors.append(FieldError(field="display_name", message="enter your name",
-                                     code="required"))
+            errors.append(
+                FieldError(field="display_name", message="enter your name", code="required")
+            )
         if errors:
             raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
 
@@ -107,10 +110,10 @@ class Accounts:
                 role = invitation["role"]
             try:
                 row = await connection.fetchrow(
-                    f"""
+                    """
                     INSERT INTO users (email, password_hash, role, display_name, locale)
                     VALUES ($1, $2, $3, $4, $5)
-                    RETURNING {_USER_COLUMNS}
+                    RETURNING id, email, role, display_name, locale, time_zone, created_at
                     """,
                     email,
                     password_hash,
@@ -160,9 +163,15 @@ class Accounts:
         if not await self.passwords.verify(row["password_hash"] if row else None, password):
             await self.throttle.failed(address)
             async with self.db.transaction() as connection:
-                await audit.record(connection, context, "account.sign_in", "user",
-                                   row["id"] if row else None, outcome="failed",
-                                   detail={"email": email})
+                await audit.record(
+                    connection,
+                    context,
+                    "account.sign_in",
+                    "user",
+                    row["id"] if row else None,
+                    outcome="failed",
+                    detail={"email": email},
+                )
             raise NotAuthenticated("the e-mail address or the password is wrong")
         await self.throttle.succeeded(email)
         assert row is not None
@@ -183,8 +192,14 @@ class Accounts:
                 context.ip,
                 context.user_agent,
             )
-            await audit.record(connection, context.as_actor(row["id"], row["role"]),
-                               "account.sign_in", "user", row["id"], detail={"kind": kind})
+            await audit.record(
+                connection,
+                context.as_actor(row["id"], row["role"]),
+                "account.sign_in",
+                "user",
+                row["id"],
+                detail={"kind": kind},
+            )
         principal = await self.resolve(token)
         assert principal is not None
         return token, principal
@@ -213,7 +228,11 @@ class Accounts:
                 await audit.record(connection, context, "account.sign_out", "user", user_id)
 
     async def user(self, user_id: uuid.UUID) -> UserOut:
-        row = await self.db.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", user_id)
+        row = await self.db.fetchrow(
+            "SELECT id, email, role, display_name, locale, time_zone, created_at "
+            "FROM users WHERE id = $1",
+            user_id,
+        )
         assert row is not None
         return user_out(row)
 
@@ -241,6 +260,12 @@ class Accounts:
                 context.actor_id,
                 INVITATION_TTL,
             )
-            await audit.record(connection, context, "invitation.created", "invitation", email,
-                               detail={"role": request.role, **scope})
+            await audit.record(
+                connection,
+                context,
+                "invitation.created",
+                "invitation",
+                email,
+                detail={"role": request.role, **scope},
+            )
         return InvitationOut(email=email, role=request.role, token=token, expires_at=expires_at)

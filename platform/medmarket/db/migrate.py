@@ -83,7 +83,9 @@ async def pending_migrations(connection: asyncpg.Connection) -> list[Migration]:
 
 async def migrate(dsn: str) -> list[Migration]:
     """Apply every pending migration; returns what was applied (empty when current)."""
-    connection = await asyncpg.connect(dsn, server_settings={"application_name": "medmarket-migrate"})
+    connection = await asyncpg.connect(
+        dsn, server_settings={"application_name": "medmarket-migrate"}
+    )
     try:
         await connection.execute("SELECT pg_advisory_lock($1)", ADVISORY_LOCK_KEY)
         try:
@@ -93,7 +95,8 @@ async def migrate(dsn: str) -> list[Migration]:
                 async with connection.transaction():
                     await connection.execute(migration.sql)
                     await connection.execute(
-                        "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                        "INSERT INTO schema_migrations (version, name, checksum) "
+                        "VALUES ($1, $2, $3)",
                         migration.version,
                         migration.name,
                         migration.checksum,

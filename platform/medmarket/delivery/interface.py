@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -58,8 +58,8 @@ class TrackingEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 @runtime_checkable
 class Courier(Protocol):
-    id: ClassVar[str] | str
-    display_name: ClassVar[str] | str
+    id: str
+    display_name: str
 
     async def quote(self, request: DeliveryRequest) -> Quote: ...
 

@@ -10,7 +10,7 @@ plugin manager's timeout and error boundary.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -78,10 +78,10 @@ class HospitalAdapter(Protocol):
 class HospitalAdapterType(Protocol):
     """A kind of hospital adapter a plugin offers (e.g. "FHIR R4 server")."""
 
-    id: ClassVar[str] | str
-    display_name: ClassVar[str] | str
+    id: str
+    display_name: str
     # A msgspec Struct type; its fields are the configuration form. Fields whose names end in
     # ``_secret``, ``password`` or ``token`` are secrets: stored, never returned by the API.
-    config_type: ClassVar[type[msgspec.Struct]] | type[msgspec.Struct]
+    config_type: type[msgspec.Struct]
 
     def create(self, config: Any) -> HospitalAdapter: ...

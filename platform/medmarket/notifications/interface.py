@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -29,8 +29,8 @@ class Notification(msgspec.Struct, frozen=True, kw_only=True):
 
 @runtime_checkable
 class Notifier(Protocol):
-    id: ClassVar[str] | str
-    display_name: ClassVar[str] | str
+    id: str
+    display_name: str
 
     async def send(self, notification: Notification) -> None:
         """Deliver or raise; the outbox retries with backoff."""

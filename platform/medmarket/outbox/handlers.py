@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -16,7 +17,7 @@ def build_handlers(services: Services) -> dict[str, Handler]:
         notification = msgspec.convert(message.payload, Notification)
         for notifier_id, notifier in services.plugins.notifiers:
             await services.plugins.guard(
-                "notification", f"notifier:{notifier_id}", lambda n=notifier: n.send(notification)
+                "notification", f"notifier:{notifier_id}", partial(notifier.send, notification)
             )
 
     async def post_webhook(message: OutboxMessage) -> None:

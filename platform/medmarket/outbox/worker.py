@@ -9,6 +9,7 @@ every handler must be idempotent (each message carries its outbox id as the key)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -99,8 +100,13 @@ class OutboxWorker:
     async def _failed(self, message: OutboxMessage, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         if message.attempts >= self.max_attempts:
-            log.error("outbox %s (%s) abandoned after %s attempts: %s",
-                      message.id, message.topic, message.attempts, error)
+            log.error(
+                "outbox %s (%s) abandoned after %s attempts: %s",
+                message.id,
+                message.topic,
+                message.attempts,
+                error,
+            )
             await self.db.execute(
                 "UPDATE outbox SET abandoned_at = now(), leased_until = NULL, last_error = $2 "
                 "WHERE id = $1",
@@ -109,8 +115,14 @@ class OutboxWorker:
             )
             return
         delay = backoff_seconds(message.attempts)
-        log.warning("outbox %s (%s) attempt %s failed, retry in %.1fs: %s",
-                    message.id, message.topic, message.attempts, delay, error)
+        log.warning(
+            "outbox %s (%s) attempt %s failed, retry in %.1fs: %s",
+            message.id,
+            message.topic,
+            message.attempts,
+            delay,
+            error,
+        )
         await self.db.execute(
             """
             UPDATE outbox SET available_at = now() + make_interval(secs => $2),
@@ -138,7 +150,5 @@ class OutboxWorker:
                 log.exception("outbox batch failed")
                 busy = 0
             if not busy:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
-                except TimeoutError:
-                    pass

@@ -9,7 +9,7 @@ the reference the core gave it.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -71,8 +71,8 @@ class WebhookEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 @runtime_checkable
 class PaymentGateway(Protocol):
-    id: ClassVar[str] | str
-    display_name: ClassVar[str] | str
+    id: str
+    display_name: str
 
     async def create_payment(self, request: PaymentRequest) -> GatewayPayment: ...
 

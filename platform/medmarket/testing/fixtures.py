@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -21,7 +21,6 @@ from medmarket.settings import Settings, load_settings
 from medmarket.testing.databases import create_database, drop_database
 
 STRONG_PASSWORD = "violet-otter-harbour-42"
-TEST_ADDRESS = "198.51.100.10"
 
 
 def _require(name: str) -> str:
@@ -99,8 +98,14 @@ async def running(application: Litestar) -> AsyncIterator[Litestar]:
         await task
 
 
-def client_for(app: Litestar, address: str = TEST_ADDRESS) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+def random_address() -> str:
+    """A fresh client address, so per-address sign-in counts never carry between tests or
+    runs (Redis outlives a test session)."""
+    return "10." + ".".join(str(secrets.randbelow(254) + 1) for _ in range(3))
+
+
+def client_for(app: Litestar, address: str | None = None) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=cast(Any, app), client=(address or random_address(), 40000))
     return httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
 
 
@@ -128,12 +133,20 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-async def sign_up_and_in(http: httpx.AsyncClient, role: str = "patient", *,
-                         invitation: str | None = None, email: str | None = None,
-                         display_name: str = "测试 用户") -> Account:
+async def sign_up_and_in(
+    http: httpx.AsyncClient,
+    role: str = "patient",
+    *,
+    invitation: str | None = None,
+    email: str | None = None,
+    display_name: str = "测试 用户",
+) -> Account:
     email = email or unique_email(role)
-    body: dict[str, Any] = {"email": email, "password": STRONG_PASSWORD,
-                            "display_name": display_name}
+    body: dict[str, Any] = {
+        "email": email,
+        "password": STRONG_PASSWORD,
+        "display_name": display_name,
+    }
     if invitation:
         body["invitation"] = invitation
     else:
@@ -142,8 +155,13 @@ async def sign_up_and_in(http: httpx.AsyncClient, role: str = "patient", *,
     assert created.status_code == 201, created.text
     signed_in = await http.post("/api/tokens", json={"email": email, "password": STRONG_PASSWORD})
     assert signed_in.status_code == 201, signed_in.text
-    return Account(id=created.json()["id"], email=email, role=created.json()["role"],
-                   password=STRONG_PASSWORD, token=signed_in.json()["token"])
+    return Account(
+        id=created.json()["id"],
+        email=email,
+        role=created.json()["role"],
+        password=STRONG_PASSWORD,
+        token=signed_in.json()["token"],
+    )
 
 
 async def create_operator_account(app: Litestar) -> Account:
@@ -154,12 +172,18 @@ async def create_operator_account(app: Litestar) -> Account:
     email = unique_email("operator")
     await create_operator(settings, email, STRONG_PASSWORD, "Test Operator")
     async with client_for(app) as http:
-        response = await http.post("/api/tokens",
-                                   json={"email": email, "password": STRONG_PASSWORD})
+        response = await http.post(
+            "/api/tokens", json={"email": email, "password": STRONG_PASSWORD}
+        )
         assert response.status_code == 201, response.text
         body = response.json()
-    return Account(id=body["user"]["id"], email=email, role="operator",
-                   password=STRONG_PASSWORD, token=body["token"])
+    return Account(
+        id=body["user"]["id"],
+        email=email,
+        role="operator",
+        password=STRONG_PASSWORD,
+        token=body["token"],
+    )
 
 
 @pytest.fixture
@@ -178,12 +202,15 @@ def sign_up(app: Litestar) -> Callable[..., Any]:
             inviter = await create_operator_account(app)
             email = unique_email(role)
             async with client_for(app) as http:
-                invited = await http.post("/api/invitations", headers=inviter.headers,
-                                          json={"email": email, "role": role,
-                                                **kwargs.pop("invitation_extra", {})})
+                invited = await http.post(
+                    "/api/invitations",
+                    headers=inviter.headers,
+                    json={"email": email, "role": role, **kwargs.pop("invitation_extra", {})},
+                )
                 assert invited.status_code == 201, invited.text
-                return await sign_up_and_in(http, role, invitation=invited.json()["token"],
-                                            email=email, **kwargs)
+                return await sign_up_and_in(
+                    http, role, invitation=invited.json()["token"], email=email, **kwargs
+                )
         async with client_for(app) as http:
             return await sign_up_and_in(http, role, **kwargs)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -51,8 +51,8 @@ class QosSession(msgspec.Struct, frozen=True, kw_only=True):
 
 @runtime_checkable
 class VideoProvider(Protocol):
-    id: ClassVar[str] | str
-    display_name: ClassVar[str] | str
+    id: str
+    display_name: str
 
     async def ice_servers(self, call: CallContext) -> list[IceServer]: ...
 

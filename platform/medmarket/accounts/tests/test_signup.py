@@ -10,8 +10,10 @@ from medmarket.testing.fixtures import STRONG_PASSWORD, unique_email
 
 async def test_patient_signs_up(client: httpx.AsyncClient) -> None:
     email = unique_email()
-    response = await client.post("/api/accounts", json={
-        "email": email.upper(), "password": STRONG_PASSWORD, "display_name": "李 雷"})
+    response = await client.post(
+        "/api/accounts",
+        json={"email": email.upper(), "password": STRONG_PASSWORD, "display_name": "李 雷"},
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["email"] == email  # normalised, so "A@x" and "a@x" are one account
@@ -30,8 +32,9 @@ async def test_patient_signs_up(client: httpx.AsyncClient) -> None:
         ({"display_name": "   "}, "display_name", "required"),
     ],
 )
-async def test_bad_fields_are_named(client: httpx.AsyncClient, changes: dict[str, str],
-                                    field: str, code: str) -> None:
+async def test_bad_fields_are_named(
+    client: httpx.AsyncClient, changes: dict[str, str], field: str, code: str
+) -> None:
     body = {"email": unique_email(), "password": STRONG_PASSWORD, "display_name": "Ann"}
     body.update(changes)
     response = await client.post("/api/accounts", json=body)
@@ -43,18 +46,20 @@ async def test_bad_fields_are_named(client: httpx.AsyncClient, changes: dict[str
 
 
 async def test_password_built_from_email_is_weak(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/accounts", json={
-        "email": "wangfang@example.org", "password": "wangfang2026!", "display_name": "王芳"})
+    response = await client.post(
+        "/api/accounts",
+        json={"email": "wangfang@example.org", "password": "wangfang2026!", "display_name": "王芳"},
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "password"
 
 
 async def test_every_bad_field_is_reported_at_once(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/accounts", json={
-        "email": "nope", "password": "x", "display_name": ""})
+    response = await client.post(
+        "/api/accounts", json={"email": "nope", "password": "x", "display_name": ""}
+    )
     assert response.status_code == 422
-    assert {e["field"] for e in response.json()["errors"]} == {"email", "password",
-                                                                 "display_name"}
+    assert {e["field"] for e in response.json()["errors"]} == {"email", "password", "display_name"}
 
 
 async def test_duplicate_account_is_a_clear_conflict(client: httpx.AsyncClient) -> None:
@@ -63,9 +68,13 @@ async def test_duplicate_account_is_a_clear_conflict(client: httpx.AsyncClient) 
     assert (await client.post("/api/accounts", json=body)).status_code == 201
     again = await client.post("/api/accounts", json={**body, "email": email.title()})
     assert again.status_code == 409
-    assert again.json()["errors"] == [{
-        "field": "email", "code": "account-exists",
-        "message": "an account with this e-mail address already exists; sign in instead"}]
+    assert again.json()["errors"] == [
+        {
+            "field": "email",
+            "code": "account-exists",
+            "message": "an account with this e-mail address already exists; sign in instead",
+        }
+    ]
 
 
 @pytest.mark.parametrize(
@@ -74,16 +83,26 @@ async def test_duplicate_account_is_a_clear_conflict(client: httpx.AsyncClient) 
         (b"{not json", 400, None),
         (b'{"email": 5, "password": "x", "display_name": "a"}', 422, "email"),
         (b'{"password": "violet-otter-harbour-42", "display_name": "a"}', 422, "email"),
-        (b'{"email": "a@b.org", "password": "violet-otter-harbour-42", "display_name": "a",'
-         b' "is_admin": true}', 422, "is_admin"),
-        (b'{"email": "a@b.org", "password": "violet-otter-harbour-42", "display_name": "a",'
-         b' "role": "operator"}', 422, "role"),
+        (
+            b'{"email": "a@b.org", "password": "violet-otter-harbour-42", "display_name": "a",'
+            b' "is_admin": true}',
+            422,
+            "is_admin",
+        ),
+        (
+            b'{"email": "a@b.org", "password": "violet-otter-harbour-42", "display_name": "a",'
+            b' "role": "operator"}',
+            422,
+            "role",
+        ),
     ],
 )
-async def test_malformed_bodies_get_problems_not_500(client: httpx.AsyncClient, payload: bytes,
-                                                     status: int, field: str | None) -> None:
-    response = await client.post("/api/accounts", content=payload,
-                                 headers={"content-type": "application/json"})
+async def test_malformed_bodies_get_problems_not_500(
+    client: httpx.AsyncClient, payload: bytes, status: int, field: str | None
+) -> None:
+    response = await client.post(
+        "/api/accounts", content=payload, headers={"content-type": "application/json"}
+    )
     assert response.status_code == status
     problem = response.json()
     assert problem["status"] == status
@@ -92,22 +111,32 @@ async def test_malformed_bodies_get_problems_not_500(client: httpx.AsyncClient, 
 
 
 async def test_staff_cannot_sign_up_without_invitation(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/accounts", json={
-        "email": unique_email(), "password": STRONG_PASSWORD, "display_name": "x",
-        "role": "pharmacist"})
+    response = await client.post(
+        "/api/accounts",
+        json={
+            "email": unique_email(),
+            "password": STRONG_PASSWORD,
+            "display_name": "x",
+            "role": "pharmacist",
+        },
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "role"
 
 
-async def test_invitation_decides_role_and_works_once(client: httpx.AsyncClient,
-                                                      operator) -> None:  # type: ignore[no-untyped-def]
+async def test_invitation_decides_role_and_works_once(client: httpx.AsyncClient, operator) -> None:  # type: ignore[no-untyped-def]
     email = unique_email("pharmacist")
-    invited = await client.post("/api/invitations", headers=operator.headers,
-                                json={"email": email, "role": "pharmacist"})
+    invited = await client.post(
+        "/api/invitations", headers=operator.headers, json={"email": email, "role": "pharmacist"}
+    )
     assert invited.status_code == 201
     token = invited.json()["token"]
-    body = {"email": email, "password": STRONG_PASSWORD, "display_name": "药师",
-            "invitation": token}
+    body = {
+        "email": email,
+        "password": STRONG_PASSWORD,
+        "display_name": "药师",
+        "invitation": token,
+    }
     joined = await client.post("/api/accounts", json=body)
     assert joined.status_code == 201
     assert joined.json()["role"] == "pharmacist"
@@ -118,9 +147,11 @@ async def test_invitation_decides_role_and_works_once(client: httpx.AsyncClient,
 
 async def test_passwords_are_stored_as_argon2id(client: httpx.AsyncClient, app) -> None:  # type: ignore[no-untyped-def]
     email = unique_email()
-    await client.post("/api/accounts", json={
-        "email": email, "password": STRONG_PASSWORD, "display_name": "Ann"})
+    await client.post(
+        "/api/accounts", json={"email": email, "password": STRONG_PASSWORD, "display_name": "Ann"}
+    )
     stored = await app.state.services.db.fetchval(
-        "SELECT password_hash FROM users WHERE email = $1", email)
+        "SELECT password_hash FROM users WHERE email = $1", email
+    )
     assert stored.startswith("$argon2id$")
     assert STRONG_PASSWORD not in stored

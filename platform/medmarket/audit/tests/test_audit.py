@@ -1,0 +1,125 @@
+"""Audit events commit with the change they record and cannot be rewritten."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import httpx
+import pytest
+from litestar import Litestar
+
+from medmarket.testing.fixtures import STRONG_PASSWORD, Account, unique_email
+
+
+async def events_for(app: Litestar, subject_id: str) -> list[asyncpg.Record]:
+    return await app.state.services.db.fetch(  # type: ignore[no-any-return]
+        "SELECT * FROM audit_events WHERE subject_type = 'user' AND subject_id = $1 ORDER BY id",
+        subject_id,
+    )
+
+
+async def test_sign_up_and_sign_in_are_recorded_with_who_what_where(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    email = unique_email()
+    created = await client.post(
+        "/api/accounts",
+        json={"email": email, "password": STRONG_PASSWORD, "display_name": "Ann"},
+        headers={"user-agent": "audit-test/1.0", "x-request-id": "req-123"},
+    )
+    user_id = created.json()["id"]
+    await client.post("/api/tokens", json={"email": email, "password": "wrong-password!"})
+    await client.post("/api/tokens", json={"email": email, "password": STRONG_PASSWORD})
+    events = await events_for(app, user_id)
+    assert [(e["action"], e["outcome"]) for e in events] == [
+        ("account.signed_up", "success"),
+        ("account.sign_in", "failed"),
+        ("account.sign_in", "success"),
+    ]
+    signed_up = events[0]
+    assert str(signed_up["actor_id"]) == user_id and signed_up["actor_role"] == "patient"
+    assert signed_up["user_agent"] == "audit-test/1.0" and signed_up["request_id"] == "req-123"
+    assert signed_up["ip"] is not None and signed_up["occurred_at"] is not None
+    assert events[1]["actor_id"] is None  # nobody was signed in when the guess was made
+
+
+async def test_a_change_that_rolls_back_leaves_no_audit_event(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    email = unique_email()
+    body = {"email": email, "password": STRONG_PASSWORD, "display_name": "Ann"}
+    await client.post("/api/accounts", json=body)
+    before = await app.state.services.db.fetchval(
+        "SELECT count(*) FROM audit_events WHERE action = 'account.signed_up'"
+    )
+    duplicate = await client.post("/api/accounts", json=body)
+    assert duplicate.status_code == 409
+    after = await app.state.services.db.fetchval(
+        "SELECT count(*) FROM audit_events WHERE action = 'account.signed_up'"
+    )
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_events SET action = 'rewritten'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+    ],
+)
+async def test_the_application_role_cannot_rewrite_audit(
+    app: Litestar, client: httpx.AsyncClient, statement: str
+) -> None:
+    await client.post(
+        "/api/accounts",
+        json={"email": unique_email(), "password": STRONG_PASSWORD, "display_name": "Ann"},
+    )
+    async with app.state.services.db.connection() as connection:
+        assert await connection.fetchval("SELECT current_user") == "medmarket_app"
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await connection.execute(statement)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_events SET action = 'rewritten'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+    ],
+)
+async def test_even_the_owner_is_stopped_by_the_trigger(database_url: str, statement: str) -> None:
+    owner = await asyncpg.connect(database_url)
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await owner.execute(statement)
+    finally:
+        await owner.close()
+
+
+async def test_operators_read_the_trail_filtered_and_paged(
+    client: httpx.AsyncClient, operator: Account, sign_up
+) -> None:  # type: ignore[no-untyped-def]
+    account: Account = await sign_up("patient")
+    for _ in range(2):
+        await client.post("/api/tokens", json={"email": account.email, "password": STRONG_PASSWORD})
+    page = await client.get(
+        "/api/audit",
+        headers=operator.headers,
+        params={"subject_type": "user", "subject_id": account.id, "limit": 2},
+    )
+    assert page.status_code == 200
+    first = page.json()
+    assert len(first) == 2 and first[0]["id"] > first[1]["id"]
+    rest = await client.get(
+        "/api/audit",
+        headers=operator.headers,
+        params={"subject_type": "user", "subject_id": account.id, "before_id": first[-1]["id"]},
+    )
+    assert [e["action"] for e in rest.json()][-1] == "account.signed_up"
+    assert all(e["subject_id"] == account.id for e in first + rest.json())
+    bad = await client.get("/api/audit", headers=operator.headers, params={"limit": 0})
+    assert bad.status_code in (400, 422) and bad.json()["errors"][0]["field"] == "limit"
+    assert uuid.UUID(account.id)

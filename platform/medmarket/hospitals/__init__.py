@@ -1,0 +1,1 @@
+"""Partner hospitals and their adapter plugins."""

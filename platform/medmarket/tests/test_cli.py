@@ -1,0 +1,70 @@
+"""The command line: plugins listed with their health, migrate and demo idempotent."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from medmarket.settings import Settings
+from medmarket.testing.databases import create_database, drop_database
+
+
+def run_cli(settings: Settings, *args: str, database_url: str | None = None) -> str:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url or settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "MEDMARKET_SECRET_KEY": settings.secret_key,
+        "MEDMARKET_PASSWORD_TIME_COST": "1",
+        "MEDMARKET_PASSWORD_MEMORY_KIB": "8192",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "medmarket.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+async def fresh_database(server_dsn: str) -> AsyncIterator[str]:
+    dsn = await create_database(server_dsn, prefix="mm_cli")
+    yield dsn
+    await drop_database(dsn)
+
+
+def test_plugins_lists_the_built_ins_with_health(settings: Settings) -> None:
+    output = run_cli(settings, "plugins")
+    line = next(line for line in output.splitlines() if line.startswith("medmarket-notify-log"))
+    assert "yes" in line and "notifier:log" in line
+    assert "notifier:log: healthy" in output
+
+
+async def test_migrate_and_demo_are_idempotent(settings: Settings, fresh_database: str) -> None:
+    first = run_cli(settings, "migrate", database_url=fresh_database)
+    assert "applied 0001_foundation" in first
+    assert "migrations are current" in run_cli(settings, "migrate", database_url=fresh_database)
+    run_cli(settings, "demo", database_url=fresh_database)
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        counts = await connection.fetchrow(
+            "SELECT (SELECT count(*) FROM users) AS users, "
+            "(SELECT count(*) FROM audit_events) AS events"
+        )
+        run_cli(settings, "demo", database_url=fresh_database)
+        again = await connection.fetchrow(
+            "SELECT (SELECT count(*) FROM users) AS users, "
+            "(SELECT count(*) FROM audit_events) AS events"
+        )
+    finally:
+        await connection.close()
+    assert counts["users"] > 0
+    assert dict(again) == dict(counts)

@@ -1,0 +1,114 @@
+"""The error boundary: a plugin that raises or hangs degrades its own feature only."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from medmarket.app import create_app
+from medmarket.hospitals.interface import LicenceQuery
+from medmarket.plugin_manager import PluginHost, PluginUnavailable
+from medmarket.settings import Settings
+from medmarket.testing.fixtures import client_for, create_operator_account, make_settings, running
+from medmarket.tests.misbehaving_plugins import MISBEHAVING, RaisingAdapter
+
+QUERY = LicenceQuery(licence_number="110000000000001", full_name="张三")
+
+
+@pytest.fixture
+def quick_settings(database_url: str) -> Settings:
+    return make_settings(
+        database_url,
+        plugin_timeout_seconds=0.3,
+        plugin_breaker_failures=2,
+        plugin_breaker_reset_seconds=60,
+    )
+
+
+def test_built_ins_are_found_through_entry_points(settings: Settings) -> None:
+    host = PluginHost(settings)
+    names = {info.name for info in host.describe()}
+    assert "medmarket-notify-log" in names
+    assert "log" in host.notifiers.adapters
+
+
+def test_a_plugin_that_raises_at_start_is_reported_and_the_rest_load(
+    quick_settings: Settings,
+) -> None:
+    host = PluginHost(quick_settings, MISBEHAVING)
+    broken = next(i for i in host.describe() if i.name == "broken-at-start")
+    assert broken.error is not None and "courier plugin misconfigured" in broken.error
+    assert set(host.hospital_adapters.adapters) == {"raising", "hanging"}
+    assert "log" in host.notifiers.adapters
+
+
+def test_disabled_plugins_are_not_loaded(database_url: str) -> None:
+    host = PluginHost(make_settings(database_url, disabled_plugins=["medmarket-notify-log"]))
+    assert "log" not in host.notifiers.adapters
+    info = next(i for i in host.describe() if i.name == "medmarket-notify-log")
+    assert info.enabled is False
+
+
+async def test_raising_adapter_call_becomes_a_clear_503(quick_settings: Settings) -> None:
+    host = PluginHost(quick_settings, MISBEHAVING)
+    adapter = host.hospital_adapters.get("raising").create(None)
+    with pytest.raises(PluginUnavailable) as caught:
+        await host.guard("licence check", "hospital:raising", lambda: adapter.verify_licence(QUERY))
+    assert caught.value.status == 503
+    assert caught.value.body()["feature"] == "licence check"
+    assert "hospital:raising failed" in caught.value.detail
+
+
+async def test_hanging_adapter_call_times_out(quick_settings: Settings) -> None:
+    host = PluginHost(quick_settings, MISBEHAVING)
+    adapter = host.hospital_adapters.get("hanging").create(None)
+    started = time.monotonic()
+    with pytest.raises(PluginUnavailable) as caught:
+        await host.guard("licence check", "hospital:hanging", lambda: adapter.verify_licence(QUERY))
+    assert time.monotonic() - started < 2
+    assert "did not answer within 0.3s" in caught.value.detail
+
+
+async def test_breaker_opens_after_repeated_failures_and_stops_calling(
+    quick_settings: Settings,
+) -> None:
+    host = PluginHost(quick_settings, MISBEHAVING)
+    calls = 0
+
+    async def failing() -> None:
+        nonlocal calls
+        calls += 1
+        await RaisingAdapter().verify_licence(QUERY)
+
+    for _ in range(2):
+        with pytest.raises(PluginUnavailable):
+            await host.guard("licence check", "hospital:raising", failing)
+    with pytest.raises(PluginUnavailable) as caught:
+        await host.guard("licence check", "hospital:raising", failing)
+    assert calls == 2  # the third call never reached the plugin
+    assert "failed repeatedly" in caught.value.detail
+    # Another adapter's breaker is its own.
+    assert (
+        await host.guard("licence check", "hospital:other", lambda: asyncio.sleep(0, "ok")) == "ok"
+    )
+
+
+async def test_plugin_status_answers_while_plugins_raise_and_hang(quick_settings: Settings) -> None:
+    async with running(create_app(quick_settings, extra_plugins=MISBEHAVING)) as app:
+        operator = await create_operator_account(app)
+        async with client_for(app) as http:
+            started = time.monotonic()
+            response = await http.get("/api/operator/plugins", headers=operator.headers)
+            elapsed = time.monotonic() - started
+            assert response.status_code == 200
+            adapters = response.json()["adapters"]
+            assert adapters["notifier:log"]["healthy"] is True
+            assert adapters["hospital adapter:raising"]["healthy"] is False
+            assert adapters["hospital adapter:hanging"]["healthy"] is False
+            assert "did not answer" in adapters["hospital adapter:hanging"]["detail"]
+            assert elapsed < 2  # checks run concurrently, each behind the timeout
+            # The rest of the platform keeps serving.
+            assert (await http.get("/readyz")).status_code == 200
+            assert (await http.get("/api/me", headers=operator.headers)).status_code == 200

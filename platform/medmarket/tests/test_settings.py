@@ -1,0 +1,60 @@
+"""A bad setting stops start-up with a message that names the environment variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from medmarket.settings import SettingsError, load_settings
+
+GOOD = {
+    "DATABASE_URL": "postgresql://localhost/x",
+    "REDIS_URL": "redis://localhost:6379/0",
+    "MEDMARKET_SECRET_KEY": "k" * 40,
+}
+
+
+def test_good_environment_loads_with_types() -> None:
+    settings = load_settings(
+        {**GOOD, "MEDMARKET_PORT": "8080", "MEDMARKET_DISABLED_PLUGINS": "a, b"}
+    )
+    assert settings.port == 8080
+    assert settings.disabled_plugins == ["a", "b"]
+    assert settings.database_url == GOOD["DATABASE_URL"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"MEDMARKET_PORT": "eighty"}, "MEDMARKET_PORT"),
+        ({"MEDMARKET_PORT": "70000"}, "MEDMARKET_PORT"),
+        ({"MEDMARKET_SECRET_KEY": "short"}, "MEDMARKET_SECRET_KEY"),
+        ({"MEDMARKET_ENVIRONMENT": "staging"}, "MEDMARKET_ENVIRONMENT"),
+        ({"MEDMARKET_PLUGIN_TIMEOUT_SECONDS": "-1"}, "MEDMARKET_PLUGIN_TIMEOUT_SECONDS"),
+        ({"DATABASE_URL": None}, "DATABASE_URL"),
+        ({"MEDMARKET_SECRET_KEY": None}, "MEDMARKET_SECRET_KEY"),
+    ],
+)
+def test_bad_or_missing_setting_is_named(changes: dict[str, str | None], named: str) -> None:
+    environ = {**GOOD, **changes}
+    environ = {k: v for k, v in environ.items() if v is not None}
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ)
+    assert str(caught.value).startswith(named + ":")
+
+
+def test_cli_refuses_to_start_and_names_the_setting() -> None:
+    env = {**os.environ, **GOOD, "MEDMARKET_PORT": "eighty"}
+    result = subprocess.run(
+        [sys.executable, "-m", "medmarket.cli", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "MEDMARKET_PORT" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,215 @@
+"""Each hook: a plugin implementing it is found, its adapter registered, and the core reaches
+the adapter through the guarded call path. Domain tests exercise the same adapters through
+their features (onboarding, booking, payments, video, delivery)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+import pytest
+from litestar import Litestar
+
+from medmarket import (
+    CallContext,
+    DeliveryRequest,
+    Dispatch,
+    HealthReport,
+    IceServer,
+    LicenceQuery,
+    LicenceVerification,
+    Money,
+    Notification,
+    PaymentRequest,
+    Quote,
+    Recipient,
+    hookimpl,
+)
+from medmarket.app import create_app
+from medmarket.delivery.interface import Address, Parcel
+from medmarket.outbox import enqueue
+from medmarket.outbox.handlers import build_handlers
+from medmarket.outbox.worker import OutboxWorker
+from medmarket.payments.interface import GatewayPayment
+from medmarket.plugin_manager import PluginHost
+from medmarket.settings import Settings
+from medmarket.testing.fixtures import running
+
+
+class Config(msgspec.Struct):
+    base_url: str
+
+
+class EchoHospital:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    async def verify_licence(self, query: LicenceQuery) -> LicenceVerification:
+        return LicenceVerification(
+            valid=True, title="主治医师", evidence={"source": self.config.base_url}
+        )
+
+
+class EchoHospitalType:
+    id, display_name, config_type = "echo", "Echo hospital", Config
+
+    def create(self, config: Config) -> EchoHospital:
+        return EchoHospital(config)
+
+
+class EchoVideo:
+    id, display_name = "echo-video", "Echo video"
+
+    async def ice_servers(self, call: CallContext) -> list[IceServer]:
+        return [IceServer(urls=("stun:127.0.0.1:3478",))]
+
+
+class EchoCourier:
+    id, display_name = "echo-courier", "Echo courier"
+
+    async def quote(self, request: DeliveryRequest) -> Quote:
+        return Quote(courier_id=self.id, price=Money(1200))
+
+    async def dispatch(self, request: DeliveryRequest) -> Dispatch:
+        return Dispatch(courier_id=self.id, tracking_number="T-" + request.reference)
+
+
+class EchoGateway:
+    id, display_name = "echo-pay", "Echo pay"
+
+    async def create_payment(self, request: PaymentRequest) -> GatewayPayment:
+        return GatewayPayment(
+            gateway_id=self.id,
+            external_id="pay_1",
+            reference=request.reference,
+            status="requires_payment_method",
+            amount=request.amount,
+        )
+
+
+class RecordingNotifier:
+    id, display_name = "recording", "Recording"
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    async def send(self, notification: Notification) -> None:
+        self.sent.append(notification)
+
+    async def health(self) -> HealthReport:
+        return HealthReport(healthy=True)
+
+
+class EchoPlugin:
+    def __init__(self) -> None:
+        self.notifier = RecordingNotifier()
+
+    @hookimpl
+    def medmarket_hospital_adapters(self, settings: Settings) -> Sequence[Any]:
+        return [EchoHospitalType()]
+
+    @hookimpl
+    def medmarket_video_providers(self, settings: Settings) -> Sequence[Any]:
+        return [EchoVideo()]
+
+    @hookimpl
+    def medmarket_couriers(self, settings: Settings) -> Sequence[Any]:
+        return [EchoCourier()]
+
+    @hookimpl
+    def medmarket_payment_gateways(self, settings: Settings) -> Sequence[Any]:
+        return [EchoGateway()]
+
+    @hookimpl
+    def medmarket_notifiers(self, settings: Settings) -> Sequence[Any]:
+        return [self.notifier]
+
+
+@pytest.fixture
+def host(settings: Settings) -> PluginHost:
+    return PluginHost(settings, [("echo", EchoPlugin())])
+
+
+async def test_hook_medmarket_hospital_adapters(host: PluginHost) -> None:
+    adapter_type = host.hospital_adapters.get("echo")
+    config = msgspec.convert({"base_url": "https://his.example"}, adapter_type.config_type)
+    adapter = adapter_type.create(config)
+    answer = await host.guard(
+        "licence check",
+        "hospital:echo",
+        lambda: adapter.verify_licence(LicenceQuery(licence_number="1", full_name="张三")),
+    )
+    assert answer.valid and answer.evidence == {"source": "https://his.example"}
+    assert host.hospital_adapters.owners["echo"] == "echo"
+
+
+async def test_hook_medmarket_video_providers(host: PluginHost) -> None:
+    provider = host.video_providers.get("echo-video")
+    now = dt.datetime.now(dt.UTC)
+    call = CallContext(
+        consultation_id="c1",
+        participant_id="p1",
+        participant_role="patient",
+        starts_at=now,
+        ends_at=now + dt.timedelta(minutes=15),
+    )
+    servers = await host.guard(
+        "ice servers", "video:echo-video", lambda: provider.ice_servers(call)
+    )
+    assert servers[0].urls == ("stun:127.0.0.1:3478",)
+
+
+async def test_hook_medmarket_couriers(host: PluginHost) -> None:
+    courier = host.couriers.get("echo-courier")
+    place = Address(
+        recipient="王",
+        phone="13800000000",
+        province="浙江",
+        city="杭州",
+        district="西湖",
+        street="1号",
+    )
+    request = DeliveryRequest(
+        reference="d-1", pickup=place, dropoff=place, parcel=Parcel(weight_grams=300)
+    )
+    dispatch = await host.guard(
+        "dispatch", "courier:echo-courier", lambda: courier.dispatch(request)
+    )
+    assert dispatch.tracking_number == "T-d-1"
+
+
+async def test_hook_medmarket_payment_gateways(host: PluginHost) -> None:
+    gateway = host.payment_gateways.get("echo-pay")
+    payment = await host.guard(
+        "payment",
+        "gateway:echo-pay",
+        lambda: gateway.create_payment(
+            PaymentRequest(reference="pay-ref-1", amount=Money(5000), description="visit")
+        ),
+    )
+    assert payment.reference == "pay-ref-1" and payment.amount == Money(5000, "CNY")
+
+
+async def test_hook_medmarket_notifiers(settings: Settings) -> None:
+    plugin = EchoPlugin()
+    async with running(create_app(settings, extra_plugins=[("echo", plugin)])) as app:
+        services = app.state.services
+        notification = Notification(
+            id="n-1",
+            template="booking.confirmed",
+            params={"when": "明天 9:00"},
+            recipient=Recipient(user_id="u1", display_name="王小明"),
+        )
+        async with services.db.transaction() as connection:
+            await enqueue(connection, "notification.send", msgspec.to_builtins(notification))
+        worker = OutboxWorker(
+            services.db, build_handlers(services), lease_seconds=30, max_attempts=3
+        )
+        for _ in range(50):
+            await worker.run_once()
+            if plugin.notifier.sent:
+                break
+        assert plugin.notifier.sent[0] == notification
+        assert isinstance(app, Litestar)
