@@ -116,7 +116,8 @@ def postgres_owner() -> str | None:
 
 
 def as_owner(owner: str | None, command: list[str]) -> list[str]:
-    return ["runuser", "-u", owner, "--", *command] if owner else command
+    # From "/", so the postgres user need not be able to enter the checkout.
+    return ["runuser", "-u", owner, "--", "env", "-C", "/", *command] if owner else command
 
 
 def postgres_data_dir(owner: str | None) -> Path:
