@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from types import ModuleType
 from typing import Any
 
 from litestar import Litestar, Request, Router
@@ -31,9 +32,23 @@ from medmarket.settings import Settings, load_settings
 
 log = logging.getLogger("medmarket")
 
+# Each domain's routes module exports ROUTES and, when it injects its own services,
+# DEPENDENCIES (name -> Provide). Add a domain by adding its module here.
+ROUTE_MODULES: list[ModuleType] = [account_routes, audit_routes, ops_routes]
+
 
 def _route_handlers() -> list[Any]:
-    return [*account_routes.ROUTES, *audit_routes.ROUTES, *ops_routes.ROUTES]
+    return [handler for module in ROUTE_MODULES for handler in module.ROUTES]
+
+
+def _domain_dependencies() -> dict[str, Provide]:
+    provided: dict[str, Provide] = {}
+    for module in ROUTE_MODULES:
+        for name, provider in getattr(module, "DEPENDENCIES", {}).items():
+            if name in provided:
+                raise RuntimeError(f"two domains provide the dependency {name!r}")
+            provided[name] = provider
+    return provided
 
 
 def create_app(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]] = ()) -> Litestar:
@@ -66,7 +81,7 @@ def create_app(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]
         lifespan=[lifespan],
         guards=[access_guard],
         dependencies={
-            **account_routes.DEPENDENCIES,
+            **_domain_dependencies(),
             "services": Provide(provide_services, sync_to_thread=False),
             "principal": Provide(current_principal, sync_to_thread=False),
             "context": Provide(audit_context, sync_to_thread=False),
