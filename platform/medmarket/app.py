@@ -25,8 +25,13 @@ from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.service import Accounts
 from medmarket.accounts.throttle import SignInThrottle
 from medmarket.audit import routes as audit_routes
+from medmarket.bookings import routes as booking_routes
+from medmarket.catalog import routes as catalog_routes
 from medmarket.errors import EXCEPTION_HANDLERS
 from medmarket.ops import routes as ops_routes
+from medmarket.patients import routes as patient_routes
+from medmarket.reviews import routes as review_routes
+from medmarket.scheduling import routes as schedule_routes
 from medmarket.services import Services, open_services
 from medmarket.settings import Settings, load_settings
 
@@ -34,7 +39,16 @@ log = logging.getLogger("medmarket")
 
 # Each domain's routes module exports ROUTES and, when it injects its own services,
 # DEPENDENCIES (name -> Provide). Add a domain by adding its module here.
-ROUTE_MODULES: list[ModuleType] = [account_routes, audit_routes, ops_routes]
+ROUTE_MODULES: list[ModuleType] = [
+    account_routes,
+    audit_routes,
+    ops_routes,
+    patient_routes,
+    schedule_routes,
+    catalog_routes,
+    booking_routes,
+    review_routes,
+]
 
 
 def _route_handlers() -> list[Any]:

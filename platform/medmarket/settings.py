@@ -50,6 +50,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     plugin_breaker_failures: Annotated[int, msgspec.Meta(ge=1)] = 5
     plugin_breaker_reset_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     disabled_plugins: list[str] = msgspec.field(default_factory=list)
+    # Booking: how long a slot stays held for a patient who is paying.
+    booking_hold_seconds: Annotated[int, msgspec.Meta(ge=30, le=3600)] = 600
     # Outbox worker
     outbox_lease_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
     outbox_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1.0

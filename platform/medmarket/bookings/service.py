@@ -1,0 +1,291 @@
+"""The rules of booking.
+
+Holding: the slot row is locked (so contenders queue instead of racing), stale holds on the
+same time are expired, and the booking is inserted; the exclusion constraints on bookings are
+what finally guarantee one live booking per stretch of a doctor's (and a patient's) time.
+Everything a booking changes commits with its audit event and its outbox messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import asyncpg
+
+from medmarket import audit
+from medmarket.accounts.service import Principal
+from medmarket.audit import AuditContext
+from medmarket.bookings.queries import BOOKING_SELECT, booking_out
+from medmarket.bookings.schemas import BookingOut, BookingRequest
+from medmarket.db import Database
+from medmarket.errors import Conflict, InvalidInput, NotFound
+from medmarket.notifications.service import notify
+from medmarket.patients.service import GUARDIAN_AGE, Patients, age_on
+
+LIVE = ("held", "confirmed")
+REFUND_TOPIC = "booking.refund_requested"
+
+
+class SlotTaken(Conflict):
+    slug, title = "slot-taken", "Someone else has just booked this time"
+
+
+class RealNameRequired(Conflict):
+    slug, title = "real-name-required", "Enter your real name, phone and date of birth first"
+
+
+_FOR_UPDATE = """
+    SELECT b.*, lower(b.during) AS starts_at, upper(b.during) AS ends_at,
+           d.user_id AS doctor_user_id
+      FROM bookings b JOIN doctors d ON d.id = b.doctor_id
+     WHERE b.id = $1 AND CASE WHEN $3 = 'patient' THEN b.booked_by ELSE d.user_id END = $2
+       FOR UPDATE OF b
+"""
+
+
+async def booking_for_update(
+    connection: asyncpg.Connection, booking_id: uuid.UUID, user_id: uuid.UUID, side: str
+) -> asyncpg.Record:
+    """Lock a booking the caller is part of: as the booking patient or as its doctor."""
+    row = await connection.fetchrow(_FOR_UPDATE, booking_id, user_id, side)
+    if row is None:
+        raise NotFound("no such booking")
+    return row
+
+
+class Bookings:
+    def __init__(self, db: Database, hold_seconds: int) -> None:
+        self.db = db
+        self.hold = dt.timedelta(seconds=hold_seconds)
+
+    # -- reading ----------------------------------------------------------------------------
+    async def get(self, principal: Principal, booking_id: uuid.UUID) -> BookingOut:
+        """The booking, for the account that booked it or the doctor it is with; anyone else
+        is told it does not exist."""
+        row = await self.db.fetchrow(
+            BOOKING_SELECT + " WHERE b.id = $1 AND (b.booked_by = $2 OR d.user_id = $2)",
+            booking_id,
+            principal.user_id,
+        )
+        if row is None:
+            raise NotFound("no such booking")
+        return booking_out(row)
+
+    async def mine(
+        self, principal: Principal, before: dt.datetime | None, limit: int
+    ) -> list[BookingOut]:
+        rows = await self.db.fetch(
+            BOOKING_SELECT + " WHERE b.booked_by = $1 AND ($2::timestamptz IS NULL "
+            "OR b.created_at < $2) ORDER BY b.created_at DESC LIMIT $3",
+            principal.user_id,
+            before,
+            limit,
+        )
+        return [booking_out(row) for row in rows]
+
+    async def doctors_day(
+        self, principal: Principal, start: dt.datetime, end: dt.datetime
+    ) -> list[BookingOut]:
+        rows = await self.db.fetch(
+            BOOKING_SELECT + " WHERE d.user_id = $1 AND b.during && tstzrange($2, $3) "
+            "AND b.status NOT IN ('expired') ORDER BY lower(b.during)",
+            principal.user_id,
+            start,
+            end,
+        )
+        return [booking_out(row) for row in rows]
+
+    # -- holding a slot ---------------------------------------------------------------------
+    async def hold_slot(
+        self, principal: Principal, request: BookingRequest, context: AuditContext
+    ) -> BookingOut:
+        prior = request.prior_diagnosis
+        institution, diagnosis = " ".join(prior.institution.split()), prior.diagnosis.strip()
+        if len(institution) < 2:
+            raise InvalidInput(
+                "name the institution that diagnosed it", field="prior_diagnosis.institution"
+            )
+        if len(diagnosis) < 2:
+            raise InvalidInput("give the earlier diagnosis", field="prior_diagnosis.diagnosis")
+        patients = Patients(self.db)
+        async with self.db.transaction() as connection:
+            holder = await connection.fetchval(
+                "SELECT 1 FROM patients WHERE account_id = $1 AND relationship = 'self'",
+                principal.user_id,
+            )
+            if holder is None:
+                raise RealNameRequired()
+            patient = await patients.owned(connection, principal.user_id, request.patient_id)
+            consent_id = await patients.require_consent(connection, principal.user_id)
+            slot = await connection.fetchrow(
+                """
+                SELECT s.id, s.doctor_id, s.kind, s.starts_at, s.ends_at,
+                       slot_is_free(s.state, s.held_until) AS free, o.price_fen, o.currency,
+                       o.free_cancel_hours, o.late_cancel_refund_percent, d.user_id
+                  FROM slots s
+                  JOIN doctors d ON d.id = s.doctor_id AND d.status = 'approved'
+                  JOIN hospitals h ON h.id = d.hospital_id AND h.status = 'active'
+                  JOIN consult_offerings o ON o.doctor_id = s.doctor_id AND o.kind = s.kind
+                                          AND o.active
+                 WHERE s.id = $1 AND s.state <> 'withdrawn'
+                   FOR UPDATE OF s
+                """,
+                request.slot_id,
+            )
+            if slot is None:
+                raise NotFound("no such slot", field="slot_id")
+            if slot["starts_at"] <= dt.datetime.now(dt.UTC):
+                raise Conflict("this time has already begun", field="slot_id")
+            if not slot["free"]:
+                raise SlotTaken(field="slot_id")
+            if prior.diagnosed_on > slot["starts_at"].date():
+                raise InvalidInput(
+                    "the earlier diagnosis must come before the visit",
+                    field="prior_diagnosis.diagnosed_on",
+                )
+            await connection.execute(
+                """
+                UPDATE bookings SET status = 'expired', hold_expires_at = NULL
+                 WHERE doctor_id = $1 AND status = 'held' AND hold_expires_at < now()
+                   AND during && tstzrange($2, $3)
+                """,
+                slot["doctor_id"],
+                slot["starts_at"],
+                slot["ends_at"],
+            )
+            try:
+                async with connection.transaction():
+                    booking_id = await connection.fetchval(
+                        """
+                        INSERT INTO bookings (slot_id, doctor_id, patient_id, booked_by, kind,
+                               during, status, hold_expires_at, price_fen, currency,
+                               free_cancel_hours, late_cancel_refund_percent, guardian_required,
+                               prior_institution, prior_diagnosed_on, prior_diagnosis,
+                               prior_document_id, consent_id)
+                        VALUES ($1, $2, $3, $4, $5, tstzrange($6, $7), 'held', now() + $8,
+                                $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                        RETURNING id
+                        """,
+                        slot["id"],
+                        slot["doctor_id"],
+                        patient["id"],
+                        principal.user_id,
+                        slot["kind"],
+                        slot["starts_at"],
+                        slot["ends_at"],
+                        self.hold,
+                        slot["price_fen"],
+                        slot["currency"],
+                        slot["free_cancel_hours"],
+                        slot["late_cancel_refund_percent"],
+                        age_on(patient["date_of_birth"], slot["starts_at"].date()) < GUARDIAN_AGE,
+                        institution,
+                        prior.diagnosed_on,
+                        diagnosis,
+                        prior.document_id,
+                        consent_id,
+                    )
+            except asyncpg.ExclusionViolationError as exc:
+                if "patient_id" in (exc.constraint_name or ""):
+                    raise Conflict(
+                        "this patient already has a visit at that time", field="patient_id"
+                    ) from None
+                raise SlotTaken(field="slot_id") from None
+            await connection.execute(
+                "UPDATE slots SET state = 'held', held_until = now() + $2 WHERE id = $1",
+                slot["id"],
+                self.hold,
+            )
+            await audit.record(
+                connection,
+                context,
+                "booking.held",
+                "booking",
+                booking_id,
+                detail={"slot_id": str(slot["id"]), "price_fen": slot["price_fen"]},
+            )
+            row = await connection.fetchrow(BOOKING_SELECT + " WHERE b.id = $1", booking_id)
+        return booking_out(row)
+
+    # -- payment ----------------------------------------------------------------------------
+    async def confirm_paid(
+        self, connection: asyncpg.Connection, booking_id: uuid.UUID, context: AuditContext
+    ) -> bool:
+        """Called inside the transaction that records a successful payment. Returns False
+        when the booking can no longer take place (its hold ran out and someone else took the
+        time, or it was cancelled meanwhile): the payment must then be refunded in full."""
+        row = await connection.fetchrow(
+            "SELECT b.*, d.user_id AS doctor_user_id FROM bookings b "
+            "JOIN doctors d ON d.id = b.doctor_id WHERE b.id = $1 FOR UPDATE OF b",
+            booking_id,
+        )
+        if row is None:
+            return False
+        if row["status"] == "confirmed":
+            return True
+        if row["status"] not in ("held", "expired"):
+            return False
+        try:
+            async with connection.transaction():
+                await connection.execute(
+                    "UPDATE bookings SET status = 'confirmed', hold_expires_at = NULL, "
+                    "confirmed_at = now() WHERE id = $1",
+                    booking_id,
+                )
+        except asyncpg.ExclusionViolationError:
+            await audit.record(
+                connection,
+                context,
+                "booking.confirm_failed",
+                "booking",
+                booking_id,
+                outcome="failed",
+                detail={"reason": "paid after the hold ran out; time taken"},
+            )
+            return False
+        await connection.execute(
+            "UPDATE slots SET state = 'booked', held_until = NULL WHERE id = $1", row["slot_id"]
+        )
+        await audit.record(connection, context, "booking.confirmed", "booking", booking_id)
+        when = lower_iso(row["during"])
+        await notify(
+            connection,
+            row["booked_by"],
+            "booking.confirmed",
+            {"starts_at": when},
+            dedupe_key=str(booking_id),
+        )
+        await notify(
+            connection,
+            row["doctor_user_id"],
+            "booking.new",
+            {"starts_at": when},
+            dedupe_key=str(booking_id),
+        )
+        return True
+
+    # -- housekeeping -----------------------------------------------------------------------
+    async def expire_holds(self, context: AuditContext) -> int:
+        """Release every hold that has run out; returns how many."""
+        async with self.db.transaction() as connection:
+            expired = await connection.fetch(
+                """
+                UPDATE bookings SET status = 'expired', hold_expires_at = NULL
+                 WHERE status = 'held' AND hold_expires_at < now()
+                RETURNING id, slot_id
+                """
+            )
+            if expired:
+                await connection.execute(
+                    "UPDATE slots SET state = 'open', held_until = NULL "
+                    "WHERE id = ANY($1::uuid[]) AND state = 'held'",
+                    [row["slot_id"] for row in expired],
+                )
+            for row in expired:
+                await audit.record(connection, context, "booking.expired", "booking", row["id"])
+        return len(expired)
+
+
+def lower_iso(during: asyncpg.Range) -> str:
+    return str(during.lower.isoformat())

@@ -1,0 +1,409 @@
+"""Holding, confirming, expiring and cancelling bookings; nobody books a time twice."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from medmarket.app import create_app
+from medmarket.audit.service import SYSTEM
+from medmarket.bookings.service import Bookings
+from medmarket.settings import Settings
+from medmarket.testing.fixtures import client_for, make_settings, running
+from medmarket.testing.seed import (
+    PRIOR,
+    approved_doctor,
+    expect,
+    free_slots,
+    ready_patient,
+)
+
+
+async def confirm(app: Litestar, booking_id: str) -> bool:
+    """What a successful payment does to its booking (the payments domain calls this)."""
+    bookings = Bookings(app.state.services.db, 600)
+    async with app.state.services.db.transaction() as connection:
+        return await bookings.confirm_paid(connection, uuid.UUID(booking_id), SYSTEM)
+
+
+async def test_fifty_concurrent_bookings_of_one_slot_give_one_success(app: Litestar) -> None:
+    doctor = await approved_doctor(app)
+    patients = await asyncio.gather(*(ready_patient(app) for _ in range(50)))
+    async with client_for(app) as http:
+        slot = (await free_slots(http, doctor.id))[0]
+
+    async def attempt(patient) -> httpx.Response:  # type: ignore[no-untyped-def]
+        async with client_for(app) as http:
+            return await http.post(
+                "/api/bookings",
+                headers=patient.headers,
+                json={"slot_id": slot["id"], "patient_id": patient.id, "prior_diagnosis": PRIOR},
+            )
+
+    responses = await asyncio.gather(*(attempt(p) for p in patients))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(201) == 1
+    assert statuses.count(409) == 49
+    losers = [r.json() for r in responses if r.status_code == 409]
+    assert all(p["type"] == "/problems/slot-taken" for p in losers)
+    live = await app.state.services.db.fetchval(
+        "SELECT count(*) FROM bookings WHERE slot_id = $1 AND status IN ('held', 'confirmed')",
+        uuid.UUID(slot["id"]),
+    )
+    assert live == 1
+
+
+async def test_the_database_refuses_overlapping_live_bookings(app: Litestar) -> None:
+    import asyncpg
+
+    doctor = await approved_doctor(app)
+    first, second = await ready_patient(app), await ready_patient(app)
+    async with client_for(app) as http:
+        slot = (await free_slots(http, doctor.id))[0]
+        await expect(
+            http.post(
+                "/api/bookings",
+                headers=first.headers,
+                json={"slot_id": slot["id"], "patient_id": first.id, "prior_diagnosis": PRIOR},
+            ),
+            201,
+        )
+    # Even bypassing the service (and the slot lock), the constraint holds.
+    async with app.state.services.db.connection() as connection:
+        with pytest.raises(asyncpg.ExclusionViolationError):
+            await connection.execute(
+                """
+                INSERT INTO bookings (slot_id, doctor_id, patient_id, booked_by, kind, during,
+                       status, hold_expires_at, price_fen, free_cancel_hours,
+                       late_cancel_refund_percent, prior_institution, prior_diagnosed_on,
+                       prior_diagnosis, consent_id)
+                SELECT s.id, s.doctor_id, p.id, p.account_id, 'video',
+                       tstzrange(s.starts_at + interval '5 minutes', s.ends_at), 'confirmed',
+                       NULL, 5000, 24, 50, '某医院', '2026-01-01', '高血压', c.id
+                  FROM slots s, patients p, health_data_consents c
+                 WHERE s.id = $1 AND p.id = $2 AND c.account_id = p.account_id
+                   AND c.withdrawn_at IS NULL
+                """,
+                uuid.UUID(slot["id"]),
+                uuid.UUID(second.id),
+            )
+
+
+async def test_hold_expiry_releases_the_slot(database_url: str) -> None:
+    settings: Settings = make_settings(database_url, booking_hold_seconds=30)
+    async with running(create_app(settings)) as app:
+        doctor = await approved_doctor(app)
+        first, second = await ready_patient(app), await ready_patient(app)
+        async with client_for(app) as http:
+            slot = (await free_slots(http, doctor.id))[0]
+            held = await expect(
+                http.post(
+                    "/api/bookings",
+                    headers=first.headers,
+                    json={"slot_id": slot["id"], "patient_id": first.id, "prior_diagnosis": PRIOR},
+                ),
+                201,
+            )
+            assert held["status"] == "held"
+            taken = await http.post(
+                "/api/bookings",
+                headers=second.headers,
+                json={"slot_id": slot["id"], "patient_id": second.id, "prior_diagnosis": PRIOR},
+            )
+            assert taken.status_code == 409
+            assert slot["id"] not in [s["id"] for s in await free_slots(http, doctor.id)]
+            # Let the hold run out (moved into the past rather than waiting).
+            await app.state.services.db.execute(
+                "UPDATE bookings SET hold_expires_at = now() - interval '1 second' WHERE id = $1",
+                uuid.UUID(held["id"]),
+            )
+            await app.state.services.db.execute(
+                "UPDATE slots SET held_until = now() - interval '1 second' WHERE id = $1",
+                uuid.UUID(slot["id"]),
+            )
+            assert slot["id"] in [s["id"] for s in await free_slots(http, doctor.id)]
+            retaken = await expect(
+                http.post(
+                    "/api/bookings",
+                    headers=second.headers,
+                    json={"slot_id": slot["id"], "patient_id": second.id, "prior_diagnosis": PRIOR},
+                ),
+                201,
+            )
+            assert retaken["status"] == "held"
+            mine = await expect(http.get(f"/api/bookings/{held['id']}", headers=first.headers))
+            assert mine["status"] == "expired"
+        # Paying for the lapsed hold now cannot take the time back: refund in full.
+        assert await confirm(app, held["id"]) is False
+
+
+async def test_sweeper_expires_lapsed_holds(app: Litestar) -> None:
+    doctor = await approved_doctor(app)
+    patient = await ready_patient(app)
+    async with client_for(app) as http:
+        slot = (await free_slots(http, doctor.id))[0]
+        held = await expect(
+            http.post(
+                "/api/bookings",
+                headers=patient.headers,
+                json={"slot_id": slot["id"], "patient_id": patient.id, "prior_diagnosis": PRIOR},
+            ),
+            201,
+        )
+    await app.state.services.db.execute(
+        "UPDATE bookings SET hold_expires_at = now() - interval '1 second' WHERE id = $1",
+        uuid.UUID(held["id"]),
+    )
+    assert await Bookings(app.state.services.db, 600).expire_holds(SYSTEM) >= 1
+    state = await app.state.services.db.fetchval(
+        "SELECT state FROM slots WHERE id = $1", uuid.UUID(slot["id"])
+    )
+    assert state == "open"
+
+
+async def test_payment_confirms_and_patient_cancellation_follows_the_policy(app: Litestar) -> None:
+    doctor = await approved_doctor(
+        app, free_cancel_hours=24, late_cancel_refund_percent=30, publish_days=4
+    )
+    patient = await ready_patient(app)
+    async with client_for(app) as http:
+        slots = await free_slots(http, doctor.id)
+        soon = next(
+            s
+            for s in slots
+            if dt.datetime.fromisoformat(s["starts_at"])
+            < dt.datetime.now(dt.UTC) + dt.timedelta(hours=20)
+        )
+        later = next(
+            s
+            for s in slots
+            if dt.datetime.fromisoformat(s["starts_at"])
+            > dt.datetime.now(dt.UTC) + dt.timedelta(hours=30)
+        )
+        results = {}
+        for name, slot in (("soon", soon), ("later", later)):
+            booking = await expect(
+                http.post(
+                    "/api/bookings",
+                    headers=patient.headers,
+                    json={
+                        "slot_id": slot["id"],
+                        "patient_id": patient.id,
+                        "prior_diagnosis": PRIOR,
+                    },
+                ),
+                201,
+            )
+            assert await confirm(app, booking["id"]) is True
+            assert await confirm(app, booking["id"]) is True  # a replayed payment: no change
+            results[name] = await expect(
+                http.post(
+                    f"/api/bookings/{booking['id']}/cancel",
+                    headers=patient.headers,
+                    json={"reason": "家里有事"},
+                )
+            )
+        assert results["later"]["refund_percent"] == 100
+        assert results["soon"]["refund_percent"] == 30
+        assert results["soon"]["status"] == "cancelled"
+        refunds = await app.state.services.db.fetch(
+            "SELECT payload FROM outbox WHERE topic = 'booking.refund_requested' "
+            "AND payload->>'booking_id' = ANY($1::text[])",
+            [results["soon"]["id"], results["later"]["id"]],
+        )
+        assert sorted(r["payload"]["percent"] for r in refunds) == [30, 100]
+        # The time is free again for someone else.
+        assert later["id"] in [s["id"] for s in await free_slots(http, doctor.id)]
+
+
+async def test_doctor_cancels_with_full_refund_and_the_patient_is_told(app: Litestar) -> None:
+    doctor = await approved_doctor(app)
+    patient = await ready_patient(app)
+    async with client_for(app) as http:
+        slot = (await free_slots(http, doctor.id))[0]
+        booking = await expect(
+            http.post(
+                "/api/bookings",
+                headers=patient.headers,
+                json={"slot_id": slot["id"], "patient_id": patient.id, "prior_diagnosis": PRIOR},
+            ),
+            201,
+        )
+        await confirm(app, booking["id"])
+        no_reason = await http.post(
+            f"/api/doctor/bookings/{booking['id']}/cancel", headers=doctor.headers, json={}
+        )
+        assert no_reason.status_code == 422
+        cancelled = await expect(
+            http.post(
+                f"/api/doctor/bookings/{booking['id']}/cancel",
+                headers=doctor.headers,
+                json={"reason": "临时手术"},
+            )
+        )
+        assert cancelled["refund_percent"] == 100 and cancelled["end_reason"] == "doctor_cancelled"
+        told = await app.state.services.db.fetchval(
+            "SELECT count(*) FROM outbox WHERE topic = 'notification.send' "
+            "AND payload->>'template' = 'booking.cancelled_by_doctor' "
+            "AND payload->'recipient'->>'user_id' = $1",
+            patient.account.id,
+        )
+        assert told == 1
+        assert slot["id"] not in [s["id"] for s in await free_slots(http, doctor.id)]
+
+
+async def test_first_visit_unsuitable_online_is_refunded_and_referred(app: Litestar) -> None:
+    doctor = await approved_doctor(app)
+    patient = await ready_patient(app)
+    async with client_for(app) as http:
+        slot = (await free_slots(http, doctor.id, after=dt.timedelta(minutes=1)))[0]
+        booking = await expect(
+            http.post(
+                "/api/bookings",
+                headers=patient.headers,
+                json={"slot_id": slot["id"], "patient_id": patient.id, "prior_diagnosis": PRIOR},
+            ),
+            201,
+        )
+        await confirm(app, booking["id"])
+        ended = await expect(
+            http.post(
+                f"/api/doctor/bookings/{booking['id']}/outcome",
+                headers=doctor.headers,
+                json={"outcome": "first_visit_unsuitable", "note": "需要线下检查"},
+            )
+        )
+        assert ended["status"] == "terminated" and ended["refund_percent"] == 100
+        referral = await app.state.services.db.fetchval(
+            "SELECT count(*) FROM outbox WHERE topic = 'referral.suggested' "
+            "AND payload->>'booking_id' = $1",
+            booking["id"],
+        )
+        assert referral == 1
+
+
+async def test_a_booking_needs_real_name_consent_and_a_prior_diagnosis(
+    app: Litestar, sign_up
+) -> None:  # type: ignore[no-untyped-def]
+    doctor = await approved_doctor(app)
+    bare = await sign_up("patient")
+    ready = await ready_patient(app)
+    async with client_for(app) as http:
+        slot = (await free_slots(http, doctor.id))[0]
+        no_name = await http.post(
+            "/api/bookings",
+            headers=bare.headers,
+            json={"slot_id": slot["id"], "patient_id": ready.id, "prior_diagnosis": PRIOR},
+        )
+        assert no_name.json()["type"] == "/problems/real-name-required"
+        for prior, field in [
+            ({**PRIOR, "institution": " "}, "prior_diagnosis.institution"),
+            ({**PRIOR, "diagnosis": ""}, "prior_diagnosis.diagnosis"),
+            ({**PRIOR, "diagnosed_on": "2999-01-01"}, "prior_diagnosis.diagnosed_on"),
+        ]:
+            bad = await http.post(
+                "/api/bookings",
+                headers=ready.headers,
+                json={"slot_id": slot["id"], "patient_id": ready.id, "prior_diagnosis": prior},
+            )
+            assert bad.status_code == 422
+            assert bad.json()["errors"][0]["field"] == field
+        missing = await http.post(
+            "/api/bookings",
+            headers=ready.headers,
+            json={"slot_id": slot["id"], "patient_id": ready.id},
+        )
+        assert missing.status_code == 422
+        assert missing.json()["errors"][0]["field"] == "prior_diagnosis"
+        await http.delete("/api/patients/me/consent", headers=ready.headers)
+        no_consent = await http.post(
+            "/api/bookings",
+            headers=ready.headers,
+            json={"slot_id": slot["id"], "patient_id": ready.id, "prior_diagnosis": PRIOR},
+        )
+        assert no_consent.json()["type"] == "/problems/consent-required"
+
+
+async def test_a_young_child_needs_a_guardian(app: Litestar) -> None:
+    doctor = await approved_doctor(app, specialties=("儿科",))
+    parent = await ready_patient(app)
+    async with client_for(app) as http:
+        child = await expect(
+            http.post(
+                "/api/patients/me/family",
+                headers=parent.headers,
+                json={
+                    "real_name": "王 豆豆",
+                    "relationship": "child",
+                    "date_of_birth": (dt.date.today() - dt.timedelta(days=3 * 365)).isoformat(),
+                },
+            )
+        )
+        slot = (await free_slots(http, doctor.id))[0]
+        booking = await expect(
+            http.post(
+                "/api/bookings",
+                headers=parent.headers,
+                json={
+                    "slot_id": slot["id"],
+                    "patient_id": child["id"],
+                    "prior_diagnosis": {**PRIOR, "diagnosed_on": "2026-09-01"},
+                },
+            ),
+            201,
+        )
+    assert booking["guardian_required"] is True and booking["patient_name"] == "王 豆豆"
+
+
+async def test_others_get_the_same_404_as_for_a_missing_booking(app: Litestar) -> None:
+    doctor, other_doctor = await approved_doctor(app), await approved_doctor(app)
+    owner, stranger = await ready_patient(app), await ready_patient(app)
+    async with client_for(app) as http:
+        slot = (await free_slots(http, doctor.id))[0]
+        booking = await expect(
+            http.post(
+                "/api/bookings",
+                headers=owner.headers,
+                json={"slot_id": slot["id"], "patient_id": owner.id, "prior_diagnosis": PRIOR},
+            ),
+            201,
+        )
+        missing = await http.get(f"/api/bookings/{uuid.uuid4()}", headers=stranger.headers)
+        for caller, method, path, body in [
+            (stranger, "GET", f"/api/bookings/{booking['id']}", None),
+            (stranger, "POST", f"/api/bookings/{booking['id']}/cancel", {}),
+            (other_doctor, "GET", f"/api/bookings/{booking['id']}", None),
+            (other_doctor, "POST", f"/api/doctor/bookings/{booking['id']}/cancel", {"reason": "x"}),
+            (
+                other_doctor,
+                "POST",
+                f"/api/doctor/bookings/{booking['id']}/outcome",
+                {"outcome": "completed"},
+            ),
+        ]:
+            response = await http.request(method, path, json=body, headers=caller.headers)
+            assert response.status_code == 404, (method, path, response.text)
+            assert response.json()["detail"] == missing.json()["detail"]
+        # A stranger cannot book for someone else's patient record either.
+        other_patient = await http.post(
+            "/api/bookings",
+            headers=stranger.headers,
+            json={"slot_id": slot["id"], "patient_id": owner.id, "prior_diagnosis": PRIOR},
+        )
+        assert other_patient.status_code == 404
+        assert (await expect(http.get(f"/api/bookings/{booking['id']}", headers=doctor.headers)))[
+            "id"
+        ] == booking["id"]
+        day = await expect(
+            http.get(
+                "/api/doctor/bookings",
+                headers=doctor.headers,
+                params={"date": slot["starts_at"][:10], "tz": "UTC"},
+            )
+        )
+        assert booking["id"] in [b["id"] for b in day]

@@ -1,0 +1,1 @@
+"""The storefront: search and browse approved doctors, each doctor's page."""

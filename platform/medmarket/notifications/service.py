@@ -1,0 +1,52 @@
+"""Queueing notifications: an outbox message per recipient, committed with the change that
+causes it; the worker hands it to every notifier plugin."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+import asyncpg
+import msgspec
+
+from medmarket import outbox
+from medmarket.notifications.interface import Notification, Recipient
+
+TOPIC = "notification.send"
+
+
+async def notify(
+    connection: asyncpg.Connection,
+    user_id: uuid.UUID,
+    template: str,
+    params: dict[str, str],
+    *,
+    dedupe_key: str,
+    urgency: Literal["low", "normal", "high"] = "normal",
+) -> None:
+    """Queue ``template`` (a message key such as "booking.confirmed") for ``user_id``.
+    ``dedupe_key`` names the event, so queuing the same event twice sends it once."""
+    row = await connection.fetchrow(
+        "SELECT u.id, u.display_name, u.email, u.locale, "
+        "(SELECT p.phone FROM patients p WHERE p.account_id = u.id AND p.relationship = 'self')"
+        " AS phone FROM users u WHERE u.id = $1",
+        user_id,
+    )
+    if row is None:
+        return
+    notification = Notification(
+        id=f"{template}:{dedupe_key}:{user_id}",
+        recipient=Recipient(
+            user_id=str(row["id"]),
+            display_name=row["display_name"],
+            email=row["email"],
+            phone=row["phone"],
+            locale=row["locale"],
+        ),
+        template=template,
+        params=params,
+        urgency=urgency,
+    )
+    await outbox.enqueue(
+        connection, TOPIC, msgspec.to_builtins(notification), dedupe_key=notification.id
+    )

@@ -1,0 +1,138 @@
+"""Patients API: the account holder's details, consent, family members, health profiles."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request, delete, get, post, put
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from medmarket.accounts.guards import allow
+from medmarket.accounts.service import Principal
+from medmarket.audit import AuditContext
+from medmarket.patients.schemas import (
+    ConsentIn,
+    ConsentOut,
+    FamilyMemberIn,
+    HealthProfile,
+    HealthProfileOut,
+    MyPatientsOut,
+    PatientDetails,
+    PatientOut,
+)
+from medmarket.patients.service import Patients
+
+PATIENT = allow("patient")
+TAGS = ["patients"]
+
+
+def provide_patients(request: Request[Any, Any, Any]) -> Patients:
+    return Patients(request.app.state.services.db)
+
+
+@get("/api/patients/me", opt=PATIENT, tags=TAGS)
+async def my_patients(
+    principal: NamedDependency[Principal], patients: NamedDependency[Patients]
+) -> MyPatientsOut:
+    """The account holder, their family members and their consent."""
+    return await patients.mine(principal)
+
+
+@put("/api/patients/me", opt=PATIENT, tags=TAGS)
+async def set_my_details(
+    data: JSONBody[PatientDetails],
+    principal: NamedDependency[Principal],
+    patients: NamedDependency[Patients],
+    context: NamedDependency[AuditContext],
+) -> PatientOut:
+    """Real name, phone and date of birth of the account holder."""
+    return await patients.set_details(principal, data, context)
+
+
+@post("/api/patients/me/consent", opt=PATIENT, status_code=HTTP_201_CREATED, tags=TAGS)
+async def grant_consent(
+    data: JSONBody[ConsentIn],
+    principal: NamedDependency[Principal],
+    patients: NamedDependency[Patients],
+    context: NamedDependency[AuditContext],
+) -> ConsentOut:
+    """Agree to the processing of health data (the current policy version)."""
+    return await patients.grant_consent(principal, data, context)
+
+
+@delete("/api/patients/me/consent", opt=PATIENT, status_code=HTTP_204_NO_CONTENT, tags=TAGS)
+async def withdraw_consent(
+    principal: NamedDependency[Principal],
+    patients: NamedDependency[Patients],
+    context: NamedDependency[AuditContext],
+) -> None:
+    """Withdraw consent: no further health data is accepted until it is given again."""
+    await patients.withdraw_consent(principal, context)
+
+
+@post("/api/patients/me/family", opt=PATIENT, status_code=HTTP_201_CREATED, tags=TAGS)
+async def add_family_member(
+    data: JSONBody[FamilyMemberIn],
+    principal: NamedDependency[Principal],
+    patients: NamedDependency[Patients],
+    context: NamedDependency[AuditContext],
+) -> PatientOut:
+    """Someone the account holder books for (a child, a parent...)."""
+    return await patients.add_family_member(principal, data, context)
+
+
+@get("/api/patients/{patient_id:uuid}", opt=PATIENT, tags=TAGS)
+async def get_patient(
+    patient_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    patients: NamedDependency[Patients],
+) -> PatientOut:
+    return await patients.patient(principal, patient_id)
+
+
+@delete("/api/patients/{patient_id:uuid}", opt=PATIENT, status_code=HTTP_204_NO_CONTENT, tags=TAGS)
+async def remove_family_member(
+    patient_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    patients: NamedDependency[Patients],
+    context: NamedDependency[AuditContext],
+) -> None:
+    await patients.remove_family_member(principal, patient_id, context)
+
+
+@get("/api/patients/{patient_id:uuid}/health", opt=PATIENT, tags=TAGS)
+async def get_health_profile(
+    patient_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    patients: NamedDependency[Patients],
+) -> HealthProfileOut:
+    return await patients.health_profile(principal, patient_id)
+
+
+@put("/api/patients/{patient_id:uuid}/health", opt=PATIENT, tags=TAGS)
+async def set_health_profile(
+    patient_id: FromPath[uuid.UUID],
+    data: JSONBody[HealthProfile],
+    principal: NamedDependency[Principal],
+    patients: NamedDependency[Patients],
+    context: NamedDependency[AuditContext],
+) -> HealthProfileOut:
+    """Allergies, chronic conditions, current medication. Needs the account's consent."""
+    return await patients.set_health_profile(principal, patient_id, data, context)
+
+
+ROUTES = [
+    my_patients,
+    set_my_details,
+    grant_consent,
+    withdraw_consent,
+    add_family_member,
+    get_patient,
+    remove_family_member,
+    get_health_profile,
+    set_health_profile,
+]
+DEPENDENCIES = {"patients": Provide(provide_patients, sync_to_thread=False)}

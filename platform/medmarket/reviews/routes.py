@@ -1,0 +1,71 @@
+"""Reviews API: patients review completed visits, doctors reply, anyone reads them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from medmarket.accounts.guards import PUBLIC, allow
+from medmarket.accounts.service import Principal
+from medmarket.audit import AuditContext
+from medmarket.reviews.schemas import ReplyIn, ReviewIn, ReviewOut, ReviewPage
+from medmarket.reviews.service import Reviews
+
+TAGS = ["reviews"]
+
+
+def provide_reviews(request: Request[Any, Any, Any]) -> Reviews:
+    return Reviews(request.app.state.services.db)
+
+
+@post(
+    "/api/bookings/{booking_id:uuid}/review",
+    opt=allow("patient"),
+    status_code=HTTP_201_CREATED,
+    tags=TAGS,
+)
+async def write_review(
+    booking_id: FromPath[uuid.UUID],
+    data: JSONBody[ReviewIn],
+    principal: NamedDependency[Principal],
+    reviews: NamedDependency[Reviews],
+    context: NamedDependency[AuditContext],
+) -> ReviewOut:
+    """Review a completed visit (once)."""
+    return await reviews.write(principal, booking_id, data, context)
+
+
+@post(
+    "/api/doctor/reviews/{review_id:uuid}/reply",
+    opt=allow("doctor"),
+    status_code=HTTP_200_OK,
+    tags=TAGS,
+)
+async def reply_to_review(
+    review_id: FromPath[uuid.UUID],
+    data: JSONBody[ReplyIn],
+    principal: NamedDependency[Principal],
+    reviews: NamedDependency[Reviews],
+    context: NamedDependency[AuditContext],
+) -> ReviewOut:
+    return await reviews.reply(principal, review_id, data, context)
+
+
+@get("/api/doctors/{doctor_id:uuid}/reviews", opt=PUBLIC, tags=TAGS)
+async def doctor_reviews(
+    doctor_id: FromPath[uuid.UUID],
+    reviews: NamedDependency[Reviews],
+    before: FromQuery[dt.datetime | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=50)] = 20,
+) -> ReviewPage:
+    return await reviews.of_doctor(doctor_id, before, limit)
+
+
+ROUTES = [write_review, reply_to_review, doctor_reviews]
+DEPENDENCIES = {"reviews": Provide(provide_reviews, sync_to_thread=False)}

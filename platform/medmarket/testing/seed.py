@@ -1,0 +1,201 @@
+"""Test data through the public API wherever it exists: a doctor with a schedule and slots,
+a patient with real-name details and consent.
+
+Until onboarding lands, an approved doctor's record is written directly (as onboarding will
+leave it); everything after that goes through the API like a real client.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from litestar import Litestar
+
+from medmarket.patients.service import CURRENT_POLICY_VERSION
+from medmarket.testing.fixtures import Account, client_for, sign_up_and_in
+
+ALL_DAY = [{"weekday": day, "starts_at": "00:00", "ends_at": "23:30"} for day in range(1, 8)]
+
+
+@dataclass
+class Doctor:
+    account: Account
+    id: str
+    hospital_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.account.headers
+
+
+@dataclass
+class Patient:
+    account: Account
+    id: str  # the account holder's patient record
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.account.headers
+
+
+async def hospital(
+    app: Litestar, *, name: str | None = None, region: str = "浙江省杭州市", level: str = "三级甲等"
+) -> str:
+    row = await app.state.services.db.fetchval(
+        "INSERT INTO hospitals (name, level, region, departments) VALUES ($1, $2, $3, $4) "
+        "RETURNING id",
+        name or f"测试医院 {secrets.token_hex(4)}",
+        level,
+        region,
+        ["心内科", "儿科"],
+    )
+    return str(row)
+
+
+async def approved_doctor(
+    app: Litestar,
+    *,
+    full_name: str = "李 医生",
+    specialties: tuple[str, ...] = ("心内科",),
+    languages: tuple[str, ...] = ("zh",),
+    hospital_id: str | None = None,
+    title: str = "主任医师",
+    price_fen: int = 5000,
+    slot_minutes: int = 30,
+    weekly: list[dict[str, Any]] | None = None,
+    time_zone: str = "Asia/Shanghai",
+    publish_days: int | None = 3,
+    **offering: Any,
+) -> Doctor:
+    async with client_for(app) as http:
+        account = await sign_up_and_in(http, "doctor", display_name=full_name)
+        hospital_id = hospital_id or await hospital(app)
+        doctor_id = await app.state.services.db.fetchval(
+            """
+            INSERT INTO doctors (user_id, hospital_id, full_name, licence_number, title,
+                                 specialties, languages, status, practice_started_on)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, 'approved', '2010-01-01') RETURNING id
+            """,
+            uuid.UUID(account.id),
+            uuid.UUID(hospital_id),
+            full_name,
+            f"1100{secrets.randbelow(10**11):011d}",
+            title,
+            list(specialties),
+            list(languages),
+        )
+        doctor = Doctor(account=account, id=str(doctor_id), hospital_id=hospital_id)
+        await expect(
+            http.put(
+                "/api/doctor/offerings/video",
+                headers=doctor.headers,
+                json={"price_fen": price_fen, "slot_minutes": slot_minutes, **offering},
+            )
+        )
+        await expect(
+            http.put(
+                "/api/doctor/availability",
+                headers=doctor.headers,
+                json={"time_zone": time_zone, "weekly": weekly or ALL_DAY},
+            )
+        )
+        if publish_days:
+            await expect(
+                http.post(
+                    "/api/doctor/slots/publish", headers=doctor.headers, json={"days": publish_days}
+                )
+            )
+    return doctor
+
+
+async def ready_patient(
+    app: Litestar, *, real_name: str = "王 小明", date_of_birth: str = "1968-04-02"
+) -> Patient:
+    """A patient account with real-name details and consent to health-data processing."""
+    async with client_for(app) as http:
+        account = await sign_up_and_in(http, "patient", display_name=real_name)
+        me = await expect(
+            http.put(
+                "/api/patients/me",
+                headers=account.headers,
+                json={
+                    "real_name": real_name,
+                    "phone": "13800138000",
+                    "date_of_birth": date_of_birth,
+                },
+            )
+        )
+        await expect(
+            http.post(
+                "/api/patients/me/consent",
+                headers=account.headers,
+                json={"policy_version": CURRENT_POLICY_VERSION, "agree": True},
+            )
+        )
+    return Patient(account=account, id=me["id"])
+
+
+async def free_slots(
+    http: httpx.AsyncClient, doctor_id: str, after: dt.timedelta = dt.timedelta(hours=1)
+) -> list[dict[str, Any]]:
+    start = (dt.datetime.now(dt.UTC) + after).isoformat()
+    response = await http.get(f"/api/doctors/{doctor_id}/slots", params={"from": start})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+PRIOR = {
+    "institution": "临安区人民医院",
+    "diagnosed_on": "2026-05-10",
+    "diagnosis": "原发性高血压 2 级",
+}
+
+
+async def expect(request: Any, status: int | None = None) -> Any:
+    response = await request
+    ok = response.status_code == status if status else response.is_success
+    assert ok, (
+        f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    )
+    return response.json() if response.content else None
+
+
+async def begin_visit(app: Litestar, booking_id: str) -> None:
+    """Move a booking (and its slot) so that its visit began five minutes ago: tests do not
+    wait for the clock. Free slots of the doctor in the way are withdrawn; the doctor must
+    have nothing else booked around now."""
+    db = app.state.services.db
+    async with db.transaction() as connection:
+        booking = await connection.fetchrow(
+            "SELECT slot_id, doctor_id, upper(during) - lower(during) AS length "
+            "FROM bookings WHERE id = $1",
+            uuid.UUID(booking_id),
+        )
+        start = await connection.fetchval("SELECT now() - interval '5 minutes'")
+        end = start + booking["length"]
+        await connection.execute(
+            "UPDATE slots SET state = 'withdrawn', held_until = NULL WHERE doctor_id = $1 "
+            "AND id <> $2 AND state = 'open' AND tstzrange(starts_at, ends_at) && "
+            "tstzrange($3, $4)",
+            booking["doctor_id"],
+            booking["slot_id"],
+            start,
+            end,
+        )
+        await connection.execute(
+            "UPDATE slots SET starts_at = $2, ends_at = $3 WHERE id = $1",
+            booking["slot_id"],
+            start,
+            end,
+        )
+        await connection.execute(
+            "UPDATE bookings SET during = tstzrange($2, $3) WHERE id = $1",
+            uuid.UUID(booking_id),
+            start,
+            end,
+        )
