@@ -85,6 +85,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from medmarket.jobs import JOBS, run_periodically
     from medmarket.outbox.handlers import build_handlers
     from medmarket.outbox.worker import OutboxWorker
     from medmarket.services import open_services
@@ -103,8 +104,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
                 lease_seconds=settings.outbox_lease_seconds,
                 max_attempts=settings.outbox_max_attempts,
             )
-            log.info("outbox worker started")
-            await worker.run_forever(settings.outbox_poll_seconds, stop)
+            log.info("worker started: outbox and %d periodic jobs", len(JOBS))
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(worker.run_forever(settings.outbox_poll_seconds, stop))
+                for job in JOBS:
+                    tasks.create_task(run_periodically(services, job, stop))
 
     asyncio.run(run())
     return 0

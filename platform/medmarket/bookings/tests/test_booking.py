@@ -407,3 +407,36 @@ async def test_others_get_the_same_404_as_for_a_missing_booking(app: Litestar) -
             )
         )
         assert booking["id"] in [b["id"] for b in day]
+
+
+async def test_the_worker_releases_lapsed_holds_on_its_own(app: Litestar,
+                                                           settings: Settings) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    doctor = await approved_doctor(app)
+    patient = await ready_patient(app)
+    async with client_for(app) as http:
+        slot = (await free_slots(http, doctor.id))[0]
+        held = await expect(http.post("/api/bookings", headers=patient.headers, json={
+            "slot_id": slot["id"], "patient_id": patient.id, "prior_diagnosis": PRIOR}), 201)
+    await app.state.services.db.execute(
+        "UPDATE bookings SET hold_expires_at = now() - interval '1 second' WHERE id = $1",
+        uuid.UUID(held["id"]))
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+           "MEDMARKET_SECRET_KEY": settings.secret_key}
+    worker = subprocess.Popen([sys.executable, "-m", "medmarket.cli", "worker"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            status = await app.state.services.db.fetchval(
+                "SELECT status FROM bookings WHERE id = $1", uuid.UUID(held["id"]))
+            if status == "expired":
+                break
+            await asyncio.sleep(0.1)
+        assert status == "expired"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0  # a clean stop on SIGTERM

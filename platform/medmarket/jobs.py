@@ -1,0 +1,42 @@
+"""Periodic housekeeping the worker runs beside the outbox. Each job is idempotent, so
+several workers may run it at once without harm."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from medmarket.audit.service import SYSTEM
+from medmarket.bookings.service import Bookings
+from medmarket.services import Services
+
+log = logging.getLogger("medmarket.jobs")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_seconds: float
+    run: Callable[[Services], Awaitable[object]]
+
+
+async def expire_booking_holds(services: Services) -> int:
+    return await Bookings(services.db, services.settings.booking_hold_seconds).expire_holds(SYSTEM)
+
+
+JOBS = [Job("expire booking holds", 15, expire_booking_holds)]
+
+
+async def run_periodically(services: Services, job: Job, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            result = await job.run(services)
+            if result:
+                log.info("%s: %s", job.name, result)
+        except Exception:
+            log.exception("job %r failed; it runs again in %ss", job.name, job.every_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=job.every_seconds)
