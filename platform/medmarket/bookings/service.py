@@ -21,10 +21,28 @@ from medmarket.bookings.schemas import BookingOut, BookingRequest
 from medmarket.db import Database
 from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.notifications.service import notify
-from medmarket.patients.service import GUARDIAN_AGE, Patients, age_on
+from medmarket.patients.service import (
+    CURRENT_POLICY_VERSION,
+    GUARDIAN_AGE,
+    ConsentRequired,
+    age_on,
+)
 
 LIVE = ("held", "confirmed")
 REFUND_TOPIC = "booking.refund_requested"
+
+
+# Who is booking for whom: the booking account's real-name record and consent, and the
+# patient it books for (only if the account owns that patient).
+_BOOKER = """
+    SELECT EXISTS (SELECT 1 FROM patients s
+                    WHERE s.account_id = $1 AND s.relationship = 'self') AS has_real_name,
+           (SELECT c.id FROM health_data_consents c
+             WHERE c.account_id = $1 AND c.withdrawn_at IS NULL) AS consent_id,
+           p.id AS patient_id, p.date_of_birth
+      FROM (SELECT 1) AS one
+      LEFT JOIN patients p ON p.id = $2 AND p.account_id = $1 AND p.removed_at IS NULL
+"""
 
 
 class SlotTaken(Conflict):
@@ -108,16 +126,23 @@ class Bookings:
             )
         if len(diagnosis) < 2:
             raise InvalidInput("give the earlier diagnosis", field="prior_diagnosis.diagnosis")
-        patients = Patients(self.db)
+        # Cheap reads first, outside any lock: most losers of a busy slot stop here.
+        booker = await self.db.fetchrow(_BOOKER, principal.user_id, request.patient_id)
+        assert booker is not None  # the query always returns one row
+        if not booker["has_real_name"]:
+            raise RealNameRequired()
+        if booker["patient_id"] is None:
+            raise NotFound("no such patient", field="patient_id")
+        if booker["consent_id"] is None:
+            raise ConsentRequired(current_policy_version=CURRENT_POLICY_VERSION)
+        looks_free = await self.db.fetchval(
+            "SELECT slot_is_free(state, held_until) FROM slots "
+            "WHERE id = $1 AND state <> 'withdrawn'",
+            request.slot_id,
+        )
+        if looks_free is False:
+            raise SlotTaken(field="slot_id")
         async with self.db.transaction() as connection:
-            holder = await connection.fetchval(
-                "SELECT 1 FROM patients WHERE account_id = $1 AND relationship = 'self'",
-                principal.user_id,
-            )
-            if holder is None:
-                raise RealNameRequired()
-            patient = await patients.owned(connection, principal.user_id, request.patient_id)
-            consent_id = await patients.require_consent(connection, principal.user_id)
             slot = await connection.fetchrow(
                 """
                 SELECT s.id, s.doctor_id, s.kind, s.starts_at, s.ends_at,
@@ -169,7 +194,7 @@ class Bookings:
                         """,
                         slot["id"],
                         slot["doctor_id"],
-                        patient["id"],
+                        booker["patient_id"],
                         principal.user_id,
                         slot["kind"],
                         slot["starts_at"],
@@ -179,12 +204,12 @@ class Bookings:
                         slot["currency"],
                         slot["free_cancel_hours"],
                         slot["late_cancel_refund_percent"],
-                        age_on(patient["date_of_birth"], slot["starts_at"].date()) < GUARDIAN_AGE,
+                        age_on(booker["date_of_birth"], slot["starts_at"].date()) < GUARDIAN_AGE,
                         institution,
                         prior.diagnosed_on,
                         diagnosis,
                         prior.document_id,
-                        consent_id,
+                        booker["consent_id"],
                     )
             except asyncpg.ExclusionViolationError as exc:
                 if "patient_id" in (exc.constraint_name or ""):

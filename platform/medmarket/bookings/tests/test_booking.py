@@ -18,6 +18,7 @@ from medmarket.testing.fixtures import client_for, make_settings, running
 from medmarket.testing.seed import (
     PRIOR,
     approved_doctor,
+    begin_visit,
     expect,
     free_slots,
     ready_patient,
@@ -261,7 +262,7 @@ async def test_first_visit_unsuitable_online_is_refunded_and_referred(app: Lites
     doctor = await approved_doctor(app)
     patient = await ready_patient(app)
     async with client_for(app) as http:
-        slot = (await free_slots(http, doctor.id, after=dt.timedelta(minutes=1)))[0]
+        slot = (await free_slots(http, doctor.id))[-1]
         booking = await expect(
             http.post(
                 "/api/bookings",
@@ -271,6 +272,13 @@ async def test_first_visit_unsuitable_online_is_refunded_and_referred(app: Lites
             201,
         )
         await confirm(app, booking["id"])
+        early = await http.post(
+            f"/api/doctor/bookings/{booking['id']}/outcome",
+            headers=doctor.headers,
+            json={"outcome": "completed"},
+        )
+        assert early.status_code == 409
+        await begin_visit(app, booking["id"])
         ended = await expect(
             http.post(
                 f"/api/doctor/bookings/{booking['id']}/outcome",
@@ -409,8 +417,9 @@ async def test_others_get_the_same_404_as_for_a_missing_booking(app: Litestar) -
         assert booking["id"] in [b["id"] for b in day]
 
 
-async def test_the_worker_releases_lapsed_holds_on_its_own(app: Litestar,
-                                                           settings: Settings) -> None:
+async def test_the_worker_releases_lapsed_holds_on_its_own(
+    app: Litestar, settings: Settings
+) -> None:
     import os
     import signal
     import subprocess
@@ -420,19 +429,35 @@ async def test_the_worker_releases_lapsed_holds_on_its_own(app: Litestar,
     patient = await ready_patient(app)
     async with client_for(app) as http:
         slot = (await free_slots(http, doctor.id))[0]
-        held = await expect(http.post("/api/bookings", headers=patient.headers, json={
-            "slot_id": slot["id"], "patient_id": patient.id, "prior_diagnosis": PRIOR}), 201)
+        held = await expect(
+            http.post(
+                "/api/bookings",
+                headers=patient.headers,
+                json={"slot_id": slot["id"], "patient_id": patient.id, "prior_diagnosis": PRIOR},
+            ),
+            201,
+        )
     await app.state.services.db.execute(
         "UPDATE bookings SET hold_expires_at = now() - interval '1 second' WHERE id = $1",
-        uuid.UUID(held["id"]))
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-           "MEDMARKET_SECRET_KEY": settings.secret_key}
-    worker = subprocess.Popen([sys.executable, "-m", "medmarket.cli", "worker"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        uuid.UUID(held["id"]),
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "MEDMARKET_SECRET_KEY": settings.secret_key,
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "medmarket.cli", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(300):
             status = await app.state.services.db.fetchval(
-                "SELECT status FROM bookings WHERE id = $1", uuid.UUID(held["id"]))
+                "SELECT status FROM bookings WHERE id = $1", uuid.UUID(held["id"])
+            )
             if status == "expired":
                 break
             await asyncio.sleep(0.1)
