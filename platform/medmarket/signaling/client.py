@@ -57,10 +57,14 @@ class SignalingClient:
             self._socket = await connect(self.url(base_url), max_size=2**20)
             first = m.server_decoder.decode(await self._socket.recv())
         if not isinstance(first, m.Welcome):
+            socket = self._socket
+            with contextlib.suppress(TimeoutError, ConnectionClosed):
+                async with asyncio.timeout(timeout):
+                    await socket.wait_closed()
             await self._drop()
-            raise SignalingClosed(
-                self._socket.close_code, first if isinstance(first, m.Error) else None
-            )
+            self.closed_code = socket.close_code
+            error = first if isinstance(first, m.Error) else None
+            raise SignalingClosed(socket.close_code, error)
         self.welcome = first
         if self.last_id is None or _newer(first.last_id, self.last_id):
             self.last_id = first.last_id

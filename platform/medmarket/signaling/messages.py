@@ -87,7 +87,6 @@ class Ack(msgspec.Struct, kw_only=True, tag_field="type", tag="ack"):
 ErrorCode = Literal[
     "malformed",
     "too-large",
-    "rate-limited",
     "room-full",
     "resume-gap",
     "replaced",

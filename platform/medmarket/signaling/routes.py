@@ -28,7 +28,7 @@ from medmarket.signaling import messages as m
 from medmarket.signaling.hub import Connection, JoinRefused, SignalingHub
 from medmarket.signaling.tokens import RoomTokenError, verify_room_token
 
-# A participant sends a few dozen messages per call; this only stops floods.
+# A participant sends a few dozen messages per call; this only slows floods down.
 MESSAGES_PER_SECOND = 50.0
 BURST = 200
 WRITER_DRAIN_SECONDS = 5.0
@@ -40,14 +40,16 @@ class TokenBucket:
         self.rate, self.burst = rate, float(burst)
         self.tokens, self.stamp = float(burst), time.monotonic()
 
-    def take(self) -> bool:
+    async def take(self) -> None:
+        """Wait for a token. Waiting instead of refusing slows a flooding client down
+        through TCP backpressure without dropping or reordering anything it sent."""
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         if self.tokens < 1:
-            return False
+            await asyncio.sleep((1 - self.tokens) / self.rate)
+            self.tokens, self.stamp = 1.0, time.monotonic()
         self.tokens -= 1
-        return True
 
 
 async def _refuse(
@@ -130,9 +132,7 @@ async def _read(
         except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
             connection.push(_error("malformed", m.explain(exc)))
             continue
-        if not limiter.take():
-            connection.push(_error("rate-limited", "too many messages; slow down", message.ref))
-            continue
+        await limiter.take()
         try:
             entry_id = await hub.publish(connection, message)
         except (RedisError, OSError):
