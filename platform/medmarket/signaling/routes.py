@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, WebSocket, websocket
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -63,7 +63,7 @@ async def _refuse(
 @websocket("/ws/consultations/{consultation_id:uuid}/signal", opt=PUBLIC)
 async def signal(
     socket: WebSocket[Any, Any, Any],
-    consultation_id: uuid.UUID,
+    consultation_id: FromPath[uuid.UUID],
     token: FromQuery[str | None] = None,
     last_id: FromQuery[str | None] = None,
 ) -> None:

@@ -10,8 +10,9 @@ import msgspec
 from medmarket.health import HealthReport
 
 
-class IceServer(msgspec.Struct, frozen=True, kw_only=True):
-    """One entry of RTCConfiguration.iceServers, as the browser and aiortc take it."""
+class IceServer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One entry of RTCConfiguration.iceServers, as the browser and aiortc take it (unset
+    fields are left out: a browser would turn a null username into the string "null")."""
 
     urls: tuple[str, ...]
     username: str | None = None

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Litestar, Request, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from medmarket.accounts.guards import PUBLIC, client_address
@@ -55,7 +55,7 @@ def _grant(request: Request[Any, Any, Any], token: str, consultation_id: uuid.UU
 )
 async def set_up_call(
     request: Request[Any, Any, Any],
-    consultation_id: uuid.UUID,
+    consultation_id: FromPath[uuid.UUID],
     data: JSONBody[TokenBody],
     video_calls: NamedDependency[VideoCalls],
     context: NamedDependency[AuditContext],
@@ -80,7 +80,7 @@ async def set_up_call(
 )
 async def tear_down_call(
     request: Request[Any, Any, Any],
-    consultation_id: uuid.UUID,
+    consultation_id: FromPath[uuid.UUID],
     data: JSONBody[TokenBody],
     video_calls: NamedDependency[VideoCalls],
     context: NamedDependency[AuditContext],
