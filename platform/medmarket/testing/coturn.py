@@ -1,5 +1,6 @@
 """A private coturn (Debian's ``turnserver``) for tests: free ports, a temporary config made
-from ``infra/coturn/turnserver-test.conf``, a random shared secret; stopped afterwards."""
+from ``infra/coturn/turnserver-test.conf`` (or the production one, to test its rules), a
+random shared secret; stopped afterwards."""
 
 from __future__ import annotations
 
@@ -18,6 +19,21 @@ from medmarket.testing.instances import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 TEST_CONFIG = ROOT / "infra" / "coturn" / "turnserver-test.conf"
+PRODUCTION_CONFIG = ROOT / "infra" / "coturn" / "turnserver.conf"
+# What a test run sets itself; taken out of the template first.
+_RUN_KEYS = {
+    "listening-ip",
+    "relay-ip",
+    "listening-port",
+    "tls-listening-port",
+    "min-port",
+    "max-port",
+    "static-auth-secret",
+    "log-file",
+    "pidfile",
+    "userdb",
+    "cipher-list",
+}
 
 
 @dataclass
@@ -61,7 +77,7 @@ def _udp_free(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def running_coturn(timeout: float = 30.0) -> Iterator[Coturn]:
+def running_coturn(template: Path = TEST_CONFIG, timeout: float = 30.0) -> Iterator[Coturn]:
     binary = turnserver_binary()
     if binary is None:
         raise RuntimeError("coturn is not installed (Debian package coturn; infra/setup --test)")
@@ -71,10 +87,15 @@ def running_coturn(timeout: float = 30.0) -> Iterator[Coturn]:
     with tempfile.TemporaryDirectory(prefix="mm-coturn-") as scratch:
         config = Path(scratch) / "turnserver.conf"
         log_path = Path(scratch) / "turnserver.log"
-        template = TEST_CONFIG.read_text()
+        kept = [
+            line
+            for line in template.read_text().splitlines()
+            if line.strip().split("=")[0].strip() not in _RUN_KEYS
+        ]
         config.write_text(
-            template
-            + f"\nlistening-port={port}\nmin-port={low}\nmax-port={high}\n"
+            "\n".join(kept)
+            + "\nlistening-ip=127.0.0.1\nrelay-ip=127.0.0.1\nno-tls\nno-dtls\nno-rfc5780\n"
+            + f"listening-port={port}\nmin-port={low}\nmax-port={high}\n"
             + f"static-auth-secret={secret}\nlog-file={log_path}\n"
             + f"pidfile={Path(scratch) / 'turnserver.pid'}\n"
             + f"userdb={Path(scratch) / 'turndb'}\n"
