@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from medmarket import CallContext, HealthReport, IceServer, MediaProfile, QosSession
-from medmarket.video.interface import HIGH_THROUGHPUT, STANDARD
-from medmarket.video.turn import coturn_credential
+from medmarket import (
+    HIGH_THROUGHPUT,
+    STANDARD,
+    CallContext,
+    HealthReport,
+    IceServer,
+    MediaProfile,
+    QosSession,
+    coturn_credential,
+)
 from medmarket_video_5g.config import CarrierConfig
 from medmarket_video_5g.qod import (
     ApplicationServer,
