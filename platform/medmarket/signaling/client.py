@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from medmarket.signaling import messages as m
 from medmarket.signaling.rooms import parse_stream_id
@@ -28,9 +29,12 @@ class SignalingClosed(Exception):
 
 
 class SignalingClient:
-    def __init__(self, consultation_id: uuid.UUID | str, token: str) -> None:
+    def __init__(
+        self, consultation_id: uuid.UUID | str, token: str, *, token_in_query: bool = False
+    ) -> None:
         self.consultation_id = str(consultation_id)
         self.token = token
+        self.token_in_query = token_in_query
         self.last_id: str | None = None
         self.welcome: m.Welcome | None = None
         self.inbox: asyncio.Queue[m.ServerMessage] = asyncio.Queue()
@@ -41,12 +45,19 @@ class SignalingClient:
         self._reader: asyncio.Task[None] | None = None
         self._acked = asyncio.Condition()
 
-    def url(self, base: str) -> str:
-        query = {"token": self.token}
+    def url(self, base: str, *, token_in_query: bool = False) -> str:
+        query = {"token": self.token} if token_in_query else {}
         if self.last_id:
             query["last_id"] = self.last_id
         path = f"/ws/consultations/{self.consultation_id}/signal"
-        return base.rstrip("/").replace("http", "ws", 1) + path + "?" + urlencode(query)
+        base = base.rstrip("/").replace("http", "ws", 1)
+        return base + path + ("?" + urlencode(query) if query else "")
+
+    @property
+    def subprotocols(self) -> list[Subprotocol]:
+        """The token travels as a subprotocol, as a browser sends it (not in the URL, so it
+        stays out of access logs)."""
+        return [Subprotocol("medmarket-signal"), Subprotocol("token." + self.token)]
 
     async def connect(self, base_url: str, *, timeout: float = 30.0) -> m.Welcome:
         """Open the socket (resuming after ``last_id`` if this client saw anything), wait for
@@ -54,7 +65,11 @@ class SignalingClient:
         await self._drop()
         self.closed_code, self.welcome = None, None
         async with asyncio.timeout(timeout):
-            self._socket = await connect(self.url(base_url), max_size=2**20)
+            self._socket = await connect(
+                self.url(base_url, token_in_query=self.token_in_query),
+                subprotocols=None if self.token_in_query else self.subprotocols,
+                max_size=2**20,
+            )
             first = m.server_decoder.decode(await self._socket.recv())
         if not isinstance(first, m.Welcome):
             socket = self._socket

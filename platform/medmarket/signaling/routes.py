@@ -1,7 +1,9 @@
-"""The signaling WebSocket: ``/ws/consultations/{consultation_id}/signal?token=...``.
+"""The signaling WebSocket: ``/ws/consultations/{consultation_id}/signal``.
 
 The route is public to the access guard because the room token is the credential: it names
 the consultation, the person and their role, and is checked before anything else happens.
+Clients pass it as a WebSocket subprotocol (``new WebSocket(url, ["medmarket-signal",
+"token." + token])``), which keeps it out of access logs, or as ``?token=``.
 A refused token, a full room or a removal closes the socket after an ``error`` message with
 a close code clients can act on (4401 token, 4403 removed, 4409 replaced, 4429 room full,
 1013 try again later).
@@ -33,6 +35,13 @@ MESSAGES_PER_SECOND = 50.0
 BURST = 200
 WRITER_DRAIN_SECONDS = 5.0
 CLOSE_TOKEN, CLOSE_REMOVED, CLOSE_FULL, CLOSE_TRY_LATER = 4401, 4403, 4429, 1013
+SUBPROTOCOL = "medmarket-signal"
+TOKEN_PROTOCOL_PREFIX = "token."  # noqa: S105 - a prefix, not a secret
+
+
+def offered_protocols(socket: WebSocket[Any, Any, Any]) -> list[str]:
+    header = socket.headers.get("sec-websocket-protocol", "")
+    return [part.strip() for part in header.split(",") if part.strip()]
 
 
 class TokenBucket:
@@ -69,7 +78,11 @@ async def signal(
 ) -> None:
     """Join a consultation's signaling room (see ``medmarket.signaling.messages``)."""
     hub: SignalingHub = socket.app.state.signaling
-    await socket.accept()
+    protocols = offered_protocols(socket)
+    for protocol in protocols:
+        if protocol.startswith(TOKEN_PROTOCOL_PREFIX):
+            token = protocol[len(TOKEN_PROTOCOL_PREFIX) :]
+    await socket.accept(subprotocols=SUBPROTOCOL if SUBPROTOCOL in protocols else None)
     try:
         grant = verify_room_token(socket.app.state.settings, token or "", consultation_id)
     except RoomTokenError as exc:
