@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,7 @@ class Connection:
         default_factory=lambda: asyncio.Queue(OUTGOING_QUEUE)
     )
     last_delivered: StreamId = (0, 0)
+    joined_at: StreamId = (0, 0)  # the stream entry announcing this connection
     live: bool = False
     pending: list[Entry] = field(default_factory=list)
     closing: bool = False
@@ -107,7 +108,6 @@ class SignalingHub:
         redis_factory: Callable[[], Redis],
         *,
         max_participants: int,
-        on_error: Callable[[BaseException], Awaitable[None]] | None = None,
     ) -> None:
         self._redis_factory = redis_factory
         self.redis = redis_factory()
@@ -159,7 +159,8 @@ class SignalingHub:
             if joined.status == "full":
                 raise JoinRefused("room-full", "this consultation already has the most people")
             raise JoinRefused("removed", "you were removed from this consultation")
-        start = resume_from or parse_stream_id(joined.entry_id) or (0, 0)
+        connection.joined_at = parse_stream_id(joined.entry_id) or (0, 0)
+        start = resume_from or connection.joined_at
         connection.last_delivered = start
         self._read_from(room, start)
         welcome = m.Welcome(
@@ -169,10 +170,14 @@ class SignalingHub:
             last_id=format_stream_id(start),
         )
         connection.push(m.encoder.encode(welcome))
-        if resume_from and await self.store.trimmed_past(grant.consultation_id, resume_from):
-            gap = m.Error(code="resume-gap", message="some messages expired; renegotiate")
-            connection.push(m.encoder.encode(gap))
-        await self._catch_up(room, connection)
+        try:
+            if resume_from and await self.store.trimmed_past(grant.consultation_id, resume_from):
+                gap = m.Error(code="resume-gap", message="some messages expired; renegotiate")
+                connection.push(m.encoder.encode(gap))
+            await self._catch_up(room, connection)
+        except BaseException:
+            await self.leave(connection)
+            raise
         return connection, welcome
 
     async def leave(self, connection: Connection) -> None:
@@ -336,9 +341,14 @@ class SignalingHub:
             entry.sender == me or (entry.to is not None and entry.to != me)
         ):
             return
-        if entry.joined == me and entry.connection_id != connection.id:
-            # The same person joined again (another tab, or a reconnect that beat the
-            # old socket's timeout): the newer connection wins.
+        if (
+            entry.joined == me
+            and entry.connection_id != connection.id
+            and entry.sid > connection.joined_at
+        ):
+            # The same person joined again after us (another tab, or a reconnect that beat
+            # this socket's timeout): the newer connection wins. An older join of ours that
+            # a resume replays is only history.
             connection.close(4409, m.encoder.encode(_REPLACED))
             return
         connection.push(entry.frame)

@@ -285,3 +285,27 @@ async def test_the_token_travels_as_a_subprotocol_the_server_confirms(
     await client.connect(instance_pair.urls[0])
     assert client._socket is not None and client._socket.subprotocol == "medmarket-signal"
     await client.close()
+
+
+async def test_a_resume_replaying_our_own_older_join_does_not_replace_us(
+    instance_pair: InstancePair,
+) -> None:
+    consultation = uuid.uuid4()
+    me, other = pid(), pid()
+    client = SignalingClient(consultation, instance_pair.token(consultation, me))
+    first = await client.connect(instance_pair.urls[0])
+    client.kill()
+    await client.connect(instance_pair.urls[1])  # a second join, announced in the stream
+    # As if that socket died before we read its own announcement: resume from before it.
+    client.last_id = first.last_id
+    client.kill()
+    await client.connect(instance_pair.urls[0])
+    peer = SignalingClient(consultation, instance_pair.token(consultation, other, "doctor"))
+    await peer.connect(instance_pair.urls[1])
+    await peer.send(m.Offer(sdp="still here?", to=me))
+    offer = await client.receive_kind(m.Offer)
+    assert offer.sdp == "still here?"
+    assert client.closed_code is None
+    assert client.last_error is None or client.last_error.code != "replaced"
+    await client.close()
+    await peer.close()
