@@ -11,7 +11,13 @@ from medmarket.settings import Settings
 from medmarket_video_5g.config import CarrierConfig, ConfigError
 from medmarket_video_5g.provider import PROVIDER_ID, FiveGProvider
 
-__all__ = ["PROVIDER_ID", "CarrierConfig", "FiveGProvider", "medmarket_video_providers"]
+__all__ = [
+    "PROVIDER_ID",
+    "CarrierConfig",
+    "ConfigError",
+    "FiveGProvider",
+    "medmarket_video_providers",
+]
 
 
 @hookimpl
@@ -20,6 +26,3 @@ def medmarket_video_providers(settings: Settings) -> Sequence[VideoProvider] | N
     if config is None:
         return None  # not configured on this installation
     return [FiveGProvider(config, timeout=settings.plugin_timeout_seconds)]
-
-
-_ = ConfigError
