@@ -15,16 +15,10 @@ import time
 
 import asyncpg
 import httpx
-from market import (
-    bench_database,
-    pgbench,
-    run,
-    save,
-    seed_market,
-    seed_patients,
-    serving,
-    summary_ms,
-)
+from harness import bench_settings, summary_ms, write_result
+from market import pgbench, seed_market, seed_patients
+
+from medmarket.testing.instances import app_instances
 
 CLIENTS = 200
 ATTEMPTS = 10_000
@@ -34,7 +28,7 @@ PRIOR = {"institution": "县人民医院", "diagnosed_on": "2026-01-05", "diagno
 
 
 async def storm(
-    base: str, patients: list[tuple[str, str]], hot: list[str], cold: list[str]
+    bases: list[str], patients: list[tuple[str, str]], hot: list[str], cold: list[str]
 ) -> tuple[list[float], collections.Counter[int], float]:
     latencies: list[float] = []
     statuses: collections.Counter[int] = collections.Counter()
@@ -54,15 +48,26 @@ async def storm(
             latencies.append(time.perf_counter() - started)
             statuses[response.status_code] += 1
 
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+    # Half the clients talk to each instance, as behind a load balancer.
+    https = [httpx.AsyncClient(base_url=base, limits=limits, timeout=60) for base in bases]
+    try:
         started = time.perf_counter()
-        await asyncio.gather(*(client(token, pid, http) for token, pid in patients))
+        await asyncio.gather(
+            *(
+                client(token, pid, https[index % len(https)])
+                for index, (token, pid) in enumerate(patients)
+            )
+        )
         elapsed = time.perf_counter() - started
+    finally:
+        for http in https:
+            await http.aclose()
     return latencies, statuses, elapsed
 
 
-async def main() -> None:
-    async with bench_database() as dsn:
+async def run() -> dict[str, object]:
+    async with bench_settings(database_pool_max=20) as settings:
+        dsn = settings.database_url
         print("seeding 10,000 doctors and 1,000,000 slots ...", flush=True)
         started = time.perf_counter()
         await seed_market(dsn)
@@ -80,8 +85,10 @@ async def main() -> None:
         hot, cold = slot_ids[:HOT_SLOTS], slot_ids[HOT_SLOTS:]
 
         baseline = pgbench(dsn, "INSERT INTO baseline_inserts (v) VALUES (1);\n")
-        with serving(dsn) as base:
-            latencies, statuses, elapsed = await storm(base, patients, hot, cold)
+        with app_instances(settings, 2) as instances:
+            latencies, statuses, elapsed = await storm(
+                [i.url for i in instances], patients, hot, cold
+            )
 
         connection = await asyncpg.connect(dsn)
         try:
@@ -119,7 +126,7 @@ async def main() -> None:
         "live_bookings_in_db": booked,
         "baseline_pgbench_insert": baseline,
     }
-    path = save("booking_storm", result)
+    path = write_result("booking", result)
     print()
     print(f"{'figure':34} {'MedMarket':>14} {'baseline':>22}")
     print(
@@ -145,11 +152,12 @@ async def main() -> None:
     )
     print(f"written to {path}")
     losers_all_409 = set(statuses) <= {201, 409}
-    assert overlaps == 0, "two live bookings overlap"
-    assert losers_all_409, f"a loser got something other than 409: {dict(statuses)}"
-    assert winners == booked, "a 201 without a booking, or a booking without a 201"
-    assert result["hot_slots_with_exactly_one_booking"] == HOT_SLOTS
-
-
-if __name__ == "__main__":
-    run(main())
+    result["ok"] = (
+        overlaps == 0
+        and losers_all_409
+        and winners == booked
+        and result["hot_slots_with_exactly_one_booking"] == HOT_SLOTS
+    )
+    if not result["ok"]:
+        print("FAILED: a booking invariant does not hold (see above)")
+    return result

@@ -1,29 +1,16 @@
-"""A benchmark market: its own database with 10,000 approved doctors and 1,000,000 slots,
-patients with sessions, and the app served by ``medmarket serve`` in a subprocess."""
+"""A benchmark market: 10,000 approved doctors and 1,000,000 slots seeded in bulk SQL,
+patients with sessions, and pgbench as the baseline on the same server."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-import json
-import os
 import secrets
-import socket
-import statistics
 import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
-import httpx
+from harness import RESULTS
 
-from medmarket.db.migrate import migrate
-from medmarket.testing.databases import create_database, drop_database
-
-RESULTS = Path(__file__).resolve().parent / "results"
 SPECIALTIES = [
     "心内科",
     "儿科",
@@ -43,46 +30,6 @@ SPECIALTIES = [
 ]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉力"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def summary_ms(values: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": round(percentile(values, 0.50) * 1000, 2),
-        "p95_ms": round(percentile(values, 0.95) * 1000, 2),
-        "p99_ms": round(percentile(values, 0.99) * 1000, 2),
-        "mean_ms": round(statistics.fmean(values) * 1000, 2) if values else float("nan"),
-    }
-
-
-def save(name: str, result: dict[str, object]) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
-    return path
-
-
-@contextlib.asynccontextmanager
-async def bench_database() -> AsyncIterator[str]:
-    dsn = await create_database(os.environ["DATABASE_URL"], prefix="mm_bench")
-    try:
-        await migrate(dsn)
-        yield dsn
-    finally:
-        await drop_database(dsn)
 
 
 async def seed_market(dsn: str, *, doctors: int = 10_000, slots_per_doctor: int = 100) -> None:
@@ -186,46 +133,6 @@ async def seed_patients(dsn: str, count: int) -> list[tuple[str, str]]:
     return [(token, str(row["id"])) for token, row in zip(tokens, rows, strict=True)]
 
 
-@contextlib.contextmanager
-def serving(dsn: str, workers: int = 2) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "MEDMARKET_DATABASE_POOL_MAX": "20",
-        "MEDMARKET_SECRET_KEY": os.environ.get("MEDMARKET_SECRET_KEY") or "b" * 40,
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "medmarket.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("the app did not become ready")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def pgbench(dsn: str, script: str, *, clients: int = 8, seconds: int = 10) -> dict[str, float]:
     """Run pgbench with a custom script; returns tps and average latency in ms."""
     path = RESULTS / "pgbench.sql"
@@ -247,7 +154,3 @@ def pgbench(dsn: str, script: str, *, clients: int = 8, seconds: int = 10) -> di
         if line.startswith("latency average"):
             figures["latency_ms"] = float(line.split("=")[1].split()[0])
     return figures
-
-
-def run(main: object) -> None:
-    asyncio.run(main)  # type: ignore[arg-type]

@@ -8,7 +8,10 @@ import datetime as dt
 import time
 
 import httpx
-from market import bench_database, pgbench, run, save, seed_market, serving, summary_ms
+from harness import bench_settings, summary_ms, write_result
+from market import pgbench, seed_market
+
+from medmarket.testing.instances import app_instances
 
 ROUNDS = 200
 TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
@@ -33,8 +36,9 @@ async def measure(http: httpx.AsyncClient, path: str, params: dict[str, str]) ->
     return timings
 
 
-async def main() -> None:
-    async with bench_database() as dsn:
+async def run() -> dict[str, object]:
+    async with bench_settings() as settings:
+        dsn = settings.database_url
         print("seeding 10,000 doctors and 1,000,000 slots ...", flush=True)
         await seed_market(dsn)
         pk_lookup = pgbench(
@@ -44,8 +48,8 @@ async def main() -> None:
             "'BENCH' || lpad(:id::text, 10, '0');\n",
             clients=1,
         )
-        with serving(dsn, workers=1) as base:
-            async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        with app_instances(settings, 1) as instances:
+            async with httpx.AsyncClient(base_url=instances[0].url, timeout=30) as http:
                 floor = summary_ms(await measure(http, "/healthz", {}))
                 figures = {}
                 for name, params in SEARCHES.items():
@@ -64,7 +68,7 @@ async def main() -> None:
         "baseline_http_healthz": floor,
         "baseline_pgbench_pk_lookup": pk_lookup,
     }
-    path = save("search", result)
+    path = write_result("search", result)
     print()
     print(f"{'search':40} {'p50 ms':>8} {'p99 ms':>8}")
     for name, figure in figures.items():
@@ -72,7 +76,4 @@ async def main() -> None:
     print(f"{'baseline: GET /healthz (HTTP floor)':40} {floor['p50_ms']:>8} {floor['p99_ms']:>8}")
     print(f"{'baseline: pgbench PK lookup (avg)':40} {pk_lookup['latency_ms']:>8}")
     print(f"written to {path}")
-
-
-if __name__ == "__main__":
-    run(main())
+    return result

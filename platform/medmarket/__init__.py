@@ -28,16 +28,21 @@ from medmarket.payments.interface import (
     WebhookEvent,
 )
 from medmarket.video.interface import (
+    HIGH_THROUGHPUT,
+    STANDARD,
     CallContext,
     IceServer,
     MediaProfile,
     QosSession,
     VideoProvider,
 )
+from medmarket.video.turn import coturn_credential
 
 hookimpl = pluggy.HookimplMarker("medmarket")
 
 __all__ = [
+    "HIGH_THROUGHPUT",
+    "STANDARD",
     "AffiliationQuery",
     "AffiliationVerification",
     "CallContext",
@@ -65,5 +70,6 @@ __all__ = [
     "TrackingEvent",
     "VideoProvider",
     "WebhookEvent",
+    "coturn_credential",
     "hookimpl",
 ]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from types import ModuleType
 from typing import Any
 
@@ -34,11 +34,16 @@ from medmarket.reviews import routes as review_routes
 from medmarket.scheduling import routes as schedule_routes
 from medmarket.services import Services, open_services
 from medmarket.settings import Settings, load_settings
+from medmarket.signaling import routes as signaling_routes
+from medmarket.video import routes as video_routes
 
 log = logging.getLogger("medmarket")
 
 # Each domain's routes module exports ROUTES and, when it injects its own services,
-# DEPENDENCIES (name -> Provide). Add a domain by adding its module here.
+# DEPENDENCIES (name -> Provide); when it runs per-instance background work (a stream reader,
+# a sweeper), LIFESPAN: a callable taking the app and returning an async context manager,
+# entered once the shared services are on app.state and left before they close.
+# Add a domain by adding its module here.
 ROUTE_MODULES: list[ModuleType] = [
     account_routes,
     audit_routes,
@@ -48,11 +53,19 @@ ROUTE_MODULES: list[ModuleType] = [
     catalog_routes,
     booking_routes,
     review_routes,
+    signaling_routes,
+    video_routes,
 ]
+
+DomainLifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 
 def _route_handlers() -> list[Any]:
     return [handler for module in ROUTE_MODULES for handler in module.ROUTES]
+
+
+def _domain_lifespans() -> list[DomainLifespan]:
+    return [module.LIFESPAN for module in ROUTE_MODULES if hasattr(module, "LIFESPAN")]
 
 
 def _domain_dependencies() -> dict[str, Provide]:
@@ -85,7 +98,10 @@ def create_app(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]
                 ),
                 dt.timedelta(seconds=settings.session_ttl_seconds),
             )
-            yield
+            async with AsyncExitStack() as domains:
+                for domain_lifespan in _domain_lifespans():
+                    await domains.enter_async_context(domain_lifespan(app))
+                yield
 
     def provide_services(request: Request[Any, Any, Any]) -> Services:
         return request.app.state.services  # type: ignore[no-any-return]

@@ -16,6 +16,8 @@ import msgspec
 
 ENV_PREFIX = "MEDMARKET_"
 _PLAIN_NAMES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+# Fields read from one comma-separated environment variable.
+_LIST_FIELDS = frozenset({"disabled_plugins", "stun_urls", "turn_urls"})
 
 
 class SettingsError(Exception):
@@ -57,6 +59,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1.0
     outbox_max_attempts: Annotated[int, msgspec.Meta(ge=1)] = 12
     webhook_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    # Video: the built-in "webrtc" provider hands out these STUN/TURN servers (comma-separated
+    # URLs such as turn:turn.example.org:3478?transport=udp). TURN credentials follow coturn's
+    # use-auth-secret scheme with turn_secret (coturn's static-auth-secret).
+    stun_urls: list[str] = msgspec.field(default_factory=list)
+    turn_urls: list[str] = msgspec.field(default_factory=list)
+    turn_secret: Annotated[str, msgspec.Meta(min_length=16)] | None = None
+    turn_credential_ttl_seconds: Annotated[int, msgspec.Meta(ge=60)] = 3600
+    # Signaling: how many people may be in one consultation's room at once.
+    signaling_max_participants: Annotated[int, msgspec.Meta(ge=2, le=8)] = 8
+
+    def __post_init__(self) -> None:
+        if self.turn_urls and not self.turn_secret:
+            raise ValueError("`turn_secret` is required when TURN URLs are configured")
 
     @property
     def is_production(self) -> bool:
@@ -85,7 +100,7 @@ def _raw_from_environment(environ: Mapping[str, str]) -> dict[str, object]:
         for name in candidates:
             if name in environ:
                 value: object = environ[name]
-                if field == "disabled_plugins":
+                if field in _LIST_FIELDS:
                     value = [part.strip() for part in str(value).split(",") if part.strip()]
                 raw[field] = value
                 break

@@ -215,3 +215,7 @@ def sign_up(app: Litestar) -> Callable[..., Any]:
             return await sign_up_and_in(http, role, **kwargs)
 
     return make
+
+
+# Signaling and video: a private coturn and two app instances in separate processes.
+from medmarket.testing.video_fixtures import coturn, instance_pair  # noqa: E402, F401

@@ -10,8 +10,9 @@ import msgspec
 from medmarket.health import HealthReport
 
 
-class IceServer(msgspec.Struct, frozen=True, kw_only=True):
-    """One entry of RTCConfiguration.iceServers, as the browser and aiortc take it."""
+class IceServer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One entry of RTCConfiguration.iceServers, as the browser and aiortc take it (unset
+    fields are left out: a browser would turn a null username into the string "null")."""
 
     urls: tuple[str, ...]
     username: str | None = None
@@ -29,6 +30,18 @@ class MediaProfile(msgspec.Struct, frozen=True, kw_only=True):
     audio_kbps: int = 48
 
 
+STANDARD = MediaProfile()
+# For e.g. remote ultrasound: more pixels and bits; carriers map it to a throughput QoS profile.
+HIGH_THROUGHPUT = MediaProfile(
+    name="high-throughput",
+    max_video_kbps=6000,
+    max_width=1920,
+    max_height=1080,
+    max_framerate=30,
+    audio_kbps=64,
+)
+
+
 class CallContext(msgspec.Struct, frozen=True, kw_only=True):
     """The consultation and participant a provider is asked about."""
 
@@ -37,8 +50,12 @@ class CallContext(msgspec.Struct, frozen=True, kw_only=True):
     participant_role: Literal["patient", "doctor", "guest"]
     starts_at: dt.datetime
     ends_at: dt.datetime
-    # The device's public address as the app saw it; carriers need it for QoS sessions.
+    # The device as the app saw it (public address and port) and, when the consultation
+    # knows it, the participant's phone number (E.164): carriers identify the device for a
+    # QoS session by one of these.
     device_ipv4: str | None = None
+    device_public_port: int | None = None
+    device_phone_number: str | None = None
     wants_high_throughput: bool = False
 
 

@@ -1,0 +1,424 @@
+"""The per-instance signaling hub: local sockets, their rooms, and one reader of Redis.
+
+Each app instance runs one hub (started in the app's lifespan). It keeps the WebSocket
+connections of this instance by room and runs ONE reader task that blocks in ``XREAD`` over
+the streams of every room it serves, forwarding each entry to the local connections it is
+meant for. A connection that joins replays what it missed (``XRANGE`` after its ``last_id``)
+while the reader buffers live entries for it, then switches to live delivery: entries reach
+a socket once each and in stream order.
+
+A connection's outgoing messages wait in a bounded queue; a socket that cannot keep up is
+closed (its client reconnects and resumes from its last id, so nothing is lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from medmarket.signaling import messages as m
+from medmarket.signaling.rooms import (
+    REFRESH_EVERY_SECONDS,
+    RoomStore,
+    StreamId,
+    format_stream_id,
+    parse_members,
+    parse_stream_id,
+    stream_key,
+)
+from medmarket.signaling.tokens import RoomGrant
+
+log = logging.getLogger("medmarket.signaling")
+READ_BLOCK_MS = 1000
+READ_COUNT = 200
+CATCH_UP_PAGE = 500
+OUTGOING_QUEUE = 512
+
+
+class JoinRefused(Exception):
+    def __init__(self, code: m.ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass(eq=False)
+class Connection:
+    """One local WebSocket in a room. ``outgoing`` holds encoded frames for its writer;
+    ``None`` asks the writer to close the socket with ``close_code``."""
+
+    grant: RoomGrant
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    outgoing: asyncio.Queue[bytes | None] = field(
+        default_factory=lambda: asyncio.Queue(OUTGOING_QUEUE)
+    )
+    last_delivered: StreamId = (0, 0)
+    joined_at: StreamId = (0, 0)  # the stream entry announcing this connection
+    live: bool = False
+    pending: list[Entry] = field(default_factory=list)
+    closing: bool = False
+    close_code: int = 1000
+
+    @property
+    def participant(self) -> m.Participant:
+        return m.Participant(self.grant.participant_id, self.grant.role)
+
+    def push(self, frame: bytes) -> None:
+        if self.closing:
+            return
+        try:
+            self.outgoing.put_nowait(frame)
+        except asyncio.QueueFull:
+            log.warning("connection %s is not reading; closing it", self.id)
+            self.close(1013)
+
+    def close(self, code: int, last_words: bytes | None = None) -> None:
+        if self.closing:
+            return
+        if last_words is not None:
+            with contextlib.suppress(asyncio.QueueFull):
+                self.outgoing.put_nowait(last_words)
+        self.closing, self.close_code = True, code
+        # Make room for the close marker even if the queue is full: the socket is done.
+        while self.outgoing.full():
+            self.outgoing.get_nowait()
+        self.outgoing.put_nowait(None)
+
+
+@dataclass(eq=False)
+class Room:
+    consultation_id: uuid.UUID
+    key: str
+    # Where the reader continues; None until the first connection knows where it starts.
+    cursor: StreamId | None = None
+    connections: dict[str, Connection] = field(default_factory=dict)
+
+
+class SignalingHub:
+    def __init__(
+        self,
+        redis_factory: Callable[[], Redis],
+        *,
+        max_participants: int,
+    ) -> None:
+        self._redis_factory = redis_factory
+        self.redis = redis_factory()
+        self.store = RoomStore(self.redis, max_participants=max_participants)
+        self.rooms: dict[uuid.UUID, Room] = {}
+        self._by_key: dict[bytes, Room] = {}
+        self._generation = 0
+        self._reader_generation = -1
+        self._reader_client_id: int | None = None
+        self._rooms_changed = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._read_forever(), name="signaling-reader"),
+            asyncio.create_task(self._refresh_forever(), name="signaling-presence"),
+        ]
+
+    async def stop(self) -> None:
+        tasks = [*self._tasks, *self._background]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for room in list(self.rooms.values()):
+            for connection in list(room.connections.values()):
+                connection.close(1012)  # service restart: reconnect elsewhere
+                await self.leave(connection)
+        await self.redis.aclose()
+
+    # -- joining and leaving ---------------------------------------------------------------
+    async def join(self, grant: RoomGrant, last_id: str | None) -> tuple[Connection, m.Welcome]:
+        """Admit a connection to its room. Raises JoinRefused (room full, removed)."""
+        resume_from = parse_stream_id(last_id) if last_id else None
+        connection = Connection(grant)
+        room = self._room_for(grant.consultation_id)
+        room.connections[connection.id] = connection  # buffer live entries from now on
+        try:
+            joined = await self.store.join(
+                grant.consultation_id, connection.participant, connection.id
+            )
+        except BaseException:
+            self._forget(connection)
+            raise
+        if joined.status != "ok":
+            self._forget(connection)
+            if joined.status == "full":
+                raise JoinRefused("room-full", "this consultation already has the most people")
+            raise JoinRefused("removed", "you were removed from this consultation")
+        connection.joined_at = parse_stream_id(joined.entry_id) or (0, 0)
+        start = resume_from or connection.joined_at
+        connection.last_delivered = start
+        self._read_from(room, start)
+        welcome = m.Welcome(
+            consultation_id=str(grant.consultation_id),
+            participant=connection.participant,
+            participants=joined.participants,
+            last_id=format_stream_id(start),
+        )
+        connection.push(m.encoder.encode(welcome))
+        try:
+            if resume_from and await self.store.trimmed_past(grant.consultation_id, resume_from):
+                gap = m.Error(code="resume-gap", message="some messages expired; renegotiate")
+                connection.push(m.encoder.encode(gap))
+            await self._catch_up(room, connection)
+        except BaseException:
+            await self.leave(connection)
+            raise
+        return connection, welcome
+
+    async def leave(self, connection: Connection) -> None:
+        self._forget(connection)
+        grant = connection.grant
+        with contextlib.suppress(RedisError, OSError):
+            await self.store.leave(grant.consultation_id, grant.participant_id, connection.id)
+
+    def _room_for(self, consultation_id: uuid.UUID) -> Room:
+        room = self.rooms.get(consultation_id)
+        if room is None:
+            key = stream_key(consultation_id)
+            room = Room(consultation_id, key)
+            self.rooms[consultation_id] = room
+            self._by_key[key.encode()] = room
+        return room
+
+    def _read_from(self, room: Room, start: StreamId) -> None:
+        """Make the reader read ``room`` from ``start`` on (or from earlier). A connection's
+        catch-up covers what is already stored; this guarantees the reader covers the rest,
+        whatever the order in which concurrent joins finish. Re-reading is harmless: each
+        connection skips ids it already has."""
+        if room.cursor is not None and room.cursor <= start:
+            return
+        was_reading = room.cursor is not None
+        room.cursor = start
+        self._generation += 1
+        if not was_reading:
+            self._rooms_changed.set()
+            task = asyncio.create_task(self._wake_reader())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    def _forget(self, connection: Connection) -> None:
+        room = self.rooms.get(connection.grant.consultation_id)
+        if room is None:
+            return
+        room.connections.pop(connection.id, None)
+        if not room.connections:
+            del self.rooms[room.consultation_id]
+            del self._by_key[room.key.encode()]
+            self._generation += 1
+
+    async def _catch_up(self, room: Room, connection: Connection) -> None:
+        lower = "(" + format_stream_id(connection.last_delivered)
+        while True:
+            entries: list[Any] = await self.redis.xrange(  # type: ignore[assignment]
+                room.key, min=lower, count=CATCH_UP_PAGE
+            )
+            for raw_id, fields in entries:
+                self._deliver(connection, Entry.parse(raw_id, fields))
+            if len(entries) < CATCH_UP_PAGE:
+                break
+            lower = "(" + entries[-1][0].decode()
+        for entry in connection.pending:
+            self._deliver(connection, entry)
+        connection.pending.clear()
+        connection.live = True
+
+    # -- publishing ------------------------------------------------------------------------
+    async def publish(self, connection: Connection, message: m.ClientMessage) -> str:
+        grant = connection.grant
+        relayed = msgspec.structs.replace(
+            message, ref=None, id=None, sender=grant.participant_id, sender_role=grant.role
+        )
+        dedupe = f"{grant.participant_id}:{message.ref}" if message.ref else None
+        return await self.store.publish(
+            grant.consultation_id, m.encoder.encode(relayed), dedupe=dedupe
+        )
+
+    async def remove_participant(self, consultation_id: uuid.UUID, participant_id: str) -> None:
+        await self.store.remove(consultation_id, participant_id)
+
+    # -- the reader ------------------------------------------------------------------------
+    async def _wake_reader(self) -> None:
+        """Interrupt the reader's blocking XREAD so it picks up a new room now rather than
+        at the end of its block; retry while it is between two reads."""
+        target = self._generation
+        for _ in range(100):
+            if self._reader_generation >= target or self._reader_client_id is None:
+                return
+            try:
+                if await self.redis.client_unblock(self._reader_client_id):
+                    return
+            except (RedisError, OSError):
+                return
+            await asyncio.sleep(0.01)
+
+    async def _read_forever(self) -> None:
+        reader: Redis | None = None
+        while True:
+            try:
+                if reader is None:
+                    reader = self._redis_factory()
+                    self._reader_client_id = int(await reader.client_id())
+                if not self.rooms:
+                    self._rooms_changed.clear()
+                    self._reader_generation = self._generation
+                    await self._rooms_changed.wait()
+                    continue
+                self._reader_generation = self._generation
+                requested: dict[bytes, tuple[Room, StreamId | None]] = {
+                    room.key.encode(): (room, room.cursor)
+                    for room in self.rooms.values()
+                    if room.cursor is not None
+                }
+                if not requested:
+                    self._rooms_changed.clear()
+                    await self._rooms_changed.wait()
+                    continue
+                streams: dict[Any, Any] = {
+                    key: format_stream_id(cursor)
+                    for key, (_, cursor) in requested.items()
+                    if cursor is not None
+                }
+                reply: Any = await reader.xread(streams, count=READ_COUNT, block=READ_BLOCK_MS)
+                self._dispatch(reply or [], dict(requested))
+            except asyncio.CancelledError:
+                if reader is not None:
+                    await reader.aclose()
+                raise
+            except Exception:
+                log.exception("signaling reader failed; reconnecting")
+                if reader is not None:
+                    with contextlib.suppress(Exception):
+                        await reader.aclose()
+                reader, self._reader_client_id = None, None
+                await asyncio.sleep(0.5)
+
+    def _dispatch(
+        self, reply: list[Any], requested: dict[bytes, tuple[Room, StreamId | None]]
+    ) -> None:
+        for raw_key, entries in reply:
+            room, cursor = requested[raw_key]
+            if self._by_key.get(raw_key) is not room:
+                continue  # the room's last socket left while we were reading
+            last: StreamId | None = None
+            for raw_id, fields in entries:
+                entry = Entry.parse(raw_id, fields)
+                last = entry.sid
+                for connection in list(room.connections.values()):
+                    if connection.live:
+                        self._deliver(connection, entry)
+                    else:
+                        connection.pending.append(entry)
+            # A join may have moved the cursor back meanwhile; then the re-read wins.
+            if last is not None and room.cursor == cursor:
+                room.cursor = last
+
+    def _deliver(self, connection: Connection, entry: Entry) -> None:
+        if entry.sid <= connection.last_delivered:
+            return
+        connection.last_delivered = entry.sid
+        me = connection.grant.participant_id
+        if entry.removes == me:
+            connection.close(4403, m.encoder.encode(_REMOVED))
+            return
+        if entry.frame is None:
+            return
+        if entry.sender is not None and (
+            entry.sender == me or (entry.to is not None and entry.to != me)
+        ):
+            return
+        if (
+            entry.joined == me
+            and entry.connection_id != connection.id
+            and entry.sid > connection.joined_at
+        ):
+            # The same person joined again after us (another tab, or a reconnect that beat
+            # this socket's timeout): the newer connection wins. An older join of ours that
+            # a resume replays is only history.
+            connection.close(4409, m.encoder.encode(_REPLACED))
+            return
+        connection.push(entry.frame)
+
+    # -- presence --------------------------------------------------------------------------
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_EVERY_SECONDS)
+            for room in list(self.rooms.values()):
+                for connection in list(room.connections.values()):
+                    try:
+                        kept = await self.store.refresh(
+                            room.consultation_id, connection.participant, connection.id
+                        )
+                    except (RedisError, OSError):
+                        log.warning("presence refresh failed; will retry")
+                        continue
+                    if not kept:
+                        connection.close(4409, m.encoder.encode(_REPLACED))
+
+
+_REPLACED = m.Error(code="replaced", message="you joined this consultation from elsewhere")
+_REMOVED = m.Error(code="removed", message="you were removed from this consultation")
+
+
+@dataclass(frozen=True, eq=False)
+class Entry:
+    """A stream entry as the hub routes it: parsed once, its frame encoded once and shared by
+    every local recipient."""
+
+    sid: StreamId
+    frame: bytes | None
+    sender: str | None = None
+    to: str | None = None
+    joined: str | None = None  # presence "joined" of this participant ...
+    connection_id: str | None = None  # ... on this connection
+    removes: str | None = None  # control: this participant was removed
+
+    @classmethod
+    def parse(cls, raw_id: bytes, fields: dict[bytes, bytes]) -> Entry:
+        entry_id = raw_id.decode()
+        sid = parse_stream_id(entry_id)
+        if sid is None:
+            raise ValueError(f"not a stream id: {entry_id!r}")
+        if b"m" in fields:
+            try:
+                relayed = m.relayed_decoder.decode(fields[b"m"])
+            except msgspec.DecodeError:
+                log.error("unreadable signaling entry %s skipped", entry_id)
+                return cls(sid, None)
+            frame = m.encoder.encode(msgspec.structs.replace(relayed, id=entry_id))
+            return cls(sid, frame, sender=relayed.sender or "", to=relayed.to)
+        if b"ev" in fields:
+            participant_id = fields[b"p"].decode()
+            presence = m.Presence(
+                id=entry_id,
+                event="left" if fields[b"ev"] == b"left" else "joined",
+                participant=msgspec.convert(
+                    {"id": participant_id, "role": fields[b"r"].decode()}, m.Participant
+                ),
+                participants=parse_members(fields[b"ms"]),
+            )
+            joined = participant_id if presence.event == "joined" else None
+            return cls(
+                sid,
+                m.encoder.encode(presence),
+                joined=joined,
+                connection_id=fields.get(b"conn", b"").decode(),
+            )
+        if fields.get(b"ctl") == b"remove":
+            return cls(sid, None, removes=fields[b"p"].decode())
+        return cls(sid, None)

@@ -1,0 +1,119 @@
+"""Signaling messages: msgspec tagged unions on the ``type`` field, JSON on the wire.
+
+Clients send offer, answer, candidate and bye (each optionally addressed ``to`` one
+participant, else to everyone else in the room, and optionally carrying a ``ref`` the server
+acknowledges, so a client can resend what was not acknowledged after a reconnect without it
+being delivered twice). The server relays those with ``id`` (the Redis Stream entry id, which
+a reconnecting client hands back as ``last_id``), ``from`` and ``from_role`` filled in; what a
+client puts in those fields is overwritten. The server also sends welcome, presence, ack and
+error. A malformed or oversized message is answered with an error; the connection stays open.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from medmarket.signaling.tokens import ParticipantRole
+
+MAX_MESSAGE_BYTES = 64 * 1024
+_Sdp = Annotated[str, msgspec.Meta(min_length=1, max_length=60_000)]
+_Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+_ParticipantId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+# An ICE candidate line ("candidate:..."), or "" for the end of candidates.
+_CandidateLine = Annotated[str, msgspec.Meta(max_length=1024, pattern=r"^(candidate:.*)?$")]
+_SdpMid = Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class _Relayable(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    to: _ParticipantId | None = None
+    ref: _Ref | None = None
+    # Set by the server when relaying.
+    id: str | None = None
+    sender: str | None = msgspec.field(default=None, name="from")
+    sender_role: ParticipantRole | None = msgspec.field(default=None, name="from_role")
+
+
+class Offer(_Relayable, tag_field="type", tag="offer"):
+    sdp: _Sdp
+
+
+class Answer(_Relayable, tag_field="type", tag="answer"):
+    sdp: _Sdp
+
+
+class Candidate(_Relayable, tag_field="type", tag="candidate"):
+    candidate: _CandidateLine
+    sdp_mid: _SdpMid | None = None
+    sdp_mline_index: Annotated[int, msgspec.Meta(ge=0, le=64)] | None = None
+
+
+class Bye(_Relayable, tag_field="type", tag="bye"):
+    reason: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+ClientMessage = Offer | Answer | Candidate | Bye
+
+
+class Participant(msgspec.Struct, frozen=True):
+    id: str
+    role: ParticipantRole
+
+
+class Welcome(msgspec.Struct, kw_only=True, tag_field="type", tag="welcome"):
+    """First message on a connection: who you are, who else is here, and where you are in
+    the room's stream (resume from ``last_id`` if this connection drops)."""
+
+    consultation_id: str
+    participant: Participant
+    participants: list[Participant]
+    last_id: str
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+
+
+class Presence(msgspec.Struct, kw_only=True, tag_field="type", tag="presence"):
+    id: str
+    event: Literal["joined", "left"]
+    participant: Participant
+    participants: list[Participant]
+
+
+class Ack(msgspec.Struct, kw_only=True, tag_field="type", tag="ack"):
+    ref: str
+    id: str
+
+
+ErrorCode = Literal[
+    "malformed",
+    "too-large",
+    "room-full",
+    "resume-gap",
+    "replaced",
+    "removed",
+    "token-malformed",
+    "token-forged",
+    "token-expired",
+    "token-not-yet-valid",
+    "token-wrong-consultation",
+    "unavailable",
+]
+
+
+class Error(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="error"):
+    code: ErrorCode
+    message: str
+    ref: str | None = None
+
+
+ServerMessage = Offer | Answer | Candidate | Bye | Welcome | Presence | Ack | Error
+
+client_decoder = msgspec.json.Decoder(ClientMessage)
+relayed_decoder = msgspec.json.Decoder(Offer | Answer | Candidate | Bye)
+server_decoder = msgspec.json.Decoder(ServerMessage)
+encoder = msgspec.json.Encoder()
+
+
+def explain(error: msgspec.DecodeError) -> str:
+    """A short, client-facing reason (msgspec's own messages name the field)."""
+    return str(error)[:300]

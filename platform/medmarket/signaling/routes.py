@@ -1,0 +1,179 @@
+"""The signaling WebSocket: ``/ws/consultations/{consultation_id}/signal``.
+
+The route is public to the access guard because the room token is the credential: it names
+the consultation, the person and their role, and is checked before anything else happens.
+Clients pass it as a WebSocket subprotocol (``new WebSocket(url, ["medmarket-signal",
+"token." + token])``), which keeps it out of access logs, or as ``?token=``.
+A refused token, a full room or a removal closes the socket after an ``error`` message with
+a close code clients can act on (4401 token, 4403 removed, 4409 replaced, 4429 room full,
+1013 try again later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+from litestar import Litestar, WebSocket, websocket
+from litestar.params import FromPath, FromQuery
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from medmarket.accounts.guards import PUBLIC
+from medmarket.signaling import messages as m
+from medmarket.signaling.hub import Connection, JoinRefused, SignalingHub
+from medmarket.signaling.tokens import RoomTokenError, verify_room_token
+
+# A participant sends a few dozen messages per call; this only slows floods down.
+MESSAGES_PER_SECOND = 50.0
+BURST = 200
+WRITER_DRAIN_SECONDS = 5.0
+CLOSE_TOKEN, CLOSE_REMOVED, CLOSE_FULL, CLOSE_TRY_LATER = 4401, 4403, 4429, 1013
+SUBPROTOCOL = "medmarket-signal"
+TOKEN_PROTOCOL_PREFIX = "token."  # noqa: S105 - a prefix, not a secret
+
+
+def offered_protocols(socket: WebSocket[Any, Any, Any]) -> list[str]:
+    header = socket.headers.get("sec-websocket-protocol", "")
+    return [part.strip() for part in header.split(",") if part.strip()]
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    async def take(self) -> None:
+        """Wait for a token. Waiting instead of refusing slows a flooding client down
+        through TCP backpressure without dropping or reordering anything it sent."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            await asyncio.sleep((1 - self.tokens) / self.rate)
+            self.tokens, self.stamp = 1.0, time.monotonic()
+        self.tokens -= 1
+
+
+async def _refuse(
+    socket: WebSocket[Any, Any, Any], code: m.ErrorCode, text: str, close: int
+) -> None:
+    with contextlib.suppress(Exception):
+        await socket.send_data(m.encoder.encode(m.Error(code=code, message=text)).decode())
+        await socket.close(code=close, reason=code)
+
+
+@websocket("/ws/consultations/{consultation_id:uuid}/signal", opt=PUBLIC)
+async def signal(
+    socket: WebSocket[Any, Any, Any],
+    consultation_id: FromPath[uuid.UUID],
+    token: FromQuery[str | None] = None,
+    last_id: FromQuery[str | None] = None,
+) -> None:
+    """Join a consultation's signaling room (see ``medmarket.signaling.messages``)."""
+    hub: SignalingHub = socket.app.state.signaling
+    protocols = offered_protocols(socket)
+    for protocol in protocols:
+        if protocol.startswith(TOKEN_PROTOCOL_PREFIX):
+            token = protocol[len(TOKEN_PROTOCOL_PREFIX) :]
+    await socket.accept(subprotocols=SUBPROTOCOL if SUBPROTOCOL in protocols else None)
+    try:
+        grant = verify_room_token(socket.app.state.settings, token or "", consultation_id)
+    except RoomTokenError as exc:
+        await _refuse(socket, f"token-{exc.code}", exc.message, CLOSE_TOKEN)  # type: ignore[arg-type]
+        return
+    try:
+        connection, _welcome = await hub.join(grant, last_id)
+    except JoinRefused as exc:
+        close = CLOSE_FULL if exc.code == "room-full" else CLOSE_REMOVED
+        await _refuse(socket, exc.code, exc.message, close)
+        return
+    except (RedisError, OSError):
+        await _refuse(socket, "unavailable", "signaling is unavailable; retry", CLOSE_TRY_LATER)
+        return
+    writer = asyncio.create_task(_write(socket, connection))
+    try:
+        await _read(socket, hub, connection)
+    finally:
+        await hub.leave(connection)
+        connection.close(1000)
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(WRITER_DRAIN_SECONDS):
+                await writer
+        writer.cancel()
+
+
+async def _write(socket: WebSocket[Any, Any, Any], connection: Connection) -> None:
+    """The socket's only writer: frames leave in the order the hub queued them."""
+    while True:
+        frame = await connection.outgoing.get()
+        try:
+            if frame is None:
+                await socket.close(code=connection.close_code)
+                return
+            await socket.send_data(frame.decode(), mode="text")
+        except Exception:  # the peer went away; the reader side notices and leaves
+            connection.closing = True
+            return
+
+
+async def _read(
+    socket: WebSocket[Any, Any, Any], hub: SignalingHub, connection: Connection
+) -> None:
+    limiter = TokenBucket(MESSAGES_PER_SECOND, BURST)
+    while not connection.closing:
+        event = await socket.receive()
+        if event["type"] == "websocket.disconnect":
+            return
+        text = event.get("text")
+        if not isinstance(text, str):
+            connection.push(_error("malformed", "send JSON in text frames"))
+            continue
+        if len(text) > m.MAX_MESSAGE_BYTES or len(text.encode()) > m.MAX_MESSAGE_BYTES:
+            connection.push(
+                _error("too-large", f"messages may be at most {m.MAX_MESSAGE_BYTES} bytes")
+            )
+            continue
+        try:
+            message = m.client_decoder.decode(text)
+        except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
+            connection.push(_error("malformed", m.explain(exc)))
+            continue
+        await limiter.take()
+        try:
+            entry_id = await hub.publish(connection, message)
+        except (RedisError, OSError):
+            connection.push(_error("unavailable", "not relayed; send it again", message.ref))
+            continue
+        if message.ref is not None:
+            connection.push(m.encoder.encode(m.Ack(ref=message.ref, id=entry_id)))
+
+
+def _error(code: m.ErrorCode, text: str, ref: str | None = None) -> bytes:
+    return m.encoder.encode(m.Error(code=code, message=text, ref=ref))
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """One hub per instance: its reader and presence tasks live as long as the app."""
+    settings = app.state.settings
+    hub = SignalingHub(
+        lambda: Redis.from_url(settings.redis_url, decode_responses=False),
+        max_participants=settings.signaling_max_participants,
+    )
+    await hub.start()
+    app.state.signaling = hub
+    try:
+        yield
+    finally:
+        await hub.stop()
+
+
+ROUTES = [signal]
+LIFESPAN = lifespan

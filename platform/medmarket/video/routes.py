@@ -1,0 +1,118 @@
+"""Video API for a participant holding a room token: ICE servers, media profile and QoS for
+their call (``setup``), and the end of their call (``teardown``). The room token in the body
+is the credential, so the routes are public to the access guard."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Litestar, Request, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+
+from medmarket.accounts.guards import PUBLIC, client_address
+from medmarket.audit import AuditContext
+from medmarket.errors import Problem
+from medmarket.signaling.tokens import RoomGrant, RoomTokenError, verify_room_token
+from medmarket.video.service import CallSetup, VideoCalls, call_context
+
+log = logging.getLogger("medmarket.video")
+SWEEP_EVERY_SECONDS = 30.0
+
+
+class RoomTokenRefused(Problem):
+    status, slug, title = 401, "room-token-refused", "The room token was refused"
+
+
+class TokenBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+
+
+def provide_video_calls(request: Request[Any, Any, Any]) -> VideoCalls:
+    return request.app.state.video_calls  # type: ignore[no-any-return]
+
+
+def _grant(request: Request[Any, Any, Any], token: str, consultation_id: uuid.UUID) -> RoomGrant:
+    try:
+        return verify_room_token(request.app.state.settings, token, consultation_id)
+    except RoomTokenError as exc:
+        raise RoomTokenRefused(exc.message, field="token", code=exc.code) from None
+
+
+@post(
+    "/api/consultations/{consultation_id:uuid}/video/setup",
+    opt=PUBLIC,
+    status_code=HTTP_200_OK,
+    tags=["video"],
+)
+async def set_up_call(
+    request: Request[Any, Any, Any],
+    consultation_id: FromPath[uuid.UUID],
+    data: JSONBody[TokenBody],
+    video_calls: NamedDependency[VideoCalls],
+    context: NamedDependency[AuditContext],
+) -> CallSetup:
+    """ICE servers (with time-limited TURN credentials), the media profile, and a network QoS
+    session where the consultation's provider offers one. Call it when joining the call;
+    calling it again (a reload) reuses the open QoS session."""
+    grant = _grant(request, data.token, consultation_id)
+    call = call_context(
+        grant,
+        device_ipv4=client_address(request),
+        device_public_port=request.client.port if request.client else None,
+    )
+    return await video_calls.set_up(call, grant, context)
+
+
+@post(
+    "/api/consultations/{consultation_id:uuid}/video/teardown",
+    opt=PUBLIC,
+    status_code=HTTP_204_NO_CONTENT,
+    tags=["video"],
+)
+async def tear_down_call(
+    request: Request[Any, Any, Any],
+    consultation_id: FromPath[uuid.UUID],
+    data: JSONBody[TokenBody],
+    video_calls: NamedDependency[VideoCalls],
+    context: NamedDependency[AuditContext],
+) -> None:
+    """The participant left the call: release their QoS session now."""
+    grant = _grant(request, data.token, consultation_id)
+    await video_calls.tear_down(grant, context)
+
+
+async def _sweep_forever(video_calls: VideoCalls) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_EVERY_SECONDS)
+        try:
+            await video_calls.sweep()
+        except Exception:
+            log.exception("QoS sweep failed; trying again later")
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Each instance sweeps QoS sessions (they share the work through SKIP LOCKED)."""
+    video_calls = VideoCalls(app.state.services)
+    app.state.video_calls = video_calls
+    sweeper = asyncio.create_task(_sweep_forever(video_calls), name="video-qos-sweeper")
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+
+
+ROUTES = [set_up_call, tear_down_call]
+DEPENDENCIES = {"video_calls": Provide(provide_video_calls, sync_to_thread=False)}
+LIFESPAN = lifespan

@@ -1,0 +1,112 @@
+"""The ``carrier-5g`` video provider: edge TURN servers and QoD sessions.
+
+A session is asked for as long as the booked slot still runs (plus a margin), capped; the
+core's sweeper extends it while the call runs long and closes it when the participant has
+left. A device the carrier cannot identify (no public address, no phone number) simply gets
+no QoS, as does a session the network reports UNAVAILABLE (deleted at once, so its resources
+are released)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from medmarket import (
+    HIGH_THROUGHPUT,
+    STANDARD,
+    CallContext,
+    HealthReport,
+    IceServer,
+    MediaProfile,
+    QosSession,
+    coturn_credential,
+)
+from medmarket_video_5g.config import CarrierConfig
+from medmarket_video_5g.qod import (
+    ApplicationServer,
+    CreateSession,
+    Device,
+    DeviceIpv4Address,
+    QodClient,
+    SessionInfo,
+)
+
+PROVIDER_ID = "carrier-5g"
+SESSION_MARGIN = dt.timedelta(minutes=5)
+TURN_CREDENTIAL_MARGIN = dt.timedelta(hours=1)
+
+
+class FiveGProvider:
+    id = PROVIDER_ID
+    display_name = "5G carrier (CAMARA Quality-On-Demand)"
+
+    def __init__(self, config: CarrierConfig, *, timeout: float) -> None:
+        self.config = config
+        self.qod = QodClient(config, timeout=timeout)
+
+    async def ice_servers(self, call: CallContext) -> list[IceServer]:
+        if not self.config.turn_urls or not self.config.turn_secret:
+            return []
+        expires_at = max(dt.datetime.now(dt.UTC), call.ends_at) + TURN_CREDENTIAL_MARGIN
+        username, password = coturn_credential(
+            self.config.turn_secret, call.participant_id, expires_at
+        )
+        return [
+            IceServer(urls=tuple(self.config.turn_urls), username=username, credential=password)
+        ]
+
+    async def media_profile(self, call: CallContext) -> MediaProfile:
+        return HIGH_THROUGHPUT if call.wants_high_throughput else STANDARD
+
+    def _device(self, call: CallContext) -> Device | None:
+        ipv4 = None
+        if call.device_ipv4 and call.device_public_port:
+            ipv4 = DeviceIpv4Address(
+                public_address=call.device_ipv4, public_port=call.device_public_port
+            )
+        if ipv4 is None and not call.device_phone_number:
+            return None
+        return Device(phone_number=call.device_phone_number, ipv4_address=ipv4)
+
+    async def open_qos_session(self, call: CallContext) -> QosSession | None:
+        device = self._device(call)
+        if device is None:
+            return None
+        wanted = call.ends_at - dt.datetime.now(dt.UTC) + SESSION_MARGIN
+        duration = int(min(max(wanted.total_seconds(), 60), self.config.max_session_seconds))
+        profile = (
+            self.config.high_throughput_profile
+            if call.wants_high_throughput
+            else self.config.qos_profile
+        )
+        info = await self.qod.create_session(
+            CreateSession(
+                device=device,
+                application_server=ApplicationServer(ipv4_address=self.config.application_server),
+                qos_profile=profile,
+                duration=duration,
+            )
+        )
+        if info.qos_status == "UNAVAILABLE":
+            await self.qod.delete_session(info.session_id)
+            return None
+        return self._session(info)
+
+    async def extend_qos_session(self, session: QosSession, seconds: int) -> QosSession:
+        return self._session(await self.qod.extend_session(session.session_id, seconds))
+
+    async def close_qos_session(self, session: QosSession) -> None:
+        await self.qod.delete_session(session.session_id)
+
+    def _session(self, info: SessionInfo) -> QosSession:
+        expires_at = info.expires_at
+        if expires_at is None:  # REQUESTED: the network has not started the clock yet
+            expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=info.duration)
+        return QosSession(
+            provider_id=self.id,
+            session_id=info.session_id,
+            profile=info.qos_profile,
+            expires_at=expires_at,
+        )
+
+    async def health(self) -> HealthReport:
+        return HealthReport(healthy=True, detail=f"QoD at {self.config.qod_url}")

@@ -1,0 +1,152 @@
+"""A client for the carrier's CAMARA Quality-On-Demand API (sessions: create, extend,
+delete), speaking exactly what the OpenAPI document says: JSON bodies with only declared
+properties, an ``x-correlator`` on every request, bearer tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from typing import Any, Literal
+
+import httpx
+import msgspec
+
+from medmarket_video_5g.config import CarrierConfig
+
+
+class QodError(Exception):
+    """The carrier answered with an error (``status``/``code`` from its ErrorInfo) or not at
+    all."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+
+# -- bodies (camelCase, as the API names them; omit what is unset) ---------------------------
+class DeviceIpv4Address(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    public_address: str
+    public_port: int | None = None
+    private_address: str | None = None
+
+
+class Device(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    phone_number: str | None = None
+    ipv4_address: DeviceIpv4Address | None = None
+
+
+class ApplicationServer(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    ipv4_address: str
+
+
+class CreateSession(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    device: Device | None = None
+    application_server: ApplicationServer
+    qos_profile: str
+    duration: int
+
+
+class ExtendSessionDuration(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    requested_additional_duration: int
+
+
+class SessionInfo(msgspec.Struct, kw_only=True, rename="camel"):
+    session_id: str
+    duration: int
+    qos_status: Literal["REQUESTED", "AVAILABLE", "UNAVAILABLE"]
+    qos_profile: str
+    started_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    status_info: str | None = None
+
+
+class _ErrorInfo(msgspec.Struct):
+    status: int
+    code: str
+    message: str
+
+
+class _TokenResponse(msgspec.Struct):
+    access_token: str
+    expires_in: int = 300
+
+
+_encoder = msgspec.json.Encoder()
+
+
+class QodClient:
+    def __init__(self, config: CarrierConfig, *, timeout: float) -> None:
+        self.config = config
+        self.base = config.qod_url.rstrip("/")
+        self.timeout = timeout
+        self._token: tuple[str, float] | None = None
+
+    async def _bearer(self, http: httpx.AsyncClient) -> str:
+        if self.config.access_token:
+            return self.config.access_token
+        if self._token and self._token[1] > time.monotonic():
+            return self._token[0]
+        assert self.config.token_url and self.config.client_id and self.config.client_secret
+        response = await http.post(
+            self.config.token_url,
+            data={"grant_type": "client_credentials"},
+            auth=(self.config.client_id, self.config.client_secret),
+        )
+        if response.status_code != 200:
+            raise QodError(response.status_code, "TOKEN", "the carrier refused our credentials")
+        token = msgspec.json.decode(response.content, type=_TokenResponse)
+        # Renew a little early so a token never expires in flight.
+        self._token = (token.access_token, time.monotonic() + max(token.expires_in - 30, 1))
+        return token.access_token
+
+    async def _call(
+        self, method: str, path: str, body: msgspec.Struct | None, expected: int
+    ) -> bytes:
+        async with httpx.AsyncClient(timeout=self.timeout) as http:
+            headers = {
+                "authorization": f"Bearer {await self._bearer(http)}",
+                "x-correlator": str(uuid.uuid4()),
+                "accept": "application/json",
+            }
+            content = None
+            if body is not None:
+                content = _encoder.encode(body)
+                headers["content-type"] = "application/json"
+            try:
+                response = await http.request(
+                    method, self.base + path, content=content, headers=headers
+                )
+            except httpx.HTTPError as exc:
+                raise QodError(0, "UNREACHABLE", str(exc)) from exc
+        if response.status_code != expected:
+            raise _error(response)
+        return response.content
+
+    async def create_session(self, request: CreateSession) -> SessionInfo:
+        raw = await self._call("POST", "/sessions", request, 201)
+        return msgspec.json.decode(raw, type=SessionInfo)
+
+    async def extend_session(self, session_id: str, seconds: int) -> SessionInfo:
+        raw = await self._call(
+            "POST",
+            f"/sessions/{session_id}/extend",
+            ExtendSessionDuration(requested_additional_duration=seconds),
+            200,
+        )
+        return msgspec.json.decode(raw, type=SessionInfo)
+
+    async def delete_session(self, session_id: str) -> None:
+        try:
+            await self._call("DELETE", f"/sessions/{session_id}", None, 204)
+        except QodError as exc:
+            if exc.status != 404:  # already gone (expired, or deleted before): done
+                raise
+
+
+def _error(response: httpx.Response) -> QodError:
+    try:
+        info: Any = msgspec.json.decode(response.content, type=_ErrorInfo)
+        return QodError(response.status_code, info.code, info.message)
+    except msgspec.DecodeError:
+        return QodError(response.status_code, "UNKNOWN", response.text[:200])

@@ -1,0 +1,175 @@
+"""The 5G provider against a fake carrier whose every message is checked against the CAMARA
+Quality-On-Demand OpenAPI document."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from medmarket_video_5g import FiveGProvider
+from medmarket_video_5g.config import CarrierConfig, ConfigError
+from medmarket_video_5g.qod import QodError
+from openapi_core import OpenAPI
+from openapi_core.testing import MockRequest
+
+from medmarket import CallContext
+
+from .conftest import BASE_PATH, FakeCarrier, Strictness
+
+
+def config(carrier: FakeCarrier, **changes: object) -> CarrierConfig:
+    values: dict[str, object] = {
+        "MEDMARKET_5G_QOD_URL": carrier.qod_url,
+        "MEDMARKET_5G_TOKEN_URL": carrier.token_url,
+        "MEDMARKET_5G_CLIENT_ID": "medmarket",
+        "MEDMARKET_5G_CLIENT_SECRET": "s3cret",
+        "MEDMARKET_5G_APPLICATION_SERVER": "198.51.100.0/24",
+        "MEDMARKET_5G_TURN_URLS": (
+            "turn:edge1.carrier.example:3478,turns:edge1.carrier.example:5349"
+        ),
+        "MEDMARKET_5G_TURN_SECRET": "edge-turn-secret-123456",
+    }
+    values.update(changes)
+    loaded = CarrierConfig.from_environment({k: str(v) for k, v in values.items() if v is not None})
+    assert loaded is not None
+    return loaded
+
+
+def call(**changes: object) -> CallContext:
+    now = dt.datetime.now(dt.UTC)
+    values: dict[str, object] = {
+        "consultation_id": "c-1",
+        "participant_id": "patient-1",
+        "participant_role": "patient",
+        "starts_at": now,
+        "ends_at": now + dt.timedelta(minutes=20),
+        "device_ipv4": "203.0.113.7",
+        "device_public_port": 50123,
+    }
+    values.update(changes)
+    return CallContext(**values)  # type: ignore[arg-type]
+
+
+async def test_a_call_opens_extends_and_deletes_a_qod_session(fake_carrier: FakeCarrier) -> None:
+    provider = FiveGProvider(config(fake_carrier), timeout=5)
+    session = await provider.open_qos_session(call(wants_high_throughput=True))
+    assert session is not None and session.profile == "QOS_L"
+    created = fake_carrier.qod_requests()[0].json()
+    assert created["device"] == {
+        "ipv4Address": {"publicAddress": "203.0.113.7", "publicPort": 50123}
+    }
+    assert created["applicationServer"] == {"ipv4Address": "198.51.100.0/24"}
+    # As long as the slot still runs, plus a margin.
+    assert 20 * 60 <= created["duration"] <= 26 * 60
+    extended = await provider.extend_qos_session(session, 900)
+    assert extended.expires_at == session.expires_at + dt.timedelta(seconds=900)
+    await provider.close_qos_session(session)
+    await provider.close_qos_session(session)  # already gone: still fine
+    methods = [(r.method, r.path.removeprefix(BASE_PATH)) for r in fake_carrier.qod_requests()]
+    assert methods == [
+        ("POST", "/sessions"),
+        ("POST", f"/sessions/{session.session_id}/extend"),
+        ("DELETE", f"/sessions/{session.session_id}"),
+        ("DELETE", f"/sessions/{session.session_id}"),
+    ]
+    assert fake_carrier.sessions == {}
+    assert fake_carrier.tokens_issued == 1  # the client-credentials token is cached
+    assert all(r.headers.get("x-correlator") for r in fake_carrier.qod_requests())
+
+
+async def test_ordinary_calls_use_the_ordinary_profile_and_a_phone_number(
+    fake_carrier: FakeCarrier,
+) -> None:
+    provider = FiveGProvider(config(fake_carrier, MEDMARKET_5G_QOS_PROFILE="QOS_M"), timeout=5)
+    session = await provider.open_qos_session(
+        call(device_ipv4=None, device_public_port=None, device_phone_number="+8613800138000")
+    )
+    assert session is not None and session.profile == "QOS_M"
+    assert fake_carrier.qod_requests()[0].json()["device"] == {"phoneNumber": "+8613800138000"}
+    await provider.close_qos_session(session)
+
+
+async def test_a_device_the_carrier_cannot_identify_gets_no_qos(fake_carrier: FakeCarrier) -> None:
+    provider = FiveGProvider(config(fake_carrier), timeout=5)
+    assert await provider.open_qos_session(call(device_public_port=None)) is None
+    assert fake_carrier.qod_requests() == []
+
+
+async def test_an_unavailable_session_is_released_and_means_no_qos(
+    fake_carrier: FakeCarrier,
+) -> None:
+    fake_carrier.mode = "unavailable"
+    provider = FiveGProvider(config(fake_carrier), timeout=5)
+    assert await provider.open_qos_session(call()) is None
+    assert [r.method for r in fake_carrier.qod_requests()] == ["POST", "DELETE"]
+    assert fake_carrier.sessions == {}
+
+
+async def test_carrier_refusals_are_errors_with_the_carriers_code(
+    fake_carrier: FakeCarrier,
+) -> None:
+    fake_carrier.mode = "refuse"
+    provider = FiveGProvider(config(fake_carrier), timeout=5)
+    with pytest.raises(QodError) as caught:
+        await provider.open_qos_session(call())
+    assert (caught.value.status, caught.value.code) == (422, "SERVICE_NOT_APPLICABLE")
+
+
+async def test_edge_turn_credentials_outlive_the_slot(fake_carrier: FakeCarrier) -> None:
+    provider = FiveGProvider(config(fake_carrier), timeout=5)
+    the_call = call()
+    [server] = await provider.ice_servers(the_call)
+    assert server.urls == ("turn:edge1.carrier.example:3478", "turns:edge1.carrier.example:5349")
+    expiry, user = (server.username or "").split(":")
+    assert user == "patient-1" and int(expiry) > the_call.ends_at.timestamp()
+
+
+def test_the_validator_is_not_a_rubber_stamp(
+    qod_openapi: OpenAPI, fake_carrier: FakeCarrier, strictness: Strictness
+) -> None:
+    """What the fake carrier checks would catch a body the API does not allow, an undeclared
+    property, or a call without a bearer token, and passes a good one."""
+    good = (
+        b'{"device": {"phoneNumber": "+8613800138000"}, "applicationServer":'
+        b' {"ipv4Address": "198.51.100.0/24"}, "qosProfile": "QOS_L", "duration": 600}'
+    )
+    bad = good.replace(b'"duration": 600', b'"duration": 0')
+    extra = json.loads(good)
+    extra["device"]["colour"] = "red"
+
+    def request(body: bytes, authorized: bool = True) -> MockRequest:
+        headers = {"content-type": "application/json"}
+        if authorized:
+            headers["authorization"] = "Bearer t"
+        return MockRequest(
+            fake_carrier.recorder.url, "post", BASE_PATH + "/sessions", headers=headers, data=body
+        )
+
+    qod_openapi.validate_request(request(good))
+    with pytest.raises(Exception, match=r"."):
+        qod_openapi.validate_request(request(bad))
+    with pytest.raises(Exception, match=r"."):
+        qod_openapi.validate_request(request(good, authorized=False))
+    assert strictness.check("CreateSession", json.loads(good)) == []
+    assert strictness.check("CreateSession", extra) == ["$.device.colour"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"MEDMARKET_5G_APPLICATION_SERVER": "edge.carrier"}, "APPLICATION_SERVER"),
+        ({"MEDMARKET_5G_TOKEN_URL": None}, "ACCESS_TOKEN"),
+        ({"MEDMARKET_5G_TURN_SECRET": None}, "TURN_SECRET"),
+        ({"MEDMARKET_5G_QOD_URL": "ftp://x"}, "QOD_URL"),
+    ],
+)
+def test_bad_configuration_names_the_variable(
+    fake_carrier: FakeCarrier, changes: dict[str, object], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=named):
+        config(fake_carrier, **changes)
+
+
+def test_without_a_qod_url_the_plugin_offers_nothing() -> None:
+    assert CarrierConfig.from_environment({}) is None

@@ -1,0 +1,90 @@
+"""The 5G provider installed in the platform: a consultation whose room token names
+``carrier-5g`` gets the carrier's edge TURN servers and a QoD session, released at teardown;
+when the carrier fails or hangs, the call still goes ahead, without QoS."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from litestar import Litestar
+
+from medmarket.app import create_app
+from medmarket.signaling.tokens import mint_room_token
+from medmarket.testing.fixtures import client_for, make_settings, running
+
+from .conftest import FakeCarrier
+
+
+@pytest.fixture
+async def app_with_carrier(
+    database_url: str, fake_carrier: FakeCarrier, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Litestar]:
+    monkeypatch.setenv("MEDMARKET_5G_QOD_URL", fake_carrier.qod_url)
+    monkeypatch.setenv("MEDMARKET_5G_ACCESS_TOKEN", "carrier-token")
+    monkeypatch.setenv("MEDMARKET_5G_APPLICATION_SERVER", "198.51.100.10")
+    monkeypatch.setenv("MEDMARKET_5G_TURN_URLS", "turn:edge1.carrier.example:3478")
+    monkeypatch.setenv("MEDMARKET_5G_TURN_SECRET", "edge-turn-secret-123456")
+    settings = make_settings(database_url, plugin_timeout_seconds=1.5)
+    async with running(create_app(settings)) as app:
+        assert "carrier-5g" in app.state.services.plugins.video_providers.adapters
+        yield app
+
+
+async def post(app: Litestar, consultation: uuid.UUID, action: str, token: str) -> dict:  # type: ignore[type-arg]
+    async with client_for(app) as http:
+        response = await http.post(
+            f"/api/consultations/{consultation}/video/{action}", json={"token": token}
+        )
+    assert response.status_code in (200, 204), response.text
+    return response.json() if response.status_code == 200 else {}
+
+
+def token(app: Litestar, consultation: uuid.UUID) -> str:
+    now = dt.datetime.now(dt.UTC)
+    return mint_room_token(
+        app.state.settings,
+        consultation,
+        "patient-9",
+        "patient",
+        now - dt.timedelta(minutes=1),
+        now + dt.timedelta(minutes=45),
+        slot_starts_at=now,
+        slot_ends_at=now + dt.timedelta(minutes=15),
+        video_provider="carrier-5g",
+        high_throughput=True,
+    )
+
+
+async def test_a_5g_consultation_gets_edge_turn_and_qos_released_at_the_end(
+    app_with_carrier: Litestar, fake_carrier: FakeCarrier
+) -> None:
+    consultation = uuid.uuid4()
+    the_token = token(app_with_carrier, consultation)
+    body = await post(app_with_carrier, consultation, "setup", the_token)
+    assert body["provider"] == "carrier-5g" and body["degraded"] == []
+    assert body["ice_servers"][0]["urls"] == ["turn:edge1.carrier.example:3478"]
+    assert body["media_profile"]["name"] == "high-throughput"
+    assert body["qos"]["profile"] == "QOS_L"
+    assert set(fake_carrier.sessions) == {body["qos"]["session_id"]}
+    await post(app_with_carrier, consultation, "teardown", the_token)
+    assert fake_carrier.sessions == {}
+
+
+@pytest.mark.parametrize("mode", ["refuse", "slow"])
+async def test_when_the_carrier_fails_the_call_goes_ahead_without_qos(
+    app_with_carrier: Litestar, fake_carrier: FakeCarrier, mode: str
+) -> None:
+    fake_carrier.mode, fake_carrier.slow_seconds = mode, 4.0
+    consultation = uuid.uuid4()
+    started = time.monotonic()
+    body = await post(
+        app_with_carrier, consultation, "setup", token(app_with_carrier, consultation)
+    )
+    assert body["qos"] is None and body["degraded"] == ["qos"]
+    assert body["ice_servers"][0]["urls"] == ["turn:edge1.carrier.example:3478"]
+    if mode == "slow":  # the plugin timeout, not the carrier, decides how long we wait
+        assert time.monotonic() - started < 4.0
