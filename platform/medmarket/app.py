@@ -27,6 +27,9 @@ from medmarket.accounts.throttle import SignInThrottle
 from medmarket.audit import routes as audit_routes
 from medmarket.errors import EXCEPTION_HANDLERS
 from medmarket.ops import routes as ops_routes
+from medmarket.pages import routes as page_routes
+from medmarket.pages.assets import WebAssets
+from medmarket.pages.errors import page_aware
 from medmarket.services import Services, open_services
 from medmarket.settings import Settings, load_settings
 
@@ -34,7 +37,7 @@ log = logging.getLogger("medmarket")
 
 # Each domain's routes module exports ROUTES and, when it injects its own services,
 # DEPENDENCIES (name -> Provide). Add a domain by adding its module here.
-ROUTE_MODULES: list[ModuleType] = [account_routes, audit_routes, ops_routes]
+ROUTE_MODULES: list[ModuleType] = [account_routes, audit_routes, ops_routes, page_routes]
 
 
 def _route_handlers() -> list[Any]:
@@ -55,6 +58,9 @@ def create_app(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]
     """Build the application. ``extra_plugins`` are (name, plugin) pairs registered beside the
     installed ones; tests use it to add plugins that misbehave on purpose."""
     extra = list(extra_plugins)
+    # Pages: templates, static files and catalogs from web/ (found now: a missing folder
+    # stops start-up with the setting named, like any bad setting).
+    web = WebAssets.for_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -77,7 +83,7 @@ def create_app(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]
         return request.app.state.services  # type: ignore[no-any-return]
 
     return Litestar(
-        route_handlers=_route_handlers(),
+        route_handlers=[*_route_handlers(), web.static_router()],
         lifespan=[lifespan],
         guards=[access_guard],
         dependencies={
@@ -86,8 +92,10 @@ def create_app(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]
             "principal": Provide(current_principal, sync_to_thread=False),
             "context": Provide(audit_context, sync_to_thread=False),
         },
-        exception_handlers=EXCEPTION_HANDLERS,
-        state=State({"settings": settings}),
+        # Browsers asking for a page get error pages; API clients keep problem+json.
+        exception_handlers=page_aware(EXCEPTION_HANDLERS),
+        template_config=web.template_config(),
+        state=State({"settings": settings, "web": web}),
         openapi_config=OpenAPIConfig(
             title="MedMarket",
             version="0.1.0",
