@@ -30,6 +30,7 @@ from medmarket.ops import routes as ops_routes
 from medmarket.pages import routes as page_routes
 from medmarket.pages.assets import WebAssets
 from medmarket.pages.errors import page_aware
+from medmarket.pages.forms import form_token_guard
 from medmarket.services import Services, open_services
 from medmarket.settings import Settings, load_settings
 
@@ -85,7 +86,8 @@ def create_app(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]
     return Litestar(
         route_handlers=[*_route_handlers(), web.static_router()],
         lifespan=[lifespan],
-        guards=[access_guard],
+        # Who may call a route, then: a form-like body must carry our CSRF token.
+        guards=[access_guard, form_token_guard],
         dependencies={
             **_domain_dependencies(),
             "services": Provide(provide_services, sync_to_thread=False),

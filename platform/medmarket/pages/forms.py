@@ -33,6 +33,8 @@ from medmarket.pages.i18n import Translator
 # their language) behind their back.
 FORM_COOKIE: Final = "mm_form"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What an HTML form on another site can send without a CORS preflight.
+_CROSS_SITE_SENDABLE = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
 
 
 @dataclass
@@ -153,10 +155,18 @@ async def _submitted_token(connection: ASGIConnection[Any, Any, Any, Any]) -> st
 async def form_token_guard(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """Every unsafe request to a page route carries ``_csrf``: the session's token when signed
-    in (the access guard checks it too on signed-in routes), else the token of the form
-    cookie. Runs after the access guard."""
+    """App-wide, after the access guard. Any unsafe request whose body another site could
+    send from a plain HTML form (form-encoded, multipart, text/plain) must carry ``_csrf``
+    (or the X-CSRF-Token header): the session's token when signed in, else the token of the
+    form cookie. This covers public routes too: nobody can be signed in, signed up or
+    switched to another language by another site. JSON bodies cannot be sent cross-site
+    without a CORS preflight, and bearer tokens are never sent by a browser on its own."""
     if connection.scope.get("method") in _SAFE_METHODS:
+        return
+    content_type = connection.headers.get("content-type", "").lower()
+    if not content_type.startswith(_CROSS_SITE_SENDABLE):
+        return
+    if connection.headers.get("authorization", "").lower().startswith("bearer "):
         return
     submitted = (await _submitted_token(connection)).encode()
     accepted: list[str] = []

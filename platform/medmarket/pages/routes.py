@@ -33,7 +33,6 @@ from medmarket.errors import InvalidInput, NotAuthenticated, Problem
 from medmarket.pages.forms import (
     FormState,
     form_fields,
-    form_token_guard,
     from_validation_error,
     safe_next,
 )
@@ -318,13 +317,4 @@ PAGE_HANDLERS = [
     switch_language,
 ]
 
-# ``page`` marks these routes for the error handlers; the form guard checks ``_csrf``.
-ROUTES = [
-    Router(
-        path="/",
-        route_handlers=PAGE_HANDLERS,
-        guards=[form_token_guard],
-        opt={"page": True},
-        include_in_schema=False,
-    )
-]
+ROUTES = [Router(path="/", route_handlers=PAGE_HANDLERS, include_in_schema=False)]

@@ -4,6 +4,7 @@ error, sessions, the language choice, error pages for browsers and problem+json 
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 from typing import Any
@@ -117,6 +118,31 @@ async def test_a_form_without_its_token_is_refused_with_a_page(client: httpx.Asy
         "/sign-in", data={"_csrf": foreign, "email": "a@b.cn", "password": "x"}, headers=HTML
     )
     assert stolen.status_code == 403
+
+
+async def test_another_site_cannot_post_a_form_to_a_public_api_route(
+    client: httpx.AsyncClient, sign_up: Any
+) -> None:
+    """A plain HTML form elsewhere can send text/plain that happens to be JSON ("login
+    CSRF"); without our token it is refused. JSON and bearer clients are unaffected."""
+    account: Account = await sign_up("patient")
+    body = json.dumps({"email": account.email, "password": account.password})
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        forged = await client.post(
+            "/api/session", content=body, headers={"content-type": content_type}
+        )
+        assert forged.status_code == 403, content_type
+        assert "mm_session" not in forged.headers.get("set-cookie", "")
+    genuine = await client.post(
+        "/api/session", content=body, headers={"content-type": "application/json"}
+    )
+    assert genuine.status_code == 201
+    bearer = await client.post(
+        "/api/tokens",
+        content=body,
+        headers={"content-type": "text/plain", "Authorization": f"Bearer {account.token}"},
+    )
+    assert bearer.status_code == 201
 
 
 # -- sign-up ---------------------------------------------------------------------------------
