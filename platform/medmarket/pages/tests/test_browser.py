@@ -99,6 +99,7 @@ async def test_language_switch_changes_the_page_text(
     # The choice sticks for the next page (a cookie), and can be switched back.
     await page.get_by_role("link", name="Sign up").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Sign up")
+    await at_widths(page, "sign-up-en")
     await page.get_by_role("button", name="Switch language: 中文").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("注册")
 
