@@ -29,6 +29,10 @@ from medmarket.bookings import routes as booking_routes
 from medmarket.catalog import routes as catalog_routes
 from medmarket.errors import EXCEPTION_HANDLERS
 from medmarket.ops import routes as ops_routes
+from medmarket.pages import routes as page_routes
+from medmarket.pages.assets import WebAssets
+from medmarket.pages.errors import page_aware
+from medmarket.pages.forms import form_token_guard
 from medmarket.patients import routes as patient_routes
 from medmarket.reviews import routes as review_routes
 from medmarket.scheduling import routes as schedule_routes
@@ -55,6 +59,7 @@ ROUTE_MODULES: list[ModuleType] = [
     review_routes,
     signaling_routes,
     video_routes,
+    page_routes,
 ]
 
 DomainLifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -82,6 +87,9 @@ def create_app(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]
     """Build the application. ``extra_plugins`` are (name, plugin) pairs registered beside the
     installed ones; tests use it to add plugins that misbehave on purpose."""
     extra = list(extra_plugins)
+    # Pages: templates, static files and catalogs from web/ (found now: a missing folder
+    # stops start-up with the setting named, like any bad setting).
+    web = WebAssets.for_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -107,17 +115,20 @@ def create_app(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]
         return request.app.state.services  # type: ignore[no-any-return]
 
     return Litestar(
-        route_handlers=_route_handlers(),
+        route_handlers=[*_route_handlers(), web.static_router()],
         lifespan=[lifespan],
-        guards=[access_guard],
+        # Who may call a route, then: a form-like body must carry our CSRF token.
+        guards=[access_guard, form_token_guard],
         dependencies={
             **_domain_dependencies(),
             "services": Provide(provide_services, sync_to_thread=False),
             "principal": Provide(current_principal, sync_to_thread=False),
             "context": Provide(audit_context, sync_to_thread=False),
         },
-        exception_handlers=EXCEPTION_HANDLERS,
-        state=State({"settings": settings}),
+        # Browsers asking for a page get error pages; API clients keep problem+json.
+        exception_handlers=page_aware(EXCEPTION_HANDLERS),
+        template_config=web.template_config(),
+        state=State({"settings": settings, "web": web}),
         openapi_config=OpenAPIConfig(
             title="MedMarket",
             version="0.1.0",

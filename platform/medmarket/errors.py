@@ -117,6 +117,10 @@ class ServiceUnavailable(Problem):
     status, slug, title = 503, "service-unavailable", "A service this needs is not answering"
 
 
+class InternalError(Problem):
+    status, slug, title = 500, "internal", "Something went wrong on our side"
+
+
 def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Any]:
     return Response(
         content=problem.body(instance=request.url.path),
@@ -174,6 +178,17 @@ def _from_http(exc: HTTPException) -> Problem:
     return problem
 
 
+def as_problem(exc: Exception) -> Problem:
+    """Any exception as the problem its client sees (the internals of a 500 stay hidden)."""
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, ValidationException):
+        return _from_validation(exc)
+    if isinstance(exc, HTTPException):
+        return _from_http(exc)
+    return InternalError()
+
+
 def handle_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
     return problem_response(request, exc)
 
@@ -213,6 +228,7 @@ __all__ = [
     "Conflict",
     "FieldError",
     "Forbidden",
+    "InternalError",
     "InvalidInput",
     "MalformedRequest",
     "NotAuthenticated",
@@ -222,4 +238,5 @@ __all__ = [
     "ServiceUnavailable",
     "TooManyRequests",
     "UnsupportedMedia",
+    "as_problem",
 ]

@@ -39,6 +39,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str = ".data"
     default_locale: Literal["zh-CN", "en"] = "zh-CN"
     default_time_zone: str = "Asia/Shanghai"
+    # The pages' folder (templates/, static/, locales/). Empty: the one shipped with the
+    # package, else the checkout's top-level web/ (an editable install).
+    web_dir: str = ""
     # Accounts
     session_ttl_seconds: Annotated[int, msgspec.Meta(ge=60)] = 14 * 24 * 3600
     login_failures_per_account: Annotated[int, msgspec.Meta(ge=1)] = 5

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, delete, get, post
+from litestar import Request, Response, delete, get, patch, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
@@ -21,6 +21,7 @@ from medmarket.accounts.guards import (
 from medmarket.accounts.schemas import (
     InvitationOut,
     InvitationRequest,
+    PreferencesRequest,
     SessionOut,
     SignInRequest,
     SignUpRequest,
@@ -120,6 +121,17 @@ async def me(principal: NamedDependency[Principal], accounts: NamedDependency[Ac
     return await accounts.user(principal.user_id)
 
 
+@patch("/api/me", opt=SIGNED_IN, tags=["accounts"])
+async def update_me(
+    data: JSONBody[PreferencesRequest],
+    principal: NamedDependency[Principal],
+    accounts: NamedDependency[Accounts],
+    context: NamedDependency[AuditContext],
+) -> UserOut:
+    """Change your language (``zh-CN`` or ``en``) and time zone (an IANA name)."""
+    return await accounts.update_preferences(principal.user_id, data, context)
+
+
 @post("/api/invitations", opt=allow("operator"), status_code=HTTP_201_CREATED, tags=["accounts"])
 async def invite(
     data: JSONBody[InvitationRequest],
@@ -130,5 +142,5 @@ async def invite(
     return await accounts.invite(data, context)
 
 
-ROUTES = [sign_up, sign_in_browser, sign_in_api, sign_out, me, invite]
+ROUTES = [sign_up, sign_in_browser, sign_in_api, sign_out, me, update_me, invite]
 DEPENDENCIES = {"accounts": Provide(provide_accounts, sync_to_thread=False)}

@@ -65,6 +65,21 @@ class InvitationRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     hospital_id: uuid.UUID | None = None
 
 
+class PreferencesRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Change what the pages show a person: language and time zone (an IANA name)."""
+
+    locale: Locale | None = None
+    time_zone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class InvitationPreview(msgspec.Struct, kw_only=True):
+    """What an open invitation is for, shown on the sign-up page before the person joins."""
+
+    email: str
+    role: StaffRole
+    expires_at: dt.datetime
+
+
 class InvitationOut(msgspec.Struct, kw_only=True):
     email: str
     role: StaffRole

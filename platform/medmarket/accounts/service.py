@@ -6,6 +6,8 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
+import zoneinfo
+from functools import cache
 from typing import Any
 
 import asyncpg
@@ -16,7 +18,9 @@ from medmarket import audit
 from medmarket.accounts.passwords import Passwords, password_problem
 from medmarket.accounts.schemas import (
     InvitationOut,
+    InvitationPreview,
     InvitationRequest,
+    PreferencesRequest,
     Role,
     SignUpRequest,
     UserOut,
@@ -51,6 +55,12 @@ def normalize_email(raw: str) -> str:
     """The address in the form accounts are keyed by; raises EmailNotValidError."""
     result = validate_email(raw.strip(), check_deliverability=False)
     return result.normalized.lower()
+
+
+@cache
+def known_time_zones() -> frozenset[str]:
+    """IANA zone names this machine's tz database knows (read once; it is a directory walk)."""
+    return frozenset(zoneinfo.available_timezones())
 
 
 def user_out(row: asyncpg.Record) -> UserOut:
@@ -236,7 +246,56 @@ class Accounts:
         assert row is not None
         return user_out(row)
 
+    async def update_preferences(
+        self, user_id: uuid.UUID, request: PreferencesRequest, context: AuditContext
+    ) -> UserOut:
+        """Change the user's language and/or time zone; fields left out stay as they are."""
+        if request.time_zone is not None and request.time_zone not in known_time_zones():
+            raise InvalidInput(
+                "not a time zone name like Asia/Shanghai",
+                field="time_zone",
+                code="unknown-time-zone",
+            )
+        changes = {
+            key: value
+            for key, value in (("locale", request.locale), ("time_zone", request.time_zone))
+            if value is not None
+        }
+        async with self.db.transaction() as connection:
+            row = await connection.fetchrow(
+                """
+                UPDATE users SET locale = coalesce($2, locale), time_zone = coalesce($3, time_zone)
+                 WHERE id = $1
+                RETURNING id, email, role, display_name, locale, time_zone, created_at
+                """,
+                user_id,
+                request.locale,
+                request.time_zone,
+            )
+            assert row is not None
+            if changes:
+                await audit.record(
+                    connection,
+                    context,
+                    "account.preferences_changed",
+                    "user",
+                    user_id,
+                    detail=changes,
+                )
+        return user_out(row)
+
     # -- invitations -----------------------------------------------------------------------
+    async def invitation(self, token: str) -> InvitationPreview | None:
+        """The open invitation behind ``token``; None when it is unknown, used or expired."""
+        row = await self.db.fetchrow(
+            """
+            SELECT email, role, expires_at FROM invitations
+             WHERE token_hash = $1 AND accepted_at IS NULL AND expires_at > now()
+            """,
+            token_digest(token),
+        )
+        return InvitationPreview(**dict(row)) if row else None
+
     async def invite(self, request: InvitationRequest, context: AuditContext) -> InvitationOut:
         try:
             email = normalize_email(request.email)

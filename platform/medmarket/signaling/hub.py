@@ -118,6 +118,7 @@ class SignalingHub:
         self._reader_generation = -1
         self._reader_client_id: int | None = None
         self._rooms_changed = asyncio.Event()
+        self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
 
@@ -129,12 +130,17 @@ class SignalingHub:
         ]
 
     async def stop(self) -> None:
+        self._stopping = True
+        self._rooms_changed.set()
         tasks = [*self._tasks, *self._background]
         for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # redis-py can swallow a cancellation that lands inside a command; cancel again
+            # until the task has really ended.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                task.result()
         for room in list(self.rooms.values()):
             for connection in list(room.connections.values()):
                 connection.close(1012)  # service restart: reconnect elsewhere
@@ -269,7 +275,7 @@ class SignalingHub:
 
     async def _read_forever(self) -> None:
         reader: Redis | None = None
-        while True:
+        while not self._stopping:
             try:
                 if reader is None:
                     reader = self._redis_factory()
@@ -307,6 +313,8 @@ class SignalingHub:
                         await reader.aclose()
                 reader, self._reader_client_id = None, None
                 await asyncio.sleep(0.5)
+        if reader is not None:
+            await reader.aclose()
 
     def _dispatch(
         self, reply: list[Any], requested: dict[bytes, tuple[Room, StreamId | None]]

@@ -309,3 +309,14 @@ async def test_a_resume_replaying_our_own_older_join_does_not_replace_us(
     assert client.last_error is None or client.last_error.code != "replaced"
     await client.close()
     await peer.close()
+
+
+async def test_an_app_stopped_right_after_it_started_stops(settings: Settings) -> None:
+    """At shutdown the hub's reader may be inside its first Redis command, where redis-py can
+    swallow the cancellation; the app must still stop (this hung before the hub re-cancelled)."""
+    from medmarket.app import create_app
+    from medmarket.testing.fixtures import running
+
+    for _ in range(3):
+        async with asyncio.timeout(30), running(create_app(settings)):
+            pass

@@ -1,0 +1,180 @@
+"""HTML forms: what was typed, the errors beside each field, and the proof that a POST came
+from one of our own pages.
+
+A service raises a problem whose ``errors[].field`` names the field; ``FormState.from_problem``
+puts each message beside that field in the person's language (catalog key
+``error.<field>.<code>``, then ``error.<code>``, else the service's own words), so page
+handlers never repeat a service's rules.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+from litestar.handlers.base import BaseRouteHandler
+
+from medmarket.accounts.guards import CSRF_FIELD, CSRF_HEADER, authenticate
+from medmarket.errors import FieldError, Forbidden, Problem
+from medmarket.pages.i18n import Translator
+
+# Signed-out visitors have no session and so no session CSRF token; their forms carry a token
+# derived from this random cookie instead, so another site cannot sign someone in (or switch
+# their language) behind their back.
+FORM_COOKIE: Final = "mm_form"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What an HTML form on another site can send without a CORS preflight.
+_CROSS_SITE_SENDABLE = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+
+
+@dataclass
+class FormState:
+    """Values to put back into the fields, and the errors to show beside them."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    # A message about the whole form (wrong password, too many attempts).
+    message: str | None = None
+
+    def value(self, name: str, default: str = "") -> str:
+        return self.values.get(name, default)
+
+    def error(self, name: str) -> str | None:
+        return self.errors.get(name)
+
+    def first_invalid(self, order: Iterable[str]) -> str | None:
+        """The first field (in page order) with an error: it gets the focus."""
+        return next((name for name in order if name in self.errors), None)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors or self.message)
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    @classmethod
+    def from_problem(
+        cls,
+        problem: Problem,
+        t: Translator,
+        values: Mapping[str, str],
+        fields: Iterable[str],
+        params: Mapping[str, Any] | None = None,
+    ) -> FormState:
+        """``params`` fill the catalog messages' placeholders (``{min_length}``)."""
+        state = cls(values=dict(values))
+        known = set(fields)
+        for error in problem.errors:
+            message = field_message(t, error, params or {})
+            if error.field in known:
+                state.add(error.field, message)
+            else:
+                state.message = state.message or message
+        if not state.errors and state.message is None:
+            state.message = problem_message(t, problem)
+        return state
+
+
+def field_message(t: Translator, error: FieldError, params: Mapping[str, Any]) -> str:
+    return (
+        t.get(f"error.{error.field}.{error.code}", **params)
+        or t.get(f"error.{error.code}", **params)
+        or error.message
+    )
+
+
+def problem_message(t: Translator, problem: Problem) -> str:
+    retry_after = int(problem.extra.get("retry_after", 0) or 0)
+    minutes = max(1, -(-retry_after // 60))
+    return t.get(f"problem.{problem.slug}", minutes=minutes) or problem.detail
+
+
+_MSGSPEC_PATH = re.compile(r"at `\$\.([A-Za-z_]+)")
+
+
+def from_validation_error(exc: msgspec.ValidationError, fallback_field: str) -> FieldError:
+    """A msgspec complaint about a form converted to a Struct, as a field error."""
+    message = str(exc)
+    named = _MSGSPEC_PATH.search(message)
+    code = "too-long" if "length <=" in message else "invalid"
+    return FieldError(field=named[1] if named else fallback_field, message=message, code=code)
+
+
+async def form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The submitted form as text fields (an uploaded file is not text and is left out)."""
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only a path on this site: never ``//other.host`` or ``https://...`` (open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(ord(character) < 32 for character in target):
+        return default
+    return target
+
+
+# -- the signed-out form token -------------------------------------------------------------
+def new_form_cookie(secure: bool) -> tuple[str, Cookie]:
+    value = secrets.token_urlsafe(24)
+    cookie = Cookie(
+        key=FORM_COOKIE, value=value, httponly=True, samesite="lax", secure=secure, path="/"
+    )
+    return value, cookie
+
+
+def anonymous_form_token(secret_key: str, cookie_value: str) -> str:
+    digest = hmac.new(secret_key.encode(), b"form:" + cookie_value.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
+
+
+async def _submitted_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    header = connection.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    content_type = connection.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await connection.form()  # type: ignore[attr-defined]
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+async def form_token_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """App-wide, after the access guard. Any unsafe request whose body another site could
+    send from a plain HTML form (form-encoded, multipart, text/plain) must carry ``_csrf``
+    (or the X-CSRF-Token header): the session's token when signed in, else the token of the
+    form cookie. This covers public routes too: nobody can be signed in, signed up or
+    switched to another language by another site. JSON bodies cannot be sent cross-site
+    without a CORS preflight, and bearer tokens are never sent by a browser on its own."""
+    if connection.scope.get("method") in _SAFE_METHODS:
+        return
+    content_type = connection.headers.get("content-type", "").lower()
+    if not content_type.startswith(_CROSS_SITE_SENDABLE):
+        return
+    if connection.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    submitted = (await _submitted_token(connection)).encode()
+    accepted: list[str] = []
+    principal = await authenticate(connection)
+    if principal is not None:
+        accepted.append(principal.csrf_token)
+    cookie = connection.cookies.get(FORM_COOKIE)
+    if cookie:
+        accepted.append(anonymous_form_token(connection.app.state.settings.secret_key, cookie))
+    if not any(hmac.compare_digest(submitted, token.encode()) for token in accepted):
+        raise Forbidden("missing or wrong CSRF token; reload the page and try again", code="csrf")

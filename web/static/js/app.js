@@ -1,0 +1,8 @@
+// Progressive enhancement only: every page works without this file.
+import { enhanceProgress } from "./progress.js";
+import { enhancePasswordReveal } from "./password.js";
+import { focusErrorSummary } from "./forms.js";
+
+enhanceProgress(document);
+enhancePasswordReveal(document);
+focusErrorSummary(document);
