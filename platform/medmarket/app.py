@@ -25,7 +25,9 @@ from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.service import Accounts
 from medmarket.accounts.throttle import SignInThrottle
 from medmarket.audit import routes as audit_routes
+from medmarket.doctors import routes as doctor_routes
 from medmarket.errors import EXCEPTION_HANDLERS
+from medmarket.hospitals import routes as hospital_routes
 from medmarket.ops import routes as ops_routes
 from medmarket.services import Services, open_services
 from medmarket.settings import Settings, load_settings
@@ -34,7 +36,13 @@ log = logging.getLogger("medmarket")
 
 # Each domain's routes module exports ROUTES and, when it injects its own services,
 # DEPENDENCIES (name -> Provide). Add a domain by adding its module here.
-ROUTE_MODULES: list[ModuleType] = [account_routes, audit_routes, ops_routes]
+ROUTE_MODULES: list[ModuleType] = [
+    account_routes,
+    audit_routes,
+    ops_routes,
+    hospital_routes,
+    doctor_routes,
+]
 
 
 def _route_handlers() -> list[Any]:

@@ -55,6 +55,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1.0
     outbox_max_attempts: Annotated[int, msgspec.Meta(ge=1)] = 12
     webhook_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    # Onboarding: the largest licence scan or ID document a doctor may upload.
+    document_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=20 * 1024 * 1024)] = (
+        10 * 1024 * 1024
+    )
 
     @property
     def is_production(self) -> bool:
