@@ -22,7 +22,7 @@ from medmarket.doctors import verification
 from medmarket.doctors.access import visible_doctor
 from medmarket.doctors.events import DoctorSuspended, announce_suspension
 from medmarket.doctors.notify import notify_hospital_admins, notify_user
-from medmarket.doctors.states import change_status
+from medmarket.doctors.states import WrongStatus, change_status
 from medmarket.errors import Conflict, InvalidInput
 from medmarket.hospitals import adapters
 from medmarket.hospitals.interface import AffiliationQuery
@@ -30,6 +30,12 @@ from medmarket.plugin_manager import PluginUnavailable
 from medmarket.services import Services
 
 log = logging.getLogger("medmarket.doctors")
+
+
+class ChecksNotPassed(Conflict):
+    """A decision needs every check to pass; ``checks`` names those that did not."""
+
+    slug, title = "checks-not-passed", "The hospital does not confirm every credential"
 
 
 def _reason(text: str) -> str:
@@ -97,9 +103,8 @@ async def suspend(
 
 def _must_be_suspended(doctor: asyncpg.Record) -> asyncpg.Record:
     if doctor["status"] != "suspended":
-        raise Conflict(
+        raise WrongStatus(
             f"the application is {doctor['status']}; only a suspended doctor is reinstated",
-            code="wrong-status",
             status_now=doctor["status"],
         )
     return doctor
@@ -220,10 +225,9 @@ class DoctorDecisions:
                     key=f"doctor.reinstated:{doctor_id}:{change_id}",
                 )
         if not passed:
-            raise Conflict(
+            raise ChecksNotPassed(
                 "the hospital does not confirm every credential yet, so the doctor stays "
                 "suspended; see the latest checks",
-                code="checks-not-passed",
                 checks=[r.kind for r in results if r.outcome != "passed"],
             )
 

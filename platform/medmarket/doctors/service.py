@@ -31,7 +31,7 @@ from medmarket.doctors.schemas import (
     DocumentOut,
     DocumentUpload,
 )
-from medmarket.doctors.states import change_status, record_creation
+from medmarket.doctors.states import WrongStatus, change_status, record_creation
 from medmarket.errors import Conflict, FieldError, InvalidInput, NotFound, PayloadTooLarge
 from medmarket.services import Services
 
@@ -141,9 +141,8 @@ class DoctorService:
                     await record_creation(connection, doctor_id, context)
                 else:
                     if existing["status"] not in EDITABLE:
-                        raise Conflict(
+                        raise WrongStatus(
                             f"the application is {existing['status']}; only a draft can change",
-                            code="wrong-status",
                             status_now=existing["status"],
                         )
                     await connection.execute(
@@ -185,9 +184,8 @@ class DoctorService:
         async with self.db.transaction() as connection:
             doctor = await own_doctor(connection, principal, lock=True)
             if doctor["status"] != "draft":
-                raise Conflict(
+                raise WrongStatus(
                     f"the application is {doctor['status']}; only a draft can be submitted",
-                    code="wrong-status",
                     status_now=doctor["status"],
                 )
             await self._require_complete(connection, doctor)
@@ -273,9 +271,8 @@ class DoctorService:
             async with self.db.transaction() as connection:
                 doctor = await own_doctor(connection, principal, lock=True)
                 if doctor["status"] not in UPLOADABLE:
-                    raise Conflict(
+                    raise WrongStatus(
                         f"the application is {doctor['status']}; documents cannot be added now",
-                        code="wrong-status",
                         status_now=doctor["status"],
                     )
                 count = await connection.fetchval(
@@ -284,6 +281,7 @@ class DoctorService:
                 if count >= documents.MAX_DOCUMENTS_PER_DOCTOR:
                     raise Conflict(
                         f"at most {documents.MAX_DOCUMENTS_PER_DOCTOR} documents; delete one first",
+                        field="file",
                         code="too-many-documents",
                     )
                 path = documents.path_of(self.settings.data_path, doctor["id"], document_id)
@@ -329,9 +327,8 @@ class DoctorService:
         async with self.db.transaction() as connection:
             doctor = await own_doctor(connection, principal, lock=True)
             if doctor["status"] not in EDITABLE:
-                raise Conflict(
+                raise WrongStatus(
                     f"the application is {doctor['status']}; its documents are kept",
-                    code="wrong-status",
                     status_now=doctor["status"],
                 )
             deleted = await connection.fetchval(

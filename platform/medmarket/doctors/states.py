@@ -21,6 +21,16 @@ from medmarket.audit import AuditContext
 from medmarket.doctors.schemas import DoctorStatus
 from medmarket.errors import Conflict
 
+
+class WrongStatus(Conflict):
+    """The application's status does not allow this; ``status_now`` says what it is."""
+
+    slug, title = "wrong-status", "The application's status does not allow this"
+
+    def __init__(self, detail: str, *, status_now: str) -> None:
+        super().__init__(detail, status_now=status_now)
+
+
 TRANSITIONS: dict[tuple[DoctorStatus, DoctorStatus], str] = {
     ("draft", "submitted"): "doctor.application_submitted",
     ("submitted", "verifying"): "doctor.verification_started",
@@ -60,9 +70,8 @@ async def change_status(
     current = doctor["status"]
     action = TRANSITIONS.get((current, target))
     if action is None:
-        raise Conflict(
+        raise WrongStatus(
             f"the application is {current}; it cannot become {target}",
-            code="wrong-status",
             status_now=current,
         )
     updated = await connection.execute(
