@@ -189,6 +189,7 @@ async def _resume_stalled(
     context: AuditContext,
     summary: ReverificationSummary,
 ) -> None:
+    """Verifications whose process died (in ``verifying`` for long) are run again."""
     stalled = await services.db.fetch(
         "SELECT id, verification_run FROM doctors "
         "WHERE status = 'verifying' AND updated_at < now() - $1::interval "
@@ -248,6 +249,17 @@ async def reverify_all(
     return summary
 
 
+async def resume_stalled(
+    services: Services, *, today: dt.date | None = None
+) -> ReverificationSummary:
+    """Only the stalled verifications, for the worker's polls between daily runs."""
+    today = today or verification.platform_today(services.settings)
+    context = AuditContext(actor_role="system", request_id=f"{JOB}:resume")
+    summary = ReverificationSummary(day=today)
+    await _resume_stalled(services, None, today, context, summary)
+    return summary
+
+
 # -- once a day, whichever worker comes first --------------------------------------------------
 async def claim_day(services: Services, day: dt.date) -> bool:
     claimed = await services.db.fetchval(
@@ -276,13 +288,16 @@ async def finish_day(services: Services, summary: ReverificationSummary) -> None
 
 
 async def run_daily(services: Services, stop: asyncio.Event, *, poll_seconds: float = 600) -> None:
-    """The worker's daily task: each poll, run today's re-verification unless some worker
-    already did (or is doing) it."""
+    """The worker's periodic task. Each poll resumes verifications that stalled (so a doctor
+    never waits a day for a crashed request), and runs today's re-verification unless some
+    worker already did (or is doing) it."""
     while not stop.is_set():
         day = verification.platform_today(services.settings)
         try:
             if await claim_day(services, day):
                 await finish_day(services, await reverify_all(services, today=day))
+            else:
+                await resume_stalled(services, today=day)
         except Exception:
             log.exception("daily re-verification failed; the next poll tries again")
         with contextlib.suppress(TimeoutError):

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from medmarket.doctors import checks as rules
+from medmarket.doctors import messages
 from medmarket.doctors.reverification import reminder_window
 from medmarket.hospitals.interface import AffiliationVerification, LicenceVerification
 
@@ -144,3 +145,70 @@ def test_expiry_reminders_fall_in_the_smallest_window(today: dt.date, days_left:
     window = reminder_window(today + dt.timedelta(days=days_left), today)
     expected = None if days_left < 0 else 7 if days_left <= 7 else 30 if days_left <= 30 else None
     assert window == expected
+
+
+REASON_CODES = {
+    "application_saved",
+    "application_submitted",
+    "verification_started",
+    "all_checks_passed",
+    "checks_need_review",
+    "application_reopened",
+    "recheck_requested",
+    "operator_decision",
+    "affiliation_ended_by_hospital",
+    "licence_invalid",
+    "licence_expired",
+    "affiliation_ended",
+    "not_affiliated",
+    "licence_expiring",
+}
+
+
+@given(
+    started=st.one_of(st.none(), dates),
+    expires=st.one_of(st.none(), dates),
+    affiliated=st.booleans(),
+    ends_on=st.one_of(st.none(), dates),
+    title=st.sampled_from(["主任医师", "住院医师"]),
+    today=dates,
+)
+def test_every_check_result_reads_in_both_languages(
+    started: dt.date | None,
+    expires: dt.date | None,
+    affiliated: bool,
+    ends_on: dt.date | None,
+    title: str,
+    today: dt.date,
+) -> None:
+    results = rules.evaluate(
+        answer(
+            started=started, expires=expires, affiliated=affiliated, ends_on=ends_on, title=title
+        ),
+        "主任医师",
+        today,
+    )
+    for result in results:
+        for locale in ("zh-CN", "en"):
+            text = messages.render(result.code, result.params, locale)
+            assert text != result.code and "{" not in text, (result.code, locale)
+
+
+def test_every_reason_reads_in_both_languages() -> None:
+    params = {
+        "expires_on": "2030-01-01",
+        "days_left": 5,
+        "ends_on": "2030-01-01",
+        "kinds": ["title"],
+    }
+    for code in REASON_CODES:
+        for locale in ("zh-CN", "en"):
+            text = messages.render(code, params, locale)
+            assert text != code and "{" not in text, (code, locale)
+    assert (
+        messages.render("checks_need_review", {"kinds": ["title", "affiliation"]}, "en").count(
+            "title, affiliation"
+        )
+        == 1
+    )
+    assert messages.render("unknown_code", {}, "en") == "unknown_code"

@@ -4,6 +4,7 @@ silence but what its earlier dates already say, stalled verifications resumed.""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
@@ -16,8 +17,9 @@ import msgspec
 from litestar import Litestar
 
 from medmarket.doctors.events import DOCTOR_SUSPENDED, DoctorSuspended
-from medmarket.doctors.reverification import claim_day, finish_day, reverify_all
+from medmarket.doctors.reverification import claim_day, finish_day, reverify_all, run_daily
 from medmarket.doctors.tests.helpers import is_bookable, notifications, outbox
+from medmarket.doctors.verification import platform_today
 from medmarket.outbox.handlers import build_handlers
 from medmarket.outbox.worker import OutboxWorker
 from medmarket.services import Services
@@ -283,3 +285,37 @@ async def test_reverification_is_visible_to_the_hospital_admin(app: Litestar) ->
     assert body["status"] == "suspended"
     assert body["latest_checks"]["purpose"] == "reverification"
     assert await notifications(app, hospital.admin.id, "hospital.doctor_suspended")
+
+
+async def test_the_worker_resumes_stalled_verifications_between_daily_runs(app: Litestar) -> None:
+    services = services_of(app)
+    # Today's daily run is someone else's (claimed), so the poll only resumes.
+    await claim_day(services, platform_today(services.settings))
+    hospital = await hospital_with_demo_adapter(app)
+    doctor = await draft_doctor(app, hospital, full_name="郑爽")
+    await add_staff(
+        app, hospital, staff_record(licence_number=doctor.licence_number, full_name="郑爽")
+    )
+    superuser = await asyncpg.connect(app.state.settings.database_url)
+    try:
+        await superuser.execute(
+            "UPDATE doctors SET status = 'submitted' WHERE id = $1::uuid", doctor.doctor_id
+        )
+        await superuser.execute(
+            "UPDATE doctors SET status = 'verifying', verification_run = gen_random_uuid(), "
+            "updated_at = now() - interval '1 hour' WHERE id = $1::uuid",
+            doctor.doctor_id,
+        )
+    finally:
+        await superuser.close()
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_daily(services, stop, poll_seconds=0.05))
+    try:
+        for _ in range(200):
+            if await status_of(app, doctor) != "verifying":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    assert await status_of(app, doctor) == "approved"

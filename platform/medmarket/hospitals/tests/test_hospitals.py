@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
-from medmarket.testing.factories import hospital_with_demo_adapter
+from medmarket.testing.factories import approved_doctor, hospital_with_demo_adapter
 from medmarket.testing.fixtures import Account, sign_up_and_in, unique_email
 
 HOSPITAL = {
@@ -185,3 +185,19 @@ async def test_hospital_admins_cannot_register_or_change_hospitals(
         json={"status": "suspended"},
     )
     assert created.status_code == changed.status_code == 403
+
+
+async def test_a_suspended_hospitals_doctors_are_not_bookable(
+    app: Litestar, client: httpx.AsyncClient, operator: Account
+) -> None:
+    hospital = await hospital_with_demo_adapter(app)
+    doctor = await approved_doctor(app, hospital=hospital)
+    bookable = "SELECT count(*) FROM bookable_doctors WHERE id = $1::uuid"
+    db = app.state.services.db
+    assert await db.fetchval(bookable, doctor.doctor_id) == 1
+    await client.patch(
+        f"/api/hospitals/{hospital.id}", headers=operator.headers, json={"status": "suspended"}
+    )
+    assert await db.fetchval(bookable, doctor.doctor_id) == 0
+    settings = await client.get(f"/api/hospitals/{hospital.id}/settings", headers=operator.headers)
+    assert settings.json()["doctors_by_status"] == {"approved": 1}
