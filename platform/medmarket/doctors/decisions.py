@@ -7,7 +7,6 @@ notifies in the same transaction. Suspension also publishes ``doctor.suspended``
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
@@ -28,8 +27,6 @@ from medmarket.hospitals import adapters
 from medmarket.hospitals.interface import AffiliationQuery
 from medmarket.plugin_manager import PluginUnavailable
 from medmarket.services import Services
-
-log = logging.getLogger("medmarket.doctors")
 
 
 class ChecksNotPassed(Conflict):
