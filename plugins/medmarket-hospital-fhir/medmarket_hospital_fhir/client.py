@@ -3,6 +3,9 @@ server may send, and every way a server can misbehave turned into one ``FhirErro
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import socket
 from typing import Any, TypeVar
 
 import httpx
@@ -37,8 +40,10 @@ class FhirClient:
         *,
         timeout_seconds: float,
         bearer_token: str | None = None,
+        allow_private_networks: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self.allow_private_networks = allow_private_networks
         headers = {"Accept": FHIR_JSON}
         if bearer_token:
             headers["Authorization"] = f"Bearer {bearer_token}"
@@ -54,7 +59,30 @@ class FhirClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def _check_destination(self, url: httpx.URL) -> None:
+        """Refuse hosts that resolve to loopback, private or link-local addresses: a base URL
+        an admin typed must not make the platform probe its own network. (The check runs
+        before each request; DNS answers that change in between are not covered.)"""
+        if self.allow_private_networks:
+            return
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(
+                url.host, port, type=socket.SOCK_STREAM
+            )
+        except OSError as exc:
+            raise FhirError(f"{url.host}: cannot be resolved ({exc})") from exc
+        for *_, address in found:
+            ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
+            if not ip.is_global:
+                raise FhirError(
+                    f"{url.host} resolves to the non-public address {ip}; set "
+                    "MEDMARKET_FHIR_ALLOW_PRIVATE_NETWORKS=true if the hospital is reached "
+                    "over a private network"
+                )
+
     async def _send(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+        await self._check_destination(request.url)
         try:
             response = await self._http.send(request, stream=True)
             try:

@@ -11,10 +11,18 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 import pytest
-from medmarket_hospital_fhir import FhirError, FhirHospital, FhirHospitalConfig, FhirHospitalType
+from medmarket_hospital_fhir import (
+    ALLOW_PRIVATE_NETWORKS,
+    FhirError,
+    FhirHospital,
+    FhirHospitalConfig,
+    FhirHospitalType,
+    allows_private_networks,
+)
 from medmarket_hospital_fhir.client import MAX_RESPONSE_BYTES
 
 from medmarket import AffiliationQuery, LicenceQuery
+from medmarket.settings import Settings
 from medmarket.testing.http_recorder import Recorded, Reply
 
 from .conftest import LICENCE_SYSTEM, ORGANIZATION, outcome, practitioner, role
@@ -305,3 +313,26 @@ async def test_ending_an_affiliation_writes_only_when_allowed(fhir_server: Any) 
 def test_configuration_is_validated(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(msgspec.ValidationError, match=field):
         config("https://his.example/fhir", **changes)
+
+
+async def test_private_addresses_are_refused_unless_allowed(fhir_server: Any) -> None:
+    guarded = FhirHospitalType(allow_private_networks=False).create(config(fhir_server.base_url))
+    try:
+        with pytest.raises(FhirError, match=r"non-public address 127\.0\.0\.1"):
+            await guarded.verify_licence(QUERY)
+    finally:
+        await guarded.aclose()
+    assert fhir_server.recorder.requests == []  # nothing was sent
+
+
+def test_production_allows_private_networks_only_when_told(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    production = msgspec.structs.replace(settings, environment="production")
+    monkeypatch.delenv(ALLOW_PRIVATE_NETWORKS, raising=False)
+    assert allows_private_networks(settings) is True
+    assert allows_private_networks(production) is False
+    monkeypatch.setenv(ALLOW_PRIVATE_NETWORKS, "true")
+    assert allows_private_networks(production) is True
+    monkeypatch.setenv(ALLOW_PRIVATE_NETWORKS, "false")
+    assert allows_private_networks(settings) is False
