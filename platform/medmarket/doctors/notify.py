@@ -8,7 +8,7 @@ expiry date), and is the outbox's dedupe key too: a job that runs twice notifies
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import msgspec
@@ -26,7 +26,7 @@ async def notify_user(
     params: dict[str, Any],
     *,
     key: str,
-    urgency: str = "normal",
+    urgency: Literal["low", "normal", "high"] = "normal",
 ) -> bool:
     """Queue ``template`` for the user; False when ``key`` was queued before."""
     user = await connection.fetchrow(
@@ -44,7 +44,7 @@ async def notify_user(
         ),
         template=template,
         params={name: str(value) for name, value in params.items()},
-        urgency=urgency,  # type: ignore[arg-type]
+        urgency=urgency,
     )
     queued = await enqueue(
         connection, NOTIFICATION_TOPIC, msgspec.to_builtins(notification), dedupe_key=key
