@@ -45,7 +45,7 @@ def provide_decisions(request: Request[Any, Any, Any]) -> DoctorDecisions:
 
 
 # -- the doctor's own application ------------------------------------------------------------
-@get("/api/doctors/me", opt=DOCTOR, tags=TAGS)
+@get("/api/doctor/application", opt=DOCTOR, tags=TAGS)
 async def my_application(
     doctors: NamedDependency[DoctorService], principal: NamedDependency[Principal]
 ) -> DoctorOut:
@@ -53,7 +53,7 @@ async def my_application(
     return await doctors.mine(principal)
 
 
-@put("/api/doctors/me", opt=DOCTOR, status_code=HTTP_200_OK, tags=TAGS)
+@put("/api/doctor/application", opt=DOCTOR, status_code=HTTP_200_OK, tags=TAGS)
 async def save_application(
     data: JSONBody[ApplicationIn],
     doctors: NamedDependency[DoctorService],
@@ -64,7 +64,7 @@ async def save_application(
     return await doctors.save_application(principal, data, context)
 
 
-@post("/api/doctors/me/documents", opt=DOCTOR, status_code=HTTP_201_CREATED, tags=TAGS)
+@post("/api/doctor/application/documents", opt=DOCTOR, status_code=HTTP_201_CREATED, tags=TAGS)
 async def upload_document(
     data: MultipartBody[DocumentUpload],
     doctors: NamedDependency[DoctorService],
@@ -76,7 +76,7 @@ async def upload_document(
 
 
 @delete(
-    "/api/doctors/me/documents/{document_id:uuid}",
+    "/api/doctor/application/documents/{document_id:uuid}",
     opt=DOCTOR,
     status_code=HTTP_204_NO_CONTENT,
     tags=TAGS,
@@ -90,7 +90,7 @@ async def delete_document(
     await doctors.delete_document(principal, document_id, context)
 
 
-@post("/api/doctors/me/submit", opt=DOCTOR, status_code=HTTP_200_OK, tags=TAGS)
+@post("/api/doctor/application/submit", opt=DOCTOR, status_code=HTTP_200_OK, tags=TAGS)
 async def submit_application(
     doctors: NamedDependency[DoctorService],
     principal: NamedDependency[Principal],
@@ -101,7 +101,7 @@ async def submit_application(
     return await doctors.submit(principal, context)
 
 
-@post("/api/doctors/me/revise", opt=DOCTOR, status_code=HTTP_200_OK, tags=TAGS)
+@post("/api/doctor/application/revise", opt=DOCTOR, status_code=HTTP_200_OK, tags=TAGS)
 async def revise_application(
     doctors: NamedDependency[DoctorService],
     principal: NamedDependency[Principal],
@@ -112,7 +112,7 @@ async def revise_application(
 
 
 # -- reading applications ----------------------------------------------------------------------
-@get("/api/doctors", opt=REVIEWERS, tags=TAGS)
+@get("/api/onboarding/doctors", opt=REVIEWERS, tags=TAGS)
 async def list_doctors(
     doctors: NamedDependency[DoctorService],
     principal: NamedDependency[Principal],
@@ -128,7 +128,7 @@ async def list_doctors(
     )
 
 
-@get("/api/doctors/{doctor_id:uuid}", opt=ANY_CONCERNED, tags=TAGS)
+@get("/api/onboarding/doctors/{doctor_id:uuid}", opt=ANY_CONCERNED, tags=TAGS)
 async def show_doctor(
     doctor_id: FromPath[uuid.UUID],
     doctors: NamedDependency[DoctorService],
@@ -137,7 +137,7 @@ async def show_doctor(
     return await doctors.detail(principal, doctor_id)
 
 
-@get("/api/doctors/{doctor_id:uuid}/checks", opt=ANY_CONCERNED, tags=TAGS)
+@get("/api/onboarding/doctors/{doctor_id:uuid}/checks", opt=ANY_CONCERNED, tags=TAGS)
 async def list_checks(
     doctor_id: FromPath[uuid.UUID],
     doctors: NamedDependency[DoctorService],
@@ -148,7 +148,11 @@ async def list_checks(
     return await doctors.check_runs(principal, doctor_id)
 
 
-@get("/api/doctors/{doctor_id:uuid}/documents/{document_id:uuid}", opt=ANY_CONCERNED, tags=TAGS)
+@get(
+    "/api/onboarding/doctors/{doctor_id:uuid}/documents/{document_id:uuid}",
+    opt=ANY_CONCERNED,
+    tags=TAGS,
+)
 async def download_document(
     doctor_id: FromPath[uuid.UUID],
     document_id: FromPath[uuid.UUID],
@@ -177,7 +181,12 @@ async def _decided(doctors: DoctorService, principal: Principal, doctor_id: uuid
     return await doctors.detail(principal, doctor_id)
 
 
-@post("/api/doctors/{doctor_id:uuid}/approve", opt=OPERATOR, status_code=HTTP_200_OK, tags=TAGS)
+@post(
+    "/api/onboarding/doctors/{doctor_id:uuid}/approve",
+    opt=OPERATOR,
+    status_code=HTTP_200_OK,
+    tags=TAGS,
+)
 async def approve_doctor(
     doctor_id: FromPath[uuid.UUID],
     data: JSONBody[ReasonIn],
@@ -191,7 +200,12 @@ async def approve_doctor(
     return await _decided(doctors, principal, doctor_id)
 
 
-@post("/api/doctors/{doctor_id:uuid}/reject", opt=OPERATOR, status_code=HTTP_200_OK, tags=TAGS)
+@post(
+    "/api/onboarding/doctors/{doctor_id:uuid}/reject",
+    opt=OPERATOR,
+    status_code=HTTP_200_OK,
+    tags=TAGS,
+)
 async def reject_doctor(
     doctor_id: FromPath[uuid.UUID],
     data: JSONBody[ReasonIn],
@@ -205,7 +219,12 @@ async def reject_doctor(
     return await _decided(doctors, principal, doctor_id)
 
 
-@post("/api/doctors/{doctor_id:uuid}/recheck", opt=OPERATOR, status_code=HTTP_200_OK, tags=TAGS)
+@post(
+    "/api/onboarding/doctors/{doctor_id:uuid}/recheck",
+    opt=OPERATOR,
+    status_code=HTTP_200_OK,
+    tags=TAGS,
+)
 async def recheck_doctor(
     doctor_id: FromPath[uuid.UUID],
     data: JSONBody[RecheckIn],
@@ -219,7 +238,12 @@ async def recheck_doctor(
     return await _decided(doctors, principal, doctor_id)
 
 
-@post("/api/doctors/{doctor_id:uuid}/suspend", opt=OPERATOR, status_code=HTTP_200_OK, tags=TAGS)
+@post(
+    "/api/onboarding/doctors/{doctor_id:uuid}/suspend",
+    opt=OPERATOR,
+    status_code=HTTP_200_OK,
+    tags=TAGS,
+)
 async def suspend_doctor(
     doctor_id: FromPath[uuid.UUID],
     data: JSONBody[ReasonIn],
@@ -233,7 +257,12 @@ async def suspend_doctor(
     return await _decided(doctors, principal, doctor_id)
 
 
-@post("/api/doctors/{doctor_id:uuid}/reinstate", opt=OPERATOR, status_code=HTTP_200_OK, tags=TAGS)
+@post(
+    "/api/onboarding/doctors/{doctor_id:uuid}/reinstate",
+    opt=OPERATOR,
+    status_code=HTTP_200_OK,
+    tags=TAGS,
+)
 async def reinstate_doctor(
     doctor_id: FromPath[uuid.UUID],
     data: JSONBody[ReasonIn],
@@ -248,7 +277,7 @@ async def reinstate_doctor(
 
 
 @post(
-    "/api/doctors/{doctor_id:uuid}/end-affiliation",
+    "/api/onboarding/doctors/{doctor_id:uuid}/end-affiliation",
     opt=REVIEWERS,
     status_code=HTTP_200_OK,
     tags=TAGS,

@@ -42,7 +42,7 @@ def actions_for(role: str, status: str) -> list[Action]:
 
 
 def document_url(doctor_id: uuid.UUID, document_id: uuid.UUID) -> str:
-    return f"/api/doctors/{doctor_id}/documents/{document_id}"
+    return f"/api/onboarding/doctors/{doctor_id}/documents/{document_id}"
 
 
 def document_out(row: asyncpg.Record) -> DocumentOut:

@@ -2,7 +2,7 @@
 
     hospital = await hospital_with_demo_adapter(app)
     doctor = await approved_doctor(app, specialties=("儿科",), hospital=hospital)
-    await client.get(f"/api/doctors/{doctor.doctor_id}", headers=doctor.headers)
+    await client.get(f"/api/onboarding/doctors/{doctor.doctor_id}", headers=doctor.headers)
 
 ``approved_doctor`` walks the whole onboarding: a doctor signs up, saves an application,
 uploads a licence scan and an ID, submits, and the demo hospital's registry confirms every
@@ -232,7 +232,7 @@ async def draft_doctor(
         account = await sign_up_and_in(http, "doctor", display_name=full_name)
         application = _ok(
             await http.put(
-                "/api/doctors/me",
+                "/api/doctor/application",
                 headers=account.headers,
                 json={
                     "hospital_id": hospital_id,
@@ -254,7 +254,7 @@ async def draft_doctor(
             ):
                 _ok(
                     await http.post(
-                        "/api/doctors/me/documents",
+                        "/api/doctor/application/documents",
                         headers=account.headers,
                         data={"kind": kind},
                         files={"file": (filename, content)},
@@ -276,7 +276,10 @@ async def draft_doctor(
 async def submit(app: Litestar, doctor: DoctorAccount) -> dict[str, Any]:
     """Submit the doctor's application; returns the application as the answer shows it."""
     async with client_for(app) as http:
-        return _ok(await http.post("/api/doctors/me/submit", headers=doctor.headers))  # type: ignore[no-any-return]
+        answer: dict[str, Any] = _ok(
+            await http.post("/api/doctor/application/submit", headers=doctor.headers)
+        )
+    return answer
 
 
 async def approved_doctor(

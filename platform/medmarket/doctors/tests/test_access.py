@@ -40,7 +40,7 @@ async def two_hospitals(
 
 
 async def document_id(http: httpx.AsyncClient, doctor: DoctorAccount) -> str:
-    mine = await http.get("/api/doctors/me", headers=doctor.headers)
+    mine = await http.get("/api/doctor/application", headers=doctor.headers)
     return mine.json()["documents"][0]["id"]  # type: ignore[no-any-return]
 
 
@@ -56,9 +56,12 @@ async def test_an_admin_of_another_hospital_learns_nothing(
     missing = str(uuid.uuid4())
     their_document = await document_id(http, their_doctor)
     requests = [
-        *[("GET", f"/api/doctors/{{}}{suffix}", None) for suffix in READS],
-        ("GET", f"/api/doctors/{{}}/documents/{their_document}", None),
-        *[("POST", f"/api/doctors/{{}}/{action}", {"reason": "离职"}) for action in ACTIONS],
+        *[("GET", f"/api/onboarding/doctors/{{}}{suffix}", None) for suffix in READS],
+        ("GET", f"/api/onboarding/doctors/{{}}/documents/{their_document}", None),
+        *[
+            ("POST", f"/api/onboarding/doctors/{{}}/{action}", {"reason": "离职"})
+            for action in ACTIONS
+        ],
     ]
     for method, template, body in requests:
         foreign = await http.request(
@@ -69,7 +72,9 @@ async def test_an_admin_of_another_hospital_learns_nothing(
         assert without_instance(foreign) == without_instance(absent)
         assert their_doctor.full_name not in foreign.text
     # Nothing happened to their doctor.
-    shown = await http.get(f"/api/doctors/{their_doctor.doctor_id}", headers=their_doctor.headers)
+    shown = await http.get(
+        f"/api/onboarding/doctors/{their_doctor.doctor_id}", headers=their_doctor.headers
+    )
     assert shown.json()["status"] == "approved"
 
 
@@ -77,11 +82,13 @@ async def test_an_admin_lists_only_their_own_hospitals_doctors(
     http: httpx.AsyncClient, two_hospitals: Any
 ) -> None:
     ours, our_doctor, theirs, _ = two_hospitals
-    listed = await http.get("/api/doctors", headers=ours.admin.headers, params={"limit": 100})
+    listed = await http.get(
+        "/api/onboarding/doctors", headers=ours.admin.headers, params={"limit": 100}
+    )
     assert {item["hospital_id"] for item in listed.json()["items"]} == {ours.id}
     assert our_doctor.doctor_id in {item["id"] for item in listed.json()["items"]}
     filtered = await http.get(
-        "/api/doctors", headers=ours.admin.headers, params={"hospital_id": theirs.id}
+        "/api/onboarding/doctors", headers=ours.admin.headers, params={"hospital_id": theirs.id}
     )
     assert filtered.json() == {"items": [], "next_cursor": None}
 
@@ -90,14 +97,17 @@ async def test_an_admin_reads_their_doctors_history_and_documents(
     http: httpx.AsyncClient, two_hospitals: Any
 ) -> None:
     ours, our_doctor, _, _ = two_hospitals
-    shown = await http.get(f"/api/doctors/{our_doctor.doctor_id}", headers=ours.admin.headers)
+    shown = await http.get(
+        f"/api/onboarding/doctors/{our_doctor.doctor_id}", headers=ours.admin.headers
+    )
     assert shown.status_code == 200
     assert [change["to_status"] for change in shown.json()["history"]][-1] == "approved"
     assert shown.json()["actions"] == ["end_affiliation"]
-    document = await http.get(
-        f"/api/doctors/{our_doctor.doctor_id}/documents/{await document_id(http, our_doctor)}",
-        headers=ours.admin.headers,
+    document_path = (
+        f"/api/onboarding/doctors/{our_doctor.doctor_id}/documents/"
+        + await document_id(http, our_doctor)
     )
+    document = await http.get(document_path, headers=ours.admin.headers)
     assert document.status_code == 200
 
 
@@ -106,14 +116,17 @@ async def test_another_doctor_learns_nothing(http: httpx.AsyncClient, two_hospit
     missing = str(uuid.uuid4())
     for suffix in READS:
         foreign = await http.get(
-            f"/api/doctors/{their_doctor.doctor_id}{suffix}", headers=our_doctor.headers
+            f"/api/onboarding/doctors/{their_doctor.doctor_id}{suffix}", headers=our_doctor.headers
         )
-        absent = await http.get(f"/api/doctors/{missing}{suffix}", headers=our_doctor.headers)
+        absent = await http.get(
+            f"/api/onboarding/doctors/{missing}{suffix}", headers=our_doctor.headers
+        )
         assert foreign.status_code == absent.status_code == 404
         assert without_instance(foreign) == without_instance(absent)
     document = await document_id(http, their_doctor)
     stolen = await http.get(
-        f"/api/doctors/{their_doctor.doctor_id}/documents/{document}", headers=our_doctor.headers
+        f"/api/onboarding/doctors/{their_doctor.doctor_id}/documents/{document}",
+        headers=our_doctor.headers,
     )
     assert stolen.status_code == 404
 
@@ -124,7 +137,9 @@ async def test_operators_see_every_doctor(
     operator: Account = await create_operator_account(app)
     _, our_doctor, _, their_doctor = two_hospitals
     for doctor in (our_doctor, their_doctor):
-        shown = await http.get(f"/api/doctors/{doctor.doctor_id}", headers=operator.headers)
+        shown = await http.get(
+            f"/api/onboarding/doctors/{doctor.doctor_id}", headers=operator.headers
+        )
         assert shown.status_code == 200
         assert shown.json()["actions"] == ["suspend", "end_affiliation"]
 
@@ -135,5 +150,7 @@ async def test_patients_and_pharmacists_are_refused(
     _, our_doctor, _, _ = two_hospitals
     for role in ("patient", "pharmacist"):
         account = await sign_up(role)
-        response = await http.get(f"/api/doctors/{our_doctor.doctor_id}", headers=account.headers)
+        response = await http.get(
+            f"/api/onboarding/doctors/{our_doctor.doctor_id}", headers=account.headers
+        )
         assert response.status_code == 403

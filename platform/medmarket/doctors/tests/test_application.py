@@ -239,7 +239,9 @@ async def test_bad_application_fields_are_named(
     hospital = await hospital_with_demo_adapter(app)
     account = await sign_up_and_in(http, "doctor")
     response = await http.put(
-        "/api/doctors/me", headers=account.headers, json=application_body(hospital.id, **changes)
+        "/api/doctor/application",
+        headers=account.headers,
+        json=application_body(hospital.id, **changes),
     )
     assert response.status_code == 422, response.text
     assert field in [error["field"] for error in response.json()["errors"]]
@@ -253,13 +255,13 @@ async def test_a_draft_changes_until_it_is_submitted(
     body = application_body(
         hospital.id, licence_number=f" {doctor.licence_number.lower()} ", specialties=["皮肤科"]
     )
-    changed = await http.put("/api/doctors/me", headers=doctor.headers, json=body)
+    changed = await http.put("/api/doctor/application", headers=doctor.headers, json=body)
     assert changed.status_code == 200
     assert changed.json()["specialties"] == ["皮肤科"]
     assert changed.json()["licence_number"] == doctor.licence_number  # trimmed
     assert statuses(changed.json()) == ["draft"]
     await submit(app, doctor)
-    late = await http.put("/api/doctors/me", headers=doctor.headers, json=body)
+    late = await http.put("/api/doctor/application", headers=doctor.headers, json=body)
     assert late.status_code == 409
     assert late.json()["status_now"] == "needs_review"
 
@@ -269,7 +271,7 @@ async def test_one_live_application_per_licence(app: Litestar, http: httpx.Async
     first = await draft_doctor(app, hospital)
     second = await sign_up_and_in(http, "doctor")
     response = await http.put(
-        "/api/doctors/me",
+        "/api/doctor/application",
         headers=second.headers,
         json=application_body(hospital.id, licence_number=first.licence_number),
     )
@@ -282,18 +284,18 @@ async def test_submitting_needs_the_licence_and_the_id(
 ) -> None:
     hospital = await hospital_with_demo_adapter(app)
     doctor = await draft_doctor(app, hospital, with_documents=False)
-    response = await http.post("/api/doctors/me/submit", headers=doctor.headers)
+    response = await http.post("/api/doctor/application/submit", headers=doctor.headers)
     assert response.status_code == 422
     [error] = response.json()["errors"]
     assert (error["field"], error["code"]) == ("documents", "missing-documents")
     assert "licence" in error["message"] and "identity" in error["message"]
-    mine = await http.get("/api/doctors/me", headers=doctor.headers)
+    mine = await http.get("/api/doctor/application", headers=doctor.headers)
     assert mine.json()["status"] == "draft"
 
 
 async def test_no_application_yet_is_a_clear_404(http: httpx.AsyncClient) -> None:
     account = await sign_up_and_in(http, "doctor")
-    response = await http.get("/api/doctors/me", headers=account.headers)
+    response = await http.get("/api/doctor/application", headers=account.headers)
     assert response.status_code == 404
     assert "not applied" in response.json()["detail"]
 
@@ -314,7 +316,7 @@ async def test_an_english_speaking_doctor_reads_the_checks_in_english(
         "UPDATE users SET locale = 'en' WHERE id = $1::uuid", doctor.user_id
     )
     await submit(app, doctor)
-    mine = (await http.get("/api/doctors/me", headers=doctor.headers)).json()
+    mine = (await http.get("/api/doctor/application", headers=doctor.headers)).json()
     check = checks_by_kind(mine)["practice_years"]
     assert check["message"].startswith("Independent practice since")
     assert "operator will review" in mine["status_reason"]

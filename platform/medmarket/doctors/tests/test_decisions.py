@@ -58,7 +58,7 @@ async def decide(
     if action != "recheck":
         body.setdefault("reason", f"{action}: 资料核实")
     return await http.post(
-        f"/api/doctors/{doctor.doctor_id}/{action}", headers=who.headers, json=body
+        f"/api/onboarding/doctors/{doctor.doctor_id}/{action}", headers=who.headers, json=body
     )
 
 
@@ -67,13 +67,15 @@ async def test_operator_approves_what_the_checks_could_not_settle(
 ) -> None:
     _, doctor = await in_review(app)
     queue = await http.get(
-        "/api/doctors", headers=operator.headers, params={"status": "needs_review", "limit": 100}
+        "/api/onboarding/doctors",
+        headers=operator.headers,
+        params={"status": "needs_review", "limit": 100},
     )
     assert doctor.doctor_id in {item["id"] for item in queue.json()["items"]}
     approved = await decide(http, operator, doctor, "approve", reason="规培经历可折算执业年限")
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved"
-    mine = (await http.get("/api/doctors/me", headers=doctor.headers)).json()
+    mine = (await http.get("/api/doctor/application", headers=doctor.headers)).json()
     assert mine["status_reason"] == "规培经历可折算执业年限"
     last = mine["history"][-1]
     assert (last["to_status"], last["actor_role"], last["reason"]) == (
@@ -93,11 +95,11 @@ async def test_rejected_doctor_sees_why_revises_and_applies_again(
     hospital, doctor = await in_review(app)
     rejected = await decide(http, operator, doctor, "reject", reason="执业年限不足三年")
     assert rejected.json()["status"] == "rejected"
-    mine = (await http.get("/api/doctors/me", headers=doctor.headers)).json()
+    mine = (await http.get("/api/doctor/application", headers=doctor.headers)).json()
     assert (mine["status_reason"], mine["actions"]) == ("执业年限不足三年", ["revise"])
     assert await notifications(app, doctor.user_id, "doctor.application.rejected")
 
-    revised = await http.post("/api/doctors/me/revise", headers=doctor.headers)
+    revised = await http.post("/api/doctor/application/revise", headers=doctor.headers)
     assert revised.json()["status"] == "draft"
     # Meanwhile the hospital corrected its record.
     await add_staff(
@@ -131,7 +133,9 @@ async def test_recheck_asks_the_hospital_again(
     assert body["latest_checks"]["purpose"] == "recheck"
     assert statuses(body)[-3:] == ["needs_review", "verifying", "approved"]
     assert body["history"][-2]["reason"] == "医院已更正记录"
-    runs = await http.get(f"/api/doctors/{doctor.doctor_id}/checks", headers=operator.headers)
+    runs = await http.get(
+        f"/api/onboarding/doctors/{doctor.doctor_id}/checks", headers=operator.headers
+    )
     assert [run["purpose"] for run in runs.json()] == ["recheck", "application"]
     assert [run["outcome"] for run in runs.json()] == ["passed", "failed"]
 
@@ -178,7 +182,9 @@ async def test_reinstatement_waits_for_the_hospital_to_confirm_again(
     assert refused.status_code == 409
     assert refused.json()["type"] == "/problems/checks-not-passed"
     assert refused.json()["checks"] == ["licence_unexpired"]
-    shown = (await http.get(f"/api/doctors/{doctor.doctor_id}", headers=operator.headers)).json()
+    shown = (
+        await http.get(f"/api/onboarding/doctors/{doctor.doctor_id}", headers=operator.headers)
+    ).json()
     assert shown["status"] == "suspended"
     # The refused attempt's checks are kept: they say why.
     assert shown["latest_checks"]["purpose"] == "reinstatement"
@@ -189,7 +195,7 @@ async def test_hospital_admin_ends_an_affiliation(app: Litestar, http: httpx.Asy
     hospital = await hospital_with_demo_adapter(app)
     doctor = await approved_doctor(app, hospital=hospital)
     ended = await http.post(
-        f"/api/doctors/{doctor.doctor_id}/end-affiliation",
+        f"/api/onboarding/doctors/{doctor.doctor_id}/end-affiliation",
         headers=hospital.admin.headers,
         json={"reason": "已离职"},
     )
@@ -239,7 +245,7 @@ async def test_decisions_that_do_not_fit_the_status_are_refused(
     assert response.status_code == 409, response.text
     assert response.json()["type"] == "/problems/wrong-status"
     assert response.json()["status_now"] == status_now
-    shown = await http.get(f"/api/doctors/{doctor.doctor_id}", headers=operator.headers)
+    shown = await http.get(f"/api/onboarding/doctors/{doctor.doctor_id}", headers=operator.headers)
     assert shown.json()["status"] == status_now
 
 
@@ -247,8 +253,8 @@ async def test_the_doctor_cannot_submit_twice_or_revise_an_approval(
     app: Litestar, http: httpx.AsyncClient
 ) -> None:
     doctor = await approved_doctor(app)
-    again = await http.post("/api/doctors/me/submit", headers=doctor.headers)
-    revise = await http.post("/api/doctors/me/revise", headers=doctor.headers)
+    again = await http.post("/api/doctor/application/submit", headers=doctor.headers)
+    revise = await http.post("/api/doctor/application/revise", headers=doctor.headers)
     assert again.status_code == revise.status_code == 409
 
 
@@ -273,11 +279,15 @@ async def test_operators_list_and_page_through_doctors(
         params: dict[str, Any] = {"hospital_id": hospital.id, "limit": 2}
         if cursor:
             params["cursor"] = cursor
-        page = (await http.get("/api/doctors", headers=operator.headers, params=params)).json()
+        page = (
+            await http.get("/api/onboarding/doctors", headers=operator.headers, params=params)
+        ).json()
         seen += [item["id"] for item in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert sorted(seen) == sorted(made) and len(seen) == 3
-    bad = await http.get("/api/doctors", headers=operator.headers, params={"cursor": "%%%"})
+    bad = await http.get(
+        "/api/onboarding/doctors", headers=operator.headers, params={"cursor": "%%%"}
+    )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"

@@ -46,7 +46,7 @@ async def upload(
     declared: str = "application/octet-stream",
 ) -> httpx.Response:
     return await http.post(
-        "/api/doctors/me/documents",
+        "/api/doctor/application/documents",
         headers=doctor.headers,
         data={"kind": kind},
         files={"file": (name, content, declared)},
@@ -98,7 +98,7 @@ async def test_refused_when_the_content_is_something_else(
     problem = response.json()
     assert problem["type"] == "/problems/unsupported-media"
     assert problem["errors"][0]["field"] == "file"
-    mine = await http.get("/api/doctors/me", headers=doctor.headers)
+    mine = await http.get("/api/doctor/application", headers=doctor.headers)
     assert mine.json()["documents"] == []
 
 
@@ -161,7 +161,9 @@ async def test_documents_are_fixed_once_submitted(
 ) -> None:
     licence = (await upload(http, doctor, "licence.pdf", PDF_BYTES)).json()
     spare = (await upload(http, doctor, "spare.pdf", PDF_BYTES, kind="other")).json()
-    deleted = await http.delete(f"/api/doctors/me/documents/{spare['id']}", headers=doctor.headers)
+    deleted = await http.delete(
+        f"/api/doctor/application/documents/{spare['id']}", headers=doctor.headers
+    )
     assert deleted.status_code == 204
     path = Path(app.state.settings.data_dir) / "documents" / doctor.doctor_id / spare["id"]
     assert not path.exists()
@@ -171,5 +173,7 @@ async def test_documents_are_fixed_once_submitted(
     # A reviewer may ask for more: adding is allowed while in review, deleting is not.
     extra = await upload(http, doctor, "title.pdf", PDF_BYTES, kind="title_certificate")
     assert extra.status_code == 201
-    kept = await http.delete(f"/api/doctors/me/documents/{licence['id']}", headers=doctor.headers)
+    kept = await http.delete(
+        f"/api/doctor/application/documents/{licence['id']}", headers=doctor.headers
+    )
     assert kept.status_code == 409

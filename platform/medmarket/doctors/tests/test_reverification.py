@@ -65,7 +65,9 @@ async def test_a_good_standing_doctor_stays_and_is_verified_again(app: Litestar)
     assert (summary.checked, summary.confirmed, summary.suspended) == (1, 1, 0)
     assert await status_of(app, doctor) == "approved"
     async with client_for(app) as http:
-        runs = await http.get(f"/api/doctors/{doctor.doctor_id}/checks", headers=doctor.headers)
+        runs = await http.get(
+            f"/api/onboarding/doctors/{doctor.doctor_id}/checks", headers=doctor.headers
+        )
     assert [run["purpose"] for run in runs.json()] == ["reverification", "application"]
 
 
@@ -102,7 +104,7 @@ async def test_an_expired_licence_suspends_and_flags_bookings(app: Litestar) -> 
     [notice] = await notifications(app, doctor.user_id, "doctor.suspended")
     assert notice.urgency == "high" and notice.params["reason_code"] == "licence_expired"
     async with client_for(app) as http:
-        mine = (await http.get("/api/doctors/me", headers=doctor.headers)).json()
+        mine = (await http.get("/api/doctor/application", headers=doctor.headers)).json()
     last = mine["history"][-1]
     assert (last["to_status"], last["reason_code"], last["actor_role"]) == (
         "suspended",
@@ -280,7 +282,9 @@ async def test_reverification_is_visible_to_the_hospital_admin(app: Litestar) ->
     hospital, doctor = await approved_with(app, licence_active=False)
     await reverify_all(services_of(app), hospital_id=uuid.UUID(hospital.id))
     async with client_for(app) as http:
-        shown = await http.get(f"/api/doctors/{doctor.doctor_id}", headers=hospital.admin.headers)
+        shown = await http.get(
+            f"/api/onboarding/doctors/{doctor.doctor_id}", headers=hospital.admin.headers
+        )
     body = shown.json()
     assert body["status"] == "suspended"
     assert body["latest_checks"]["purpose"] == "reverification"

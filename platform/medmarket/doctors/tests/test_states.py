@@ -1,5 +1,5 @@
 """The state machine lives in the database too: the trigger allows exactly the transitions the
-service names, an application starts as a draft, and its history cannot be rewritten."""
+service names, and an application's history and checks cannot be rewritten."""
 
 from __future__ import annotations
 
@@ -57,20 +57,6 @@ async def test_the_trigger_allows_exactly_the_named_transitions(
             await transaction.rollback()
     assert allowed == set(TRANSITIONS)
     assert all(f"from {a} to {b}" in message for (a, b), message in refusals.items())
-
-
-async def test_an_application_starts_as_a_draft(app: Litestar) -> None:
-    doctor = await approved_doctor(app)
-    db = app.state.services.db
-    with pytest.raises(asyncpg.CheckViolationError, match="starts as draft"):
-        await db.execute(
-            """
-            INSERT INTO doctors (user_id, hospital_id, full_name, licence_number, title, status)
-            SELECT gen_random_uuid(), hospital_id, 'x', '99999999', '主治医师', 'approved'
-              FROM doctors WHERE id = $1::uuid
-            """,
-            doctor.doctor_id,
-        )
 
 
 async def test_the_application_cannot_rewrite_history_or_checks(app: Litestar) -> None:
