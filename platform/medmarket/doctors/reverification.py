@@ -287,17 +287,24 @@ async def finish_day(services: Services, summary: ReverificationSummary) -> None
     )
 
 
+async def tick(services: Services) -> ReverificationSummary | None:
+    """One poll of the worker's periodic job: run today's re-verification unless some worker
+    already did (or is doing) it; otherwise only resume verifications that stalled, so a
+    doctor never waits a day for a crashed request. Returns what it did, None if nothing."""
+    day = verification.platform_today(services.settings)
+    if await claim_day(services, day):
+        summary = await reverify_all(services, today=day)
+        await finish_day(services, summary)
+        return summary
+    resumed = await resume_stalled(services, today=day)
+    return resumed if resumed.resumed else None
+
+
 async def run_daily(services: Services, stop: asyncio.Event, *, poll_seconds: float = 600) -> None:
-    """The worker's periodic task. Each poll resumes verifications that stalled (so a doctor
-    never waits a day for a crashed request), and runs today's re-verification unless some
-    worker already did (or is doing) it."""
+    """The worker's periodic task: ``tick`` every ``poll_seconds`` until ``stop``."""
     while not stop.is_set():
-        day = verification.platform_today(services.settings)
         try:
-            if await claim_day(services, day):
-                await finish_day(services, await reverify_all(services, today=day))
-            else:
-                await resume_stalled(services, today=day)
+            await tick(services)
         except Exception:
             log.exception("daily re-verification failed; the next poll tries again")
         with contextlib.suppress(TimeoutError):
