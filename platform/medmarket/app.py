@@ -27,7 +27,9 @@ from medmarket.accounts.throttle import SignInThrottle
 from medmarket.audit import routes as audit_routes
 from medmarket.bookings import routes as booking_routes
 from medmarket.catalog import routes as catalog_routes
+from medmarket.doctors import routes as doctor_routes
 from medmarket.errors import EXCEPTION_HANDLERS
+from medmarket.hospitals import routes as hospital_routes
 from medmarket.ops import routes as ops_routes
 from medmarket.pages import routes as page_routes
 from medmarket.pages.assets import WebAssets
@@ -59,6 +61,8 @@ ROUTE_MODULES: list[ModuleType] = [
     review_routes,
     signaling_routes,
     video_routes,
+    hospital_routes,
+    doctor_routes,
     page_routes,
 ]
 

@@ -1,13 +1,15 @@
-"""``medmarket serve | migrate | demo | plugins | worker | create-operator``."""
+"""``medmarket serve | migrate | demo | plugins | worker | reverify | create-operator``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import getpass
 import logging
 import signal
 import sys
+import uuid
 from collections.abc import Sequence
 
 from medmarket.settings import Settings, SettingsError, load_settings
@@ -114,6 +116,30 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reverify(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from medmarket.doctors.reverification import reverify_all
+    from medmarket.services import open_services
+
+    settings = _settings()
+
+    async def run() -> None:
+        async with open_services(settings) as services:
+            summary = await reverify_all(services, today=args.date, hospital_id=args.hospital)
+        print(msgspec.json.encode(summary).decode())
+
+    asyncio.run(run())
+    return 0
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
 def cmd_create_operator(args: argparse.Namespace) -> int:
     from medmarket.demo import create_operator
 
@@ -146,7 +172,21 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("plugins", help="list installed plugins and their health").set_defaults(
         func=cmd_plugins
     )
-    commands.add_parser("worker", help="deliver outbox messages").set_defaults(func=cmd_worker)
+    commands.add_parser(
+        "worker", help="deliver outbox messages and run the periodic jobs (holds, re-verification)"
+    ).set_defaults(func=cmd_worker)
+
+    reverify = commands.add_parser(
+        "reverify",
+        help="re-check every approved doctor with their hospital now (the worker does it daily)",
+    )
+    reverify.add_argument(
+        "--date", type=_date, default=None, help="judge expiry as of this day (default: today)"
+    )
+    reverify.add_argument(
+        "--hospital", type=uuid.UUID, default=None, help="only this hospital's doctors"
+    )
+    reverify.set_defaults(func=cmd_reverify)
 
     operator = commands.add_parser("create-operator", help="create a platform operator account")
     operator.add_argument("--email", required=True)

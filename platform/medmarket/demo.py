@@ -8,6 +8,8 @@ import logging
 from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.service import normalize_email
 from medmarket.db import Database, connect_pool
+from medmarket.doctors.demo_data import DEMO_ONBOARDING_ACCOUNTS, seed_partner_hospitals
+from medmarket.services import open_services
 from medmarket.settings import Settings
 
 log = logging.getLogger("medmarket.demo")
@@ -51,8 +53,11 @@ async def seed_demo(settings: Settings) -> None:
     try:
         for email, role, name in DEMO_ACCOUNTS:
             await _ensure_user(db, passwords, email, role, name, DEMO_PASSWORD)
-        print(f"demo accounts (password: {DEMO_PASSWORD}):")
-        for email, role, _ in DEMO_ACCOUNTS:
-            print(f"  {role:15} {email}")
     finally:
         await pool.close()
+    async with open_services(settings) as services:
+        # Partner hospitals and approved doctors, through the real onboarding.
+        await seed_partner_hospitals(services, DEMO_ACCOUNTS[0][0], DEMO_PASSWORD)
+    print(f"demo accounts (password: {DEMO_PASSWORD}):")
+    for email, role, _ in [*DEMO_ACCOUNTS, *DEMO_ONBOARDING_ACCOUNTS]:
+        print(f"  {role:15} {email}")

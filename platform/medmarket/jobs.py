@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from medmarket.audit.service import SYSTEM
 from medmarket.bookings.service import Bookings
+from medmarket.doctors import reverification
 from medmarket.services import Services
 
 log = logging.getLogger("medmarket.jobs")
@@ -27,7 +28,12 @@ async def expire_booking_holds(services: Services) -> int:
     return await Bookings(services.db, services.settings.booking_hold_seconds).expire_holds(SYSTEM)
 
 
-JOBS = [Job("expire booking holds", 15, expire_booking_holds)]
+JOBS = [
+    Job("expire booking holds", 15, expire_booking_holds),
+    # Runs the day's re-verification once (whichever worker claims the day first) and, on the
+    # polls between, resumes verifications whose process died.
+    Job("doctor re-verification", 600, reverification.tick),
+]
 
 
 async def run_periodically(services: Services, job: Job, stop: asyncio.Event) -> None:

@@ -72,6 +72,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Signaling: how many people may be in one consultation's room at once.
     signaling_max_participants: Annotated[int, msgspec.Meta(ge=2, le=8)] = 8
 
+    # Onboarding: the largest licence scan or ID document a doctor may upload.
+    document_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=20 * 1024 * 1024)] = (
+        10 * 1024 * 1024
+    )
+
     def __post_init__(self) -> None:
         if self.turn_urls and not self.turn_secret:
             raise ValueError("`turn_secret` is required when TURN URLs are configured")

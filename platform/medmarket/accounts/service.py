@@ -145,6 +145,13 @@ class Accounts:
                     invitation["token_hash"],
                     row["id"],
                 )
+                hospital_id = invitation["scope"].get("hospital_id")
+                if role == "hospital_admin" and hospital_id:
+                    await connection.execute(
+                        "INSERT INTO hospital_admins (hospital_id, user_id) VALUES ($1, $2)",
+                        uuid.UUID(hospital_id),
+                        row["id"],
+                    )
             await audit.record(
                 connection,
                 context.as_actor(row["id"], role),
@@ -306,6 +313,10 @@ class Accounts:
         if request.hospital_id is not None:
             scope["hospital_id"] = str(request.hospital_id)
         async with self.db.transaction() as connection:
+            if request.hospital_id is not None and not await connection.fetchval(
+                "SELECT 1 FROM hospitals WHERE id = $1", request.hospital_id
+            ):
+                raise InvalidInput("there is no such partner hospital", field="hospital_id")
             expires_at = await connection.fetchval(
                 """
                 INSERT INTO invitations (token_hash, email, role, scope, invited_by, expires_at)

@@ -20,7 +20,8 @@ Title = Literal["主任医师", "副主任医师", "主治医师", "住院医师
 
 
 class LicenceQuery(msgspec.Struct, frozen=True, kw_only=True):
-    """Who the core asks about: the licence number as the doctor typed it, and their name."""
+    """Who the core asks about: the licence number as the doctor typed it (trimmed), and the
+    real name they applied with."""
 
     licence_number: str
     full_name: str
@@ -29,9 +30,12 @@ class LicenceQuery(msgspec.Struct, frozen=True, kw_only=True):
 class LicenceVerification(msgspec.Struct, frozen=True, kw_only=True):
     """The hospital's answer about one practitioner licence.
 
-    ``valid`` is False when the hospital does not know the licence or the name does not
-    match; the other fields are then None. ``evidence`` is kept verbatim with the check so a
-    reviewer can see what the hospital said (e.g. the FHIR resource ids it matched).
+    ``valid`` is False when the hospital does not know the licence, the name does not match
+    or the hospital marks the practitioner inactive; the other fields are then None.
+    ``practice_started_on`` is the day independent practice began (the practice licence was
+    first granted); ``licence_expires_on`` None means the hospital did not say. ``evidence``
+    is kept verbatim (JSON) with the check so a reviewer can see what the hospital said
+    (e.g. the FHIR resource ids and versions it matched); it must hold no secrets.
     """
 
     valid: bool
@@ -49,7 +53,11 @@ class AffiliationQuery(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AffiliationVerification(msgspec.Struct, frozen=True, kw_only=True):
-    """Whether the practitioner works at this hospital now, and since/until when."""
+    """Whether the hospital holds an affiliation for the practitioner, and since/until when.
+
+    ``affiliated`` False means the hospital has no current affiliation on record (never had
+    one, or it was ended); ``ends_on`` is the last day of a fixed-term (or ended) one.
+    """
 
     affiliated: bool
     department: str | None = None
@@ -68,7 +76,10 @@ class HospitalAdapter(Protocol):
 
     async def confirm_affiliation(self, query: AffiliationQuery) -> AffiliationVerification: ...
 
-    async def end_affiliation(self, query: AffiliationQuery, reason: str) -> None: ...
+    async def end_affiliation(self, query: AffiliationQuery, reason: str) -> None:
+        """Tell the hospital the platform ended this affiliation (a hospital admin did it).
+        A hospital whose systems the platform may only read does nothing here."""
+        ...
 
     async def health(self) -> HealthReport: ...
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from medmarket.doctors.events import DOCTOR_SUSPENDED, handle_doctor_suspended
 from medmarket.notifications.interface import Notification
 from medmarket.outbox.worker import Handler, OutboxMessage
 from medmarket.services import Services
@@ -29,4 +30,8 @@ def build_handlers(services: Services) -> dict[str, Handler]:
         )
         response.raise_for_status()
 
-    return {"notification.send": send_notification, "webhook.post": post_webhook}
+    return {
+        "notification.send": send_notification,
+        "webhook.post": post_webhook,
+        DOCTOR_SUSPENDED: handle_doctor_suspended,
+    }

@@ -62,8 +62,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url)
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings of the session's app; uploaded files go to a directory of its own."""
+    return make_settings(database_url, data_dir=str(tmp_path_factory.mktemp("data")))
 
 
 @pytest.fixture(scope="session")

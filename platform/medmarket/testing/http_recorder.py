@@ -110,7 +110,11 @@ class HttpRecorder:
     def serving(self) -> Iterator[HttpRecorder]:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for the loop's next poll.
+        server = self._server
+        thread = threading.Thread(
+            target=lambda: server.serve_forever(poll_interval=0.05), daemon=True
+        )
         thread.start()
         try:
             yield self

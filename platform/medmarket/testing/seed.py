@@ -1,14 +1,9 @@
-"""Test data through the public API wherever it exists: a doctor with a schedule and slots,
-a patient with real-name details and consent.
-
-Until onboarding lands, an approved doctor's record is written directly (as onboarding will
-leave it); everything after that goes through the API like a real client.
-"""
+"""Test data made through the public API, like a real client: a doctor approved by the
+onboarding with a schedule and slots, a patient with real-name details and consent."""
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +12,9 @@ import httpx
 from litestar import Litestar
 
 from medmarket.patients.service import CURRENT_POLICY_VERSION
-from medmarket.testing.fixtures import Account, client_for, sign_up_and_in
+from medmarket.testing.factories import HospitalHandle, hospital_with_demo_adapter
+from medmarket.testing.factories import approved_doctor as onboarded_doctor
+from medmarket.testing.fixtures import STRONG_PASSWORD, Account, client_for, sign_up_and_in
 
 ALL_DAY = [{"weekday": day, "starts_at": "00:00", "ends_at": "23:30"} for day in range(1, 8)]
 
@@ -44,26 +41,19 @@ class Patient:
 
 
 async def hospital(
-    app: Litestar, *, name: str | None = None, region: str = "浙江省杭州市", level: str = "三级甲等"
-) -> str:
-    row = await app.state.services.db.fetchval(
-        "INSERT INTO hospitals (name, level, region, departments) VALUES ($1, $2, $3, $4) "
-        "RETURNING id",
-        name or f"测试医院 {secrets.token_hex(4)}",
-        level,
-        region,
-        ["心内科", "儿科"],
-    )
-    return str(row)
+    app: Litestar, *, name: str | None = None, region: str = "浙江省杭州市"
+) -> HospitalHandle:
+    """A partner hospital with the demo adapter, registered and connected as in production."""
+    return await hospital_with_demo_adapter(app, name=name, region=region)
 
 
 async def approved_doctor(
     app: Litestar,
     *,
-    full_name: str = "李 医生",
+    full_name: str | None = None,
     specialties: tuple[str, ...] = ("心内科",),
     languages: tuple[str, ...] = ("zh",),
-    hospital_id: str | None = None,
+    hospital: HospitalHandle | None = None,
     title: str = "主任医师",
     price_fen: int = 5000,
     slot_minutes: int = 30,
@@ -72,24 +62,26 @@ async def approved_doctor(
     publish_days: int | None = 3,
     **offering: Any,
 ) -> Doctor:
+    """A doctor approved through the real onboarding, with a price, a weekly schedule and
+    (unless ``publish_days`` is None) published slots."""
+    onboarded = await onboarded_doctor(
+        app,
+        full_name=full_name,
+        specialties=specialties,
+        languages=languages,
+        hospital=hospital,
+        title=title,
+        time_zone=time_zone,
+    )
+    account = Account(
+        id=onboarded.user_id,
+        email=onboarded.email,
+        role="doctor",
+        password=STRONG_PASSWORD,
+        token=onboarded.token,
+    )
+    doctor = Doctor(account=account, id=onboarded.doctor_id, hospital_id=onboarded.hospital_id)
     async with client_for(app) as http:
-        account = await sign_up_and_in(http, "doctor", display_name=full_name)
-        hospital_id = hospital_id or await hospital(app)
-        doctor_id = await app.state.services.db.fetchval(
-            """
-            INSERT INTO doctors (user_id, hospital_id, full_name, licence_number, title,
-                                 specialties, languages, status, practice_started_on)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, 'approved', '2010-01-01') RETURNING id
-            """,
-            uuid.UUID(account.id),
-            uuid.UUID(hospital_id),
-            full_name,
-            f"1100{secrets.randbelow(10**11):011d}",
-            title,
-            list(specialties),
-            list(languages),
-        )
-        doctor = Doctor(account=account, id=str(doctor_id), hospital_id=hospital_id)
         await expect(
             http.put(
                 "/api/doctor/offerings/video",

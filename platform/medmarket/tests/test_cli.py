@@ -22,6 +22,7 @@ def run_cli(settings: Settings, *args: str, database_url: str | None = None) -> 
         "MEDMARKET_SECRET_KEY": settings.secret_key,
         "MEDMARKET_PASSWORD_TIME_COST": "1",
         "MEDMARKET_PASSWORD_MEMORY_KIB": "8192",
+        "MEDMARKET_DATA_DIR": settings.data_dir,
     }
     result = subprocess.run(
         [sys.executable, "-m", "medmarket.cli", *args],

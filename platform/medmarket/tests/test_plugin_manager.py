@@ -40,7 +40,7 @@ def test_a_plugin_that_raises_at_start_is_reported_and_the_rest_load(
     host = PluginHost(quick_settings, MISBEHAVING)
     broken = next(i for i in host.describe() if i.name == "broken-at-start")
     assert broken.error is not None and "courier plugin misconfigured" in broken.error
-    assert set(host.hospital_adapters.adapters) == {"raising", "hanging"}
+    assert {"raising", "hanging"} <= set(host.hospital_adapters.adapters)
     assert "log" in host.notifiers.adapters
 
 

@@ -16,13 +16,13 @@ from medmarket.testing.seed import approved_doctor, expect, hospital
 async def market(app: Litestar) -> dict[str, object]:
     """A small market of its own: one hospital with a unique region, five doctors."""
     region = f"测试省{secrets.token_hex(3)}县"
-    hospital_id = await hospital(app, region=region, name=f"第一人民医院 {secrets.token_hex(3)}")
+    partner = await hospital(app, region=region, name=f"第一人民医院 {secrets.token_hex(3)}")
     doctors = {
         "zhang": await approved_doctor(
             app,
             full_name="张 三丰",
             specialties=("心内科",),
-            hospital_id=hospital_id,
+            hospital=partner,
             price_fen=8000,
             publish_days=2,
         ),
@@ -30,7 +30,7 @@ async def market(app: Litestar) -> dict[str, object]:
             app,
             full_name="李 时珍",
             specialties=("中医科", "消化内科"),
-            hospital_id=hospital_id,
+            hospital=partner,
             price_fen=3000,
             publish_days=2,
             languages=("zh", "en"),
@@ -39,7 +39,7 @@ async def market(app: Litestar) -> dict[str, object]:
             app,
             full_name="王 清任",
             specialties=("心内科",),
-            hospital_id=hospital_id,
+            hospital=partner,
             price_fen=5000,
             publish_days=None,
         ),
@@ -47,7 +47,7 @@ async def market(app: Litestar) -> dict[str, object]:
             app,
             full_name="赵 医生",
             specialties=("儿科",),
-            hospital_id=hospital_id,
+            hospital=partner,
             price_fen=12000,
             publish_days=2,
         ),
@@ -55,7 +55,7 @@ async def market(app: Litestar) -> dict[str, object]:
             app,
             full_name="隐 藏",
             specialties=("心内科",),
-            hospital_id=hospital_id,
+            hospital=partner,
             price_fen=100,
             publish_days=2,
         ),
@@ -63,7 +63,7 @@ async def market(app: Litestar) -> dict[str, object]:
     await app.state.services.db.execute(
         "UPDATE doctors SET status = 'suspended' WHERE id = $1", uuid.UUID(doctors["hidden"].id)
     )
-    return {"region": region, "hospital_id": hospital_id, "doctors": doctors}
+    return {"region": region, "hospital_id": partner.id, "doctors": doctors}
 
 
 def names(page: dict) -> list[str]:  # type: ignore[type-arg]

@@ -130,7 +130,7 @@ async def test_availability_is_validated_with_the_field_named(app: Litestar) -> 
 async def test_a_doctor_not_yet_approved_cannot_publish(app: Litestar) -> None:
     doctor = await approved_doctor(app, publish_days=None)
     await app.state.services.db.execute(
-        "UPDATE doctors SET status = 'needs_review' WHERE id = $1", uuid.UUID(doctor.id)
+        "UPDATE doctors SET status = 'suspended' WHERE id = $1", uuid.UUID(doctor.id)
     )
     async with client_for(app) as http:
         refused = await http.post(

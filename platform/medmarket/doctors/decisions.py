@@ -1,0 +1,281 @@
+"""Decisions people make about a doctor: operators approve, reject, re-check, suspend and
+reinstate; a hospital's admin ends the doctor's affiliation with their hospital.
+
+Each decision carries a reason the doctor sees, moves the doctor through ``states``, and
+notifies in the same transaction. Suspension also publishes ``doctor.suspended``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from medmarket import audit
+from medmarket.accounts.service import Principal
+from medmarket.audit import AuditContext
+from medmarket.audit.service import Outcome
+from medmarket.doctors import checks as rules
+from medmarket.doctors import verification
+from medmarket.doctors.access import visible_doctor
+from medmarket.doctors.events import DoctorSuspended, announce_suspension
+from medmarket.doctors.notify import notify_hospital_admins, notify_user
+from medmarket.doctors.states import WrongStatus, change_status
+from medmarket.errors import Conflict, InvalidInput
+from medmarket.hospitals import adapters
+from medmarket.hospitals.interface import AffiliationQuery
+from medmarket.plugin_manager import PluginUnavailable
+from medmarket.services import Services
+
+
+class ChecksNotPassed(Conflict):
+    """A decision needs every check to pass; ``checks`` names those that did not."""
+
+    slug, title = "checks-not-passed", "The hospital does not confirm every credential"
+
+
+def _reason(text: str) -> str:
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidInput("reason: say why, in words the doctor will read", field="reason")
+    return cleaned
+
+
+async def suspend(
+    connection: asyncpg.Connection,
+    doctor: asyncpg.Record,
+    context: AuditContext,
+    *,
+    reason_code: str,
+    reason: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> int:
+    """approved → suspended, told to the doctor, their hospital's admins and (through
+    ``doctor.suspended``) to booking. ``doctor`` is locked by the caller."""
+    change_id = await change_status(
+        connection,
+        doctor,
+        "suspended",
+        context,
+        reason_code=reason_code,
+        reason=reason,
+        params=params,
+    )
+    suspended_at = await connection.fetchval(
+        "SELECT occurred_at FROM doctor_status_changes WHERE id = $1", change_id
+    )
+    await announce_suspension(
+        connection,
+        DoctorSuspended(
+            doctor_id=doctor["id"],
+            user_id=doctor["user_id"],
+            hospital_id=doctor["hospital_id"],
+            reason_code=reason_code,
+            reason=reason,
+            suspended_at=suspended_at,
+            status_change_id=change_id,
+        ),
+    )
+    notice = {"doctor_id": doctor["id"], "reason_code": reason_code, **(params or {})}
+    if reason:
+        notice["reason"] = reason
+    await notify_user(
+        connection,
+        doctor["user_id"],
+        "doctor.suspended",
+        notice,
+        key=f"doctor.suspended:{doctor['id']}:{change_id}",
+        urgency="high",
+    )
+    await notify_hospital_admins(
+        connection,
+        doctor["hospital_id"],
+        "hospital.doctor_suspended",
+        {**notice, "full_name": doctor["full_name"]},
+        key=f"hospital.doctor_suspended:{doctor['id']}:{change_id}",
+    )
+    return change_id
+
+
+def _must_be_suspended(doctor: asyncpg.Record) -> asyncpg.Record:
+    if doctor["status"] != "suspended":
+        raise WrongStatus(
+            f"the application is {doctor['status']}; only a suspended doctor is reinstated",
+            status_now=doctor["status"],
+        )
+    return doctor
+
+
+class DoctorDecisions:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.db = services.db
+
+    async def approve(
+        self, principal: Principal, doctor_id: uuid.UUID, reason: str, context: AuditContext
+    ) -> None:
+        reason = _reason(reason)
+        async with self.db.transaction() as connection:
+            doctor = await visible_doctor(connection, principal, doctor_id, lock=True)
+            change_id = await change_status(
+                connection,
+                doctor,
+                "approved",
+                context,
+                reason_code="operator_decision",
+                reason=reason,
+            )
+            await notify_user(
+                connection,
+                doctor["user_id"],
+                "doctor.application.approved",
+                {"doctor_id": doctor_id, "reason": reason},
+                key=f"doctor.application.approved:{doctor_id}:{change_id}",
+            )
+
+    async def reject(
+        self, principal: Principal, doctor_id: uuid.UUID, reason: str, context: AuditContext
+    ) -> None:
+        reason = _reason(reason)
+        async with self.db.transaction() as connection:
+            doctor = await visible_doctor(connection, principal, doctor_id, lock=True)
+            change_id = await change_status(
+                connection,
+                doctor,
+                "rejected",
+                context,
+                reason_code="operator_decision",
+                reason=reason,
+            )
+            await notify_user(
+                connection,
+                doctor["user_id"],
+                "doctor.application.rejected",
+                {"doctor_id": doctor_id, "reason": reason},
+                key=f"doctor.application.rejected:{doctor_id}:{change_id}",
+            )
+
+    async def recheck(
+        self, principal: Principal, doctor_id: uuid.UUID, note: str | None, context: AuditContext
+    ) -> None:
+        """Ask the hospital again (it was down, or its records were corrected)."""
+        run_id = uuid.uuid4()
+        async with self.db.transaction() as connection:
+            doctor = await visible_doctor(connection, principal, doctor_id, lock=True)
+            await change_status(
+                connection,
+                doctor,
+                "verifying",
+                context,
+                reason_code="recheck_requested",
+                reason=(note or "").strip() or None,
+                verification_run=run_id,
+            )
+        await verification.settle(self.services, doctor_id, run_id, "recheck", context)
+
+    async def suspend(
+        self, principal: Principal, doctor_id: uuid.UUID, reason: str, context: AuditContext
+    ) -> None:
+        reason = _reason(reason)
+        async with self.db.transaction() as connection:
+            doctor = await visible_doctor(connection, principal, doctor_id, lock=True)
+            await suspend(
+                connection, doctor, context, reason_code="operator_decision", reason=reason
+            )
+
+    async def reinstate(
+        self, principal: Principal, doctor_id: uuid.UUID, reason: str, context: AuditContext
+    ) -> None:
+        """suspended → approved, only when the hospital confirms the doctor again: every
+        check runs first and is kept, whatever the decision."""
+        reason = _reason(reason)
+        doctor = _must_be_suspended(await visible_doctor(self.db.pool, principal, doctor_id))
+        answer = await verification.ask_hospital_of(self.services, doctor)
+        today = verification.platform_today(self.services.settings)
+        results = rules.evaluate(answer, doctor["title"], today)
+        passed = rules.overall(results) == "passed"
+        async with self.db.transaction() as connection:
+            doctor = _must_be_suspended(
+                await visible_doctor(connection, principal, doctor_id, lock=True)
+            )
+            await verification.store_checks(
+                connection, doctor_id, uuid.uuid4(), "reinstatement", results
+            )
+            if passed:
+                await verification.record_confirmed_facts(
+                    connection, doctor_id, answer, verified=True
+                )
+                change_id = await change_status(
+                    connection,
+                    doctor,
+                    "approved",
+                    context,
+                    reason_code="operator_decision",
+                    reason=reason,
+                )
+                await notify_user(
+                    connection,
+                    doctor["user_id"],
+                    "doctor.reinstated",
+                    {"doctor_id": doctor_id, "reason": reason},
+                    key=f"doctor.reinstated:{doctor_id}:{change_id}",
+                )
+        if not passed:
+            raise ChecksNotPassed(
+                "the hospital does not confirm every credential yet, so the doctor stays "
+                "suspended; see the latest checks",
+                checks=[r.kind for r in results if r.outcome != "passed"],
+            )
+
+    async def end_affiliation(
+        self, principal: Principal, doctor_id: uuid.UUID, reason: str, context: AuditContext
+    ) -> None:
+        """The hospital ends the doctor's affiliation: suspended at once on the platform,
+        then the hospital's own systems are told (if that fails, the audit trail says so)."""
+        reason = _reason(reason)
+        today = verification.platform_today(self.services.settings)
+        async with self.db.transaction() as connection:
+            doctor = await visible_doctor(connection, principal, doctor_id, lock=True)
+            await suspend(
+                connection,
+                doctor,
+                context,
+                reason_code="affiliation_ended_by_hospital",
+                reason=reason,
+                params={"ends_on": today.isoformat()},
+            )
+            await connection.execute(
+                "UPDATE doctors SET affiliation_ends_on = $2 WHERE id = $1", doctor_id, today
+            )
+            hospital = await connection.fetchrow(
+                "SELECT id, adapter_type, adapter_config FROM hospitals WHERE id = $1",
+                doctor["hospital_id"],
+            )
+        query = AffiliationQuery(
+            licence_number=doctor["licence_number"],
+            full_name=doctor["full_name"],
+            department=doctor["department"],
+        )
+        outcome: Outcome = "success"
+        detail: dict[str, Any] = {}
+        try:
+            async with adapters.connect(
+                self.services.plugins,
+                hospital["id"],
+                hospital["adapter_type"],
+                hospital["adapter_config"],
+            ) as connected:
+                await connected.end_affiliation(query, reason)
+        except PluginUnavailable as exc:
+            outcome, detail = "failed", {"error": exc.detail}
+        async with self.db.transaction() as connection:
+            await audit.record(
+                connection,
+                context,
+                "doctor.affiliation_end_reported",
+                "doctor",
+                doctor_id,
+                outcome=outcome,
+                detail=detail,
+            )

@@ -1,0 +1,319 @@
+"""Doctors' onboarding API: the doctor's own application, operators' review and decisions,
+hospital admins' view of their doctors. Who may see a doctor is decided in ``access``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Request, Response, delete, get, post, put
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from medmarket.accounts.guards import allow
+from medmarket.accounts.service import Principal
+from medmarket.audit import AuditContext
+from medmarket.doctors import documents
+from medmarket.doctors.decisions import DoctorDecisions
+from medmarket.doctors.schemas import (
+    ApplicationIn,
+    CheckRunOut,
+    DoctorOut,
+    DoctorPage,
+    DoctorStatus,
+    DocumentOut,
+    DocumentUpload,
+    ReasonIn,
+    RecheckIn,
+)
+from medmarket.doctors.service import DoctorService
+
+TAGS = ["doctors"]
+DOCTOR = allow("doctor")
+OPERATOR = allow("operator")
+REVIEWERS = allow("operator", "hospital_admin")
+ANY_CONCERNED = allow("doctor", "operator", "hospital_admin")
+
+
+def provide_doctors(request: Request[Any, Any, Any]) -> DoctorService:
+    return DoctorService(request.app.state.services)
+
+
+def provide_decisions(request: Request[Any, Any, Any]) -> DoctorDecisions:
+    return DoctorDecisions(request.app.state.services)
+
+
+# -- the doctor's own application ------------------------------------------------------------
+@get("/api/doctor/application", opt=DOCTOR, tags=TAGS)
+async def my_application(
+    doctors: NamedDependency[DoctorService], principal: NamedDependency[Principal]
+) -> DoctorOut:
+    """The signed-in doctor's application: status, reason, checks, history, documents."""
+    return await doctors.mine(principal)
+
+
+@put("/api/doctor/application", opt=DOCTOR, status_code=HTTP_200_OK, tags=TAGS)
+async def save_application(
+    data: JSONBody[ApplicationIn],
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> DoctorOut:
+    """Create the application, or change it while it is a draft."""
+    return await doctors.save_application(principal, data, context)
+
+
+@post("/api/doctor/application/documents", opt=DOCTOR, status_code=HTTP_201_CREATED, tags=TAGS)
+async def upload_document(
+    data: MultipartBody[DocumentUpload],
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> DocumentOut:
+    """Upload a licence scan, ID or certificate (PDF, JPEG or PNG, judged by content)."""
+    return await doctors.add_document(principal, data, context)
+
+
+@delete(
+    "/api/doctor/application/documents/{document_id:uuid}",
+    opt=DOCTOR,
+    status_code=HTTP_204_NO_CONTENT,
+    tags=TAGS,
+)
+async def delete_document(
+    document_id: FromPath[uuid.UUID],
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> None:
+    await doctors.delete_document(principal, document_id, context)
+
+
+@post("/api/doctor/application/submit", opt=DOCTOR, status_code=HTTP_200_OK, tags=TAGS)
+async def submit_application(
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> DoctorOut:
+    """Submit the draft; the hospital's systems are asked at once, and the answer shows the
+    outcome (approved, or needs_review with each check's result)."""
+    return await doctors.submit(principal, context)
+
+
+@post("/api/doctor/application/revise", opt=DOCTOR, status_code=HTTP_200_OK, tags=TAGS)
+async def revise_application(
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> DoctorOut:
+    """After a rejection: back to a draft, to correct and submit again."""
+    return await doctors.revise(principal, context)
+
+
+# -- reading applications ----------------------------------------------------------------------
+@get("/api/onboarding/doctors", opt=REVIEWERS, tags=TAGS)
+async def list_doctors(
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+    status: FromQuery[DoctorStatus | None] = None,
+    hospital_id: FromQuery[uuid.UUID | None] = None,
+    cursor: FromQuery[str | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+) -> DoctorPage:
+    """Applications and doctors (hospital admins: of their own hospitals), newest change
+    first; ``status=needs_review`` is the operators' review queue."""
+    return await doctors.listing(
+        principal, status=status, hospital_id=hospital_id, cursor=cursor, limit=limit
+    )
+
+
+@get("/api/onboarding/doctors/{doctor_id:uuid}", opt=ANY_CONCERNED, tags=TAGS)
+async def show_doctor(
+    doctor_id: FromPath[uuid.UUID],
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+) -> DoctorOut:
+    return await doctors.detail(principal, doctor_id)
+
+
+@get("/api/onboarding/doctors/{doctor_id:uuid}/checks", opt=ANY_CONCERNED, tags=TAGS)
+async def list_checks(
+    doctor_id: FromPath[uuid.UUID],
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+) -> list[CheckRunOut]:
+    """Every check run (application, re-checks, daily re-verification), newest first,
+    with the hospital's evidence."""
+    return await doctors.check_runs(principal, doctor_id)
+
+
+@get(
+    "/api/onboarding/doctors/{doctor_id:uuid}/documents/{document_id:uuid}",
+    opt=ANY_CONCERNED,
+    tags=TAGS,
+)
+async def download_document(
+    doctor_id: FromPath[uuid.UUID],
+    document_id: FromPath[uuid.UUID],
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> Response[bytes]:
+    """The document itself, as an attachment that no browser will render as a page."""
+    content, row = await doctors.document_file(principal, doctor_id, document_id, context)
+    return Response(
+        content,
+        media_type=row["content_type"],
+        headers={
+            "Content-Disposition": documents.disposition(
+                row["kind"], row["id"], row["content_type"], row["original_name"]
+            ),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+# -- decisions ---------------------------------------------------------------------------------
+async def _decided(doctors: DoctorService, principal: Principal, doctor_id: uuid.UUID) -> DoctorOut:
+    return await doctors.detail(principal, doctor_id)
+
+
+@post(
+    "/api/onboarding/doctors/{doctor_id:uuid}/approve",
+    opt=OPERATOR,
+    status_code=HTTP_200_OK,
+    tags=TAGS,
+)
+async def approve_doctor(
+    doctor_id: FromPath[uuid.UUID],
+    data: JSONBody[ReasonIn],
+    decisions: NamedDependency[DoctorDecisions],
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> DoctorOut:
+    """Approve an application the checks could not settle; the doctor sees the reason."""
+    await decisions.approve(principal, doctor_id, data.reason, context)
+    return await _decided(doctors, principal, doctor_id)
+
+
+@post(
+    "/api/onboarding/doctors/{doctor_id:uuid}/reject",
+    opt=OPERATOR,
+    status_code=HTTP_200_OK,
+    tags=TAGS,
+)
+async def reject_doctor(
+    doctor_id: FromPath[uuid.UUID],
+    data: JSONBody[ReasonIn],
+    decisions: NamedDependency[DoctorDecisions],
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> DoctorOut:
+    """Reject an application; the doctor sees the reason and may revise and apply again."""
+    await decisions.reject(principal, doctor_id, data.reason, context)
+    return await _decided(doctors, principal, doctor_id)
+
+
+@post(
+    "/api/onboarding/doctors/{doctor_id:uuid}/recheck",
+    opt=OPERATOR,
+    status_code=HTTP_200_OK,
+    tags=TAGS,
+)
+async def recheck_doctor(
+    doctor_id: FromPath[uuid.UUID],
+    data: JSONBody[RecheckIn],
+    decisions: NamedDependency[DoctorDecisions],
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> DoctorOut:
+    """Run the checks again (the hospital was down, or corrected its records)."""
+    await decisions.recheck(principal, doctor_id, data.note, context)
+    return await _decided(doctors, principal, doctor_id)
+
+
+@post(
+    "/api/onboarding/doctors/{doctor_id:uuid}/suspend",
+    opt=OPERATOR,
+    status_code=HTTP_200_OK,
+    tags=TAGS,
+)
+async def suspend_doctor(
+    doctor_id: FromPath[uuid.UUID],
+    data: JSONBody[ReasonIn],
+    decisions: NamedDependency[DoctorDecisions],
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> DoctorOut:
+    """Take an approved doctor off the marketplace; their future bookings are flagged."""
+    await decisions.suspend(principal, doctor_id, data.reason, context)
+    return await _decided(doctors, principal, doctor_id)
+
+
+@post(
+    "/api/onboarding/doctors/{doctor_id:uuid}/reinstate",
+    opt=OPERATOR,
+    status_code=HTTP_200_OK,
+    tags=TAGS,
+)
+async def reinstate_doctor(
+    doctor_id: FromPath[uuid.UUID],
+    data: JSONBody[ReasonIn],
+    decisions: NamedDependency[DoctorDecisions],
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> DoctorOut:
+    """Put a suspended doctor back, once the hospital confirms every credential again."""
+    await decisions.reinstate(principal, doctor_id, data.reason, context)
+    return await _decided(doctors, principal, doctor_id)
+
+
+@post(
+    "/api/onboarding/doctors/{doctor_id:uuid}/end-affiliation",
+    opt=REVIEWERS,
+    status_code=HTTP_200_OK,
+    tags=TAGS,
+)
+async def end_affiliation(
+    doctor_id: FromPath[uuid.UUID],
+    data: JSONBody[ReasonIn],
+    decisions: NamedDependency[DoctorDecisions],
+    doctors: NamedDependency[DoctorService],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> DoctorOut:
+    """The hospital ends the doctor's affiliation: suspended at once, hospital told."""
+    await decisions.end_affiliation(principal, doctor_id, data.reason, context)
+    return await _decided(doctors, principal, doctor_id)
+
+
+ROUTES = [
+    my_application,
+    save_application,
+    upload_document,
+    delete_document,
+    submit_application,
+    revise_application,
+    list_doctors,
+    show_doctor,
+    list_checks,
+    download_document,
+    approve_doctor,
+    reject_doctor,
+    recheck_doctor,
+    suspend_doctor,
+    reinstate_doctor,
+    end_affiliation,
+]
+DEPENDENCIES = {
+    "doctors": Provide(provide_doctors, sync_to_thread=False),
+    "decisions": Provide(provide_decisions, sync_to_thread=False),
+}

@@ -1,0 +1,61 @@
+"""The demo has two partner hospitals and approved doctors across specialties, made by the
+real onboarding, and seeding it again changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from medmarket.db.migrate import migrate
+from medmarket.demo import seed_demo
+from medmarket.testing.databases import create_database, drop_database
+from medmarket.testing.fixtures import make_settings
+
+
+@pytest.fixture
+async def fresh_database(server_dsn: str) -> AsyncIterator[str]:
+    dsn = await create_database(server_dsn, prefix="mm_demo")
+    await migrate(dsn)
+    yield dsn
+    await drop_database(dsn)
+
+
+async def test_demo_has_hospitals_and_approved_doctors(fresh_database: str, tmp_path: Path) -> None:
+    settings = make_settings(fresh_database, data_dir=str(tmp_path))
+    await seed_demo(settings)
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        hospitals = await connection.fetch("SELECT name, adapter_type FROM hospitals ORDER BY name")
+        doctors = await connection.fetch(
+            "SELECT d.status, d.specialties, h.name AS hospital FROM doctors d "
+            "JOIN hospitals h ON h.id = d.hospital_id"
+        )
+        admins = await connection.fetchval("SELECT count(*) FROM hospital_admins")
+        counts = await connection.fetchrow(
+            "SELECT (SELECT count(*) FROM users) AS users, "
+            "(SELECT count(*) FROM audit_events) AS events, "
+            "(SELECT count(*) FROM doctor_checks) AS checks"
+        )
+        await seed_demo(settings)
+        again = await connection.fetchrow(
+            "SELECT (SELECT count(*) FROM users) AS users, "
+            "(SELECT count(*) FROM audit_events) AS events, "
+            "(SELECT count(*) FROM doctor_checks) AS checks"
+        )
+    finally:
+        await connection.close()
+    assert len(hospitals) == 2
+    assert {row["adapter_type"] for row in hospitals} == {"demo-registry"}
+    assert admins == 2
+    assert len(doctors) >= 5
+    assert {row["status"] for row in doctors} == {"approved"}
+    assert {row["hospital"] for row in doctors} == {row["name"] for row in hospitals}
+    specialties = {specialty for row in doctors for specialty in row["specialties"]}
+    assert {"心内科", "儿科", "内分泌科", "皮肤科", "呼吸内科"} <= specialties
+    assert dict(again) == dict(counts)
+    # Their documents are real files in the data directory.
+    files = [path for path in (tmp_path / "documents").rglob("*") if path.is_file()]
+    assert len(files) == 2 * len(doctors)

@@ -1,0 +1,282 @@
+"""A partner hospital that runs a FHIR R4 server.
+
+* Licence: ``GET Practitioner?identifier=<licence system>|<number>``. The practitioner must
+  be the only match, carry the applicant's name and not be inactive. The qualification
+  with the same identifier gives the licence's period: its start is the day independent
+  practice began, its end the licence's expiry. A qualification coded with one of the four
+  clinical titles (主任医师 ...) gives the title.
+* Affiliation: ``GET PractitionerRole?practitioner=Practitioner/<id>&organization=
+  Organization/<hospital>``; a role of this hospital's organization confirms it, with its
+  period and specialties. An inactive role, or none, means no current affiliation.
+* Ending an affiliation writes to the hospital's server only when the configuration allows
+  it (``end_affiliation_writes``): the role becomes inactive, ended today.
+
+Evidence names the server and the resources (with versions) each answer came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, get_args
+
+import msgspec
+
+from medmarket import (
+    AffiliationQuery,
+    AffiliationVerification,
+    HealthReport,
+    LicenceQuery,
+    LicenceVerification,
+)
+from medmarket.hospitals.interface import Title
+from medmarket_hospital_fhir.client import FhirClient, FhirError
+from medmarket_hospital_fhir.resources import (
+    Bundle,
+    CapabilityStatement,
+    Practitioner,
+    PractitionerRole,
+    fhir_date,
+)
+
+TITLES: tuple[str, ...] = get_args(Title)
+_RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+class FhirHospitalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # The FHIR R4 base URL, e.g. https://his.example-hospital.cn/fhir
+    base_url: Annotated[
+        str, msgspec.Meta(pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$", max_length=500)
+    ]
+    # The identifier system under which the server records practice licence numbers.
+    licence_system: Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
+    # This hospital's Organization resource id on that server.
+    organization_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9\-.]{1,64}$")]
+    # Sent as "Authorization: Bearer ..." when set; never shown back by the platform.
+    bearer_token: str | None = None
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=30)] = 5.0
+    # Whether the platform may mark a role ended on the hospital's server.
+    end_affiliation_writes: bool = False
+
+
+def _compact(text: str) -> str:
+    return "".join(text.split()).casefold()
+
+
+def _names(practitioner: Practitioner) -> list[str]:
+    names = []
+    for name in practitioner.name:
+        if name.text:
+            names.append(name.text)
+        if name.family or name.given:
+            # Chinese names are family name first, written without a space.
+            names.append((name.family or "") + "".join(name.given))
+            names.append(" ".join([*name.given, name.family or ""]))
+    return names
+
+
+def _version(resource: Practitioner | PractitionerRole) -> str | None:
+    return resource.meta.version_id if resource.meta else None
+
+
+class FhirHospital:
+    def __init__(self, config: FhirHospitalConfig, client: FhirClient) -> None:
+        self.config = config
+        self.client = client
+
+    # -- licence ---------------------------------------------------------------------------
+    async def _practitioners(self, licence_number: str) -> list[Practitioner]:
+        bundle = await self.client.read(
+            "Practitioner",
+            Bundle,
+            params={"identifier": f"{self.config.licence_system}|{licence_number.strip()}"},
+        )
+        if bundle.resource_type != "Bundle":
+            raise FhirError(f"Practitioner search answered a {bundle.resource_type}")
+        found = []
+        for entry in bundle.entry:
+            if entry.resource is None or (
+                entry.search and entry.search.mode not in (None, "match")
+            ):
+                continue
+            try:
+                resource = msgspec.convert(entry.resource, Practitioner)
+            except msgspec.ValidationError as exc:
+                raise FhirError(f"malformed Practitioner in search result: {exc}") from exc
+            if resource.resource_type == "Practitioner":
+                found.append(resource)
+        return found
+
+    def _evidence(self, **facts: Any) -> dict[str, Any]:
+        return {"server": self.config.base_url, **facts}
+
+    async def _identify(
+        self, licence_number: str, full_name: str
+    ) -> tuple[Practitioner | None, dict[str, Any]]:
+        """The one practitioner with this licence and name, or None and why not."""
+        matches = await self._practitioners(licence_number)
+        ids = [f"Practitioner/{p.id}" for p in matches]
+        if not matches:
+            return None, self._evidence(match="none")
+        if len(matches) > 1:
+            return None, self._evidence(match="several practitioners", practitioners=ids)
+        practitioner = matches[0]
+        evidence = self._evidence(practitioner=ids[0], version=_version(practitioner))
+        if not any(_compact(name) == _compact(full_name) for name in _names(practitioner)):
+            return None, {**evidence, "match": "name differs"}
+        if practitioner.active is False:
+            return None, {**evidence, "match": "practitioner inactive"}
+        return practitioner, {**evidence, "match": "licence and name"}
+
+    async def verify_licence(self, query: LicenceQuery) -> LicenceVerification:
+        practitioner, evidence = await self._identify(query.licence_number, query.full_name)
+        if practitioner is None:
+            return LicenceVerification(valid=False, evidence=evidence)
+        number = query.licence_number.strip().upper()
+        licence = next(
+            (
+                q
+                for q in practitioner.qualification
+                if any(
+                    i.system == self.config.licence_system and (i.value or "").upper() == number
+                    for i in q.identifier
+                )
+            ),
+            None,
+        )
+        title = next(
+            (
+                word
+                for q in practitioner.qualification
+                if q.code is not None
+                for word in q.code.words()
+                if word in TITLES
+            ),
+            None,
+        )
+        try:
+            started = fhir_date(licence.period.start) if licence and licence.period else None
+            expires = (
+                fhir_date(licence.period.end, period_end=True)
+                if licence and licence.period
+                else None
+            )
+        except ValueError as exc:
+            raise FhirError(f"Practitioner/{practitioner.id}: {exc}") from exc
+        return LicenceVerification(
+            valid=True,
+            title=title,  # type: ignore[arg-type]
+            practice_started_on=started,
+            licence_expires_on=expires,
+            evidence={**evidence, "licence_qualification": licence is not None},
+        )
+
+    # -- affiliation -----------------------------------------------------------------------
+    async def _roles(self, practitioner_id: str) -> list[tuple[PractitionerRole, dict[str, Any]]]:
+        organization = self.config.organization_id
+        bundle = await self.client.read(
+            "PractitionerRole",
+            Bundle,
+            params={
+                "practitioner": f"Practitioner/{practitioner_id}",
+                "organization": f"Organization/{organization}",
+                "_count": "50",
+            },
+        )
+        if bundle.resource_type != "Bundle":
+            raise FhirError(f"PractitionerRole search answered a {bundle.resource_type}")
+        roles = []
+        for entry in bundle.entry:
+            if entry.resource is None or entry.resource.get("resourceType") != "PractitionerRole":
+                continue
+            try:
+                role = msgspec.convert(entry.resource, PractitionerRole)
+            except msgspec.ValidationError as exc:
+                raise FhirError(f"malformed PractitionerRole in search result: {exc}") from exc
+            # Servers may ignore search parameters they do not support: check both ends.
+            if (
+                role.practitioner is not None
+                and role.practitioner.points_to("Practitioner", practitioner_id)
+                and role.organization is not None
+                and role.organization.points_to("Organization", organization)
+            ):
+                roles.append((role, entry.resource))
+        return roles
+
+    @staticmethod
+    def _current_first(role: PractitionerRole) -> tuple[bool, dt.date]:
+        """Sort key: active roles first, then the one that ends last (open-ended last of all)."""
+        end = fhir_date(role.period.end, period_end=True) if role.period else None
+        return (role.active is not False, end or dt.date.max)
+
+    async def _current_role(
+        self, query: AffiliationQuery
+    ) -> tuple[PractitionerRole | None, dict[str, Any], dict[str, Any] | None]:
+        practitioner, evidence = await self._identify(query.licence_number, query.full_name)
+        if practitioner is None or practitioner.id is None:
+            return None, evidence, None
+        roles = await self._roles(practitioner.id)
+        if not roles:
+            return None, {**evidence, "roles": []}, None
+        try:
+            role, raw = max(roles, key=lambda pair: self._current_first(pair[0]))
+        except ValueError as exc:
+            raise FhirError(f"PractitionerRole period: {exc}") from exc
+        evidence = {
+            **evidence,
+            "practitioner_role": f"PractitionerRole/{role.id}",
+            "role_version": _version(role),
+            "roles": [f"PractitionerRole/{r.id}" for r, _ in roles],
+        }
+        return role, evidence, raw
+
+    async def confirm_affiliation(self, query: AffiliationQuery) -> AffiliationVerification:
+        role, evidence, _ = await self._current_role(query)
+        if role is None:
+            return AffiliationVerification(affiliated=False, evidence=evidence)
+        specialties = tuple(dict.fromkeys(words[0] for s in role.specialty if (words := s.words())))
+        try:
+            starts_on = fhir_date(role.period.start) if role.period else None
+            ends_on = fhir_date(role.period.end, period_end=True) if role.period else None
+        except ValueError as exc:
+            raise FhirError(f"PractitionerRole/{role.id}: {exc}") from exc
+        return AffiliationVerification(
+            affiliated=role.active is not False,
+            department=specialties[0] if specialties else None,
+            specialties=specialties,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            evidence=evidence,
+        )
+
+    async def end_affiliation(self, query: AffiliationQuery, reason: str) -> None:
+        if not self.config.end_affiliation_writes:
+            return
+        role, _, _ = await self._current_role(query)
+        if role is None or role.id is None or role.active is False:
+            return
+        if not _RESOURCE_ID.match(role.id):
+            raise FhirError(f"unusable PractitionerRole id {role.id!r}")
+        path = f"PractitionerRole/{role.id}"
+        resource, etag = await self.client.read_raw(path)
+        resource["active"] = False
+        period = dict(resource.get("period") or {})
+        period["end"] = dt.datetime.now(dt.UTC).date().isoformat()
+        resource["period"] = period
+        await self.client.update(path, resource, etag)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def health(self) -> HealthReport:
+        try:
+            capability = await self.client.read("metadata", CapabilityStatement)
+        except FhirError as exc:
+            return HealthReport(healthy=False, detail=str(exc))
+        if capability.resource_type != "CapabilityStatement":
+            return HealthReport(healthy=False, detail=f"metadata is a {capability.resource_type}")
+        version = capability.fhir_version or "unknown"
+        if not version.startswith("4."):
+            return HealthReport(healthy=False, detail=f"FHIR {version}, not R4")
+        return HealthReport(healthy=True, detail=f"FHIR {version} at {self.config.base_url}")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

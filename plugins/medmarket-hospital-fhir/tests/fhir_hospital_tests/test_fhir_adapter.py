@@ -1,0 +1,338 @@
+"""The FHIR adapter against a FHIR R4 server: licences found by identifier, affiliations by
+PractitionerRole; and against servers that are malformed, slow, failing or down."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import msgspec
+import pytest
+from medmarket_hospital_fhir import (
+    ALLOW_PRIVATE_NETWORKS,
+    FhirError,
+    FhirHospital,
+    FhirHospitalConfig,
+    FhirHospitalType,
+    allows_private_networks,
+)
+from medmarket_hospital_fhir.client import MAX_RESPONSE_BYTES
+
+from medmarket import AffiliationQuery, LicenceQuery
+from medmarket.settings import Settings
+from medmarket.testing.http_recorder import Recorded, Reply
+
+from .conftest import LICENCE_SYSTEM, ORGANIZATION, outcome, practitioner, role
+
+LICENCE = "110330200000007"
+QUERY = LicenceQuery(licence_number=LICENCE, full_name="李文华")
+AFFILIATION = AffiliationQuery(licence_number=LICENCE, full_name="李文华")
+
+
+def config(base: str, **changes: Any) -> FhirHospitalConfig:
+    values: dict[str, Any] = {
+        "base_url": base,
+        "licence_system": LICENCE_SYSTEM,
+        "organization_id": ORGANIZATION,
+        "bearer_token": "his-token-123",
+        "timeout_seconds": 2.0,
+        **changes,
+    }
+    return msgspec.convert(values, FhirHospitalConfig)
+
+
+@pytest.fixture
+async def hospital(fhir_server: Any) -> AsyncIterator[FhirHospital]:
+    adapter = FhirHospitalType().create(config(fhir_server.base_url))
+    yield adapter
+    await adapter.aclose()
+
+
+async def test_a_licence_is_confirmed_with_its_dates_and_title(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    fhir_server.add(practitioner("p1", LICENCE, "李", "文华"))
+    answer = await hospital.verify_licence(QUERY)
+    assert answer.valid is True
+    assert answer.title == "主任医师"
+    assert answer.practice_started_on == dt.date(2012, 7, 1)
+    assert answer.licence_expires_on == dt.date(2031, 6, 30)
+    assert answer.evidence == {
+        "server": fhir_server.base_url,
+        "practitioner": "Practitioner/p1",
+        "version": "3",
+        "match": "licence and name",
+        "licence_qualification": True,
+    }
+    [request] = fhir_server.recorder.requests
+    url = urlsplit(request.path)
+    assert url.path == "/fhir/Practitioner"
+    assert parse_qs(url.query) == {"identifier": [f"{LICENCE_SYSTEM}|{LICENCE}"]}
+    assert request.headers["accept"] == "application/fhir+json"
+    assert request.headers["authorization"] == "Bearer his-token-123"
+
+
+@pytest.mark.parametrize(
+    ("resources", "match"),
+    [
+        ([], "none"),
+        ([practitioner("p1", LICENCE, "李", "文")], "name differs"),
+        (
+            [practitioner("p1", LICENCE, "李", "文华"), practitioner("p2", LICENCE, "李", "文华")],
+            "several practitioners",
+        ),
+        ([practitioner("p1", LICENCE, "李", "文华", active=False)], "practitioner inactive"),
+    ],
+)
+async def test_a_licence_is_not_confirmed(
+    fhir_server: Any, hospital: FhirHospital, resources: list[dict[str, Any]], match: str
+) -> None:
+    fhir_server.add(*resources)
+    answer = await hospital.verify_licence(QUERY)
+    assert answer.valid is False
+    assert answer.title is None and answer.licence_expires_on is None
+    assert answer.evidence["match"] == match
+
+
+async def test_partial_dates_cover_their_whole_period(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    fhir_server.add(practitioner("p1", LICENCE, "李", "文华", start="2012", end="2032-02"))
+    answer = await hospital.verify_licence(QUERY)
+    assert answer.practice_started_on == dt.date(2012, 1, 1)
+    assert answer.licence_expires_on == dt.date(2032, 2, 29)
+
+
+async def test_missing_facts_stay_unknown(fhir_server: Any, hospital: FhirHospital) -> None:
+    fhir_server.add(practitioner("p1", LICENCE, "李", "文华", start=None, end=None, title=None))
+    answer = await hospital.verify_licence(QUERY)
+    assert answer.valid is True
+    assert (answer.title, answer.practice_started_on, answer.licence_expires_on) == (
+        None,
+        None,
+        None,
+    )
+
+
+async def test_an_affiliation_is_confirmed_by_the_hospitals_role(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    fhir_server.add(
+        practitioner("p1", LICENCE, "李", "文华"),
+        role("r1", "p1", start="2015-03-01", specialties=("心内科", "高血压")),
+    )
+    answer = await hospital.confirm_affiliation(AFFILIATION)
+    assert answer.affiliated is True
+    assert (answer.starts_on, answer.ends_on) == (dt.date(2015, 3, 1), None)
+    assert (answer.department, answer.specialties) == ("心内科", ("心内科", "高血压"))
+    assert answer.evidence["practitioner_role"] == "PractitionerRole/r1"
+    role_search = urlsplit(fhir_server.recorder.requests[-1].path)
+    assert parse_qs(role_search.query)["organization"] == [f"Organization/{ORGANIZATION}"]
+
+
+async def test_an_ended_role_is_no_affiliation(fhir_server: Any, hospital: FhirHospital) -> None:
+    fhir_server.add(
+        practitioner("p1", LICENCE, "李", "文华"),
+        role("r1", "p1", active=False, end="2025-12-31"),
+    )
+    answer = await hospital.confirm_affiliation(AFFILIATION)
+    assert (answer.affiliated, answer.ends_on) == (False, dt.date(2025, 12, 31))
+
+
+async def test_the_current_role_wins_over_an_old_one(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    fhir_server.add(
+        practitioner("p1", LICENCE, "李", "文华"),
+        role("old", "p1", active=False, start="2008-01-01", end="2014-12-31"),
+        role("now", "p1", start="2015-01-01"),
+    )
+    answer = await hospital.confirm_affiliation(AFFILIATION)
+    assert answer.affiliated is True
+    assert answer.evidence["practitioner_role"] == "PractitionerRole/now"
+
+
+async def test_roles_of_other_hospitals_do_not_count(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    fhir_server.ignores_role_filters = True  # the server answers every role it has
+    fhir_server.add(
+        practitioner("p1", LICENCE, "李", "文华"),
+        role("elsewhere", "p1", organization="another-hospital"),
+        role("someone-else", "p9"),
+    )
+    answer = await hospital.confirm_affiliation(AFFILIATION)
+    assert answer.affiliated is False
+    assert answer.evidence["roles"] == []
+
+
+async def test_an_unknown_practitioner_has_no_affiliation(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    answer = await hospital.confirm_affiliation(AFFILIATION)
+    assert answer.affiliated is False
+    assert len(fhir_server.recorder.requests) == 1  # no role search without a practitioner
+
+
+def _html(request: Recorded) -> Reply:
+    return Reply(
+        body="<html><body>Login required</body></html>", headers={"content-type": "text/html"}
+    )
+
+
+def _not_a_bundle(request: Recorded) -> Reply:
+    return Reply(body={"resourceType": "Bundle", "entry": {"resource": {}}})
+
+
+def _no_resource_type(request: Recorded) -> Reply:
+    return Reply(body={"type": "searchset", "entry": []})
+
+
+def _bad_date(request: Recorded) -> Reply:
+    if "PractitionerRole" in request.path:
+        resource = role("r1", "p1")
+        resource["period"]["end"] = "2031/06/30"
+    else:
+        resource = practitioner("p1", LICENCE, "李", "文华")
+        resource["qualification"][0]["period"]["end"] = "30/06/2031"
+    return Reply(body={"resourceType": "Bundle", "entry": [{"resource": resource}]})
+
+
+def _wrong_types(request: Recorded) -> Reply:
+    resource = practitioner("p1", LICENCE, "李", "文华")
+    resource["active"] = "yes"
+    return Reply(body={"resourceType": "Bundle", "entry": [{"resource": resource}]})
+
+
+def _server_error(request: Recorded) -> Reply:
+    return Reply(status=500, body=outcome("database connection lost"))
+
+
+def _unauthorised(request: Recorded) -> Reply:
+    return Reply(status=401, body=outcome("token expired", "login"))
+
+
+def _huge(request: Recorded) -> Reply:
+    return Reply(body="x" * (MAX_RESPONSE_BYTES + 10), headers={"content-type": "application/json"})
+
+
+def _metadata_instead(request: Recorded) -> Reply:
+    return Reply(body={"resourceType": "OperationOutcome", "issue": []})
+
+
+@pytest.mark.parametrize(
+    ("server", "says"),
+    [
+        (_html, "malformed"),
+        (_not_a_bundle, "malformed"),
+        (_no_resource_type, "malformed"),
+        (_bad_date, "not a FHIR date"),
+        (_wrong_types, "malformed"),
+        (_server_error, "HTTP 500: database connection lost"),
+        (_unauthorised, "HTTP 401: token expired"),
+        (_huge, "larger than"),
+        (_metadata_instead, "answered a OperationOutcome"),
+    ],
+)
+async def test_malformed_and_failing_servers_raise_a_clear_error(
+    fhir_server: Any, hospital: FhirHospital, server: Any, says: str
+) -> None:
+    fhir_server.override = server
+    with pytest.raises(FhirError, match=says):
+        await hospital.verify_licence(QUERY)
+    with pytest.raises(FhirError, match=says):
+        await hospital.confirm_affiliation(AFFILIATION)
+
+
+async def test_a_slow_server_times_out(fhir_server: Any) -> None:
+    fhir_server.override = lambda request: Reply(delay=3.0, body={})
+    adapter = FhirHospitalType().create(config(fhir_server.base_url, timeout_seconds=0.3))
+    started = time.monotonic()
+    try:
+        with pytest.raises(FhirError, match="no answer in time"):
+            await adapter.verify_licence(QUERY)
+    finally:
+        await adapter.aclose()
+    assert time.monotonic() - started < 2
+
+
+async def test_a_server_that_is_down(closed_port: int) -> None:
+    adapter = FhirHospitalType().create(config(f"http://127.0.0.1:{closed_port}/fhir"))
+    try:
+        with pytest.raises(FhirError, match="ConnectError"):
+            await adapter.confirm_affiliation(AFFILIATION)
+        report = await adapter.health()
+    finally:
+        await adapter.aclose()
+    assert report.healthy is False
+
+
+@pytest.mark.parametrize(("version", "healthy"), [("4.0.1", True), ("5.0.0", False)])
+async def test_health_asks_for_an_r4_capability_statement(
+    fhir_server: Any, hospital: FhirHospital, version: str, healthy: bool
+) -> None:
+    fhir_server.fhir_version = version
+    report = await hospital.health()
+    assert report.healthy is healthy
+    assert version in report.detail
+
+
+async def test_ending_an_affiliation_writes_only_when_allowed(fhir_server: Any) -> None:
+    fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r1", "p1"))
+    read_only = FhirHospitalType().create(config(fhir_server.base_url))
+    writer = FhirHospitalType().create(config(fhir_server.base_url, end_affiliation_writes=True))
+    try:
+        await read_only.end_affiliation(AFFILIATION, "离职")
+        assert fhir_server.updates == []
+        await writer.end_affiliation(AFFILIATION, "离职")
+    finally:
+        await read_only.aclose()
+        await writer.aclose()
+    [updated] = fhir_server.updates
+    assert updated["active"] is False
+    assert updated["period"]["end"] == dt.datetime.now(dt.UTC).date().isoformat()
+    assert updated["period"]["start"] == "2015-01-01"  # the rest of the role is kept
+    put = next(r for r in fhir_server.recorder.requests if r.method == "PUT")
+    assert put.headers["if-match"] == 'W/"1"'
+    assert put.headers["content-type"] == "application/fhir+json"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"base_url": "ftp://his.example/fhir"}, "base_url"),
+        ({"base_url": "https://user:pw@his.example/fhir"}, "base_url"),
+        ({"organization_id": "../Patient/1"}, "organization_id"),
+        ({"timeout_seconds": 120}, "timeout_seconds"),
+        ({"licence_system": ""}, "licence_system"),
+    ],
+)
+def test_configuration_is_validated(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(msgspec.ValidationError, match=field):
+        config("https://his.example/fhir", **changes)
+
+
+async def test_private_addresses_are_refused_unless_allowed(fhir_server: Any) -> None:
+    guarded = FhirHospitalType(allow_private_networks=False).create(config(fhir_server.base_url))
+    try:
+        with pytest.raises(FhirError, match=r"non-public address 127\.0\.0\.1"):
+            await guarded.verify_licence(QUERY)
+    finally:
+        await guarded.aclose()
+    assert fhir_server.recorder.requests == []  # nothing was sent
+
+
+def test_production_allows_private_networks_only_when_told(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    production = msgspec.structs.replace(settings, environment="production")
+    monkeypatch.delenv(ALLOW_PRIVATE_NETWORKS, raising=False)
+    assert allows_private_networks(settings) is True
+    assert allows_private_networks(production) is False
+    monkeypatch.setenv(ALLOW_PRIVATE_NETWORKS, "true")
+    assert allows_private_networks(production) is True
+    monkeypatch.setenv(ALLOW_PRIVATE_NETWORKS, "false")
+    assert allows_private_networks(settings) is False
