@@ -19,13 +19,17 @@ from medmarket.hospitals.interface import (
 )
 from medmarket.notifications.interface import Notification, Notifier, Recipient
 from medmarket.payments.interface import (
+    ClientAction,
     GatewayPayment,
     GatewayRefund,
     Money,
     PaymentGateway,
+    PaymentRejected,
     PaymentRequest,
     RefundRequest,
+    WebhookAck,
     WebhookEvent,
+    WebhookRejected,
 )
 from medmarket.video.interface import (
     CallContext,
@@ -41,6 +45,7 @@ __all__ = [
     "AffiliationQuery",
     "AffiliationVerification",
     "CallContext",
+    "ClientAction",
     "Courier",
     "DeliveryRequest",
     "Dispatch",
@@ -57,6 +62,7 @@ __all__ = [
     "Notification",
     "Notifier",
     "PaymentGateway",
+    "PaymentRejected",
     "PaymentRequest",
     "QosSession",
     "Quote",
@@ -64,6 +70,8 @@ __all__ = [
     "RefundRequest",
     "TrackingEvent",
     "VideoProvider",
+    "WebhookAck",
     "WebhookEvent",
+    "WebhookRejected",
     "hookimpl",
 ]

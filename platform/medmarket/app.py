@@ -26,7 +26,10 @@ from medmarket.accounts.service import Accounts
 from medmarket.accounts.throttle import SignInThrottle
 from medmarket.audit import routes as audit_routes
 from medmarket.errors import EXCEPTION_HANDLERS
+from medmarket.ledger import routes as ledger_routes
 from medmarket.ops import routes as ops_routes
+from medmarket.payments import routes as payment_routes
+from medmarket.payments.purposes import PaymentPurpose
 from medmarket.services import Services, open_services
 from medmarket.settings import Settings, load_settings
 
@@ -34,7 +37,13 @@ log = logging.getLogger("medmarket")
 
 # Each domain's routes module exports ROUTES and, when it injects its own services,
 # DEPENDENCIES (name -> Provide). Add a domain by adding its module here.
-ROUTE_MODULES: list[ModuleType] = [account_routes, audit_routes, ops_routes]
+ROUTE_MODULES: list[ModuleType] = [
+    account_routes,
+    audit_routes,
+    ops_routes,
+    payment_routes,
+    ledger_routes,
+]
 
 
 def _route_handlers() -> list[Any]:
@@ -51,14 +60,21 @@ def _domain_dependencies() -> dict[str, Provide]:
     return provided
 
 
-def create_app(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]] = ()) -> Litestar:
+def create_app(
+    settings: Settings,
+    *,
+    extra_plugins: Iterable[tuple[str, object]] = (),
+    payment_purposes: Iterable[PaymentPurpose] = (),
+) -> Litestar:
     """Build the application. ``extra_plugins`` are (name, plugin) pairs registered beside the
-    installed ones; tests use it to add plugins that misbehave on purpose."""
+    installed ones; tests use it to add plugins that misbehave on purpose. ``payment_purposes``
+    are added to the installed ones (tests pay for a purpose of their own)."""
     extra = list(extra_plugins)
+    purposes = list(payment_purposes)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_services(settings, extra) as services:
+        async with open_services(settings, extra, purposes) as services:
             app.state.services = services
             app.state.accounts = Accounts(
                 services.db,

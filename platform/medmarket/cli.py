@@ -1,4 +1,4 @@
-"""``medmarket serve | migrate | demo | plugins | worker | create-operator``."""
+"""``medmarket serve | migrate | demo | plugins | worker | reconcile | create-operator``."""
 
 from __future__ import annotations
 
@@ -62,11 +62,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
+    from medmarket.health import HealthReport
     from medmarket.plugin_manager import PluginHost
 
     settings = _settings()
     host = PluginHost(settings)
-    health = asyncio.run(host.health())
+
+    async def check() -> dict[str, HealthReport]:
+        try:
+            return await host.health()
+        finally:
+            await host.aclose()
+
+    health = asyncio.run(check())
     print(f"{'plugin':32} {'version':10} {'enabled':8} provides")
     for info in host.describe():
         provides = ", ".join(info.provides) or "-"
@@ -87,6 +95,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from medmarket.outbox.handlers import build_handlers
     from medmarket.outbox.worker import OutboxWorker
+    from medmarket.payments.tasks import reconcile_forever
     from medmarket.services import open_services
 
     settings = _settings()
@@ -103,10 +112,35 @@ def cmd_worker(args: argparse.Namespace) -> int:
                 lease_seconds=settings.outbox_lease_seconds,
                 max_attempts=settings.outbox_max_attempts,
             )
-            log.info("outbox worker started")
-            await worker.run_forever(settings.outbox_poll_seconds, stop)
+            log.info(
+                "outbox worker started; reconciling payments every %ss",
+                settings.payment_reconcile_interval_seconds,
+            )
+            await asyncio.gather(
+                worker.run_forever(settings.outbox_poll_seconds, stop),
+                reconcile_forever(services, stop),
+            )
 
     asyncio.run(run())
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from medmarket.payments.reconcile import Reconciler
+    from medmarket.payments.service import Payments
+    from medmarket.services import open_services
+
+    settings = _settings()
+
+    async def run() -> str:
+        async with open_services(settings) as services:
+            report = await Reconciler(Payments(services)).run(grace_seconds=args.grace)
+            return (
+                f"examined {report.examined}, changed {report.changed}, "
+                f"busy {report.busy}, failed {report.failed}"
+            )
+
+    print(asyncio.run(run()))
     return 0
 
 
@@ -142,7 +176,19 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("plugins", help="list installed plugins and their health").set_defaults(
         func=cmd_plugins
     )
-    commands.add_parser("worker", help="deliver outbox messages").set_defaults(func=cmd_worker)
+    commands.add_parser(
+        "worker", help="deliver outbox messages and reconcile payments"
+    ).set_defaults(func=cmd_worker)
+    reconcile = commands.add_parser(
+        "reconcile", help="settle payments and refunds a crash or outage left unfinished"
+    )
+    reconcile.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        help="only rows untouched this long (default: MEDMARKET_PAYMENT_RECONCILE_GRACE_SECONDS)",
+    )
+    reconcile.set_defaults(func=cmd_reconcile)
 
     operator = commands.add_parser("create-operator", help="create a platform operator account")
     operator.add_argument("--email", required=True)

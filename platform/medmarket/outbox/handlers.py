@@ -29,4 +29,11 @@ def build_handlers(services: Services) -> dict[str, Handler]:
         )
         response.raise_for_status()
 
-    return {"notification.send": send_notification, "webhook.post": post_webhook}
+    # Imported here: payments itself builds on the outbox.
+    from medmarket.payments.tasks import payment_handlers
+
+    return {
+        "notification.send": send_notification,
+        "webhook.post": post_webhook,
+        **payment_handlers(services),
+    }
