@@ -359,7 +359,7 @@ def cmd_start(args: argparse.Namespace) -> None:
         exports["MEDMARKET_LOCALSTRIPE_URL"] = url
         # The built-in Stripe gateway, pointed at localstripe (which accepts any sk_/pk_ key).
         exports["MEDMARKET_STRIPE_API_BASE"] = url
-        exports["MEDMARKET_STRIPE_SECRET_KEY"] = "sk_test_localstripe"
+        exports["MEDMARKET_STRIPE_SECRET_KEY"] = "sk_test_localstripe"  # noqa: S105 - a dummy
         exports["MEDMARKET_STRIPE_PUBLISHABLE_KEY"] = "pk_test_localstripe"
         webhook_secret = stored_secret(
             "stripe_webhook_secret", lambda: "whsec_" + secrets.token_hex(24)
