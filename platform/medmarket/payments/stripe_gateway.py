@@ -238,18 +238,23 @@ class StripeGateway:
             )
         self._ok(attach)
         confirmed = await self._post(f"{path}/confirm", {}, f"{idempotency_key}:confirm")
-        if confirmed.status_code in (400, 402):
-            # A decline (402) or a confirm that was not allowed (400, e.g. it already
-            # succeeded): the intent itself says what happened.
+        if confirmed.status_code in (400, 402, 404):
+            # A decline (402), or a confirm that was refused: the intent says what happened
+            # (it may have succeeded already, and then there is nothing to complain about).
             current = await self.retrieve_payment(external_id)
             error = self._json(confirmed).get("error") or {}
-            if current.status == "requires_confirmation" and confirmed.status_code == 402:
+            if confirmed.status_code == 402 and current.status in _AWAITING:
                 return msgspec.structs.replace(
                     current,
                     status="failed",
                     client_action=None,
                     failure_code=error.get("code") or "card_declined",
                     failure_message=error.get("message"),
+                )
+            if confirmed.status_code != 402 and current.status in _AWAITING:
+                raise PaymentRejected(
+                    f"the payment was not accepted: {error.get('message') or 'refused'}",
+                    code="payment-method",
                 )
             return current
         return self._payment(self._ok(confirmed))

@@ -265,3 +265,37 @@ async def serving(app: Litestar) -> AsyncIterator[str]:
 def app_with_sample_payables() -> Litestar:
     """ASGI factory for a real uvicorn process in tests (the crash test)."""
     return create_app(load_settings(), payment_purposes=[SamplePayables()])
+
+
+async def new_hospital(app: Litestar, name: str | None = None) -> uuid.UUID:
+    value = await app.state.services.db.fetchval(
+        "INSERT INTO hospitals (name, level, region) VALUES ($1, '三级甲等', '湖北省 恩施州') "
+        "RETURNING id",
+        name or f"测试医院 {uuid.uuid4().hex[:8]}",
+    )
+    return uuid.UUID(str(value))
+
+
+async def new_doctor(app: Litestar, user_id: str | uuid.UUID, hospital_id: uuid.UUID) -> uuid.UUID:
+    value = await app.state.services.db.fetchval(
+        """
+        INSERT INTO doctors (user_id, hospital_id, full_name, licence_number, title, status)
+        VALUES ($1, $2, '王医生', $3, '主治医师', 'approved') RETURNING id
+        """,
+        uuid.UUID(str(user_id)),
+        hospital_id,
+        f"L{uuid.uuid4().hex[:12]}",
+    )
+    return uuid.UUID(str(value))
+
+
+async def deliver_outbox(app: Litestar, *, rounds: int = 20) -> None:
+    """Run the outbox worker until nothing is left to deliver (what `medmarket worker` does)."""
+    from medmarket.outbox.handlers import build_handlers
+    from medmarket.outbox.worker import OutboxWorker
+
+    services = app.state.services
+    worker = OutboxWorker(services.db, build_handlers(services), lease_seconds=30, max_attempts=5)
+    for _ in range(rounds):
+        if not await worker.run_once():
+            return
