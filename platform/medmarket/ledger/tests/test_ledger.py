@@ -214,7 +214,8 @@ async def test_an_entry_in_another_currency_than_its_account_is_refused(
 ) -> None:
     db = app.state.services.db
     payment_id = await succeeded_payment(db, parties["payer"], 1000, None, None)
-    with pytest.raises(asyncpg.ForeignKeyViolationError):
+
+    async def book_in_dollars() -> None:
         async with db.transaction() as connection:
             usd = await account(connection, "platform_commission", "USD")
             transaction_id = await connection.fetchval(
@@ -228,6 +229,9 @@ async def test_an_entry_in_another_currency_than_its_account_is_refused(
                 transaction_id,
                 usd,
             )
+
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await book_in_dollars()
 
 
 @pytest.mark.parametrize(
