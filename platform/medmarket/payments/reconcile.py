@@ -24,6 +24,7 @@ from medmarket.audit import AuditContext
 from medmarket.errors import Problem
 from medmarket.payments.locks import PaymentBusy, payment_lock
 from medmarket.payments.records import payment_row
+from medmarket.payments.refunding import Refunder
 from medmarket.payments.schemas import ReconcileOut
 from medmarket.payments.service import Payments
 from medmarket.payments.transitions import apply_payment_state
@@ -84,6 +85,10 @@ class Reconciler:
         except (Problem, LookupError) as exc:
             report.failed += 1
             log.warning("reconciliation step failed: %s", exc)
+        except Exception:
+            # One payment that cannot be settled must not stop the others.
+            report.failed += 1
+            log.exception("reconciliation step failed")
 
     async def settle_payment(self, payment_id: uuid.UUID) -> bool:
         """Bring one attempt to where the gateway says it is; True if anything changed."""
@@ -135,7 +140,7 @@ class Reconciler:
         before = await self.db.fetchval(
             "SELECT status FROM payment_refunds WHERE id = $1", refund_id
         )
-        await self.payments.execute_refund(refund_id, CONTEXT)
+        await Refunder(self.payments).execute(refund_id, CONTEXT)
         after = await self.db.fetchval(
             "SELECT status FROM payment_refunds WHERE id = $1", refund_id
         )

@@ -24,6 +24,7 @@ from medmarket.audit import AuditContext
 from medmarket.errors import InvalidInput
 from medmarket.payments import webhooks
 from medmarket.payments.reconcile import Reconciler
+from medmarket.payments.refunding import Refunder
 from medmarket.payments.refunds import new_reference
 from medmarket.payments.schemas import (
     ConfirmPayment,
@@ -145,7 +146,7 @@ async def refund_payment(
     key = request.headers.get("idempotency-key") or new_reference("operator")
     if len(key) > 150:
         raise InvalidInput("Idempotency-Key has at most 150 characters", field="Idempotency-Key")
-    return await payments.refund(
+    return await Refunder(payments).refund_now(
         payment_id,
         amount=data.amount,
         reason=data.reason,

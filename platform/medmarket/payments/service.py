@@ -1,4 +1,5 @@
-"""The rules of paying: start an attempt for a payable, confirm it, cancel it, refund it.
+"""The rules of paying: start an attempt for a payable, confirm it, cancel it (refunds:
+``refunds.py`` to request, ``refunding.py`` to send).
 
 Never lose or double money:
 
@@ -21,7 +22,7 @@ Crash points (failpoints for the fault test): ``payments.{create,confirm,refund}
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
@@ -36,19 +37,18 @@ from medmarket.failpoints import Failpoints
 from medmarket.payments.interface import (
     ClientAction,
     GatewayPayment,
-    GatewayRefund,
     Money,
     PaymentGateway,
     PaymentRejected,
     PaymentRequest,
-    RefundRequest,
     WebhookRejected,
 )
 from medmarket.payments.locks import payment_lock
-from medmarket.payments.records import payment_row, refund_row
-from medmarket.payments.refunds import new_reference, reserve_refund
+from medmarket.payments.records import payment_row
+from medmarket.payments.refunds import new_reference
 from medmarket.payments.schemas import PaymentOut, RefundOut
-from medmarket.payments.transitions import apply_payment_state, apply_refund_state
+from medmarket.payments.transitions import apply_payment_state
+from medmarket.plugin_manager import PluginUnavailable
 from medmarket.services import Services
 
 T = TypeVar("T")
@@ -149,9 +149,12 @@ class Payments:
         if row["status"] != "open":
             return payment_out(row)
         gateway = self.gateway(row["gateway_id"])
-        state = await self.call(
-            gateway, "retrieve payment", lambda: gateway.retrieve_payment(row["external_id"])
-        )
+        try:
+            state = await self.call(
+                gateway, "retrieve payment", lambda: gateway.retrieve_payment(row["external_id"])
+            )
+        except PluginUnavailable:
+            return payment_out(row)  # what we know; the page asks again later
         async with self.db.transaction() as connection:
             row = await apply_payment_state(
                 connection, self.services, payment_id, state, source="retrieve", context=SYSTEM
@@ -490,105 +493,3 @@ class Payments:
             return await apply_payment_state(
                 connection, self.services, payment_id, state, source="cancel", context=context
             )
-
-    # -- refunds ---------------------------------------------------------------------------
-    async def refund(
-        self,
-        payment_id: uuid.UUID,
-        *,
-        amount: int | None,
-        reason: str,
-        key: str,
-        note: str | None,
-        context: AuditContext,
-    ) -> RefundOut:
-        """Refund now (an operator's decision): reserve, then call the gateway at once."""
-        async with self.db.transaction() as connection:
-            payment = await payment_row(connection, payment_id, lock=True)
-            if payment is None:
-                raise NotFound("no such payment", field="payment_id")
-            if payment["status"] != "succeeded" or payment["is_duplicate"]:
-                raise Conflict("only a succeeded payment can be refunded", code="not-paid")
-            view = await reserve_refund(
-                connection,
-                payment,
-                amount=amount,
-                reason=reason,
-                key=key,
-                note=note,
-                context=context,
-            )
-            if view is None:
-                raise Conflict("everything was refunded already", code="fully-refunded")
-        await self.execute_refund(view.id, context)
-        row = await self.db.fetchrow("SELECT * FROM payment_refunds WHERE id = $1", view.id)
-        return refund_out(row, payment["currency"])
-
-    async def execute_refund(self, refund_id: uuid.UUID, context: AuditContext = SYSTEM) -> None:
-        """Send a requested refund to the gateway (the outbox and reconciliation call this)."""
-        payment_id = await self.db.fetchval(
-            "SELECT payment_id FROM payment_refunds WHERE id = $1", refund_id
-        )
-        if payment_id is None:
-            raise LookupError(f"refund {refund_id} does not exist")
-        async with payment_lock(self.db, payment_id) as connection:
-            refund = await refund_row(connection, refund_id)
-            payment = await payment_row(connection, payment_id)
-            assert refund is not None and payment is not None
-            if refund["status"] in ("succeeded", "failed"):
-                return
-            gateway = self.gateway(payment["gateway_id"])
-            external = payment["external_id"]
-            if refund["attempts"] > 0 or refund["status"] == "processing":
-                found = await self.call(
-                    gateway,
-                    "find refund",
-                    lambda: gateway.find_refund(external, refund["reference"]),
-                    timeout=FIND_TIMEOUT,
-                )
-                if found is not None or refund["status"] == "processing":
-                    if found is not None:
-                        await self._apply_refund(connection, refund_id, found, context)
-                    return
-            await connection.execute(
-                "UPDATE payment_refunds SET attempts = attempts + 1 WHERE id = $1", refund_id
-            )
-            currency = payment["currency"]
-            request = RefundRequest(
-                reference=refund["reference"],
-                external_payment_id=external,
-                amount=Money(refund["amount"], currency),
-                reason=refund["reason"],
-                payment_reference=payment["reference"],
-                payment_amount=Money(payment["amount"], currency),
-            )
-            self.failpoints.hit("payments.refund.before_gateway_call")
-            try:
-                state = await self.call(gateway, "refund", lambda: gateway.refund(request))
-            except PaymentRejected as exc:
-                state = GatewayRefund(
-                    gateway_id=gateway.id,
-                    external_id="",
-                    reference=refund["reference"],
-                    status="failed",
-                    amount=request.amount,
-                    failure_message=exc.message,
-                )
-            self.failpoints.hit("payments.refund.after_gateway_call")
-            await self._apply_refund(connection, refund_id, state, context)
-            self.failpoints.hit("payments.refund.after_commit")
-
-    async def _apply_refund(
-        self,
-        connection: asyncpg.Connection,
-        refund_id: uuid.UUID,
-        state: GatewayRefund,
-        context: AuditContext,
-    ) -> None:
-        async with connection.transaction():
-            await apply_refund_state(
-                connection, self.services, refund_id, state, source="refund", context=context
-            )
-
-    def gateways(self) -> Sequence[PaymentGateway]:
-        return [gateway for _, gateway in self.services.plugins.payment_gateways]

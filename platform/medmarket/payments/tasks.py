@@ -12,6 +12,7 @@ from medmarket.audit.service import SYSTEM
 from medmarket.outbox.worker import Handler, OutboxMessage
 from medmarket.payments.locks import payment_lock
 from medmarket.payments.reconcile import Reconciler
+from medmarket.payments.refunding import Refunder
 from medmarket.payments.service import Payments
 from medmarket.services import Services
 
@@ -22,7 +23,7 @@ def payment_handlers(services: Services) -> dict[str, Handler]:
     payments = Payments(services)
 
     async def execute_refund(message: OutboxMessage) -> None:
-        await payments.execute_refund(uuid.UUID(message.payload["refund_id"]))
+        await Refunder(payments).execute(uuid.UUID(message.payload["refund_id"]))
 
     async def close_attempt(message: OutboxMessage) -> None:
         payment_id = uuid.UUID(message.payload["payment_id"])

@@ -13,7 +13,13 @@ from litestar import Litestar
 
 from medmarket.app import create_app
 from medmarket.testing.fixtures import Account, client_for, make_settings, running
-from medmarket.testing.payments import LocalStripe, SamplePayables, new_payable, stripe_settings
+from medmarket.testing.payments import (
+    LocalStripe,
+    SamplePayables,
+    deliver_outbox,
+    new_payable,
+    stripe_settings,
+)
 
 DECLINED = "4000000000000341"
 NEEDS_3DS = "4000002500003155"
@@ -107,6 +113,13 @@ async def test_a_declined_card_fails_the_attempt_and_the_next_try_is_new(
         first["id"],
     )
     assert closing == 1
+    await deliver_outbox(app)
+    (intent,) = await localstripe.intents_for(subject)
+    assert intent["status"] == "canceled"
+    closed = await app.state.services.db.fetchrow(
+        "SELECT status, closed_at FROM payments WHERE id = $1", uuid.UUID(first["id"])
+    )
+    assert closed["status"] == "failed" and closed["closed_at"] is not None
 
     second = await start(client, patient, subject)
     assert second.status_code == 201 and second.json()["id"] != first["id"]

@@ -18,6 +18,7 @@ from litestar import Litestar
 from medmarket.app import create_app
 from medmarket.payments import refunds
 from medmarket.payments.reconcile import Reconciler
+from medmarket.payments.refunding import Refunder
 from medmarket.payments.service import Payments
 from medmarket.testing.fixtures import Account, client_for, make_settings, running
 from medmarket.testing.payments import (
@@ -184,7 +185,7 @@ async def test_a_failure_while_refunding(
     broken = failing_app(database_url, localstripe_url, point)
     async with running(broken):
         with pytest.raises(Exception, match=point):
-            await Payments(broken.state.services).execute_refund(refund.id)
+            await Refunder(Payments(broken.state.services)).execute(refund.id)
     await Reconciler(Payments(app.state.services))._settle_refund(refund.id)
     await deliver_outbox(app)
     assert await db.fetchval("SELECT status FROM payment_refunds WHERE id = $1", refund.id) == (

@@ -12,17 +12,20 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from medmarket.app import create_app
 from medmarket.errors import InvalidInput
 from medmarket.payments import refunds
 from medmarket.payments.reconcile import Reconciler
 from medmarket.payments.service import Payments
-from medmarket.testing.fixtures import Account
+from medmarket.testing.fixtures import Account, client_for, make_settings, running
 from medmarket.testing.payments import (
     LocalStripe,
+    SamplePayables,
     deliver_outbox,
     new_doctor,
     new_hospital,
     new_payable,
+    stripe_settings,
 )
 
 
@@ -323,3 +326,28 @@ async def test_a_second_charge_for_one_payable_is_refunded_automatically(
         "SELECT paid_count, refunded FROM test_payables WHERE id = $1", subject
     )
     assert (counts["paid_count"], counts["refunded"]) == (1, 0)  # the domain saw one payment
+
+
+async def test_a_refund_asked_for_while_the_gateway_is_down_is_sent_later(
+    app: Litestar,
+    client: httpx.AsyncClient,
+    database_url: str,
+    sign_up: Callable[..., Any],
+    operator: Account,
+    localstripe: LocalStripe,
+) -> None:
+    subject, payment_id = await paid_payable(app, client, localstripe, await sign_up("patient"))
+    down = make_settings(database_url, **stripe_settings("http://127.0.0.1:9"))
+    broken = create_app(down, payment_purposes=[SamplePayables()])
+    async with running(broken), client_for(broken) as http:
+        asked = await http.post(
+            f"/api/payments/{payment_id}/refunds", json={"amount": 700}, headers=operator.headers
+        )
+    assert asked.status_code == 201 and asked.json()["status"] == "pending"
+    await deliver_outbox(app)
+    listed = await client.get(f"/api/payments/{payment_id}/refunds", headers=operator.headers)
+    assert [(r["amount"]["amount"], r["status"]) for r in listed.json()] == [(700, "succeeded")]
+    (intent,) = await localstripe.intents_for(subject)
+    assert [
+        r["amount"] for r in await localstripe.all("/v1/refunds", payment_intent=intent["id"])
+    ] == [700]
