@@ -11,7 +11,8 @@ Never lose or double money:
    releases the lock with its connection.
 3. Before each call that could create or charge, a counter is committed
    (``create_attempts``, ``confirm_attempts``). If it shows an earlier call, the gateway is
-   asked first (``find_by_reference``, ``retrieve_payment``) and nothing is sent twice.
+   asked first (``find_by_reference``, ``retrieve_payment``): what already happened there is
+   adopted, never done again.
 4. What the gateway answers is applied by ``transitions.py``, which books a success once.
 5. ``reconcile.py`` finishes whatever a crash left half done.
 

@@ -104,13 +104,14 @@ async def apply_payment_state(
                 )
             return row
         return await _ended(connection, services, row, state, target, source, context, event_at)
-    # Still waiting for the payer: only news newer than what we have moves it.
+    # Still waiting for the payer: only news newer than what we have moves it (an answer to
+    # our own call counts as news from now).
     if current in _ENDED or (event_at and row["last_event_at"] and event_at < row["last_event_at"]):
         return row
     return await connection.fetchrow(
         """
         UPDATE payments SET status = 'open', gateway_status = $2,
-                            last_event_at = greatest(last_event_at, $3)
+                            last_event_at = greatest(last_event_at, coalesce($3, now()))
          WHERE id = $1 RETURNING *
         """,
         payment_id,
