@@ -101,7 +101,12 @@ class PaymentPurpose(Protocol):
 
 
 def installed_purposes() -> list[PaymentPurpose]:
-    """Every domain that takes payments. Add yours here (booking, pharmacy orders)."""
+    """Every domain that takes payments. Add yours here, importing inside the function
+    (domains import payments, so payments must not import them at module level):
+
+        from medmarket.scheduling.payments import BookingPayments
+        return [BookingPayments()]
+    """
     return []
 
 

@@ -71,7 +71,7 @@ class Reconciler:
             limit,
         )
         for row in refunds:
-            await self._one(report, partial(self._settle_refund, row["id"]))
+            await self._one(report, partial(self.settle_refund, row["id"]))
         if report.changed or report.failed:
             log.info("reconciliation: %s", report)
         return report
@@ -136,7 +136,7 @@ class Reconciler:
                 return bool(after["closed_at"] is not None or after["status"] != status)
             return False
 
-    async def _settle_refund(self, refund_id: uuid.UUID) -> bool:
+    async def settle_refund(self, refund_id: uuid.UUID) -> bool:
         before = await self.db.fetchval(
             "SELECT status FROM payment_refunds WHERE id = $1", refund_id
         )

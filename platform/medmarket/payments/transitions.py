@@ -64,9 +64,7 @@ async def apply_payment_state(
         # The gateway has it now: if we had given up on the attempt, close it there as well.
         row = await connection.fetchrow(
             """
-            UPDATE payments SET external_id = $2,
-                   closed_at = CASE WHEN status IN ('pending', 'open') THEN closed_at END
-             WHERE id = $1 RETURNING *
+            UPDATE payments SET external_id = $2, closed_at = NULL WHERE id = $1 RETURNING *
             """,
             payment_id,
             state.external_id,

@@ -186,7 +186,7 @@ async def test_a_failure_while_refunding(
     async with running(broken):
         with pytest.raises(Exception, match=point):
             await Refunder(Payments(broken.state.services)).execute(refund.id)
-    await Reconciler(Payments(app.state.services))._settle_refund(refund.id)
+    await Reconciler(Payments(app.state.services)).settle_refund(refund.id)
     await deliver_outbox(app)
     assert await db.fetchval("SELECT status FROM payment_refunds WHERE id = $1", refund.id) == (
         "succeeded"
