@@ -226,7 +226,8 @@ async def test_killing_the_app_at_every_crash_point_loses_and_doubles_nothing(
             kills[point] = server.kills
 
         # Charged, then killed before anything was written, and the client gives up:
-        # only reconciliation can find these charges.
+        # only reconciliation can find these charges (no webhook either).
+        await localstripe.register_webhook(hook, "http://127.0.0.1:9/", "whsec_unused")
         abandoned = [await new_payable(app, patient.id, 4100) for _ in range(3)]
         server = CrashingServer(
             settings, "payments.confirm.after_gateway_call=kill", tmp_path / "abandoned.log"
