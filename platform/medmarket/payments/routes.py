@@ -162,7 +162,12 @@ async def reconcile_now(payments: NamedDependency[Payments]) -> ReconcileOut:
     return await Reconciler(payments).run()
 
 
-@post("/api/payments/webhooks/{gateway_id:str}", opt=PUBLIC, tags=TAGS)
+@post(
+    "/api/payments/webhooks/{gateway_id:str}",
+    opt=PUBLIC,
+    tags=TAGS,
+    request_max_body_size=webhooks.MAX_BODY,
+)
 async def gateway_webhook(
     request: Request[Any, Any, Any],
     gateway_id: FromPath[str],

@@ -129,6 +129,8 @@ async def test_inauthentic_or_stale_events_are_refused(
         assert response.json()["type"] == "/problems/webhook-rejected"
     unknown = await client.post("/api/payments/webhooks/wechat", content=body)
     assert unknown.status_code == 404
+    huge = await client.post(HOOK, content=b"x" * (600 * 1024))
+    assert huge.status_code in (400, 413)
     recorded = await app.state.services.db.fetchval(
         "SELECT count(*) FROM payment_webhook_events WHERE event_id = $1", event["id"]
     )
