@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Start (or find running) the services MedMarket needs, privately under .data/.
 
-    python3 infra/services.py start [--with localstripe]   # prints shell exports
+    python3 infra/services.py start [--with localstripe [--webhook-url URL]]  # shell exports
     python3 infra/services.py stop
 
 PostgreSQL and Redis are started from the machine's own binaries unless DATABASE_URL /
@@ -26,6 +26,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -295,37 +298,55 @@ def stop_redis(state: dict) -> None:
 
 # -- localstripe (a Stripe emulator) --------------------------------------------------------
 def start_localstripe(state: dict) -> str:
-    binary = ROOT / ".venv-localstripe" / "bin" / "localstripe"
-    if not binary.exists():
-        raise SystemExit("localstripe is not installed (infra/setup installs it)")
+    python = ROOT / ".venv-localstripe" / "bin" / "python"
+    if not (ROOT / ".venv-localstripe" / "bin" / "localstripe").exists():
+        raise SystemExit("localstripe is not installed (infra/setup --test installs it)")
     port = choose_port("localstripe", state)
-    state["localstripe"] = {"port": port}
+    state["localstripe"] = {**state.get("localstripe", {}), "port": port}
+    DATA.mkdir(exist_ok=True)
     if not port_answers(port):
         log(f"starting localstripe on 127.0.0.1:{port}")
         logfile = open(DATA / "localstripe.log", "ab")  # noqa: SIM115 - the child keeps it
-        subprocess.Popen(
-            [str(binary), "--port", str(port)],
+        child = subprocess.Popen(
+            [str(python), str(ROOT / "infra" / "run_localstripe.py"), "--port", str(port)],
             stdout=logfile,
             stderr=logfile,
             start_new_session=True,
         )
+        state["localstripe"]["pid"] = child.pid
         wait_for_port(port, "localstripe")
     return f"http://127.0.0.1:{port}"
 
 
 def stop_localstripe(state: dict) -> None:
-    port = state.get("localstripe", {}).get("port")
-    if port:
-        subprocess.run(["pkill", "-f", f"localstripe --port {port}"], check=False)
+    pid = state.get("localstripe", {}).get("pid")
+    if pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), 15)
+
+
+def register_localstripe_webhook(url: str, secret: str, state: dict) -> None:
+    """localstripe keeps webhooks in memory: tell it (again) where to send events."""
+    port = state["localstripe"]["port"]
+    body = urllib.parse.urlencode({"url": url, "secret": secret}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/_config/webhooks/medmarket", data=body, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own
+        response.read()
+
+
+def stored_secret(name: str, make: Callable[[], str]) -> str:
+    path = DATA / name
+    if not path.exists():
+        DATA.mkdir(exist_ok=True)
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def secret_key() -> str:
-    path = DATA / "secret_key"
-    if not path.exists():
-        DATA.mkdir(exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return stored_secret("secret_key", lambda: secrets.token_urlsafe(48))
 
 
 def cmd_start(args: argparse.Namespace) -> None:
@@ -334,7 +355,18 @@ def cmd_start(args: argparse.Namespace) -> None:
     exports["DATABASE_URL"] = os.environ.get("DATABASE_URL") or start_postgres(state)
     exports["REDIS_URL"] = os.environ.get("REDIS_URL") or start_redis(state)
     if "localstripe" in args.with_:
-        exports["MEDMARKET_LOCALSTRIPE_URL"] = start_localstripe(state)
+        url = start_localstripe(state)
+        exports["MEDMARKET_LOCALSTRIPE_URL"] = url
+        # The built-in Stripe gateway, pointed at localstripe (which accepts any sk_/pk_ key).
+        exports["MEDMARKET_STRIPE_API_BASE"] = url
+        exports["MEDMARKET_STRIPE_SECRET_KEY"] = "sk_test_localstripe"  # noqa: S105 - a dummy
+        exports["MEDMARKET_STRIPE_PUBLISHABLE_KEY"] = "pk_test_localstripe"
+        webhook_secret = stored_secret(
+            "stripe_webhook_secret", lambda: "whsec_" + secrets.token_hex(24)
+        )
+        exports["MEDMARKET_STRIPE_WEBHOOK_SECRETS"] = webhook_secret
+        if args.webhook_url:
+            register_localstripe_webhook(args.webhook_url, webhook_secret, state)
     exports["MEDMARKET_SECRET_KEY"] = os.environ.get("MEDMARKET_SECRET_KEY") or secret_key()
     exports["MEDMARKET_DATA_DIR"] = os.environ.get("MEDMARKET_DATA_DIR") or str(DATA)
     save_state(state)
@@ -356,6 +388,10 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("start")
     start.add_argument("--with", dest="with_", action="append", default=[], choices=["localstripe"])
+    start.add_argument(
+        "--webhook-url",
+        help="with localstripe: where it sends signed events (the app's Stripe webhook)",
+    )
     start.set_defaults(func=cmd_start)
     commands.add_parser("stop").set_defaults(func=cmd_stop)
     args = parser.parse_args()

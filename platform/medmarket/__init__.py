@@ -19,13 +19,17 @@ from medmarket.hospitals.interface import (
 )
 from medmarket.notifications.interface import Notification, Notifier, Recipient
 from medmarket.payments.interface import (
+    ClientAction,
     GatewayPayment,
     GatewayRefund,
     Money,
     PaymentGateway,
+    PaymentRejected,
     PaymentRequest,
     RefundRequest,
+    WebhookAck,
     WebhookEvent,
+    WebhookRejected,
 )
 from medmarket.video.interface import (
     HIGH_THROUGHPUT,
@@ -46,6 +50,7 @@ __all__ = [
     "AffiliationQuery",
     "AffiliationVerification",
     "CallContext",
+    "ClientAction",
     "Courier",
     "DeliveryRequest",
     "Dispatch",
@@ -62,6 +67,7 @@ __all__ = [
     "Notification",
     "Notifier",
     "PaymentGateway",
+    "PaymentRejected",
     "PaymentRequest",
     "QosSession",
     "Quote",
@@ -69,7 +75,9 @@ __all__ = [
     "RefundRequest",
     "TrackingEvent",
     "VideoProvider",
+    "WebhookAck",
     "WebhookEvent",
+    "WebhookRejected",
     "coturn_credential",
     "hookimpl",
 ]

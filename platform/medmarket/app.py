@@ -30,12 +30,15 @@ from medmarket.catalog import routes as catalog_routes
 from medmarket.doctors import routes as doctor_routes
 from medmarket.errors import EXCEPTION_HANDLERS
 from medmarket.hospitals import routes as hospital_routes
+from medmarket.ledger import routes as ledger_routes
 from medmarket.ops import routes as ops_routes
 from medmarket.pages import routes as page_routes
 from medmarket.pages.assets import WebAssets
 from medmarket.pages.errors import page_aware
 from medmarket.pages.forms import form_token_guard
 from medmarket.patients import routes as patient_routes
+from medmarket.payments import routes as payment_routes
+from medmarket.payments.purposes import PaymentPurpose
 from medmarket.reviews import routes as review_routes
 from medmarket.scheduling import routes as schedule_routes
 from medmarket.services import Services, open_services
@@ -63,6 +66,8 @@ ROUTE_MODULES: list[ModuleType] = [
     video_routes,
     hospital_routes,
     doctor_routes,
+    payment_routes,
+    ledger_routes,
     page_routes,
 ]
 
@@ -87,17 +92,24 @@ def _domain_dependencies() -> dict[str, Provide]:
     return provided
 
 
-def create_app(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]] = ()) -> Litestar:
+def create_app(
+    settings: Settings,
+    *,
+    extra_plugins: Iterable[tuple[str, object]] = (),
+    payment_purposes: Iterable[PaymentPurpose] = (),
+) -> Litestar:
     """Build the application. ``extra_plugins`` are (name, plugin) pairs registered beside the
-    installed ones; tests use it to add plugins that misbehave on purpose."""
+    installed ones; tests use it to add plugins that misbehave on purpose. ``payment_purposes``
+    are added to the installed ones (tests pay for a purpose of their own)."""
     extra = list(extra_plugins)
     # Pages: templates, static files and catalogs from web/ (found now: a missing folder
     # stops start-up with the setting named, like any bad setting).
     web = WebAssets.for_settings(settings)
+    purposes = list(payment_purposes)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_services(settings, extra) as services:
+        async with open_services(settings, extra, purposes) as services:
             app.state.services = services
             app.state.accounts = Accounts(
                 services.db,

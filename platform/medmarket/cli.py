@@ -1,4 +1,5 @@
-"""``medmarket serve | migrate | demo | plugins | worker | reverify | create-operator``."""
+"""The `medmarket` command: serve, migrate, demo, plugins, worker, reverify, reconcile,
+create-operator."""
 
 from __future__ import annotations
 
@@ -64,11 +65,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
+    from medmarket.health import HealthReport
     from medmarket.plugin_manager import PluginHost
 
     settings = _settings()
     host = PluginHost(settings)
-    health = asyncio.run(host.health())
+
+    async def check() -> dict[str, HealthReport]:
+        try:
+            return await host.health()
+        finally:
+            await host.aclose()
+
+    health = asyncio.run(check())
     print(f"{'plugin':32} {'version':10} {'enabled':8} provides")
     for info in host.describe():
         provides = ", ".join(info.provides) or "-"
@@ -87,7 +96,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from medmarket.jobs import JOBS, run_periodically
+    from medmarket.jobs import periodic_jobs, run_periodically
     from medmarket.outbox.handlers import build_handlers
     from medmarket.outbox.worker import OutboxWorker
     from medmarket.services import open_services
@@ -106,10 +115,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
                 lease_seconds=settings.outbox_lease_seconds,
                 max_attempts=settings.outbox_max_attempts,
             )
-            log.info("worker started: outbox and %d periodic jobs", len(JOBS))
+            jobs = periodic_jobs(settings)
+            log.info("worker started: outbox and %s", ", ".join(job.name for job in jobs))
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(worker.run_forever(settings.outbox_poll_seconds, stop))
-                for job in JOBS:
+                for job in jobs:
                     tasks.create_task(run_periodically(services, job, stop))
 
     asyncio.run(run())
@@ -138,6 +148,25 @@ def _date(value: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from medmarket.payments.reconcile import Reconciler
+    from medmarket.payments.service import Payments
+    from medmarket.services import open_services
+
+    settings = _settings()
+
+    async def run() -> str:
+        async with open_services(settings) as services:
+            report = await Reconciler(Payments(services)).run(grace_seconds=args.grace)
+            return (
+                f"examined {report.examined}, changed {report.changed}, "
+                f"busy {report.busy}, failed {report.failed}"
+            )
+
+    print(asyncio.run(run()))
+    return 0
 
 
 def cmd_create_operator(args: argparse.Namespace) -> int:
@@ -173,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_plugins
     )
     commands.add_parser(
-        "worker", help="deliver outbox messages and run the periodic jobs (holds, re-verification)"
+        "worker",
+        help="deliver the outbox; run periodic jobs (holds, re-verification, reconciliation)",
     ).set_defaults(func=cmd_worker)
 
     reverify = commands.add_parser(
@@ -187,6 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--hospital", type=uuid.UUID, default=None, help="only this hospital's doctors"
     )
     reverify.set_defaults(func=cmd_reverify)
+    reconcile = commands.add_parser(
+        "reconcile", help="settle payments and refunds a crash or outage left unfinished"
+    )
+    reconcile.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        help="only rows untouched this long (default: MEDMARKET_PAYMENT_RECONCILE_GRACE_SECONDS)",
+    )
+    reconcile.set_defaults(func=cmd_reconcile)
 
     operator = commands.add_parser("create-operator", help="create a platform operator account")
     operator.add_argument("--email", required=True)

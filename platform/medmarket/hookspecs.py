@@ -77,14 +77,19 @@ def medmarket_couriers(settings: Settings) -> Sequence[Courier] | None:
 
 @hookspec
 def medmarket_payment_gateways(settings: Settings) -> Sequence[PaymentGateway] | None:
-    """Offer payment gateways (the built-in one speaks the Stripe API).
+    """Offer payment gateways (the built-in one speaks the Stripe API; WeChat Pay, Alipay
+    plug in the same way).
 
-    Called once at start-up. The operator chooses the active gateway by id.
+    Called once at start-up. ``MEDMARKET_PAYMENT_GATEWAY`` names the gateway new payments
+    use; older payments keep theirs.
 
     :param settings: the platform's settings.
     :return: gateways implementing :class:`~medmarket.payments.interface.PaymentGateway`,
-        each with a unique ``id``; ``None`` to offer none. A gateway must find a payment by
-        the core's ``reference`` (``find_by_reference``): that is how crashes are reconciled.
+        each with a unique ``id``; ``None`` to offer none. The core commits every attempt and
+        refund with its own ``reference`` before calling the gateway and recovers from
+        crashes by asking ``find_by_reference`` / ``find_refund``, so a gateway must store
+        that reference with the payment and find it again. A declined card is a result
+        (status ``"failed"``), not an exception.
     """
 
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from medmarket.audit.service import SYSTEM
 from medmarket.bookings.service import Bookings
 from medmarket.doctors import reverification
+from medmarket.payments.tasks import reconcile
 from medmarket.services import Services
+from medmarket.settings import Settings
 
 log = logging.getLogger("medmarket.jobs")
 
@@ -28,12 +30,14 @@ async def expire_booking_holds(services: Services) -> int:
     return await Bookings(services.db, services.settings.booking_hold_seconds).expire_holds(SYSTEM)
 
 
-JOBS = [
-    Job("expire booking holds", 15, expire_booking_holds),
-    # Runs the day's re-verification once (whichever worker claims the day first) and, on the
-    # polls between, resumes verifications whose process died.
-    Job("doctor re-verification", 600, reverification.tick),
-]
+def periodic_jobs(settings: Settings) -> list[Job]:
+    return [
+        Job("expire booking holds", 15, expire_booking_holds),
+        # Runs the day's re-verification once (whichever worker claims the day first) and, on
+        # the polls between, resumes verifications whose process died.
+        Job("doctor re-verification", 600, reverification.tick),
+        Job("reconcile payments", settings.payment_reconcile_interval_seconds, reconcile),
+    ]
 
 
 async def run_periodically(services: Services, job: Job, stop: asyncio.Event) -> None:

@@ -260,6 +260,19 @@ class PluginHost:
         breaker.succeeded()
         return result
 
+    async def aclose(self) -> None:
+        """Let adapters that hold connections (an HTTP client) release them."""
+        for registry_name in ADAPTER_HOOKS.values():
+            registry: Registry[Any] = getattr(self, registry_name)
+            for adapter_id, adapter in registry:
+                closer = getattr(adapter, "aclose", None)
+                if closer is None:
+                    continue
+                try:
+                    await closer()
+                except Exception:
+                    log.exception("%s %s failed to close", registry.kind, adapter_id)
+
     async def health(self) -> dict[str, HealthReport]:
         """Ask every adapter of every kind for its health, concurrently, each guarded."""
         checks: list[tuple[str, Callable[[], Awaitable[HealthReport]]]] = []

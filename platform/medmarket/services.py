@@ -11,6 +11,7 @@ import httpx
 from redis.asyncio import Redis
 
 from medmarket.db import Database, connect_pool
+from medmarket.payments.purposes import PaymentPurpose, PurposeRegistry, installed_purposes
 from medmarket.plugin_manager import PluginHost
 from medmarket.settings import Settings
 
@@ -22,11 +23,15 @@ class Services:
     redis: Redis
     plugins: PluginHost
     http: httpx.AsyncClient
+    # What can be paid for (bookings, pharmacy orders): see payments/purposes.py.
+    payment_purposes: PurposeRegistry
 
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, extra_plugins: Iterable[tuple[str, object]] = ()
+    settings: Settings,
+    extra_plugins: Iterable[tuple[str, object]] = (),
+    payment_purposes: Iterable[PaymentPurpose] = (),
 ) -> AsyncIterator[Services]:
     async with AsyncExitStack() as stack:
         pool = await connect_pool(
@@ -42,4 +47,12 @@ async def open_services(
         http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
         stack.push_async_callback(http.aclose)
         plugins = PluginHost(settings, extra_plugins)
-        yield Services(settings=settings, db=db, redis=redis, plugins=plugins, http=http)
+        stack.push_async_callback(plugins.aclose)
+        yield Services(
+            settings=settings,
+            db=db,
+            redis=redis,
+            plugins=plugins,
+            http=http,
+            payment_purposes=PurposeRegistry([*installed_purposes(), *payment_purposes]),
+        )

@@ -17,7 +17,8 @@ import msgspec
 ENV_PREFIX = "MEDMARKET_"
 _PLAIN_NAMES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
 # Fields read from one comma-separated environment variable.
-_LIST_FIELDS = frozenset({"disabled_plugins", "stun_urls", "turn_urls"})
+_LIST_FIELDS = frozenset({"disabled_plugins", "stun_urls", "turn_urls", "stripe_webhook_secrets"})
+STRIPE_API = "https://api.stripe.com"
 
 
 class SettingsError(Exception):
@@ -77,7 +78,34 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         10 * 1024 * 1024
     )
 
+    # Payments: the active gateway, the built-in Stripe gateway's account, and the rules.
+    payment_gateway: str = "stripe"
+    payment_currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")] = "CNY"
+    stripe_api_base: str = STRIPE_API
+    stripe_secret_key: str = ""
+    stripe_publishable_key: str = ""
+    # Several secrets are accepted at once, so a secret can be rotated without losing events.
+    stripe_webhook_secrets: list[str] = msgspec.field(default_factory=list)
+    # Where browsers load Stripe.js from; empty: derived from stripe_api_base (localstripe
+    # serves a stand-in at <base>/js.stripe.com/v3/).
+    stripe_js_url: str = ""
+    # Shares of a charge when a hospital has no agreement of its own, in basis points.
+    platform_rate_bp: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 1000
+    hospital_rate_bp: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 2000
+    # An unpaid attempt is closed after this long; reconciliation leaves younger rows alone.
+    payment_attempt_ttl_seconds: Annotated[int, msgspec.Meta(ge=60)] = 3600
+    payment_reconcile_interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    payment_reconcile_grace_seconds: Annotated[float, msgspec.Meta(ge=0)] = 120.0
+    # Fault injection for the crash tests ("point=kill,other=kill:0.5"); test environment only.
+    failpoints: str = ""
+
     def __post_init__(self) -> None:
+        if self.failpoints and self.environment != "test":
+            raise ValueError("MEDMARKET_FAILPOINTS: only allowed with MEDMARKET_ENVIRONMENT=test")
+        if self.platform_rate_bp + self.hospital_rate_bp > 10000:
+            raise ValueError(
+                "MEDMARKET_PLATFORM_RATE_BP: plus MEDMARKET_HOSPITAL_RATE_BP exceeds 10000"
+            )
         if self.turn_urls and not self.turn_secret:
             raise ValueError("`turn_secret` is required when TURN URLs are configured")
 
@@ -92,6 +120,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
+
+    @property
+    def stripe_js(self) -> str:
+        if self.stripe_js_url:
+            return self.stripe_js_url
+        if self.stripe_api_base.rstrip("/") == STRIPE_API:
+            return "https://js.stripe.com/v3/"
+        return self.stripe_api_base.rstrip("/") + "/js.stripe.com/v3/"
 
 
 def env_name(field: str) -> str:

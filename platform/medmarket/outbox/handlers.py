@@ -30,8 +30,12 @@ def build_handlers(services: Services) -> dict[str, Handler]:
         )
         response.raise_for_status()
 
+    # Imported here: payments itself builds on the outbox.
+    from medmarket.payments.tasks import payment_handlers
+
     return {
         "notification.send": send_notification,
         "webhook.post": post_webhook,
         DOCTOR_SUSPENDED: handle_doctor_suspended,
+        **payment_handlers(services),
     }

@@ -100,7 +100,7 @@ def running_coturn(template: Path = TEST_CONFIG, timeout: float = 30.0) -> Itera
             + f"pidfile={Path(scratch) / 'turnserver.pid'}\n"
             + f"userdb={Path(scratch) / 'turndb'}\n"
         )
-        process = subprocess.Popen(  # noqa: S603 - our own binary, our own config
+        process = subprocess.Popen(
             [binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         server = Coturn(port, secret, "medmarket.test", process, log_path)

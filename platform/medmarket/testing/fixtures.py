@@ -19,6 +19,15 @@ from medmarket.app import create_app
 from medmarket.db.migrate import migrate
 from medmarket.settings import Settings, load_settings
 from medmarket.testing.databases import create_database, drop_database
+from medmarket.testing.payments import (
+    SamplePayables,
+    create_test_payables_table,
+    localstripe,
+    localstripe_url,
+    stripe_settings,
+)
+
+__all__ = ["localstripe", "localstripe_url"]  # fixtures defined beside payments' test support
 
 STRONG_PASSWORD = "violet-otter-harbour-42"
 
@@ -40,6 +49,7 @@ async def database_url(server_dsn: str) -> AsyncIterator[str]:
     """A database of this test session's own, migrated to the newest version."""
     dsn = await create_database(server_dsn)
     await migrate(dsn)
+    await create_test_payables_table(dsn)
     yield dsn
     await drop_database(dsn)
 
@@ -62,15 +72,23 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings of the session's app; uploaded files go to a directory of its own."""
-    return make_settings(database_url, data_dir=str(tmp_path_factory.mktemp("data")))
+def settings(
+    database_url: str, localstripe_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """Settings of the session's app: its own database, localstripe, and a directory of its
+    own for uploaded files."""
+    return make_settings(
+        database_url,
+        data_dir=str(tmp_path_factory.mktemp("data")),
+        **stripe_settings(localstripe_url),
+    )
 
 
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[Litestar]:
-    """The app with its lifespan running, shared by the session's tests."""
-    application = create_app(settings)
+    """The app with its lifespan running, shared by the session's tests. It can take
+    payments for ``test_payable`` (see ``testing/payments.py``)."""
+    application = create_app(settings, payment_purposes=[SamplePayables()])
     async with running(application):
         yield application
 

@@ -83,7 +83,7 @@ def app_instances(
                 port = free_port()
                 log_path = Path(scratch) / f"instance-{index}.log"
                 with log_path.open("wb") as log_file:
-                    process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed args
+                    process = subprocess.Popen(
                         [
                             sys.executable,
                             "-m",

@@ -47,6 +47,8 @@ def test_plugins_lists_the_built_ins_with_health(settings: Settings) -> None:
     line = next(line for line in output.splitlines() if line.startswith("medmarket-notify-log"))
     assert "yes" in line and "notifier:log" in line
     assert "notifier:log: healthy" in output
+    stripe = next(line for line in output.splitlines() if line.startswith("medmarket-payments"))
+    assert "payment gateway:stripe" in stripe
 
 
 async def test_migrate_and_demo_are_idempotent(settings: Settings, fresh_database: str) -> None:

@@ -1,0 +1,2 @@
+"""The double-entry ledger (integer minor units), hospital agreements and settlement
+statements."""

@@ -1,0 +1,195 @@
+"""Payments API: what a payment page needs, refunds for operators, gateway webhooks.
+
+A page pays like this: ``POST /api/payments`` with the purpose and subject → the attempt
+with ``client_action`` (Stripe: client_secret, publishable_key, js_url, api_base). The page
+loads the gateway's script, collects the card there, and either confirms through us
+(``POST /api/payments/{id}/confirm`` with the payment method id) or in the script; then
+``GET /api/payments/{id}`` shows the outcome (it asks the gateway while the attempt is
+open). Repeating any of these requests is safe.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from medmarket.accounts.guards import PUBLIC, SIGNED_IN, allow
+from medmarket.accounts.service import Principal
+from medmarket.audit import AuditContext
+from medmarket.errors import InvalidInput
+from medmarket.payments import webhooks
+from medmarket.payments.reconcile import Reconciler
+from medmarket.payments.refunding import Refunder
+from medmarket.payments.refunds import new_reference
+from medmarket.payments.schemas import (
+    ConfirmPayment,
+    GatewayOut,
+    PaymentOut,
+    ReconcileOut,
+    RefundOut,
+    RefundPayment,
+    StartPayment,
+)
+from medmarket.payments.service import Payments
+
+TAGS = ["payments"]
+
+
+def provide_payments(request: Request[Any, Any, Any]) -> Payments:
+    return Payments(request.app.state.services)
+
+
+@get("/api/payments/gateway", opt=SIGNED_IN, tags=TAGS)
+async def active_gateway(payments: NamedDependency[Payments]) -> GatewayOut:
+    """The active gateway and what a page loads before paying (Stripe.js URL, publishable key)."""
+    gateway = payments.gateway()
+    setup = gateway.client_setup()
+    return GatewayOut(
+        gateway_id=gateway.id,
+        display_name=gateway.display_name,
+        flow=setup.flow,
+        params=setup.params,
+        server_confirmation=gateway.supports_server_confirmation,
+    )
+
+
+@post("/api/payments", opt=allow("patient"), tags=TAGS)
+async def start_payment(
+    data: JSONBody[StartPayment],
+    payments: NamedDependency[Payments],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> Response[PaymentOut]:
+    """Start paying for a payable, or get the attempt already in flight (200). 409 when it
+    is paid already."""
+    payment, created = await payments.start(principal, data.purpose, data.subject_id, context)
+    return Response(payment, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+
+@get("/api/payments", opt=allow("patient", "operator"), tags=TAGS)
+async def list_payments(
+    payments: NamedDependency[Payments],
+    principal: NamedDependency[Principal],
+    purpose: FromQuery[str | None] = None,
+    subject_id: FromQuery[uuid.UUID | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+) -> list[PaymentOut]:
+    """Attempts, newest first: a patient sees their own, an operator everyone's."""
+    return await payments.list_for(principal, purpose, subject_id, limit)
+
+
+@get("/api/payments/{payment_id:uuid}", opt=allow("patient", "operator"), tags=TAGS)
+async def get_payment(
+    payment_id: FromPath[uuid.UUID],
+    payments: NamedDependency[Payments],
+    principal: NamedDependency[Principal],
+) -> PaymentOut:
+    return await payments.get(principal, payment_id)
+
+
+@post("/api/payments/{payment_id:uuid}/confirm", opt=allow("patient"), tags=TAGS)
+async def confirm_payment(
+    payment_id: FromPath[uuid.UUID],
+    data: JSONBody[ConfirmPayment],
+    payments: NamedDependency[Payments],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> Response[PaymentOut]:
+    """Charge the payment method. A decline answers 200 with status "failed" and the reason;
+    start a new attempt to try another card. Status "open" with ``client_action`` means the
+    payer must authenticate in the gateway's script (3-D Secure)."""
+    payment = await payments.confirm(principal, payment_id, data.payment_method, context)
+    return Response(payment, status_code=HTTP_200_OK)
+
+
+@post("/api/payments/{payment_id:uuid}/cancel", opt=allow("patient", "operator"), tags=TAGS)
+async def cancel_payment(
+    payment_id: FromPath[uuid.UUID],
+    payments: NamedDependency[Payments],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> Response[PaymentOut]:
+    """Abandon an unfinished attempt. One that already charged stays paid."""
+    payment = await payments.cancel(principal, payment_id, context)
+    return Response(payment, status_code=HTTP_200_OK)
+
+
+@get("/api/payments/{payment_id:uuid}/refunds", opt=allow("patient", "operator"), tags=TAGS)
+async def list_refunds(
+    payment_id: FromPath[uuid.UUID],
+    payments: NamedDependency[Payments],
+    principal: NamedDependency[Principal],
+) -> list[RefundOut]:
+    return await payments.refunds_of(principal, payment_id)
+
+
+@post(
+    "/api/payments/{payment_id:uuid}/refunds",
+    opt=allow("operator"),
+    status_code=HTTP_201_CREATED,
+    tags=TAGS,
+)
+async def refund_payment(
+    request: Request[Any, Any, Any],
+    payment_id: FromPath[uuid.UUID],
+    data: JSONBody[RefundPayment],
+    payments: NamedDependency[Payments],
+    context: NamedDependency[AuditContext],
+) -> RefundOut:
+    """Refund (part of) a payment now. Send an ``Idempotency-Key`` header: repeating the
+    request with the same key refunds once."""
+    key = request.headers.get("idempotency-key") or new_reference("operator")
+    if len(key) > 150:
+        raise InvalidInput("Idempotency-Key has at most 150 characters", field="Idempotency-Key")
+    return await Refunder(payments).refund_now(
+        payment_id,
+        amount=data.amount,
+        reason=data.reason,
+        key=f"operator:{key}",
+        note=data.note,
+        context=context,
+    )
+
+
+@post("/api/operator/payments/reconcile", opt=allow("operator"), tags=TAGS, status_code=200)
+async def reconcile_now(payments: NamedDependency[Payments]) -> ReconcileOut:
+    """Run reconciliation now (the worker also runs it periodically)."""
+    return await Reconciler(payments).run()
+
+
+@post(
+    "/api/payments/webhooks/{gateway_id:str}",
+    opt=PUBLIC,
+    tags=TAGS,
+    request_max_body_size=webhooks.MAX_BODY,
+)
+async def gateway_webhook(
+    request: Request[Any, Any, Any],
+    gateway_id: FromPath[str],
+    payments: NamedDependency[Payments],
+    context: NamedDependency[AuditContext],
+) -> Response[bytes]:
+    """Notifications from a gateway; anything not authentic is refused with 400."""
+    body = await request.body()
+    ack = await webhooks.receive(payments, gateway_id, dict(request.headers), body, context)
+    return Response(ack.body, status_code=ack.status_code, media_type=ack.media_type)
+
+
+ROUTES = [
+    active_gateway,
+    start_payment,
+    list_payments,
+    get_payment,
+    confirm_payment,
+    cancel_payment,
+    list_refunds,
+    refund_payment,
+    reconcile_now,
+    gateway_webhook,
+]
+DEPENDENCIES = {"payments": Provide(provide_payments, sync_to_thread=False)}
