@@ -26,6 +26,7 @@ from medmarket.accounts.service import Accounts
 from medmarket.accounts.throttle import SignInThrottle
 from medmarket.audit import routes as audit_routes
 from medmarket.bookings import routes as booking_routes
+from medmarket.catalog import pages as catalog_pages
 from medmarket.catalog import routes as catalog_routes
 from medmarket.doctors import routes as doctor_routes
 from medmarket.errors import EXCEPTION_HANDLERS
@@ -36,6 +37,7 @@ from medmarket.pages import routes as page_routes
 from medmarket.pages.assets import WebAssets
 from medmarket.pages.errors import page_aware
 from medmarket.pages.forms import form_token_guard
+from medmarket.patients import pages as patient_pages
 from medmarket.patients import routes as patient_routes
 from medmarket.payments import routes as payment_routes
 from medmarket.payments.purposes import PaymentPurpose
@@ -69,6 +71,9 @@ ROUTE_MODULES: list[ModuleType] = [
     payment_routes,
     ledger_routes,
     page_routes,
+    # Pages of each domain (web/README.md): after the APIs whose services they use.
+    patient_pages,
+    catalog_pages,
 ]
 
 DomainLifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]

@@ -16,7 +16,7 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import msgspec
 from litestar import Request
@@ -25,7 +25,7 @@ from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
 
 from medmarket.accounts.guards import CSRF_FIELD, CSRF_HEADER, authenticate
-from medmarket.errors import FieldError, Forbidden, Problem
+from medmarket.errors import FieldError, Forbidden, InvalidInput, Problem
 from medmarket.pages.i18n import Translator
 
 # Signed-out visitors have no session and so no session CSRF token; their forms carry a token
@@ -33,6 +33,7 @@ from medmarket.pages.i18n import Translator
 # their language) behind their back.
 FORM_COOKIE: Final = "mm_form"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
 # What an HTML form on another site can send without a CORS preflight.
 _CROSS_SITE_SENDABLE = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
 
@@ -71,19 +72,40 @@ class FormState:
         values: Mapping[str, str],
         fields: Iterable[str],
         params: Mapping[str, Any] | None = None,
+        aliases: Mapping[str, str] | None = None,
     ) -> FormState:
-        """``params`` fill the catalog messages' placeholders (``{min_length}``)."""
+        """``params`` fill the catalog messages' placeholders (``{min_length}``). ``aliases``
+        maps a service's field names to the form's (``prior_diagnosis.institution`` →
+        ``institution``); a field the form does not have lands on its nearest parent that it
+        has (``config.staff[0].title`` → ``config.staff``), else on the whole form."""
         state = cls(values=dict(values))
         known = set(fields)
         for error in problem.errors:
             message = field_message(t, error, params or {})
-            if error.field in known:
-                state.add(error.field, message)
+            name = form_field(error.field, known, aliases or {})
+            if name is not None:
+                state.add(name, message)
             else:
                 state.message = state.message or message
         if not state.errors and state.message is None:
             state.message = problem_message(t, problem)
         return state
+
+
+_LAST_PART = re.compile(r"(\.[^.\[\]]+|\[[^\]]*\])$")
+
+
+def form_field(field: str, known: set[str], aliases: Mapping[str, str]) -> str | None:
+    """The form's field for a service's error field, or None for the whole form."""
+    name = aliases.get(field, field)
+    while name:
+        if name in known:
+            return name
+        shorter = _LAST_PART.sub("", name)
+        if shorter == name:
+            return None
+        name = aliases.get(shorter, shorter)
+    return None
 
 
 def field_message(t: Translator, error: FieldError, params: Mapping[str, Any]) -> str:
@@ -100,15 +122,39 @@ def problem_message(t: Translator, problem: Problem) -> str:
     return t.get(f"problem.{problem.slug}", minutes=minutes) or problem.detail
 
 
-_MSGSPEC_PATH = re.compile(r"at `\$\.([A-Za-z_]+)")
+_MSGSPEC_PATH = re.compile(r"at `\$\.([A-Za-z_][\w.\[\]]*)`")
+_MSGSPEC_MISSING = re.compile(r"missing required field `(\w+)`")
 
 
 def from_validation_error(exc: msgspec.ValidationError, fallback_field: str) -> FieldError:
-    """A msgspec complaint about a form converted to a Struct, as a field error."""
+    """A msgspec complaint about a form converted to a Struct, as a field error (its path,
+    ``prior_diagnosis.institution``, names the field)."""
     message = str(exc)
-    named = _MSGSPEC_PATH.search(message)
-    code = "too-long" if "length <=" in message else "invalid"
-    return FieldError(field=named[1] if named else fallback_field, message=message, code=code)
+    path = _MSGSPEC_PATH.search(message)
+    missing = _MSGSPEC_MISSING.search(message)
+    field = path[1] if path else ""
+    if missing:
+        field = f"{field}.{missing[1]}" if field else missing[1]
+    code = "too-long" if "length <=" in message else "required" if missing else "invalid"
+    return FieldError(field=field or fallback_field, message=message, code=code)
+
+
+def parse_form(struct_type: type[T], body: Mapping[str, Any], required: Iterable[str] = ()) -> T:
+    """A form's values as the service's request Struct. Every empty required field is named
+    at once (code ``required``); then msgspec's first complaint names its field. Only the
+    shape is checked here: the rules stay in the service."""
+    missing = [
+        FieldError(field=name, message="required", code="required")
+        for name in required
+        if not str(body.get(name) or "").strip()
+    ]
+    if missing:
+        raise InvalidInput("fill in the required fields", errors=missing)
+    try:
+        return msgspec.convert(dict(body), struct_type)
+    except msgspec.ValidationError as exc:
+        fallback = next(iter(body), "form")
+        raise InvalidInput(errors=[from_validation_error(exc, fallback)]) from None
 
 
 async def form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:

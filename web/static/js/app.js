@@ -2,7 +2,9 @@
 import { enhanceProgress } from "./progress.js";
 import { enhancePasswordReveal } from "./password.js";
 import { focusErrorSummary } from "./forms.js";
+import { enhanceMore } from "./more.js";
 
 enhanceProgress(document);
 enhancePasswordReveal(document);
 focusErrorSummary(document);
+enhanceMore(document);
