@@ -25,6 +25,7 @@ from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.service import Accounts
 from medmarket.accounts.throttle import SignInThrottle
 from medmarket.audit import routes as audit_routes
+from medmarket.bookings import pages as booking_pages
 from medmarket.bookings import routes as booking_routes
 from medmarket.catalog import pages as catalog_pages
 from medmarket.catalog import routes as catalog_routes
@@ -74,6 +75,7 @@ ROUTE_MODULES: list[ModuleType] = [
     # Pages of each domain (web/README.md): after the APIs whose services they use.
     patient_pages,
     catalog_pages,
+    booking_pages,
 ]
 
 DomainLifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]

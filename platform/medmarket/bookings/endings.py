@@ -13,6 +13,7 @@ import asyncpg
 from medmarket import audit, outbox
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
+from medmarket.bookings.cancellation import patient_refund_percent
 from medmarket.bookings.queries import BOOKING_SELECT, booking_out
 from medmarket.bookings.schemas import BookingOut, Outcome
 from medmarket.bookings.service import LIVE, REFUND_TOPIC, booking_for_update
@@ -36,10 +37,13 @@ class BookingEndings:
                 raise Conflict(f"this booking is already {row['status']}", field="status")
             if row["starts_at"] <= now:
                 raise Conflict("the visit has begun; it can no longer be cancelled", field="status")
-            percent = None
-            if row["status"] == "confirmed":
-                free_until = row["starts_at"] - dt.timedelta(hours=row["free_cancel_hours"])
-                percent = 100 if now < free_until else row["late_cancel_refund_percent"]
+            percent = patient_refund_percent(
+                row["status"],
+                row["starts_at"],
+                row["free_cancel_hours"],
+                row["late_cancel_refund_percent"],
+                now,
+            )
             await self._end(
                 connection,
                 row,

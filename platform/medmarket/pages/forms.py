@@ -81,11 +81,17 @@ class FormState:
         state = cls(values=dict(values))
         known = set(fields)
         for error in problem.errors:
-            message = field_message(t, error, params or {})
             name = form_field(error.field, known, aliases or {})
             if name is not None:
-                state.add(name, message)
+                state.add(name, field_message(t, error, params or {}, problem.slug, name))
             else:
+                # About something the form does not show (the slot someone else took):
+                # the problem's own words for the whole form.
+                message = (
+                    t.get(f"error.{error.field}.{error.code}", **(params or {}))
+                    or t.get(f"problem.{problem.slug}")
+                    or error.message
+                )
                 state.message = state.message or message
         if not state.errors and state.message is None:
             state.message = problem_message(t, problem)
@@ -108,12 +114,27 @@ def form_field(field: str, known: set[str], aliases: Mapping[str, str]) -> str |
     return None
 
 
-def field_message(t: Translator, error: FieldError, params: Mapping[str, Any]) -> str:
-    return (
-        t.get(f"error.{error.field}.{error.code}", **params)
-        or t.get(f"error.{error.code}", **params)
-        or error.message
-    )
+def field_message(
+    t: Translator,
+    error: FieldError,
+    params: Mapping[str, Any],
+    slug: str | None = None,
+    name: str | None = None,
+) -> str:
+    """The catalog's words for an error beside the form's field ``name``: by field and code
+    (by field and the problem's kind first when the code is the generic ``invalid``), then
+    by code alone, else the service's own words."""
+    keys = []
+    for named in dict.fromkeys((name or error.field, error.field)):
+        if error.code == "invalid" and slug:
+            keys.append(f"error.{named}.{slug}")
+        keys.append(f"error.{named}.{error.code}")
+    keys.append(f"error.{error.code}")
+    for key in keys:
+        message = t.get(key, **params)
+        if message:
+            return message
+    return error.message
 
 
 def problem_message(t: Translator, problem: Problem) -> str:
@@ -139,19 +160,28 @@ def from_validation_error(exc: msgspec.ValidationError, fallback_field: str) -> 
     return FieldError(field=field or fallback_field, message=message, code=code)
 
 
-def parse_form(struct_type: type[T], body: Mapping[str, Any], required: Iterable[str] = ()) -> T:
+def parse_form(
+    struct_type: type[T],
+    body: Mapping[str, Any],
+    required: Iterable[str] = (),
+    *,
+    typed: Mapping[str, str] | None = None,
+) -> T:
     """A form's values as the service's request Struct. Every empty required field is named
-    at once (code ``required``); then msgspec's first complaint names its field. Only the
-    shape is checked here: the rules stay in the service."""
+    at once (code ``required``; looked up in ``typed``, the form as typed, when the body
+    nests them); then msgspec's first complaint names its field. Only the shape is checked
+    here: the rules stay in the service."""
+    source: Mapping[str, Any] = typed if typed is not None else body
     missing = [
         FieldError(field=name, message="required", code="required")
         for name in required
-        if not str(body.get(name) or "").strip()
+        if not str(source.get(name) or "").strip()
     ]
     if missing:
         raise InvalidInput("fill in the required fields", errors=missing)
     try:
-        return msgspec.convert(dict(body), struct_type)
+        # Not strict: a form's values are all text ("5" is the rating 5).
+        return msgspec.convert(dict(body), struct_type, strict=False)
     except msgspec.ValidationError as exc:
         fallback = next(iter(body), "form")
         raise InvalidInput(errors=[from_validation_error(exc, fallback)]) from None

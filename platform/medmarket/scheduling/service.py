@@ -19,6 +19,7 @@ from medmarket.scheduling.schemas import (
     AvailabilityIn,
     AvailabilityOut,
     ConsultKind,
+    DoctorSlot,
     ExceptionIn,
     OfferingIn,
     OfferingOut,
@@ -343,3 +344,18 @@ class Schedules:
             only_free,
         )
         return [SlotOut(**dict(row)) for row in rows]
+
+    async def slot(self, slot_id: uuid.UUID) -> DoctorSlot:
+        """A published slot of an approved doctor, free or not; anything else is not found."""
+        row = await self.db.fetchrow(
+            """
+            SELECT s.id, s.doctor_id, s.starts_at, s.ends_at, s.kind,
+                   slot_is_free(s.state, s.held_until) AS free
+              FROM slots s JOIN doctors d ON d.id = s.doctor_id AND d.status = 'approved'
+             WHERE s.id = $1 AND s.state <> 'withdrawn'
+            """,
+            slot_id,
+        )
+        if row is None:
+            raise NotFound("no such slot")
+        return DoctorSlot(**dict(row))

@@ -3,8 +3,10 @@ import { enhanceProgress } from "./progress.js";
 import { enhancePasswordReveal } from "./password.js";
 import { focusErrorSummary } from "./forms.js";
 import { enhanceMore } from "./more.js";
+import { enhanceCountdowns } from "./countdown.js";
 
 enhanceProgress(document);
 enhancePasswordReveal(document);
 focusErrorSummary(document);
 enhanceMore(document);
+enhanceCountdowns(document);

@@ -1,0 +1,61 @@
+"""What a patient gets back when they cancel: the doctor's policy, applied at one moment.
+
+The same rule decides the refund of a cancellation (``endings.cancel_by_patient``) and the
+refund a page shows before the patient confirms, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from medmarket.bookings.schemas import BookingOut
+
+LIVE = ("held", "confirmed")
+
+
+def patient_refund_percent(
+    status: str,
+    starts_at: dt.datetime,
+    free_cancel_hours: int,
+    late_cancel_refund_percent: int,
+    now: dt.datetime,
+) -> int | None:
+    """The share refunded when the patient cancels at ``now``: everything before the doctor's
+    free-cancellation window closes, then the doctor's late share. None when nothing was
+    paid (a hold)."""
+    if status != "confirmed":
+        return None
+    free_until = starts_at - dt.timedelta(hours=free_cancel_hours)
+    return 100 if now < free_until else late_cancel_refund_percent
+
+
+def refund_amount(price_fen: int, percent: int) -> int:
+    """``percent`` of the price in fen, rounded down (never more than was paid)."""
+    return price_fen * percent // 100
+
+
+@dataclass(frozen=True)
+class CancellationTerms:
+    allowed: bool  # the patient may still cancel
+    refund_percent: int | None  # None: nothing was paid
+    refund_fen: int
+    free_until: dt.datetime  # the end of the free-cancellation window
+
+
+def cancellation_terms(booking: BookingOut, now: dt.datetime) -> CancellationTerms:
+    """What cancelling ``booking`` at ``now`` would mean for the patient."""
+    allowed = booking.status in LIVE and booking.starts_at > now
+    percent = patient_refund_percent(
+        booking.status,
+        booking.starts_at,
+        booking.free_cancel_hours,
+        booking.late_cancel_refund_percent,
+        now,
+    )
+    return CancellationTerms(
+        allowed=allowed,
+        refund_percent=percent,
+        refund_fen=refund_amount(booking.price_fen, percent) if percent else 0,
+        free_until=booking.starts_at - dt.timedelta(hours=booking.free_cancel_hours),
+    )
