@@ -17,7 +17,9 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
-from medmarket.errors import UnsupportedMedia
+from litestar.datastructures import UploadFile
+
+from medmarket.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 
 ACCEPTED = ("application/pdf", "image/jpeg", "image/png")
 EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
@@ -98,3 +100,20 @@ def disposition(kind: str, document_id: uuid.UUID, media_type: str, original: st
     if original:
         header += f"; filename*=UTF-8''{quote(original, safe='')}"
     return header
+
+
+async def read_accepted(upload: UploadFile, limit: int) -> tuple[bytes, str]:
+    """The upload's bytes and their real media type; refuses an empty, oversized or
+    unaccepted file with the field ``file`` named. Reads at most ``limit + 1`` bytes."""
+    content = await upload.read(limit + 1)
+    await upload.close()
+    if len(content) > limit:
+        raise PayloadTooLarge(
+            f"a file may be at most {limit // (1024 * 1024)} MiB",
+            field="file",
+            code="too-large",
+            limit_bytes=limit,
+        )
+    if not content:
+        raise InvalidInput("the file is empty", field="file", code="empty")
+    return content, require_accepted(content)

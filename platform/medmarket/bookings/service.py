@@ -135,6 +135,15 @@ class Bookings:
             raise NotFound("no such patient", field="patient_id")
         if booker["consent_id"] is None:
             raise ConsentRequired(current_policy_version=CURRENT_POLICY_VERSION)
+        if prior.document_id is not None and not await self.db.fetchval(
+            "SELECT 1 FROM patient_documents WHERE id = $1 AND patient_id = $2 "
+            "AND removed_at IS NULL",
+            prior.document_id,
+            request.patient_id,
+        ):
+            raise InvalidInput(
+                "cite one of this patient's own documents", field="prior_diagnosis.document_id"
+            )
         looks_free = await self.db.fetchval(
             "SELECT slot_is_free(state, held_until) FROM slots "
             "WHERE id = $1 AND state <> 'withdrawn'",
