@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from medmarket import audit
+from medmarket import audit, files
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.doctors import documents, verification, views
@@ -32,7 +32,7 @@ from medmarket.doctors.schemas import (
     DocumentUpload,
 )
 from medmarket.doctors.states import WrongStatus, change_status, record_creation
-from medmarket.errors import Conflict, FieldError, InvalidInput, NotFound, PayloadTooLarge
+from medmarket.errors import Conflict, FieldError, InvalidInput, NotFound
 from medmarket.services import Services
 
 log = logging.getLogger("medmarket.doctors")
@@ -252,19 +252,9 @@ class DoctorService:
     async def add_document(
         self, principal: Principal, upload: DocumentUpload, context: AuditContext
     ) -> DocumentOut:
-        limit = self.settings.document_max_bytes
-        content = await upload.file.read(limit + 1)
-        await upload.file.close()
-        if len(content) > limit:
-            raise PayloadTooLarge(
-                f"a document may be at most {limit // (1024 * 1024)} MiB",
-                field="file",
-                code="too-large",
-                limit_bytes=limit,
-            )
-        if not content:
-            raise InvalidInput("the file is empty", field="file", code="empty")
-        media_type = documents.require_accepted(content)
+        content, media_type = await files.read_accepted(
+            upload.file, self.settings.document_max_bytes
+        )
         document_id = uuid.uuid4()
         path: Path | None = None
         try:
@@ -285,7 +275,7 @@ class DoctorService:
                         code="too-many-documents",
                     )
                 path = documents.path_of(self.settings.data_path, doctor["id"], document_id)
-                await documents.store(path, content)
+                await files.store(path, content)
                 row = await connection.fetchrow(
                     """
                     INSERT INTO doctor_documents (id, doctor_id, kind, content_type, size_bytes,
@@ -299,7 +289,7 @@ class DoctorService:
                     media_type,
                     len(content),
                     hashlib.sha256(content).digest(),
-                    documents.display_name(upload.file.filename),
+                    files.display_name(upload.file.filename),
                     principal.user_id,
                 )
                 await audit.record(
@@ -317,7 +307,7 @@ class DoctorService:
                 )
         except BaseException:
             if path is not None:
-                await documents.remove(path)
+                await files.remove(path)
             raise
         return views.document_out(row)
 
@@ -346,9 +336,7 @@ class DoctorService:
                 doctor["id"],
                 detail={"document_id": str(document_id)},
             )
-        await documents.remove(
-            documents.path_of(self.settings.data_path, doctor["id"], document_id)
-        )
+        await files.remove(documents.path_of(self.settings.data_path, doctor["id"], document_id))
 
     async def document_file(
         self,
@@ -368,7 +356,7 @@ class DoctorService:
             raise NotFound("no such document")
         path = documents.path_of(self.settings.data_path, doctor["id"], document_id)
         try:
-            content = await documents.load(path)
+            content = await files.load(path)
         except FileNotFoundError:
             log.error("document %s of doctor %s is missing at %s", document_id, doctor_id, path)
             raise NotFound(

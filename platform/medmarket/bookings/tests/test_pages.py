@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from typing import Any
 
 import httpx
 from litestar import Litestar
 
-from medmarket.audit.service import SYSTEM
-from medmarket.bookings.service import Bookings
 from medmarket.testing.fixtures import client_for
 from medmarket.testing.pages import (
     browser_session,
@@ -23,16 +20,16 @@ from medmarket.testing.pages import (
     post_form,
     text_of,
 )
-from medmarket.testing.seed import Doctor, approved_doctor, begin_visit, free_slots, ready_patient
+from medmarket.testing.seed import (
+    Doctor,
+    approved_doctor,
+    begin_visit,
+    free_slots,
+    pay,
+    ready_patient,
+)
 
 PRIOR = {"institution": "临安区人民医院", "diagnosed_on": "2026-01-10", "diagnosis": "原发性高血压"}
-
-
-async def confirm(app: Litestar, booking_id: str) -> None:
-    """What a successful payment does to the booking."""
-    bookings = Bookings(app.state.services.db, 600)
-    async with app.state.services.db.transaction() as connection:
-        assert await bookings.confirm_paid(connection, uuid.UUID(booking_id), SYSTEM)
 
 
 async def slot_after(app: Litestar, doctor: Doctor, hours: float) -> str:
@@ -125,8 +122,8 @@ async def test_cancelling_shows_the_refund_the_policy_gives_before_confirming(
     soon = await booked(app, client, await slot_after(app, doctor, 2), patient.id)
     later = await booked(app, client, await slot_after(app, doctor, 30), patient.id)
     held = await booked(app, client, await slot_after(app, doctor, 50), patient.id)
-    await confirm(app, soon)
-    await confirm(app, later)
+    await pay(app, patient, soon)
+    await pay(app, patient, later)
 
     late_terms = text_of((await get_page(client, f"/visits/{soon}/cancel")).text)
     assert "取消后将退还 ¥24.00（诊费的 30%）" in late_terms
@@ -152,7 +149,7 @@ async def test_a_completed_visit_is_reviewed_once(app: Litestar, client: httpx.A
     patient = await ready_patient(app, real_name="孙 悟")
     await browser_session(client, patient.account)
     booking_id = await booked(app, client, await slot_after(app, doctor, 3), patient.id)
-    await confirm(app, booking_id)
+    await pay(app, patient, booking_id)
     await begin_visit(app, booking_id)
     async with client_for(app) as http:
         ended = await http.post(

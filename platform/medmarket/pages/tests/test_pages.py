@@ -177,7 +177,9 @@ async def test_sign_up_then_account_page_in_english(client: httpx.AsyncClient) -
         },
     )
     assert done.status_code == 303, done.text
-    assert done.headers["location"] == "/account?welcome=1"
+    # A patient goes on to the real-name details (patients/pages.py); the account is there.
+    assert done.headers["location"] == "/profile?signup=1"
+    assert "Step 1 of 2" in (await get_page(client, done.headers["location"])).text
     cookies = done.headers.get_list("set-cookie")
     session = next(c for c in cookies if c.startswith("mm_session="))
     assert "HttpOnly" in session and "SameSite=lax" in session
