@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
@@ -28,8 +28,9 @@ from medmarket.bookings.service import Bookings, RealNameRequired
 from medmarket.catalog.service import doctor_page
 from medmarket.errors import Problem
 from medmarket.pages.forms import FormState, form_fields, parse_form
-from medmarket.pages.rendering import page, see_other, translator
+from medmarket.pages.rendering import content_security_policy, page, see_other, translator
 from medmarket.patients.service import ConsentRequired, Patients
+from medmarket.payments.service import Payments
 from medmarket.reviews.schemas import ReviewIn
 from medmarket.reviews.service import Reviews
 from medmarket.scheduling.service import Schedules
@@ -277,6 +278,53 @@ async def review_submit(
     return see_other(f"/visits/{booking_id}?done=reviewed")
 
 
+# -- paying ------------------------------------------------------------------------------------
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@get("/visits/{booking_id:uuid}/pay", opt=PATIENT)
+async def pay_page(
+    request: Request[Any, Any, Any],
+    booking_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    bookings: NamedDependency[Bookings],
+    payments: NamedDependency[Payments],
+) -> Template | Redirect:
+    """The gateway's own script collects the card (card numbers never reach us); the page's
+    script starts the payment, confirms it, and finishes 3-D Secure when the bank asks
+    (``static/js/pay.js``). The page's policy lets exactly that gateway's script run."""
+    booking = await bookings.get(principal, booking_id)
+    if booking.status != "held":
+        return see_other(f"/visits/{booking_id}")
+    now = _now()
+    gateway = payments.gateway()
+    setup = gateway.client_setup()
+    params = dict(setup.params)
+    sources = sorted(
+        {_origin(url) for url in (params.get("js_url"), params.get("api_base")) if url}
+    )
+    headers = {
+        "Content-Security-Policy": content_security_policy(
+            script_src=sources, connect_src=sources, frame_src=sources
+        )
+    }
+    supported = setup.flow == "stripe.js" and gateway.supports_server_confirmation
+    return page(
+        request,
+        "patient/pay.html",
+        headers=headers,
+        booking=booking,
+        hold_seconds=max(0, int((booking.hold_expires_at - now).total_seconds()))
+        if booking.hold_expires_at
+        else 0,
+        gateway_name=gateway.display_name,
+        flow=setup.flow if supported else None,
+        gateway_params=params,
+    )
+
+
 ROUTES = [
     Router(
         path="/",
@@ -288,6 +336,7 @@ ROUTES = [
             cancel_form,
             cancel_submit,
             review_submit,
+            pay_page,
         ],
         include_in_schema=False,
     )

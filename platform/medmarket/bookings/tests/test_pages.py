@@ -116,7 +116,9 @@ async def test_a_time_someone_else_holds_is_refused_with_the_form_kept(
 async def test_cancelling_shows_the_refund_the_policy_gives_before_confirming(
     app: Litestar, client: httpx.AsyncClient
 ) -> None:
-    doctor = await approved_doctor(app, price_fen=8000, late_cancel_refund_percent=30)
+    doctor = await approved_doctor(
+        app, price_fen=8000, late_cancel_refund_percent=30, publish_days=5
+    )
     patient = await ready_patient(app)
     await browser_session(client, patient.account)
     soon = await booked(app, client, await slot_after(app, doctor, 2), patient.id)
