@@ -29,6 +29,7 @@ from medmarket.bookings import pages as booking_pages
 from medmarket.bookings import routes as booking_routes
 from medmarket.catalog import pages as catalog_pages
 from medmarket.catalog import routes as catalog_routes
+from medmarket.doctors import pages as doctor_pages
 from medmarket.doctors import routes as doctor_routes
 from medmarket.errors import EXCEPTION_HANDLERS
 from medmarket.hospitals import routes as hospital_routes
@@ -76,6 +77,7 @@ ROUTE_MODULES: list[ModuleType] = [
     patient_pages,
     catalog_pages,
     booking_pages,
+    doctor_pages,
 ]
 
 DomainLifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]

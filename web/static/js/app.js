@@ -4,7 +4,9 @@ import { enhancePasswordReveal } from "./password.js";
 import { focusErrorSummary } from "./forms.js";
 import { enhanceMore } from "./more.js";
 import { enhanceCountdowns } from "./countdown.js";
+import { enhanceUploads } from "./upload.js";
 
+enhanceUploads(document);
 enhanceProgress(document);
 enhancePasswordReveal(document);
 focusErrorSummary(document);
