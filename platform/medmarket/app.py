@@ -30,8 +30,10 @@ from medmarket.bookings import routes as booking_routes
 from medmarket.catalog import pages as catalog_pages
 from medmarket.catalog import routes as catalog_routes
 from medmarket.doctors import pages as doctor_pages
+from medmarket.doctors import review_pages as doctor_review_pages
 from medmarket.doctors import routes as doctor_routes
 from medmarket.errors import EXCEPTION_HANDLERS
+from medmarket.hospitals import pages as hospital_pages
 from medmarket.hospitals import routes as hospital_routes
 from medmarket.ledger import routes as ledger_routes
 from medmarket.ops import routes as ops_routes
@@ -78,6 +80,8 @@ ROUTE_MODULES: list[ModuleType] = [
     catalog_pages,
     booking_pages,
     doctor_pages,
+    doctor_review_pages,
+    hospital_pages,
 ]
 
 DomainLifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]

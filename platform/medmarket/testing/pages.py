@@ -78,8 +78,11 @@ async def post_form(
     *,
     from_page: str | None = None,
 ) -> httpx.Response:
-    """Post a form the way its page does: with the page's token."""
+    """Post a form the way its page does: with the page's token (from ``from_page``, else
+    the form's own path, else the home page when that path only takes POSTs)."""
     page = await get_page(http, from_page or path)
+    if from_page is None and page.status_code != 200:
+        page = await get_page(http, "/")
     fields = list(data.items()) if isinstance(data, dict) else list(data)
     # Encoded here: a list keeps repeated names (several rows of one field) in order.
     body = urlencode([("_csrf", csrf_of(page.text)), *fields])
