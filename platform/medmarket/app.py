@@ -25,6 +25,7 @@ from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.service import Accounts
 from medmarket.accounts.throttle import SignInThrottle
 from medmarket.audit import routes as audit_routes
+from medmarket.bookings import doctor_pages as booking_doctor_pages
 from medmarket.bookings import pages as booking_pages
 from medmarket.bookings import routes as booking_routes
 from medmarket.catalog import pages as catalog_pages
@@ -46,6 +47,7 @@ from medmarket.patients import routes as patient_routes
 from medmarket.payments import routes as payment_routes
 from medmarket.payments.purposes import PaymentPurpose
 from medmarket.reviews import routes as review_routes
+from medmarket.scheduling import pages as schedule_pages
 from medmarket.scheduling import routes as schedule_routes
 from medmarket.services import Services, open_services
 from medmarket.settings import Settings, load_settings
@@ -82,6 +84,8 @@ ROUTE_MODULES: list[ModuleType] = [
     doctor_pages,
     doctor_review_pages,
     hospital_pages,
+    schedule_pages,
+    booking_doctor_pages,
 ]
 
 DomainLifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]

@@ -1,7 +1,8 @@
-"""What a patient gets back when they cancel: the doctor's policy, applied at one moment.
+"""What a patient gets back when they cancel (the doctor's policy, applied at one moment),
+and from when a doctor may end a visit.
 
-The same rule decides the refund of a cancellation (``endings.cancel_by_patient``) and the
-refund a page shows before the patient confirms, so the two can never disagree.
+The same rules decide what ``endings`` does and what a page shows before anyone confirms,
+so the two can never disagree.
 """
 
 from __future__ import annotations
@@ -12,6 +13,13 @@ from dataclasses import dataclass
 from medmarket.bookings.schemas import BookingOut
 
 LIVE = ("held", "confirmed")
+# A doctor may record a visit's outcome from this long before it starts (they are early).
+OUTCOME_LEAD = dt.timedelta(minutes=15)
+
+
+def outcome_opens_at(starts_at: dt.datetime) -> dt.datetime:
+    """From when the doctor may end a visit (completed, no-show, first visit)."""
+    return starts_at - OUTCOME_LEAD
 
 
 def patient_refund_percent(

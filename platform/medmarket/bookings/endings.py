@@ -13,11 +13,11 @@ import asyncpg
 from medmarket import audit, outbox
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.bookings.cancellation import patient_refund_percent
+from medmarket.bookings.cancellation import LIVE, outcome_opens_at, patient_refund_percent
 from medmarket.bookings.payments import settle_ended_booking
 from medmarket.bookings.queries import BOOKING_SELECT, booking_out
 from medmarket.bookings.schemas import BookingOut, Outcome
-from medmarket.bookings.service import LIVE, booking_for_update
+from medmarket.bookings.service import booking_for_update
 from medmarket.db import Database
 from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.notifications.service import notify
@@ -157,7 +157,7 @@ class BookingEndings:
                 raise Conflict(
                     f"this booking is {row['status']}, not a confirmed visit", field="status"
                 )
-            if row["starts_at"] > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15):
+            if dt.datetime.now(dt.UTC) < outcome_opens_at(row["starts_at"]):
                 raise Conflict("the visit has not begun yet", field="outcome")
             if outcome == "completed":
                 await self._end(

@@ -98,6 +98,7 @@ class FormState:
         return state
 
 
+_INDEX = re.compile(r"\[\d+\]")
 _LAST_PART = re.compile(r"(\.[^.\[\]]+|\[[^\]]*\])$")
 
 
@@ -124,11 +125,12 @@ def field_message(
     """The catalog's words for an error beside the form's field ``name``: by field and code
     (by field and the problem's kind first when the code is the generic ``invalid``), then
     by code alone, else the service's own words."""
-    keys = []
-    for named in dict.fromkeys((name or error.field, error.field)):
-        if error.code == "invalid" and slug:
-            keys.append(f"error.{named}.{slug}")
-        keys.append(f"error.{named}.{error.code}")
+    # A row's field (weekly[2]) is worded like the rows' field (weekly).
+    candidates = (name or error.field, error.field)
+    unindexed = tuple(_INDEX.sub("", candidate) for candidate in candidates)
+    names = list(dict.fromkeys(candidates + unindexed))
+    keys = [f"error.{named}.{slug}" for named in names] if error.code == "invalid" and slug else []
+    keys += [f"error.{named}.{error.code}" for named in names]
     keys.append(f"error.{error.code}")
     for key in keys:
         message = t.get(key, **params)

@@ -126,6 +126,17 @@ class Schedules:
             kind=kind, **{f: getattr(offering, f) for f in OfferingIn.__struct_fields__}
         )
 
+    async def offerings(self, principal: Principal) -> list[OfferingOut]:
+        """The signed-in doctor's prices and terms, per consultation kind."""
+        doctor = await own_doctor(self.db.pool, principal)
+        rows = await self.db.fetch(
+            "SELECT kind, price_fen, currency, slot_minutes, free_cancel_hours, "
+            "late_cancel_refund_percent, active FROM consult_offerings WHERE doctor_id = $1 "
+            "ORDER BY kind DESC",
+            doctor["id"],
+        )
+        return [OfferingOut(**dict(row)) for row in rows]
+
     async def availability(self, principal: Principal) -> AvailabilityOut:
         doctor = await own_doctor(self.db.pool, principal)
         weekly = await self.db.fetch(

@@ -52,7 +52,9 @@ def checked(page: str, name: str, value: str) -> bool:
 
 def error_beside(page: str, field: str) -> str | None:
     """The error message inside the field's own container (``data-field``), if any."""
-    container = re.search(rf'class="field[^"]*"[^>]*data-field="{re.escape(field)}"', page)
+    container = re.search(
+        rf'class="(?:[^"]* )?field(?: [^"]*)?"[^>]*data-field="{re.escape(field)}"', page
+    )
     assert container, f"no field {field}"
     following = re.search(r'data-field="', page[container.end() :])
     block = page[container.end() : container.end() + following.start() if following else None]

@@ -130,7 +130,7 @@ async def test_an_admin_sees_their_doctors_and_ends_an_affiliation(
         client, path, {"reason": " "}, from_page=f"/review/doctors/{doctor.doctor_id}"
     )
     assert empty.status_code == 422
-    assert error_beside(empty.text, "reason") == "错误：请写明理由，医生会看到。"
+    assert error_beside(empty.text, "reason") == "错误：请写明理由。"
     ended = await post_form(
         client, path, {"reason": "已离职"}, from_page=f"/review/doctors/{doctor.doctor_id}"
     )
