@@ -37,6 +37,7 @@ from medmarket.errors import EXCEPTION_HANDLERS
 from medmarket.hospitals import pages as hospital_pages
 from medmarket.hospitals import routes as hospital_routes
 from medmarket.ledger import routes as ledger_routes
+from medmarket.ops import pages as ops_pages
 from medmarket.ops import routes as ops_routes
 from medmarket.pages import routes as page_routes
 from medmarket.pages.assets import WebAssets
@@ -86,6 +87,7 @@ ROUTE_MODULES: list[ModuleType] = [
     hospital_pages,
     schedule_pages,
     booking_doctor_pages,
+    ops_pages,
 ]
 
 DomainLifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
