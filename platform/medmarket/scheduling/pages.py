@@ -121,7 +121,8 @@ async def _schedule_page(
         offering=video,
         offering_form=offering_form or FormState(values=_offering_values(video)),
         availability_form=availability_form or FormState(values={"time_zone": saved.time_zone}),
-        weekly=weekly + [{}] * BLANK_WEEKLY_ROWS,
+        # At least a row per weekday, and always a few blank ones to add more.
+        weekly=weekly + [{}] * max(BLANK_WEEKLY_ROWS, 7 - len(weekly)),
         exceptions=exceptions + [{}] * BLANK_EXCEPTION_ROWS,
         publish_form=publish_form or FormState(values={"days": "28"}),
         published=published,

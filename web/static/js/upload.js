@@ -76,7 +76,10 @@ export function enhanceUploads(root) {
       });
       if (answer.status >= 200 && answer.status < 300) {
         bar.value = 100;
-        window.location.assign(form.dataset.doneUrl);
+        // Show the new list. The same address with a #fragment would only scroll: reload.
+        const done = new URL(form.dataset.doneUrl, window.location.href);
+        if (done.href === window.location.href) window.location.reload();
+        else window.location.assign(done.href);
         return;
       }
       sending = false;
