@@ -9,31 +9,22 @@ from litestar import Litestar
 from medmarket.testing.fixtures import client_for
 from medmarket.testing.pages import browser_session, error_beside, get_page, post_form, text_of
 from medmarket.testing.seed import (
-    PRIOR,
+    Doctor,
+    Patient,
     approved_doctor,
     begin_visit,
-    expect,
     free_slots,
+    hold,
     pay,
     ready_patient,
 )
 
 
-async def book(app: Litestar, patient, doctor, index: int) -> str:  # type: ignore[no-untyped-def]
+async def book(app: Litestar, patient: Patient, doctor: Doctor, index: int) -> str:
+    """A paid visit at the doctor's ``index``-th free time."""
     async with client_for(app) as http:
         slots = await free_slots(http, doctor.id)
-        booking = await expect(
-            http.post(
-                "/api/bookings",
-                headers=patient.headers,
-                json={
-                    "slot_id": slots[index]["id"],
-                    "patient_id": patient.id,
-                    "prior_diagnosis": PRIOR,
-                },
-            ),
-            201,
-        )
+        booking = await hold(http, patient, slots[index]["id"])
     await pay(app, patient, booking["id"])
     return str(booking["id"])
 

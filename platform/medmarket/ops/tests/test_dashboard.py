@@ -14,7 +14,7 @@ from medmarket.testing.factories import draft_doctor, hospital_with_demo_adapter
 from medmarket.testing.fixtures import Account, client_for
 from medmarket.testing.pages import browser_session, get_page, text_of
 from medmarket.testing.payments import deliver_outbox
-from medmarket.testing.seed import PRIOR, approved_doctor, expect, free_slots, pay, ready_patient
+from medmarket.testing.seed import approved_doctor, expect, free_slots, hold, pay, ready_patient
 
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 
@@ -31,18 +31,7 @@ async def test_todays_figures_count_bookings_payments_refunds_and_applications(
     patient = await ready_patient(app)
     async with client_for(app) as http:
         slots = await free_slots(http, doctor.id, dt.timedelta(hours=30))
-        booking = await expect(
-            http.post(
-                "/api/bookings",
-                headers=patient.headers,
-                json={
-                    "slot_id": slots[0]["id"],
-                    "patient_id": patient.id,
-                    "prior_diagnosis": PRIOR,
-                },
-            ),
-            201,
-        )
+        booking = await hold(http, patient, slots[0]["id"])
         await pay(app, patient, booking["id"])
         await expect(
             http.post(f"/api/bookings/{booking['id']}/cancel", headers=patient.headers, json={})
