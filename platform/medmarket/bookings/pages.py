@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Router, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
@@ -29,6 +30,8 @@ from medmarket.catalog.service import doctor_page
 from medmarket.errors import Problem
 from medmarket.pages.forms import FormState, form_fields, parse_form
 from medmarket.pages.rendering import content_security_policy, page, see_other, translator
+from medmarket.patients.documents import MAX_BYTES as MAX_DOCUMENT_BYTES
+from medmarket.patients.documents import PatientDocuments, PatientDocumentUpload
 from medmarket.patients.service import ConsentRequired, Patients
 from medmarket.payments.service import Payments
 from medmarket.reviews.schemas import ReviewIn
@@ -36,13 +39,19 @@ from medmarket.reviews.service import Reviews
 from medmarket.scheduling.service import Schedules
 
 PATIENT = allow("patient")
-BOOK_FIELDS = ("patient_id", "institution", "diagnosed_on", "diagnosis")
-# The service names the prior diagnosis's fields by their path in the request.
+BOOK_FIELDS = ("patient_id", "institution", "diagnosed_on", "diagnosis", "document")
+# The services name these fields by their path in the request (bookings) or by their own
+# names (the patient's documents).
 BOOK_ALIASES = {
     "prior_diagnosis.institution": "institution",
     "prior_diagnosis.diagnosed_on": "diagnosed_on",
     "prior_diagnosis.diagnosis": "diagnosis",
+    "prior_diagnosis.document_id": "document",
+    "issued_on": "diagnosed_on",
+    "title": "diagnosis",
+    "file": "document",
 }
+REQUIRED_TO_BOOK = ("patient_id", "institution", "diagnosed_on", "diagnosis")
 REVIEW_FIELDS = ("rating", "body")
 VISITS_PER_PAGE = 20
 Text = Annotated[str | None, QueryParameter(max_length=200)]
@@ -120,12 +129,18 @@ async def book_submit(
     slot_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
     patients: NamedDependency[Patients],
+    patient_documents: NamedDependency[PatientDocuments],
     schedules: NamedDependency[Schedules],
     bookings: NamedDependency[Bookings],
     context: NamedDependency[AuditContext],
 ) -> Template | Redirect:
-    submitted = await form_fields(request)
-    values = {name: submitted.get(name, "").strip() for name in BOOK_FIELDS}
+    """Hold the time. A document of the earlier diagnosis, if attached, is kept with the
+    patient's documents first and cited; it is not uploaded twice when the hold fails."""
+    form = await request.form()
+    values = {name: str(form.get(name) or "").strip() for name in REQUIRED_TO_BOOK}
+    values["document_id"] = str(form.get("document_id") or "").strip()
+    values["document_name"] = str(form.get("document_name") or "").strip()
+    attached = form.get("document")
     body = {
         "slot_id": str(slot_id),
         "patient_id": values["patient_id"] or None,
@@ -133,20 +148,41 @@ async def book_submit(
             "institution": values["institution"],
             "diagnosed_on": values["diagnosed_on"] or None,
             "diagnosis": values["diagnosis"],
+            "document_id": values["document_id"] or None,
         },
     }
     try:
-        booking_request = parse_form(BookingRequest, body, BOOK_FIELDS, typed=values)
+        booking_request = parse_form(BookingRequest, body, REQUIRED_TO_BOOK, typed=values)
+        if isinstance(attached, UploadFile) and attached.filename and not values["document_id"]:
+            document = await patient_documents.upload(
+                principal,
+                booking_request.patient_id,
+                PatientDocumentUpload(
+                    file=attached,
+                    kind="diagnosis",
+                    institution=values["institution"],
+                    issued_on=values["diagnosed_on"],
+                    title=values["diagnosis"][:200],
+                ),
+                context,
+            )
+            values["document_id"], values["document_name"] = str(document.id), document.title
+            booking_request.prior_diagnosis.document_id = document.id
         booking = await bookings.hold_slot(principal, booking_request, context)
     except Problem as problem:
         step = _missing_step(problem, f"/book/{slot_id}")
         if step is not None:
             return step
-        form = FormState.from_problem(
-            problem, translator(request), values, BOOK_FIELDS, aliases=BOOK_ALIASES
+        state = FormState.from_problem(
+            problem,
+            translator(request),
+            values,
+            BOOK_FIELDS,
+            params={"megabytes": MAX_DOCUMENT_BYTES // (1024 * 1024)},
+            aliases=BOOK_ALIASES,
         )
         return await _book_page(
-            request, slot_id, schedules, patients, principal, form, status=problem.status
+            request, slot_id, schedules, patients, principal, state, status=problem.status
         )
     return see_other(f"/visits/{booking.id}/pay")
 

@@ -10,10 +10,13 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
+from medmarket.testing.factories import PDF_BYTES
 from medmarket.testing.fixtures import client_for
 from medmarket.testing.pages import (
+    HTML,
     browser_session,
     checked,
+    csrf_of,
     error_beside,
     field_value,
     get_page,
@@ -194,3 +197,38 @@ async def test_other_peoples_visits_are_not_found(app: Litestar, client: httpx.A
             other, f"/visits/{booking_id}/cancel", {"reason": ""}, from_page="/visits"
         )
         assert refused.status_code == 404
+
+
+async def test_the_earlier_diagnosis_may_come_with_its_document(
+    app: Litestar, client: httpx.AsyncClient
+) -> None:
+    doctor = await approved_doctor(app)
+    patient = await ready_patient(app)
+    await browser_session(client, patient.account)
+    slot = await slot_after(app, doctor, 2)
+    page = (await get_page(client, f"/book/{slot}")).text
+    fields = {"_csrf": csrf_of(page), "patient_id": patient.id, **PRIOR}
+    wrong = await client.post(
+        f"/book/{slot}",
+        data=fields,
+        files={"document": ("scan.pdf", b"plain text, not a scan")},
+        headers=HTML,
+    )
+    assert wrong.status_code == 415
+    assert error_beside(wrong.text, "document") == (
+        "错误：这个文件不是 PDF、JPG 或 PNG（按文件内容判断，与文件名无关）。"
+    )
+    assert field_value(wrong.text, "diagnosis") == PRIOR["diagnosis"]  # kept
+    held = await client.post(
+        f"/book/{slot}", data=fields, files={"document": ("scan.pdf", PDF_BYTES)}, headers=HTML
+    )
+    assert held.status_code == 303, held.text
+    booking_id = held.headers["location"].split("/")[2]
+    booking = (await client.get(f"/api/bookings/{booking_id}")).json()
+    document_id = booking["prior_diagnosis"]["document_id"]
+    assert document_id
+    async with client_for(app) as as_doctor:
+        readable = await as_doctor.get(
+            f"/api/patient-documents/{document_id}", headers=doctor.headers
+        )
+    assert readable.status_code == 200 and readable.content == PDF_BYTES
