@@ -4,6 +4,7 @@ gateway's own script (localstripe's Stripe.js stand-in), 3-D Secure and a declin
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 
@@ -12,8 +13,8 @@ from litestar import Litestar
 from playwright.async_api import Page, expect
 
 from medmarket.testing.browser import LiveServer, NewPage, at_widths, horizontal_overflow
-from medmarket.testing.fixtures import STRONG_PASSWORD, unique_email
-from medmarket.testing.seed import approved_doctor, ready_patient
+from medmarket.testing.fixtures import STRONG_PASSWORD, client_for, unique_email
+from medmarket.testing.seed import approved_doctor, free_slots, pay, ready_patient
 
 pytestmark = pytest.mark.browser
 
@@ -137,3 +138,80 @@ async def test_a_declined_card_then_3d_secure(
         patient.account.id,
     )
     assert [p["status"] for p in payments] == ["failed", "succeeded"]
+
+
+async def tab_to(page: Page, element_id: str, limit: int = 40) -> None:
+    """Press Tab until the element has the focus (keyboard only, as a person would)."""
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement && document.activeElement.id") == element_id:
+            return
+    raise AssertionError(f"Tab never reached #{element_id}")
+
+
+async def test_booking_with_the_keyboard_only(
+    app: Litestar, live_server: LiveServer, new_page: NewPage
+) -> None:
+    doctor = await approved_doctor(app)
+    patient = await ready_patient(app)
+    page = await new_page()
+    await live_server.sign_in(page.context, patient.account)
+    async with client_for(app) as http:
+        slot = (await free_slots(http, doctor.id))[0]["id"]
+    await page.goto(f"{live_server.url}/book/{slot}")
+    await tab_to(page, "f-institution")
+    await page.keyboard.type("临安区人民医院")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("诊断日期")).to_be_focused()
+    await page.keyboard.type("01102026")  # the date box takes month, day and year in turn
+    await expect(page.get_by_label("诊断日期")).to_have_value("2026-01-10")
+    await tab_to(page, "f-diagnosis", limit=5)  # past the date box's own parts
+    await page.keyboard.type("原发性高血压")
+    submit = page.get_by_role("button", name="保留时间并去支付")
+    for _ in range(5):
+        await page.keyboard.press("Tab")
+        if await submit.evaluate("button => button === document.activeElement"):
+            break
+    await expect(submit).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile(r"/pay$"))
+
+
+async def test_family_visits_and_cancelling_on_a_phone(
+    app: Litestar, live_server: LiveServer, new_page: NewPage
+) -> None:
+    doctor = await approved_doctor(app, full_name="钱 学明", publish_days=4)
+    patient = await ready_patient(app)
+    page = await new_page(width=375)
+    await live_server.sign_in(page.context, patient.account)
+    await page.goto(live_server.url + "/family")
+    await page.get_by_label("真实姓名").fill("王 小宝")
+    await page.get_by_label("与您的关系").select_option("child")
+    await page.get_by_label("出生日期").fill("2022-05-01")
+    await page.get_by_role("button", name="添加").click()
+    await expect(page.get_by_role("status").first).to_contain_text("家庭成员已添加")
+    await expect(page.get_by_text("6 岁以下，问诊时需监护人陪同")).to_be_visible()
+    assert await horizontal_overflow(page) == 0
+    await at_widths(page, "family")
+
+    async with client_for(app) as http:
+        slot = (await free_slots(http, doctor.id, dt.timedelta(hours=30)))[0]["id"]
+    await page.goto(f"{live_server.url}/book/{slot}")
+    await page.get_by_label(re.compile("王 小宝")).check()
+    await cite_diagnosis(page)
+    await page.get_by_role("button", name="保留时间并去支付").click()
+    await expect(page).to_have_url(re.compile(r"/pay$"))
+    booking_id = page.url.split("/visits/")[1].split("/")[0]
+    await pay(app, patient, booking_id)
+
+    await page.goto(live_server.url + "/visits")
+    await expect(page.get_by_text("就诊人：王 小宝")).to_be_visible()
+    assert await horizontal_overflow(page) == 0
+    await at_widths(page, "visits")
+    await page.get_by_role("link", name="钱 学明").first.click()
+    await page.get_by_role("link", name="取消预约").click()
+    await expect(page.get_by_text("取消后将退还 ¥50.00（诊费的 100%）。")).to_be_visible()
+    assert await horizontal_overflow(page) == 0
+    await at_widths(page, "cancel")
+    await page.get_by_role("button", name="确认取消").click()
+    await expect(page.get_by_role("status").first).to_contain_text("将退还 ¥50.00（100%）")

@@ -108,3 +108,35 @@ async def test_a_doctors_page_shows_terms_free_times_and_reviews(
 async def test_a_doctor_who_is_not_listed_is_a_404_page(client: httpx.AsyncClient) -> None:
     response = await get_page(client, f"/doctors/{uuid.uuid4()}")
     assert response.status_code == 404 and "找不到这个页面" in response.text
+
+
+async def test_free_times_are_shown_in_the_readers_zone_and_language(
+    client: httpx.AsyncClient, market: dict[str, object], sign_up: object
+) -> None:
+    """A patient in Berlin reading English sees the same slots at Berlin's wall-clock time,
+    with money in the English way."""
+    import datetime as dt
+    import zoneinfo
+
+    from medmarket.testing.pages import browser_session
+
+    account = await sign_up("patient")  # type: ignore[operator]
+    await browser_session(client, account)
+    saved = await post_form(
+        client,
+        "/account/preferences",
+        {"locale": "en", "time_zone": "Europe/Berlin"},
+        from_page="/account",
+    )
+    assert saved.status_code == 303
+    dear = market["dear"]
+    page = (await get_page(client, f"/doctors/{dear.id}")).text  # type: ignore[attr-defined]
+    first = re.search(r'href="/book/[^"]+"[^>]*><time datetime="([^"]+)">([^<]+)</time>', page)
+    assert first, "a free time is offered"
+    moment = dt.datetime.fromisoformat(first[1])
+    assert moment.utcoffset() == moment.astimezone(zoneinfo.ZoneInfo("Europe/Berlin")).utcoffset()
+    hour = moment.hour % 12 or 12
+    assert first[2].startswith(f"{hour}:{moment.minute:02d}")  # "9:30 AM", Berlin's clock
+    text = text_of(page)
+    assert "Times are shown in Central European" in text
+    assert "CN¥120.00" in text
