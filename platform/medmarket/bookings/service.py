@@ -18,6 +18,7 @@ from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.bookings.queries import BOOKING_SELECT, booking_out
 from medmarket.bookings.schemas import BookingOut, BookingRequest
+from medmarket.consults.opening import open_consultation
 from medmarket.db import Database
 from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.notifications.service import notify
@@ -272,7 +273,15 @@ class Bookings:
         await connection.execute(
             "UPDATE slots SET state = 'booked', held_until = NULL WHERE id = $1", row["slot_id"]
         )
-        await audit.record(connection, context, "booking.confirmed", "booking", booking_id)
+        consultation_id = await open_consultation(connection, booking_id, context)
+        await audit.record(
+            connection,
+            context,
+            "booking.confirmed",
+            "booking",
+            booking_id,
+            consultation_id=consultation_id,
+        )
         when = lower_iso(row["during"])
         await notify(
             connection,

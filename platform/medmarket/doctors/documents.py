@@ -1,103 +1,39 @@
-"""Doctors' documents (licence scans, ID): accepted by what the bytes are, not by their name.
+"""Doctors' documents (licence scans, ID): where they live. What is accepted and how files are
+stored is shared with every upload (``medmarket.uploads``).
 
-Files live under ``<data_dir>/documents/<doctor id>/<document id>``: outside any web root,
-named only by ids the server made, readable by the server's user only. They are served by
-the API alone, as attachments, to the doctor, operators and the hospital's admins.
+Files live under ``<data_dir>/documents/<doctor id>/<document id>``. They are served by the
+API alone, as attachments, to the doctor, operators and the hospital's admins.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import re
-import unicodedata
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
-from medmarket.errors import UnsupportedMedia
+from medmarket.uploads import (
+    display_name,
+    disposition,
+    load,
+    read_upload,
+    remove,
+    require_accepted,
+    store,
+)
 
-ACCEPTED = ("application/pdf", "image/jpeg", "image/png")
-EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 MAX_DOCUMENTS_PER_DOCTOR = 20
-# How far from the end a PDF's "%%EOF" may sit (writers append whitespace or padding).
-_PDF_TAIL = 2048
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-
-def sniff(content: bytes) -> str | None:
-    """The media type the content really is (PDF, JPEG or PNG), or None.
-
-    Beyond the magic number, each format must look whole: a PDF ends with ``%%EOF``, a PNG's
-    first chunk is its header, a JPEG's start-of-image is followed by a marker.
-    """
-    if content.startswith(b"%PDF-") and b"%%EOF" in content[-_PDF_TAIL:]:
-        return "application/pdf"
-    if content.startswith(_PNG_SIGNATURE) and content[12:16] == b"IHDR":
-        return "image/png"
-    if len(content) > 4 and content.startswith(b"\xff\xd8\xff") and content[3] >= 0xC0:
-        return "image/jpeg"
-    return None
-
-
-def require_accepted(content: bytes) -> str:
-    media_type = sniff(content)
-    if media_type is None:
-        raise UnsupportedMedia(
-            "upload a PDF, JPEG or PNG file; this file's content is none of them "
-            "(the file name does not decide)",
-            field="file",
-            code="unsupported-type",
-            accepted=list(ACCEPTED),
-        )
-    return media_type
-
-
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")
-
-
-def display_name(raw: str | None) -> str:
-    """The uploader's file name, for display only (never part of a path or a header as is)."""
-    name = unicodedata.normalize("NFC", raw or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
-    return _UNSAFE.sub("_", name).strip()[:255]
+__all__ = [
+    "MAX_DOCUMENTS_PER_DOCTOR",
+    "display_name",
+    "disposition",
+    "load",
+    "path_of",
+    "read_upload",
+    "remove",
+    "require_accepted",
+    "store",
+]
 
 
 def path_of(data_path: Path, doctor_id: uuid.UUID, document_id: uuid.UUID) -> Path:
     return data_path / "documents" / str(doctor_id) / str(document_id)
-
-
-def _write(path: Path, content: bytes) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-async def store(path: Path, content: bytes) -> None:
-    """Write atomically: a reader sees the whole file or none."""
-    await asyncio.to_thread(_write, path, content)
-
-
-async def load(path: Path) -> bytes:
-    return await asyncio.to_thread(path.read_bytes)
-
-
-async def remove(path: Path) -> None:
-    await asyncio.to_thread(path.unlink, True)
-
-
-def disposition(kind: str, document_id: uuid.UUID, media_type: str, original: str) -> str:
-    """``attachment`` with a plain ASCII name and, for browsers that read it, the original."""
-    fallback = f"{kind}-{str(document_id)[:8]}.{EXTENSIONS[media_type]}"
-    header = f'attachment; filename="{fallback}"'
-    if original:
-        header += f"; filename*=UTF-8''{quote(original, safe='')}"
-    return header

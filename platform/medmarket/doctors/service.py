@@ -32,7 +32,7 @@ from medmarket.doctors.schemas import (
     DocumentUpload,
 )
 from medmarket.doctors.states import WrongStatus, change_status, record_creation
-from medmarket.errors import Conflict, FieldError, InvalidInput, NotFound, PayloadTooLarge
+from medmarket.errors import Conflict, FieldError, InvalidInput, NotFound
 from medmarket.services import Services
 
 log = logging.getLogger("medmarket.doctors")
@@ -252,18 +252,9 @@ class DoctorService:
     async def add_document(
         self, principal: Principal, upload: DocumentUpload, context: AuditContext
     ) -> DocumentOut:
-        limit = self.settings.document_max_bytes
-        content = await upload.file.read(limit + 1)
-        await upload.file.close()
-        if len(content) > limit:
-            raise PayloadTooLarge(
-                f"a document may be at most {limit // (1024 * 1024)} MiB",
-                field="file",
-                code="too-large",
-                limit_bytes=limit,
-            )
-        if not content:
-            raise InvalidInput("the file is empty", field="file", code="empty")
+        content = await documents.read_upload(
+            upload.file, self.settings.document_max_bytes, "a document"
+        )
         media_type = documents.require_accepted(content)
         document_id = uuid.uuid4()
         path: Path | None = None

@@ -30,12 +30,17 @@ def build_handlers(services: Services) -> dict[str, Handler]:
         )
         response.raise_for_status()
 
-    # Imported here: payments itself builds on the outbox.
+    # Imported here: payments and consultations themselves build on the outbox.
+    from medmarket.consults import room
     from medmarket.payments.tasks import payment_handlers
+    from medmarket.signaling.rooms import RoomStore
+
+    rooms = RoomStore(services.redis, max_participants=services.settings.signaling_max_participants)
 
     return {
         "notification.send": send_notification,
         "webhook.post": post_webhook,
         DOCTOR_SUSPENDED: handle_doctor_suspended,
+        room.RELAY_TOPIC: partial(room.relay, rooms),
         **payment_handlers(services),
     }

@@ -236,6 +236,11 @@ class RoomStore:
         )
         return _text(reply)
 
+    async def readmit(self, consultation_id: uuid.UUID, participant_id: str) -> None:
+        """Let a removed participant join again (they were invited back)."""
+        _stream, _members, _refs, removed = room_keys(consultation_id)
+        await self.redis.srem(removed, participant_id)
+
     async def members(self, consultation_id: uuid.UUID) -> list[Participant]:
         """Who is in the room now (members whose instance stopped refreshing excluded)."""
         _stream, members, _refs, _removed = room_keys(consultation_id)

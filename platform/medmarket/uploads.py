@@ -1,0 +1,143 @@
+"""Uploaded files (doctors' licence scans, attachments in a consultation): accepted by what
+the bytes are, never by their name, stored atomically outside any web root under names the
+server made, readable by the server's user only, and served by the API alone, as attachments.
+
+Each domain decides where its files live (``doctors.documents.path_of``,
+``consults.attachments.path_of``) and who may read them; this module holds what they share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import unicodedata
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+from litestar.datastructures import UploadFile
+
+from medmarket.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
+
+ACCEPTED = ("application/pdf", "image/jpeg", "image/png")
+EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+# The names each type goes by, for checking what an uploader's file name claims.
+NAME_EXTENSIONS = {
+    "application/pdf": frozenset({"pdf"}),
+    "image/jpeg": frozenset({"jpg", "jpeg", "jpe", "jfif"}),
+    "image/png": frozenset({"png"}),
+}
+# How far from the end a PDF's "%%EOF" may sit (writers append whitespace or padding).
+_PDF_TAIL = 2048
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+async def read_upload(file: UploadFile, limit_bytes: int, what: str = "a file") -> bytes:
+    """The uploaded bytes, reading at most one byte past ``limit_bytes`` (a larger upload is
+    refused without being held whole); empty files are refused too."""
+    try:
+        content = await file.read(limit_bytes + 1)
+    finally:
+        await file.close()
+    if len(content) > limit_bytes:
+        raise PayloadTooLarge(
+            f"{what} may be at most {limit_bytes // (1024 * 1024)} MiB",
+            field="file",
+            code="too-large",
+            limit_bytes=limit_bytes,
+        )
+    if not content:
+        raise InvalidInput("the file is empty", field="file", code="empty")
+    return content
+
+
+def sniff(content: bytes) -> str | None:
+    """The media type the content really is (PDF, JPEG or PNG), or None.
+
+    Beyond the magic number, each format must look whole: a PDF ends with ``%%EOF``, a PNG's
+    first chunk is its header, a JPEG's start-of-image is followed by a marker.
+    """
+    if content.startswith(b"%PDF-") and b"%%EOF" in content[-_PDF_TAIL:]:
+        return "application/pdf"
+    if content.startswith(_PNG_SIGNATURE) and content[12:16] == b"IHDR":
+        return "image/png"
+    if len(content) > 4 and content.startswith(b"\xff\xd8\xff") and content[3] >= 0xC0:
+        return "image/jpeg"
+    return None
+
+
+def require_accepted(content: bytes) -> str:
+    media_type = sniff(content)
+    if media_type is None:
+        raise UnsupportedMedia(
+            "upload a PDF, JPEG or PNG file; this file's content is none of them "
+            "(the file name does not decide)",
+            field="file",
+            code="unsupported-type",
+            accepted=list(ACCEPTED),
+        )
+    return media_type
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")
+
+
+def display_name(raw: str | None) -> str:
+    """The uploader's file name, for display only (never part of a path or a header as is)."""
+    name = unicodedata.normalize("NFC", raw or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    return _UNSAFE.sub("_", name).strip()[:255]
+
+
+def require_name_agrees(name: str, media_type: str) -> None:
+    """Refuse a file whose name claims another type than its content is ("scan.pdf" that is
+    really a PNG, or an executable renamed "photo.jpg" once it got past ``require_accepted``):
+    whoever downloads it would be misled by the name. A name without an extension is fine."""
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem:
+        return
+    if extension.lower() not in NAME_EXTENSIONS[media_type]:
+        raise UnsupportedMedia(
+            f"the file is named .{extension[:10]} but its content is {media_type}; "
+            "rename it or upload the right file",
+            field="file",
+            code="extension-mismatch",
+            detected=media_type,
+        )
+
+
+def _write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.partial")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+async def store(path: Path, content: bytes) -> None:
+    """Write atomically: a reader sees the whole file or none."""
+    await asyncio.to_thread(_write, path, content)
+
+
+async def load(path: Path) -> bytes:
+    return await asyncio.to_thread(path.read_bytes)
+
+
+async def remove(path: Path) -> None:
+    await asyncio.to_thread(path.unlink, True)
+
+
+def disposition(kind: str, document_id: uuid.UUID, media_type: str, original: str) -> str:
+    """``attachment`` with a plain ASCII name and, for browsers that read it, the original."""
+    fallback = f"{kind}-{str(document_id)[:8]}.{EXTENSIONS[media_type]}"
+    header = f'attachment; filename="{fallback}"'
+    if original:
+        header += f"; filename*=UTF-8''{quote(original, safe='')}"
+    return header
