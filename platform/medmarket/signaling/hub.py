@@ -70,6 +70,7 @@ class Connection:
     live: bool = False
     pending: list[Entry] = field(default_factory=list)
     closing: bool = False
+    removed: bool = False  # the consultation removed this participant
     close_code: int = 1000
 
     @property
@@ -202,7 +203,9 @@ class SignalingHub:
             left = await self.store.leave(
                 grant.consultation_id, grant.participant_id, connection.id
             )
-        if left is not None:  # None: a newer connection of theirs holds the seat, or Redis failed
+        # None: a newer connection of theirs holds the seat, they were removed (the removal
+        # said they left), or Redis failed.
+        if left is not None or connection.removed:
             await self._observe(grant, "left")
 
     async def _observe(self, grant: RoomGrant, event: Literal["joined", "left"]) -> None:
@@ -367,6 +370,7 @@ class SignalingHub:
         connection.last_delivered = entry.sid
         me = connection.grant.participant_id
         if entry.removes == me:
+            connection.removed = True
             connection.close(4403, m.encoder.encode(_REMOVED))
             return
         if entry.frame is None:
