@@ -138,5 +138,7 @@ async def test_room_tokens_open_only_their_own_room_in_their_window(app: Litesta
     # The video setup takes the same token, for this consultation only.
     wrong = await call(app, "POST", f"{other.path}/video/setup", visit.patient, {"token": token})
     assert wrong.status_code == 401 and wrong.json()["errors"][0]["code"] == "wrong-consultation"
+    stale = await call(app, "POST", f"{visit.path}/video/setup", visit.patient, {"token": expired})
+    assert stale.status_code == 401 and stale.json()["errors"][0]["code"] == "expired"
     setup = await ok(app, "POST", f"{visit.path}/video/setup", visit.patient, {"token": token})
     assert setup["provider"] == "webrtc"

@@ -78,6 +78,14 @@ async def test_the_waiting_room_opens_fifteen_minutes_early(app: Litestar) -> No
     # The doctor sees who waits: in the list of waiting consultations, and told at once.
     waiting = await ok(app, "GET", "/api/consultations", visit.doctor, params={"status": "waiting"})
     assert [c["id"] for c in waiting] == [visit.consultation_id]
+    around = {"from": (starts_at - dt.timedelta(minutes=1)).isoformat()}
+    later = {"from": (starts_at + dt.timedelta(minutes=1)).isoformat()}
+    assert len(await ok(app, "GET", "/api/consultations", visit.doctor, params=around)) == 1
+    assert await ok(app, "GET", "/api/consultations", visit.doctor, params=later) == []
+    by_booking = await ok(
+        app, "GET", "/api/consultations", visit.patient, params={"booking_id": visit.booking_id}
+    )
+    assert [c["id"] for c in by_booking] == [visit.consultation_id]
     assert await notifications(app, "consultation.patient_waiting", visit.doctor.account.id)
     # Entering again (a reload) gives a new token and changes nothing else.
     again = await ok(app, "POST", visit.path + "/enter", visit.patient)
