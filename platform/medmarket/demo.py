@@ -9,6 +9,8 @@ from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.service import normalize_email
 from medmarket.db import Database, connect_pool
 from medmarket.doctors.demo_data import DEMO_ONBOARDING_ACCOUNTS, seed_partner_hospitals
+from medmarket.patients.demo_data import seed_demo_patient
+from medmarket.scheduling.demo_data import seed_schedules
 from medmarket.services import open_services
 from medmarket.settings import Settings
 
@@ -58,6 +60,10 @@ async def seed_demo(settings: Settings) -> None:
     async with open_services(settings) as services:
         # Partner hospitals and approved doctors, through the real onboarding.
         await seed_partner_hospitals(services, DEMO_ACCOUNTS[0][0], DEMO_PASSWORD)
+        # Prices, weekly schedules and two weeks of slots for the approved doctors.
+        added = await seed_schedules(services)
+        print(f"demo schedules: {added} new slots published")
+        await seed_demo_patient(services, DEMO_ACCOUNTS[1][0])
     print(f"demo accounts (password: {DEMO_PASSWORD}):")
     for email, role, _ in [*DEMO_ACCOUNTS, *DEMO_ONBOARDING_ACCOUNTS]:
         print(f"  {role:15} {email}")

@@ -13,9 +13,10 @@ import asyncpg
 from medmarket import audit, outbox
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
+from medmarket.bookings.payments import settle_ended_booking
 from medmarket.bookings.queries import BOOKING_SELECT, booking_out
 from medmarket.bookings.schemas import BookingOut, Outcome
-from medmarket.bookings.service import LIVE, REFUND_TOPIC, booking_for_update
+from medmarket.bookings.service import LIVE, booking_for_update
 from medmarket.db import Database
 from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.notifications.service import notify
@@ -275,10 +276,4 @@ class BookingEndings:
                 "previous_status": row["status"],
             },
         )
-        if refund_percent:
-            await outbox.enqueue(
-                connection,
-                REFUND_TOPIC,
-                {"booking_id": str(row["id"]), "percent": refund_percent, "reason": reason},
-                dedupe_key=f"refund:booking:{row['id']}",
-            )
+        await settle_ended_booking(connection, row, reason, refund_percent, context)

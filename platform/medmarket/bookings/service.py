@@ -16,21 +16,20 @@ import asyncpg
 from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
+from medmarket.bookings.payments import PURPOSE
 from medmarket.bookings.queries import BOOKING_SELECT, booking_out
 from medmarket.bookings.schemas import BookingOut, BookingRequest
-from medmarket.consults.opening import open_consultation
 from medmarket.db import Database
 from medmarket.errors import Conflict, InvalidInput, NotFound
-from medmarket.notifications.service import notify
 from medmarket.patients.service import (
     CURRENT_POLICY_VERSION,
     GUARDIAN_AGE,
     ConsentRequired,
     age_on,
 )
+from medmarket.payments import refunds
 
 LIVE = ("held", "confirmed")
-REFUND_TOPIC = "booking.refund_requested"
 
 
 # Who is booking for whom: the booking account's real-name record and consent, and the
@@ -136,6 +135,15 @@ class Bookings:
             raise NotFound("no such patient", field="patient_id")
         if booker["consent_id"] is None:
             raise ConsentRequired(current_policy_version=CURRENT_POLICY_VERSION)
+        if prior.document_id is not None and not await self.db.fetchval(
+            "SELECT 1 FROM patient_documents WHERE id = $1 AND patient_id = $2 "
+            "AND removed_at IS NULL",
+            prior.document_id,
+            request.patient_id,
+        ):
+            raise InvalidInput(
+                "cite one of this patient's own documents", field="prior_diagnosis.document_id"
+            )
         looks_free = await self.db.fetchval(
             "SELECT slot_is_free(state, held_until) FROM slots "
             "WHERE id = $1 AND state <> 'withdrawn'",
@@ -170,16 +178,21 @@ class Bookings:
                     "the earlier diagnosis must come before the visit",
                     field="prior_diagnosis.diagnosed_on",
                 )
-            await connection.execute(
+            lapsed = await connection.fetch(
                 """
                 UPDATE bookings SET status = 'expired', hold_expires_at = NULL
                  WHERE doctor_id = $1 AND status = 'held' AND hold_expires_at < now()
                    AND during && tstzrange($2, $3)
+                RETURNING id
                 """,
                 slot["doctor_id"],
                 slot["starts_at"],
                 slot["ends_at"],
             )
+            for lapsed_booking in lapsed:
+                await refunds.cancel_open_attempts(
+                    connection, PURPOSE, lapsed_booking["id"], context
+                )
             try:
                 async with connection.transaction():
                     booking_id = await connection.fetchval(
@@ -234,71 +247,6 @@ class Bookings:
             row = await connection.fetchrow(BOOKING_SELECT + " WHERE b.id = $1", booking_id)
         return booking_out(row)
 
-    # -- payment ----------------------------------------------------------------------------
-    async def confirm_paid(
-        self, connection: asyncpg.Connection, booking_id: uuid.UUID, context: AuditContext
-    ) -> bool:
-        """Called inside the transaction that records a successful payment. Returns False
-        when the booking can no longer take place (its hold ran out and someone else took the
-        time, or it was cancelled meanwhile): the payment must then be refunded in full."""
-        row = await connection.fetchrow(
-            "SELECT b.*, d.user_id AS doctor_user_id FROM bookings b "
-            "JOIN doctors d ON d.id = b.doctor_id WHERE b.id = $1 FOR UPDATE OF b",
-            booking_id,
-        )
-        if row is None:
-            return False
-        if row["status"] == "confirmed":
-            return True
-        if row["status"] not in ("held", "expired"):
-            return False
-        try:
-            async with connection.transaction():
-                await connection.execute(
-                    "UPDATE bookings SET status = 'confirmed', hold_expires_at = NULL, "
-                    "confirmed_at = now() WHERE id = $1",
-                    booking_id,
-                )
-        except asyncpg.ExclusionViolationError:
-            await audit.record(
-                connection,
-                context,
-                "booking.confirm_failed",
-                "booking",
-                booking_id,
-                outcome="failed",
-                detail={"reason": "paid after the hold ran out; time taken"},
-            )
-            return False
-        await connection.execute(
-            "UPDATE slots SET state = 'booked', held_until = NULL WHERE id = $1", row["slot_id"]
-        )
-        consultation_id = await open_consultation(connection, booking_id, context)
-        await audit.record(
-            connection,
-            context,
-            "booking.confirmed",
-            "booking",
-            booking_id,
-            consultation_id=consultation_id,
-        )
-        when = lower_iso(row["during"])
-        await notify(
-            connection,
-            row["booked_by"],
-            "booking.confirmed",
-            {"starts_at": when},
-            dedupe_key=str(booking_id),
-        )
-        await notify(
-            connection,
-            row["doctor_user_id"],
-            "booking.new",
-            {"starts_at": when},
-            dedupe_key=str(booking_id),
-        )
-        return True
-
     # -- housekeeping -----------------------------------------------------------------------
     async def expire_holds(self, context: AuditContext) -> int:
         """Release every hold that has run out; returns how many."""
@@ -318,6 +266,9 @@ class Bookings:
                 )
             for row in expired:
                 await audit.record(connection, context, "booking.expired", "booking", row["id"])
+                # A payer still at the gateway: stop the attempt (should it charge anyway,
+                # the late payment is refunded by BookingPayments.on_succeeded).
+                await refunds.cancel_open_attempts(connection, PURPOSE, row["id"], context)
         return len(expired)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import asyncpg
 
-from medmarket import audit, uploads
+from medmarket import audit, files
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.consults.access import participation, role_of
@@ -159,12 +159,11 @@ class Chat:
             raise InvalidInput(f"at most {MAX_BODY} characters", field="caption")
         if upload.client_ref is not None and not _CLIENT_REF.match(upload.client_ref):
             raise InvalidInput("1-64 letters, digits, '-' or '_'", field="client_ref")
-        content = await uploads.read_upload(
-            upload.file, self.settings.consultation_attachment_max_bytes, "an attachment"
+        content, media_type = await files.read_accepted(
+            upload.file, self.settings.consultation_attachment_max_bytes
         )
-        media_type = uploads.require_accepted(content)
-        name = uploads.display_name(upload.file.filename)
-        uploads.require_name_agrees(name, media_type)
+        name = files.display_name(upload.file.filename)
+        files.require_name_agrees(name, media_type)
         file = _NewFile(media_type, name, content)
         return await self._store(
             principal, consultation_id, upload.caption, upload.client_ref, file, context
@@ -199,7 +198,7 @@ class Chat:
                 if file is not None:
                     attachment_id = uuid.uuid4()
                     path = path_of(self.settings.data_path, consultation_id, attachment_id)
-                    await uploads.store(path, file.content)
+                    await files.store(path, file.content)
                     await self._record_file(
                         connection, consultation_id, attachment_id, file, principal, context
                     )
@@ -243,7 +242,7 @@ class Chat:
                 )
         except BaseException:
             if path is not None:
-                await uploads.remove(path)
+                await files.remove(path)
             raise
         await self.announcer.send(staged)
         return stored
@@ -304,7 +303,7 @@ class Chat:
             raise NotFound("no such attachment")
         path = path_of(self.settings.data_path, consultation_id, attachment_id)
         try:
-            content = await uploads.load(path)
+            content = await files.load(path)
         except FileNotFoundError:
             log.error("attachment %s of %s is missing at %s", attachment_id, consultation_id, path)
             raise NotFound("the file is missing; ask for it to be shared again") from None

@@ -42,7 +42,7 @@ from medmarket.consults.schemas import (
 )
 from medmarket.consults.service import Consultations
 from medmarket.consults.trace import consultation_trace
-from medmarket.uploads import disposition
+from medmarket.files import disposition
 
 TAGS = ["consultations"]
 PARTICIPANTS = allow("patient", "doctor")

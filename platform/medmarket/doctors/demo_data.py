@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from litestar.datastructures import UploadFile
 
+from medmarket.accounts.acting import context_of, principal_of
 from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.schemas import InvitationRequest, Role, SignUpRequest
 from medmarket.accounts.service import Accounts, Principal
@@ -170,29 +171,11 @@ class _DemoOnboarding:
         self.doctors = DoctorService(services)
 
     async def principal(self, email: str) -> Principal | None:
-        row = await self.services.db.fetchrow(
-            "SELECT id, role, email, display_name, locale, time_zone FROM users WHERE email = $1",
-            email,
-        )
-        if row is None:
-            return None
-        return Principal(
-            user_id=row["id"],
-            role=row["role"],
-            email=row["email"],
-            display_name=row["display_name"],
-            locale=row["locale"],
-            time_zone=row["time_zone"],
-            session_kind="api",
-            csrf_token="",
-            expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5),
-        )
+        return await principal_of(self.services.db, email)
 
     @staticmethod
     def context(principal: Principal) -> AuditContext:
-        return AuditContext(
-            actor_id=principal.user_id, actor_role=principal.role, request_id="demo"
-        )
+        return context_of(principal)
 
     async def hospital(self, operator: Principal, demo: DemoHospital) -> uuid.UUID:
         hospital_id: uuid.UUID | None = await self.services.db.fetchval(

@@ -1,23 +1,20 @@
 """Events the doctors domain publishes for other domains, through the outbox.
 
 ``doctor.suspended`` (payload ``DoctorSuspended``) is queued in the same transaction that
-suspends a doctor, for whatever must follow: booking flags the doctor's future bookings.
+suspends a doctor, for whatever must follow: booking flags the doctor's future bookings
+(``bookings/suspensions.py``).
 Delivery is at least once; a consumer keys its work on ``status_change_id``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 
 import asyncpg
 import msgspec
 
 from medmarket.outbox import enqueue
-from medmarket.outbox.worker import OutboxMessage
-
-log = logging.getLogger("medmarket.doctors")
 
 DOCTOR_SUSPENDED = "doctor.suspended"
 
@@ -41,19 +38,4 @@ async def announce_suspension(connection: asyncpg.Connection, event: DoctorSuspe
         DOCTOR_SUSPENDED,
         msgspec.to_builtins(event),
         dedupe_key=f"{DOCTOR_SUSPENDED}:{event.status_change_id}",
-    )
-
-
-async def handle_doctor_suspended(message: OutboxMessage) -> None:
-    """The outbox handler for ``doctor.suspended``.
-
-    The doctor is already unlisted (only approved doctors are bookable, see the
-    ``bookable_doctors`` view). Booking extends this handler to flag the doctor's future
-    bookings; until it does, the event is acknowledged and logged.
-    """
-    event = msgspec.convert(message.payload, DoctorSuspended)
-    log.info(
-        "doctor %s suspended (%s); future bookings are to be flagged",
-        event.doctor_id,
-        event.reason_code,
     )

@@ -11,12 +11,8 @@ import uuid
 from typing import Any, Literal
 
 import asyncpg
-import msgspec
 
-from medmarket.notifications.interface import Notification, Recipient
-from medmarket.outbox import enqueue
-
-NOTIFICATION_TOPIC = "notification.send"
+from medmarket.notifications.service import notify
 
 
 async def notify_user(
@@ -29,27 +25,7 @@ async def notify_user(
     urgency: Literal["low", "normal", "high"] = "normal",
 ) -> bool:
     """Queue ``template`` for the user; False when ``key`` was queued before."""
-    user = await connection.fetchrow(
-        "SELECT id, display_name, email, locale FROM users WHERE id = $1", user_id
-    )
-    if user is None:
-        return False
-    notification = Notification(
-        id=key,
-        recipient=Recipient(
-            user_id=str(user["id"]),
-            display_name=user["display_name"],
-            email=user["email"],
-            locale=user["locale"],
-        ),
-        template=template,
-        params={name: str(value) for name, value in params.items()},
-        urgency=urgency,
-    )
-    queued = await enqueue(
-        connection, NOTIFICATION_TOPIC, msgspec.to_builtins(notification), dedupe_key=key
-    )
-    return queued is not None
+    return await notify(connection, user_id, template, params, dedupe_key=key, urgency=urgency)
 
 
 async def notify_hospital_admins(

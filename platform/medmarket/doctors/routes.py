@@ -11,10 +11,10 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from medmarket import files
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.doctors import documents
 from medmarket.doctors.decisions import DoctorDecisions
 from medmarket.doctors.schemas import (
     ApplicationIn,
@@ -166,7 +166,7 @@ async def download_document(
         content,
         media_type=row["content_type"],
         headers={
-            "Content-Disposition": documents.disposition(
+            "Content-Disposition": files.disposition(
                 row["kind"], row["id"], row["content_type"], row["original_name"]
             ),
             "X-Content-Type-Options": "nosniff",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from medmarket import audit
+from medmarket import audit, files
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.doctors import documents, verification, views
@@ -252,10 +252,9 @@ class DoctorService:
     async def add_document(
         self, principal: Principal, upload: DocumentUpload, context: AuditContext
     ) -> DocumentOut:
-        content = await documents.read_upload(
-            upload.file, self.settings.document_max_bytes, "a document"
+        content, media_type = await files.read_accepted(
+            upload.file, self.settings.document_max_bytes
         )
-        media_type = documents.require_accepted(content)
         document_id = uuid.uuid4()
         path: Path | None = None
         try:
@@ -276,7 +275,7 @@ class DoctorService:
                         code="too-many-documents",
                     )
                 path = documents.path_of(self.settings.data_path, doctor["id"], document_id)
-                await documents.store(path, content)
+                await files.store(path, content)
                 row = await connection.fetchrow(
                     """
                     INSERT INTO doctor_documents (id, doctor_id, kind, content_type, size_bytes,
@@ -290,7 +289,7 @@ class DoctorService:
                     media_type,
                     len(content),
                     hashlib.sha256(content).digest(),
-                    documents.display_name(upload.file.filename),
+                    files.display_name(upload.file.filename),
                     principal.user_id,
                 )
                 await audit.record(
@@ -308,7 +307,7 @@ class DoctorService:
                 )
         except BaseException:
             if path is not None:
-                await documents.remove(path)
+                await files.remove(path)
             raise
         return views.document_out(row)
 
@@ -337,9 +336,7 @@ class DoctorService:
                 doctor["id"],
                 detail={"document_id": str(document_id)},
             )
-        await documents.remove(
-            documents.path_of(self.settings.data_path, doctor["id"], document_id)
-        )
+        await files.remove(documents.path_of(self.settings.data_path, doctor["id"], document_id))
 
     async def document_file(
         self,
@@ -359,7 +356,7 @@ class DoctorService:
             raise NotFound("no such document")
         path = documents.path_of(self.settings.data_path, doctor["id"], document_id)
         try:
-            content = await documents.load(path)
+            content = await files.load(path)
         except FileNotFoundError:
             log.error("document %s of doctor %s is missing at %s", document_id, doctor_id, path)
             raise NotFound(

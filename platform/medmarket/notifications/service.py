@@ -4,7 +4,7 @@ causes it; the worker hands it to every notifier plugin."""
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 import msgspec
@@ -19,13 +19,14 @@ async def notify(
     connection: asyncpg.Connection,
     user_id: uuid.UUID,
     template: str,
-    params: dict[str, str],
+    params: dict[str, Any],
     *,
     dedupe_key: str,
     urgency: Literal["low", "normal", "high"] = "normal",
-) -> None:
+) -> bool:
     """Queue ``template`` (a message key such as "booking.confirmed") for ``user_id``.
-    ``dedupe_key`` names the event, so queuing the same event twice sends it once."""
+    ``dedupe_key`` names the event, so queuing the same event twice sends it once; returns
+    False when it was queued before (or the user does not exist)."""
     row = await connection.fetchrow(
         "SELECT u.id, u.display_name, u.email, u.locale, "
         "(SELECT p.phone FROM patients p WHERE p.account_id = u.id AND p.relationship = 'self')"
@@ -33,7 +34,7 @@ async def notify(
         user_id,
     )
     if row is None:
-        return
+        return False
     notification = Notification(
         id=f"{template}:{dedupe_key}:{user_id}",
         recipient=Recipient(
@@ -44,9 +45,10 @@ async def notify(
             locale=row["locale"],
         ),
         template=template,
-        params=params,
+        params={name: str(value) for name, value in params.items()},
         urgency=urgency,
     )
-    await outbox.enqueue(
+    queued = await outbox.enqueue(
         connection, TOPIC, msgspec.to_builtins(notification), dedupe_key=notification.id
     )
+    return queued is not None

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from medmarket.doctors.events import DOCTOR_SUSPENDED, handle_doctor_suspended
+from medmarket.doctors.events import DOCTOR_SUSPENDED
 from medmarket.notifications.interface import Notification
 from medmarket.outbox.worker import Handler, OutboxMessage
 from medmarket.services import Services
@@ -30,7 +30,8 @@ def build_handlers(services: Services) -> dict[str, Handler]:
         )
         response.raise_for_status()
 
-    # Imported here: payments and consultations themselves build on the outbox.
+    # Imported here: these domains themselves build on the outbox.
+    from medmarket.bookings.suspensions import suspension_handler
     from medmarket.consults import room
     from medmarket.payments.tasks import payment_handlers
     from medmarket.signaling.rooms import RoomStore
@@ -40,7 +41,7 @@ def build_handlers(services: Services) -> dict[str, Handler]:
     return {
         "notification.send": send_notification,
         "webhook.post": post_webhook,
-        DOCTOR_SUSPENDED: handle_doctor_suspended,
+        DOCTOR_SUSPENDED: suspension_handler(services.db),
         room.RELAY_TOPIC: partial(room.relay, rooms),
         **payment_handlers(services),
     }

@@ -5,14 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Request, delete, get, post, put
+from litestar import Request, Response, delete, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, MultipartBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from medmarket import files
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
+from medmarket.patients.documents import (
+    PatientDocumentOut,
+    PatientDocuments,
+    PatientDocumentUpload,
+)
 from medmarket.patients.schemas import (
     ConsentIn,
     ConsentOut,
@@ -31,6 +37,11 @@ TAGS = ["patients"]
 
 def provide_patients(request: Request[Any, Any, Any]) -> Patients:
     return Patients(request.app.state.services.db)
+
+
+def provide_patient_documents(request: Request[Any, Any, Any]) -> PatientDocuments:
+    services = request.app.state.services
+    return PatientDocuments(services.db, services.settings.data_path)
 
 
 @get("/api/patients/me", opt=PATIENT, tags=TAGS)
@@ -124,7 +135,74 @@ async def set_health_profile(
     return await patients.set_health_profile(principal, patient_id, data, context)
 
 
+@post(
+    "/api/patients/{patient_id:uuid}/documents",
+    opt=PATIENT,
+    status_code=HTTP_201_CREATED,
+    tags=TAGS,
+)
+async def upload_document(
+    patient_id: FromPath[uuid.UUID],
+    data: MultipartBody[PatientDocumentUpload],
+    principal: NamedDependency[Principal],
+    patient_documents: NamedDependency[PatientDocuments],
+    context: NamedDependency[AuditContext],
+) -> PatientDocumentOut:
+    """An earlier diagnosis, report or image (PDF, JPEG or PNG, judged by its content)."""
+    return await patient_documents.upload(principal, patient_id, data, context)
+
+
+@get("/api/patients/{patient_id:uuid}/documents", opt=PATIENT, tags=TAGS)
+async def list_documents(
+    patient_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    patient_documents: NamedDependency[PatientDocuments],
+) -> list[PatientDocumentOut]:
+    return await patient_documents.list(principal, patient_id)
+
+
+@get("/api/patient-documents/{document_id:uuid}", opt=allow("patient", "doctor"), tags=TAGS)
+async def download_document(
+    document_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    patient_documents: NamedDependency[PatientDocuments],
+    context: NamedDependency[AuditContext],
+) -> Response[bytes]:
+    """The file, for the patient's account or the doctor of a visit that cites it."""
+    document, content = await patient_documents.content(principal, document_id, context)
+    return Response(
+        content,
+        media_type=document.content_type,
+        headers={
+            "Content-Disposition": files.disposition(
+                document.kind, document.id, document.content_type, document.original_name
+            ),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@delete(
+    "/api/patient-documents/{document_id:uuid}",
+    opt=PATIENT,
+    status_code=HTTP_204_NO_CONTENT,
+    tags=TAGS,
+)
+async def remove_document(
+    document_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    patient_documents: NamedDependency[PatientDocuments],
+    context: NamedDependency[AuditContext],
+) -> None:
+    await patient_documents.remove(principal, document_id, context)
+
+
 ROUTES = [
+    upload_document,
+    list_documents,
+    download_document,
+    remove_document,
     my_patients,
     set_my_details,
     grant_consent,
@@ -135,4 +213,7 @@ ROUTES = [
     get_health_profile,
     set_health_profile,
 ]
-DEPENDENCIES = {"patients": Provide(provide_patients, sync_to_thread=False)}
+DEPENDENCIES = {
+    "patients": Provide(provide_patients, sync_to_thread=False),
+    "patient_documents": Provide(provide_patient_documents, sync_to_thread=False),
+}

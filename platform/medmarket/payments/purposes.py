@@ -102,12 +102,10 @@ class PaymentPurpose(Protocol):
 
 def installed_purposes() -> list[PaymentPurpose]:
     """Every domain that takes payments. Add yours here, importing inside the function
-    (domains import payments, so payments must not import them at module level):
+    (domains import payments, so payments must not import them at module level)."""
+    from medmarket.bookings.payments import BookingPayments
 
-        from medmarket.scheduling.payments import BookingPayments
-        return [BookingPayments()]
-    """
-    return []
+    return [BookingPayments()]
 
 
 class PurposeRegistry:

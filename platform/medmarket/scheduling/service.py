@@ -309,19 +309,20 @@ class Schedules:
                 [s.starts_at for s in wanted],
                 [s.ends_at for s in wanted],
             )
-            await audit.record(
-                connection,
-                context,
-                "slots.published",
-                "doctor",
-                doctor["id"],
-                detail={
-                    "added": added,
-                    "withdrawn": withdrawn,
-                    "first_day": first_day.isoformat(),
-                    "last_day": last_day.isoformat(),
-                },
-            )
+            if added or withdrawn:
+                await audit.record(
+                    connection,
+                    context,
+                    "slots.published",
+                    "doctor",
+                    doctor["id"],
+                    detail={
+                        "added": added,
+                        "withdrawn": withdrawn,
+                        "first_day": first_day.isoformat(),
+                        "last_day": last_day.isoformat(),
+                    },
+                )
         return PublishOut(added=added, withdrawn=withdrawn, first_day=first_day, last_day=last_day)
 
     async def slots(

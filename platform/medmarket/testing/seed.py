@@ -15,6 +15,7 @@ from medmarket.patients.service import CURRENT_POLICY_VERSION
 from medmarket.testing.factories import HospitalHandle, hospital_with_demo_adapter
 from medmarket.testing.factories import approved_doctor as onboarded_doctor
 from medmarket.testing.fixtures import STRONG_PASSWORD, Account, client_for, sign_up_and_in
+from medmarket.testing.payments import LocalStripe
 
 ALL_DAY = [{"weekday": day, "starts_at": "00:00", "ends_at": "23:30"} for day in range(1, 8)]
 
@@ -197,3 +198,27 @@ async def move_visit(app: Litestar, booking_id: str, starts_in: dt.timedelta) ->
             start,
             end,
         )
+
+
+async def pay(app: Litestar, patient: Patient, booking_id: str) -> dict[str, Any]:
+    """Pay for a held booking as the patient's browser does: start a payment, turn a test card
+    into a token at the gateway (localstripe), confirm. Returns the payment."""
+    gateway = LocalStripe(app.state.settings.stripe_api_base)
+    async with client_for(app) as http:
+        payment = await expect(
+            http.post(
+                "/api/payments",
+                headers=patient.headers,
+                json={"purpose": "booking", "subject_id": booking_id},
+            ),
+            201,
+        )
+        paid: dict[str, Any] = await expect(
+            http.post(
+                f"/api/payments/{payment['id']}/confirm",
+                headers=patient.headers,
+                json={"payment_method": await gateway.card_token()},
+            )
+        )
+    assert paid["status"] == "succeeded", paid
+    return paid

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import threading
 import uuid
@@ -28,23 +27,15 @@ BASE_PATH = "/quality-on-demand/vwip"
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a secret
 
 
-def qod_spec_folder() -> Path:
-    """``shared/specs/camara-qod``: beside the clone in CI, above the worktree elsewhere."""
-    candidates = []
-    if os.environ.get("MEDMARKET_SPECS_DIR"):
-        candidates.append(Path(os.environ["MEDMARKET_SPECS_DIR"]) / "camara-qod")
-    candidates += [parent / "shared" / "specs" / "camara-qod" for parent in HERE.parents]
-    for folder in candidates:
-        if (folder / "quality-on-demand.yaml").exists():
-            return folder
-    pytest.fail("the CAMARA QoD OpenAPI document (shared/specs/camara-qod) was not found")
+# The carrier's contract, vendored unchanged with its licence (see specs/camara-qod/SOURCE.md).
+QOD_SPEC_FOLDER = HERE.parent / "specs" / "camara-qod"
 
 
 @pytest.fixture(scope="session")
 def qod_spec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The QoD document with the common files where its references point."""
     root = tmp_path_factory.mktemp("camara")
-    shutil.copytree(qod_spec_folder(), root / "camara-qod")
+    shutil.copytree(QOD_SPEC_FOLDER, root / "camara-qod")
     shutil.copytree(HERE / "camara_common", root / "common")
     return root / "camara-qod" / "quality-on-demand.yaml"
 

@@ -14,22 +14,16 @@ from medmarket.app import create_app
 from medmarket.audit.service import SYSTEM
 from medmarket.bookings.service import Bookings
 from medmarket.settings import Settings
-from medmarket.testing.fixtures import client_for, make_settings, running
+from medmarket.testing.fixtures import Account, client_for, make_settings, running
 from medmarket.testing.seed import (
     PRIOR,
     approved_doctor,
     begin_visit,
     expect,
     free_slots,
+    pay,
     ready_patient,
 )
-
-
-async def confirm(app: Litestar, booking_id: str) -> bool:
-    """What a successful payment does to its booking (the payments domain calls this)."""
-    bookings = Bookings(app.state.services.db, 600)
-    async with app.state.services.db.transaction() as connection:
-        return await bookings.confirm_paid(connection, uuid.UUID(booking_id), SYSTEM)
 
 
 async def test_fifty_concurrent_bookings_of_one_slot_give_one_success(app: Litestar) -> None:
@@ -139,8 +133,14 @@ async def test_hold_expiry_releases_the_slot(database_url: str) -> None:
             assert retaken["status"] == "held"
             mine = await expect(http.get(f"/api/bookings/{held['id']}", headers=first.headers))
             assert mine["status"] == "expired"
-        # Paying for the lapsed hold now cannot take the time back: refund in full.
-        assert await confirm(app, held["id"]) is False
+            # Paying for the lapsed hold is refused: nothing is charged for a lost time.
+            late = await http.post(
+                "/api/payments",
+                headers=first.headers,
+                json={"purpose": "booking", "subject_id": held["id"]},
+            )
+            assert late.status_code == 409
+            assert late.json()["type"] == "/problems/hold-expired"
 
 
 async def test_sweeper_expires_lapsed_holds(app: Litestar) -> None:
@@ -186,7 +186,7 @@ async def test_payment_confirms_and_patient_cancellation_follows_the_policy(app:
             if dt.datetime.fromisoformat(s["starts_at"])
             > dt.datetime.now(dt.UTC) + dt.timedelta(hours=30)
         )
-        results = {}
+        results, payments = {}, {}
         for name, slot in (("soon", soon), ("later", later)):
             booking = await expect(
                 http.post(
@@ -200,8 +200,12 @@ async def test_payment_confirms_and_patient_cancellation_follows_the_policy(app:
                 ),
                 201,
             )
-            assert await confirm(app, booking["id"]) is True
-            assert await confirm(app, booking["id"]) is True  # a replayed payment: no change
+            paid = await pay(app, patient, booking["id"])
+            confirmed = await expect(
+                http.get(f"/api/bookings/{booking['id']}", headers=patient.headers)
+            )
+            assert confirmed["status"] == "confirmed"
+            payments[name] = paid["id"]
             results[name] = await expect(
                 http.post(
                     f"/api/bookings/{booking['id']}/cancel",
@@ -212,12 +216,15 @@ async def test_payment_confirms_and_patient_cancellation_follows_the_policy(app:
         assert results["later"]["refund_percent"] == 100
         assert results["soon"]["refund_percent"] == 30
         assert results["soon"]["status"] == "cancelled"
-        refunds = await app.state.services.db.fetch(
-            "SELECT payload FROM outbox WHERE topic = 'booking.refund_requested' "
-            "AND payload->>'booking_id' = ANY($1::text[])",
-            [results["soon"]["id"], results["later"]["id"]],
+        for name, expected in (("soon", 1500), ("later", 5000)):
+            refunds = await expect(
+                http.get(f"/api/payments/{payments[name]}/refunds", headers=patient.headers)
+            )
+            assert [r["amount"]["amount"] for r in refunds] == [expected], name
+        late = await expect(
+            http.get(f"/api/payments/{payments['soon']}/refunds", headers=patient.headers)
         )
-        assert sorted(r["payload"]["percent"] for r in refunds) == [30, 100]
+        assert late[0]["reason"] == "patient_cancelled_late"
         # The time is free again for someone else.
         assert later["id"] in [s["id"] for s in await free_slots(http, doctor.id)]
 
@@ -235,7 +242,7 @@ async def test_doctor_cancels_with_full_refund_and_the_patient_is_told(app: Lite
             ),
             201,
         )
-        await confirm(app, booking["id"])
+        await pay(app, patient, booking["id"])
         no_reason = await http.post(
             f"/api/doctor/bookings/{booking['id']}/cancel", headers=doctor.headers, json={}
         )
@@ -271,7 +278,7 @@ async def test_first_visit_unsuitable_online_is_refunded_and_referred(app: Lites
             ),
             201,
         )
-        await confirm(app, booking["id"])
+        await pay(app, patient, booking["id"])
         early = await http.post(
             f"/api/doctor/bookings/{booking['id']}/outcome",
             headers=doctor.headers,
@@ -465,3 +472,61 @@ async def test_the_worker_releases_lapsed_holds_on_its_own(
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=30) == 0  # a clean stop on SIGTERM
+
+
+async def test_a_suspended_doctors_future_bookings_are_flagged_and_patients_told(
+    app: Litestar, operator: Account
+) -> None:
+    from medmarket.testing.payments import deliver_outbox
+
+    doctor = await approved_doctor(app)
+    patient, other = await ready_patient(app), await ready_patient(app)
+    async with client_for(app) as http:
+        slots = await free_slots(http, doctor.id)
+        confirmed = await expect(
+            http.post(
+                "/api/bookings",
+                headers=patient.headers,
+                json={
+                    "slot_id": slots[0]["id"],
+                    "patient_id": patient.id,
+                    "prior_diagnosis": PRIOR,
+                },
+            ),
+            201,
+        )
+        await pay(app, patient, confirmed["id"])
+        held = await expect(
+            http.post(
+                "/api/bookings",
+                headers=other.headers,
+                json={"slot_id": slots[1]["id"], "patient_id": other.id, "prior_diagnosis": PRIOR},
+            ),
+            201,
+        )
+        await expect(
+            http.post(
+                f"/api/onboarding/doctors/{doctor.id}/suspend",
+                headers=operator.headers,
+                json={"reason": "执业证书到期"},
+            )
+        )
+        await deliver_outbox(app)
+        await deliver_outbox(app)  # at least once: a second delivery changes nothing
+        for account, booking in ((patient, confirmed), (other, held)):
+            seen = await expect(http.get(f"/api/bookings/{booking['id']}", headers=account.headers))
+            assert seen["flagged_reason"] == "doctor_suspended:operator_decision"
+            told = await app.state.services.db.fetchval(
+                "SELECT count(*) FROM outbox WHERE topic = 'notification.send' "
+                "AND payload->>'template' = 'booking.doctor_suspended' "
+                "AND payload->'recipient'->>'user_id' = $1",
+                account.account.id,
+            )
+            assert told == 1
+        # The held booking can no longer be paid for.
+        refused = await http.post(
+            "/api/payments",
+            headers=other.headers,
+            json={"purpose": "booking", "subject_id": held["id"]},
+        )
+        assert refused.status_code == 409

@@ -1,5 +1,5 @@
-"""Consultations as tests need them: a booking held through the API, confirmed the way a
-successful payment confirms it, its visit moved to the time a test needs."""
+"""Consultations as tests need them: a booking held and paid through the API (the gateway is
+localstripe), its visit moved to the time a test needs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import httpx
 from litestar import Litestar
 
 from medmarket.audit.service import SYSTEM
-from medmarket.bookings.service import Bookings
+from medmarket.bookings.payments import confirm_paid
 from medmarket.testing.fixtures import client_for
 from medmarket.testing.seed import (
     PRIOR,
@@ -22,6 +22,7 @@ from medmarket.testing.seed import (
     expect,
     free_slots,
     move_visit,
+    pay,
     ready_patient,
 )
 
@@ -32,6 +33,7 @@ class Visit:
     patient: Patient
     booking_id: str
     consultation_id: str
+    payment_id: str
 
     @property
     def path(self) -> str:
@@ -39,12 +41,10 @@ class Visit:
 
 
 async def confirm_payment(app: Litestar, booking_id: str) -> None:
-    """What a successful payment does to its booking (the payments domain calls this in the
-    transaction that records the payment)."""
-    services = app.state.services
-    bookings = Bookings(services.db, services.settings.booking_hold_seconds)
-    async with services.db.transaction() as connection:
-        assert await bookings.confirm_paid(connection, uuid.UUID(booking_id), SYSTEM)
+    """What a successful payment does to its booking, once more (the payments domain calls
+    this in the transaction that records the payment)."""
+    async with app.state.services.db.transaction() as connection:
+        assert await confirm_paid(connection, uuid.UUID(booking_id), SYSTEM)
 
 
 async def booked_visit(
@@ -73,14 +73,20 @@ async def booked_visit(
             ),
             201,
         )
-        await confirm_payment(app, booking["id"])
+        payment = await pay(app, patient, booking["id"])
         if starts_in is not None:
             await move_visit(app, booking["id"], starts_in)
         confirmed = await expect(
             http.get(f"/api/bookings/{booking['id']}", headers=patient.headers)
         )
     assert confirmed["status"] == "confirmed" and confirmed["consultation_id"]
-    return Visit(doctor, patient, booking["id"], confirmed["consultation_id"])
+    return Visit(doctor, patient, booking["id"], confirmed["consultation_id"], payment["id"])
+
+
+async def refunded(app: Litestar, visit: Visit) -> list[int]:
+    """The amounts refunded (or being refunded) for the visit's payment."""
+    refunds = await ok(app, "GET", f"/api/payments/{visit.payment_id}/refunds", visit.patient)
+    return [refund["amount"]["amount"] for refund in refunds]
 
 
 async def call(

@@ -10,7 +10,13 @@ import pytest
 from litestar import Litestar
 
 from medmarket.consults.presence import flag_doctor_no_shows
-from medmarket.consults.tests.helpers import actions, booked_visit, notifications, ok
+from medmarket.consults.tests.helpers import (
+    actions,
+    booked_visit,
+    notifications,
+    ok,
+    refunded,
+)
 from medmarket.jobs import periodic_jobs
 from medmarket.signaling.client import SignalingClient
 from medmarket.testing.payments import serving
@@ -42,12 +48,7 @@ async def test_the_doctor_who_never_came_is_a_no_show(app: Litestar) -> None:
     booking = await ok(app, "GET", f"/api/bookings/{visit.booking_id}", visit.patient)
     assert booking["status"] == "cancelled" and booking["end_reason"] == "doctor_no_show"
     assert booking["refund_percent"] == 100
-    refunds = await app.state.services.db.fetch(
-        "SELECT payload FROM outbox WHERE topic = 'booking.refund_requested' "
-        "AND payload->>'booking_id' = $1",
-        visit.booking_id,
-    )
-    assert [r["payload"]["percent"] for r in refunds] == [100]
+    assert await refunded(app, visit) == [5000]
     told = await notifications(app, "booking.doctor_no_show", visit.patient.account.id)
     assert len(told) == 1 and told[0]["urgency"] == "high"
     shown = await ok(app, "GET", visit.path, visit.patient)

@@ -22,12 +22,14 @@ from medmarket.consults.tests.helpers import (
     confirm_payment,
     notifications,
     ok,
+    refunded,
 )
 from medmarket.settings import Settings
 from medmarket.signaling.messages import Participant
 from medmarket.signaling.rooms import RoomStore
 from medmarket.signaling.tokens import verify_room_token
 from medmarket.testing.fixtures import make_settings, running
+from medmarket.testing.payments import stripe_settings
 from medmarket.testing.seed import approved_doctor, move_visit
 from medmarket.video.interface import HIGH_THROUGHPUT
 
@@ -158,12 +160,7 @@ async def test_an_unsuitable_first_visit_is_refunded_by_the_booking_rules(app: L
         {"outcome": "first_visit_unsuitable", "note": "需要线下检查"},
     )
     assert ended["status"] == "terminated" and ended["refund_percent"] == 100
-    refunds = await app.state.services.db.fetch(
-        "SELECT payload FROM outbox WHERE topic = 'booking.refund_requested' "
-        "AND payload->>'booking_id' = $1",
-        visit.booking_id,
-    )
-    assert [r["payload"]["percent"] for r in refunds] == [100]
+    assert await refunded(app, visit) == [5000]  # the whole price, once
 
 
 async def test_a_patient_no_show_needs_time_and_an_empty_room(app: Litestar) -> None:
@@ -182,6 +179,7 @@ async def test_a_patient_no_show_needs_time_and_an_empty_room(app: Litestar) -> 
     await rooms.leave(consultation, patient.id, "connection-1")
     ended = await ok(app, "POST", visit.path + "/end", visit.doctor, no_show)
     assert ended["status"] == "no_show" and ended["refund_percent"] is None
+    assert await refunded(app, visit) == []
 
 
 async def test_an_admitted_patient_is_not_a_no_show(app: Litestar) -> None:
@@ -280,10 +278,12 @@ class CarrierPlugin:
 
 
 async def test_a_remote_ultrasound_gets_the_carrier_at_high_throughput(
-    database_url: str, tmp_path: Path
+    database_url: str, localstripe_url: str, tmp_path: Path
 ) -> None:
     plugin = CarrierPlugin()
-    settings = make_settings(database_url, data_dir=str(tmp_path))
+    settings = make_settings(
+        database_url, data_dir=str(tmp_path), **stripe_settings(localstripe_url)
+    )
     async with running(create_app(settings, extra_plugins=[("carrier", plugin)])) as carrier_app:
         visit = await booked_visit(carrier_app)
         await ok(

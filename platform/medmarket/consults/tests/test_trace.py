@@ -53,6 +53,8 @@ async def test_the_trace_shows_who_did_what_when(app: Litestar, operator: Accoun
     actions = [e["action"] for e in trace["events"]]
     expected_order = [
         "booking.held",
+        "payment.created",
+        "payment.succeeded",
         "consultation.scheduled",
         "booking.confirmed",
         "consultation.colleague_invited",
@@ -84,7 +86,14 @@ async def test_the_trace_shows_who_did_what_when(app: Litestar, operator: Accoun
     assert [a["name"] for a in trace["attachments"]] == ["血压.png"]
     assert [n["advice"] for n in trace["notes"]] == ["低盐"]
     assert trace["colleagues"][0]["removed_at"] is not None
-    assert trace["payments"] == []  # confirmed here without a gateway
+    (payment,) = trace["payments"]
+    assert (payment["id"], payment["status"], payment["amount"]) == (
+        visit.payment_id,
+        "succeeded",
+        5000,
+    )
+    paid = [e for e in trace["events"] if e["subject_type"] == "payment"]
+    assert {"payment.created", "payment.succeeded"} <= {e["action"] for e in paid}
 
     # Reading the trace is on the record too; participants cannot read it.
     again = await ok(

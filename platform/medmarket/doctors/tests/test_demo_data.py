@@ -34,16 +34,29 @@ async def test_demo_has_hospitals_and_approved_doctors(fresh_database: str, tmp_
             "JOIN hospitals h ON h.id = d.hospital_id"
         )
         admins = await connection.fetchval("SELECT count(*) FROM hospital_admins")
+        bookable = await connection.fetchval(
+            "SELECT count(DISTINCT d.id) FROM doctors d JOIN consult_offerings o "
+            "ON o.doctor_id = d.id JOIN slots s ON s.doctor_id = d.id "
+            "WHERE s.starts_at > now() AND s.state = 'open'"
+        )
+        patient = await connection.fetchrow(
+            "SELECT (SELECT count(*) FROM patients p WHERE p.account_id = u.id) AS people, "
+            "(SELECT count(*) FROM health_data_consents c WHERE c.account_id = u.id "
+            "AND c.withdrawn_at IS NULL) AS consents FROM users u "
+            "WHERE u.email = 'patient@demo.medmarket.cn'"
+        )
         counts = await connection.fetchrow(
             "SELECT (SELECT count(*) FROM users) AS users, "
             "(SELECT count(*) FROM audit_events) AS events, "
-            "(SELECT count(*) FROM doctor_checks) AS checks"
+            "(SELECT count(*) FROM doctor_checks) AS checks, "
+            "(SELECT count(*) FROM slots) AS slots"
         )
         await seed_demo(settings)
         again = await connection.fetchrow(
             "SELECT (SELECT count(*) FROM users) AS users, "
             "(SELECT count(*) FROM audit_events) AS events, "
-            "(SELECT count(*) FROM doctor_checks) AS checks"
+            "(SELECT count(*) FROM doctor_checks) AS checks, "
+            "(SELECT count(*) FROM slots) AS slots"
         )
     finally:
         await connection.close()
@@ -56,6 +69,9 @@ async def test_demo_has_hospitals_and_approved_doctors(fresh_database: str, tmp_
     specialties = {specialty for row in doctors for specialty in row["specialties"]}
     assert {"心内科", "儿科", "内分泌科", "皮肤科", "呼吸内科"} <= specialties
     assert dict(again) == dict(counts)
+    # Every demo doctor can be booked at once, by a demo patient who is ready to book.
+    assert bookable == len(doctors)
+    assert (patient["people"], patient["consents"]) == (2, 1)
     # Their documents are real files in the data directory.
     files = [path for path in (tmp_path / "documents").rglob("*") if path.is_file()]
     assert len(files) == 2 * len(doctors)

@@ -3,8 +3,8 @@ keep retrying and send every request twice at once; localstripe sends webhooks i
 chaos. After reconciliation every payable has exactly one successful charge at the gateway
 and in our books: none lost, none doubled.
 
-The payables are ``test_payable`` rows (bookings did not exist when this was written; the
-same test applies to them unchanged through their purpose).
+The payables are held bookings: each paid booking must end confirmed, with exactly one
+charge, heard of by the booking exactly once.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,15 @@ from litestar import Litestar
 from medmarket.payments.reconcile import Reconciler
 from medmarket.payments.service import Payments
 from medmarket.settings import Settings
-from medmarket.testing.fixtures import Account
-from medmarket.testing.payments import (
-    STRIPE_WEBHOOK_SECRET,
-    LocalStripe,
-    free_port,
-    new_payable,
+from medmarket.testing.fixtures import client_for
+from medmarket.testing.payments import STRIPE_WEBHOOK_SECRET, LocalStripe, free_port
+from medmarket.testing.seed import (
+    PRIOR,
+    Patient,
+    approved_doctor,
+    expect,
+    free_slots,
+    ready_patient,
 )
 
 pytestmark = pytest.mark.slow
@@ -79,7 +82,7 @@ class CrashingServer:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "medmarket.testing.payments:app_with_sample_payables",
+                "medmarket.app:create_app_from_environment",
                 "--factory",
                 "--host",
                 "127.0.0.1",
@@ -123,11 +126,34 @@ class CrashingServer:
             await self._task
 
 
+class HeldBookings:
+    """Held bookings of one patient, one per free slot of a doctor, as payables."""
+
+    def __init__(self, app: Litestar, patient: Patient, slots: list[dict[str, Any]]) -> None:
+        self.app, self.patient, self.slots = app, patient, iter(slots)
+
+    async def new(self) -> uuid.UUID:
+        async with client_for(self.app) as http:
+            booking = await expect(
+                http.post(
+                    "/api/bookings",
+                    headers=self.patient.headers,
+                    json={
+                        "slot_id": next(self.slots)["id"],
+                        "patient_id": self.patient.id,
+                        "prior_diagnosis": PRIOR,
+                    },
+                ),
+                201,
+            )
+        return uuid.UUID(booking["id"])
+
+
 async def pay_until_paid(
-    http: httpx.AsyncClient, patient: Account, subject: uuid.UUID, *, attempts: int = 400
+    http: httpx.AsyncClient, patient: Patient, subject: uuid.UUID, *, attempts: int = 400
 ) -> None:
     """A stubborn client: repeat everything until the payment succeeded, two at a time."""
-    start = {"purpose": "test_payable", "subject_id": str(subject)}
+    start = {"purpose": "booking", "subject_id": str(subject)}
     for _ in range(attempts):
         try:
             answers = await asyncio.gather(
@@ -186,8 +212,14 @@ async def check_exactly_one_charge(
         paid = [r for r in rows if r["status"] == "succeeded"]
         assert [(r["external_id"], r["is_duplicate"]) for r in paid] == [(charged[0]["id"], False)]
         assert all(r["status"] in ("succeeded", "canceled", "failed") for r in rows), rows
-        payable = await db.fetchrow("SELECT paid_count FROM test_payables WHERE id = $1", subject)
-        assert payable["paid_count"] == 1  # the domain heard of the payment exactly once
+        booking = await db.fetchval("SELECT status FROM bookings WHERE id = $1", subject)
+        assert booking == "confirmed"
+        heard = await db.fetchval(
+            "SELECT count(*) FROM audit_events WHERE action = 'booking.confirmed' "
+            "AND subject_id = $1",
+            str(subject),
+        )
+        assert heard == 1  # the booking heard of the payment exactly once
         booked = await db.fetchval(
             "SELECT count(*) FROM ledger_transactions t JOIN payments p ON p.id = t.payment_id "
             "WHERE p.subject_id = $1 AND t.kind = 'charge'",
@@ -200,11 +232,13 @@ async def check_exactly_one_charge(
 async def test_killing_the_app_at_every_crash_point_loses_and_doubles_nothing(
     app: Litestar,
     settings: Settings,
-    sign_up: Callable[..., Any],
     localstripe: LocalStripe,
     tmp_path: Path,
 ) -> None:
-    patient = await sign_up("patient")
+    patient = await ready_patient(app)
+    doctor = await approved_doctor(app, publish_days=7)
+    async with client_for(app) as http:
+        bookings = HeldBookings(app, patient, await free_slots(http, doctor.id))
     hook = f"crash-{uuid.uuid4().hex[:8]}"
     subjects: list[uuid.UUID] = []
     kills: dict[str, int] = {}
@@ -218,7 +252,7 @@ async def test_killing_the_app_at_every_crash_point_loses_and_doubles_nothing(
                 )
                 async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
                     for _ in range(12):  # batches until the point was hit often enough
-                        batch = [await new_payable(app, patient.id, 2300) for _ in range(3)]
+                        batch = [await bookings.new() for _ in range(3)]
                         subjects.extend(batch)
                         await asyncio.gather(*(pay_until_paid(http, patient, s) for s in batch))
                         if server.kills >= KILLS_PER_POINT:
@@ -228,13 +262,13 @@ async def test_killing_the_app_at_every_crash_point_loses_and_doubles_nothing(
         # Charged, then killed before anything was written, and the client gives up:
         # only reconciliation can find these charges (no webhook either).
         await localstripe.register_webhook(hook, "http://127.0.0.1:9/", "whsec_unused")
-        abandoned = [await new_payable(app, patient.id, 4100) for _ in range(3)]
+        abandoned = [await bookings.new() for _ in range(3)]
         server = CrashingServer(
             settings, "payments.confirm.after_gateway_call=kill", tmp_path / "abandoned.log"
         )
         async with server.running(), httpx.AsyncClient(base_url=server.url, timeout=30) as http:
             for subject in abandoned:
-                start = {"purpose": "test_payable", "subject_id": str(subject)}
+                start = {"purpose": "booking", "subject_id": str(subject)}
                 payment = await http.post("/api/payments", json=start, headers=patient.headers)
                 with contextlib.suppress(*RETRYABLE):
                     await http.post(

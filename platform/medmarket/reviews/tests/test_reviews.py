@@ -9,7 +9,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar import Litestar
 
-from medmarket.bookings.tests.test_booking import confirm
 from medmarket.testing.fixtures import client_for
 from medmarket.testing.seed import (
     PRIOR,
@@ -19,6 +18,7 @@ from medmarket.testing.seed import (
     begin_visit,
     expect,
     free_slots,
+    pay,
     ready_patient,
 )
 
@@ -34,7 +34,7 @@ async def visit(app: Litestar, doctor: Doctor, patient: Patient, *, complete: bo
             ),
             201,
         )
-        await confirm(app, booking["id"])
+        await pay(app, patient, booking["id"])
         if complete:
             await begin_visit(app, booking["id"])
             await expect(

@@ -1,9 +1,10 @@
-"""Uploaded files (doctors' licence scans, attachments in a consultation): accepted by what
-the bytes are, never by their name, stored atomically outside any web root under names the
-server made, readable by the server's user only, and served by the API alone, as attachments.
+"""Uploaded files (a doctor's licence scan, a patient's earlier diagnosis, an attachment in
+a consultation): accepted by what the bytes are, not by their name, and stored where no web
+server serves them.
 
-Each domain decides where its files live (``doctors.documents.path_of``,
-``consults.attachments.path_of``) and who may read them; this module holds what they share.
+Each domain decides where under ``<data_dir>`` its files live (named only by ids the server
+made, readable by the server's user only) and who may read them; the API serves them as
+attachments.
 """
 
 from __future__ import annotations
@@ -31,25 +32,6 @@ NAME_EXTENSIONS = {
 # How far from the end a PDF's "%%EOF" may sit (writers append whitespace or padding).
 _PDF_TAIL = 2048
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-async def read_upload(file: UploadFile, limit_bytes: int, what: str = "a file") -> bytes:
-    """The uploaded bytes, reading at most one byte past ``limit_bytes`` (a larger upload is
-    refused without being held whole); empty files are refused too."""
-    try:
-        content = await file.read(limit_bytes + 1)
-    finally:
-        await file.close()
-    if len(content) > limit_bytes:
-        raise PayloadTooLarge(
-            f"{what} may be at most {limit_bytes // (1024 * 1024)} MiB",
-            field="file",
-            code="too-large",
-            limit_bytes=limit_bytes,
-        )
-    if not content:
-        raise InvalidInput("the file is empty", field="file", code="empty")
-    return content
 
 
 def sniff(content: bytes) -> str | None:
@@ -80,19 +62,10 @@ def require_accepted(content: bytes) -> str:
     return media_type
 
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")
-
-
-def display_name(raw: str | None) -> str:
-    """The uploader's file name, for display only (never part of a path or a header as is)."""
-    name = unicodedata.normalize("NFC", raw or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
-    return _UNSAFE.sub("_", name).strip()[:255]
-
-
 def require_name_agrees(name: str, media_type: str) -> None:
     """Refuse a file whose name claims another type than its content is ("scan.pdf" that is
-    really a PNG, or an executable renamed "photo.jpg" once it got past ``require_accepted``):
-    whoever downloads it would be misled by the name. A name without an extension is fine."""
+    really a PNG): whoever downloads it would be misled by the name. A name without an
+    extension claims nothing."""
     stem, dot, extension = name.rpartition(".")
     if not dot or not stem:
         return
@@ -104,6 +77,15 @@ def require_name_agrees(name: str, media_type: str) -> None:
             code="extension-mismatch",
             detected=media_type,
         )
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")
+
+
+def display_name(raw: str | None) -> str:
+    """The uploader's file name, for display only (never part of a path or a header as is)."""
+    name = unicodedata.normalize("NFC", raw or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    return _UNSAFE.sub("_", name).strip()[:255]
 
 
 def _write(path: Path, content: bytes) -> None:
@@ -141,3 +123,20 @@ def disposition(kind: str, document_id: uuid.UUID, media_type: str, original: st
     if original:
         header += f"; filename*=UTF-8''{quote(original, safe='')}"
     return header
+
+
+async def read_accepted(upload: UploadFile, limit: int) -> tuple[bytes, str]:
+    """The upload's bytes and their real media type; refuses an empty, oversized or
+    unaccepted file with the field ``file`` named. Reads at most ``limit + 1`` bytes."""
+    content = await upload.read(limit + 1)
+    await upload.close()
+    if len(content) > limit:
+        raise PayloadTooLarge(
+            f"a file may be at most {limit // (1024 * 1024)} MiB",
+            field="file",
+            code="too-large",
+            limit_bytes=limit,
+        )
+    if not content:
+        raise InvalidInput("the file is empty", field="file", code="empty")
+    return content, require_accepted(content)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from medmarket.errors import UnsupportedMedia
-from medmarket.uploads import NAME_EXTENSIONS, require_accepted, require_name_agrees, sniff
+from medmarket.files import NAME_EXTENSIONS, require_accepted, require_name_agrees, sniff
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 16
 JPEG = b"\xff\xd8\xff\xe1\x00\x10Exif" + b"\x00" * 16

@@ -1,0 +1,54 @@
+"""The demo patient: real-name details, consent to health-data processing, a health profile
+and a child they book for, so a visitor can book at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from medmarket.accounts.acting import context_of, principal_of
+from medmarket.patients.schemas import ConsentIn, FamilyMemberIn, HealthProfile, PatientDetails
+from medmarket.patients.service import CURRENT_POLICY_VERSION, Patients
+from medmarket.services import Services
+
+
+async def seed_demo_patient(services: Services, email: str) -> None:
+    principal = await principal_of(services.db, email)
+    if principal is None:
+        return
+    context, patients = context_of(principal), Patients(services.db)
+    mine = await patients.mine(principal)
+    if mine.me is None:
+        me = await patients.set_details(
+            principal,
+            PatientDetails(
+                real_name="王小明",
+                phone="13800138000",
+                date_of_birth=dt.date(1966, 3, 8),
+                sex="male",
+            ),
+            context,
+        )
+        await patients.grant_consent(
+            principal, ConsentIn(policy_version=CURRENT_POLICY_VERSION, agree=True), context
+        )
+        await patients.set_health_profile(
+            principal,
+            me.id,
+            HealthProfile(
+                allergies=["青霉素"],
+                chronic_conditions=["原发性高血压", "2型糖尿病"],
+                current_medications=["氨氯地平 5mg 每日一次", "二甲双胍 500mg 每日两次"],
+            ),
+            context,
+        )
+    if not mine.family:
+        await patients.add_family_member(
+            principal,
+            FamilyMemberIn(
+                real_name="王豆豆",
+                relationship="child",
+                date_of_birth=dt.date.today().replace(year=dt.date.today().year - 4),
+                sex="female",
+            ),
+            context,
+        )

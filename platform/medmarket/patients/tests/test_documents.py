@@ -1,0 +1,121 @@
+"""Documents of earlier diagnoses: judged by content, kept under consent, private to the
+patient's account and to the doctor of a visit that cites them."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Litestar
+
+from medmarket.testing.factories import JPEG_BYTES, PDF_BYTES
+from medmarket.testing.fixtures import client_for
+from medmarket.testing.seed import (
+    PRIOR,
+    Patient,
+    approved_doctor,
+    expect,
+    free_slots,
+    ready_patient,
+)
+
+FORM = {
+    "kind": "diagnosis",
+    "institution": "临安区人民医院",
+    "issued_on": "2026-05-10",
+    "title": "门诊病历",
+}
+
+
+async def upload(app: Litestar, patient: Patient, content: bytes, name: str, **form: str) -> dict:  # type: ignore[type-arg]
+    async with client_for(app) as http:
+        response = await http.post(
+            f"/api/patients/{patient.id}/documents",
+            headers=patient.headers,
+            data={**FORM, **form},
+            files={"file": (name, content, "application/octet-stream")},
+        )
+    return {"status": response.status_code, "body": response.json()}
+
+
+async def test_a_document_is_judged_by_its_content(app: Litestar) -> None:
+    patient = await ready_patient(app)
+    good = await upload(app, patient, PDF_BYTES, "病历.pdf")
+    assert good["status"] == 201 and good["body"]["content_type"] == "application/pdf"
+    jpeg_named_pdf = await upload(app, patient, JPEG_BYTES, "scan.pdf")
+    assert jpeg_named_pdf["body"]["content_type"] == "image/jpeg"
+    lying = await upload(app, patient, b"<html><script>alert(1)</script></html>", "ct.pdf")
+    assert lying["status"] == 415
+    assert lying["body"]["errors"][0]["field"] == "file"
+    empty = await upload(app, patient, b"", "empty.pdf")
+    assert empty["status"] == 422
+    future = await upload(app, patient, PDF_BYTES, "x.pdf", issued_on="2999-01-01")
+    assert future["status"] == 422 and future["body"]["errors"][0]["field"] == "issued_on"
+    async with client_for(app) as http:
+        listed = await expect(
+            http.get(f"/api/patients/{patient.id}/documents", headers=patient.headers)
+        )
+    assert {d["id"] for d in listed} == {good["body"]["id"], jpeg_named_pdf["body"]["id"]}
+
+
+async def test_no_document_without_consent(app: Litestar) -> None:
+    patient = await ready_patient(app)
+    async with client_for(app) as http:
+        await http.delete("/api/patients/me/consent", headers=patient.headers)
+    refused = await upload(app, patient, PDF_BYTES, "x.pdf")
+    assert refused["status"] == 409
+    assert refused["body"]["type"] == "/problems/consent-required"
+
+
+async def test_only_the_owner_and_the_cited_visits_doctor_may_read_it(app: Litestar) -> None:
+    owner, stranger = await ready_patient(app), await ready_patient(app)
+    doctor, other_doctor = await approved_doctor(app), await approved_doctor(app)
+    document = (await upload(app, owner, PDF_BYTES, "病历.pdf"))["body"]
+    path = f"/api/patient-documents/{document['id']}"
+    async with client_for(app) as http:
+        missing = await http.get(f"/api/patient-documents/{uuid.uuid4()}", headers=stranger.headers)
+        assert missing.status_code == 404
+        for caller in (stranger, doctor, other_doctor):
+            response = await http.get(path, headers=caller.headers)
+            assert response.status_code == 404
+            assert response.json()["detail"] == missing.json()["detail"]
+        # Someone else's document cannot be cited for one's own booking.
+        slot = (await free_slots(http, doctor.id))[0]
+        borrowed = await http.post(
+            "/api/bookings",
+            headers=stranger.headers,
+            json={
+                "slot_id": slot["id"],
+                "patient_id": stranger.id,
+                "prior_diagnosis": {**PRIOR, "document_id": document["id"]},
+            },
+        )
+        assert borrowed.status_code == 422
+        assert borrowed.json()["errors"][0]["field"] == "prior_diagnosis.document_id"
+        await expect(
+            http.post(
+                "/api/bookings",
+                headers=owner.headers,
+                json={
+                    "slot_id": slot["id"],
+                    "patient_id": owner.id,
+                    "prior_diagnosis": {**PRIOR, "document_id": document["id"]},
+                },
+            ),
+            201,
+        )
+        mine = await http.get(path, headers=owner.headers)
+        assert mine.status_code == 200 and mine.content == PDF_BYTES
+        assert mine.headers["content-disposition"].startswith("attachment")
+        assert mine.headers["x-content-type-options"] == "nosniff"
+        cited = await http.get(path, headers=doctor.headers)
+        assert cited.status_code == 200 and cited.content == PDF_BYTES
+        assert (await http.get(path, headers=other_doctor.headers)).status_code == 404
+        reads = await app.state.services.db.fetchval(
+            "SELECT count(*) FROM audit_events WHERE action = 'patient.document_read' "
+            "AND detail->>'document_id' = $1",
+            document["id"],
+        )
+        assert reads == 2
+        assert (await http.delete(path, headers=stranger.headers)).status_code == 404
+        assert (await http.delete(path, headers=owner.headers)).status_code == 204
+        assert (await http.get(path, headers=owner.headers)).status_code == 404
