@@ -17,6 +17,7 @@ import hashlib
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -113,7 +114,7 @@ def relayed(message: MessageOut) -> m.Chat:
     )
 
 
-class Chat:
+class ConsultationChat:
     def __init__(self, services: Services, announcer: RoomAnnouncer) -> None:
         self.db = services.db
         self.settings = services.settings
@@ -320,6 +321,8 @@ class Chat:
         return content, attachment_out(row)
 
 
+@dataclass(frozen=True)
 class _NewFile:
-    def __init__(self, media_type: str, name: str, content: bytes) -> None:
-        self.media_type, self.name, self.content = media_type, name, content
+    media_type: str
+    name: str
+    content: bytes

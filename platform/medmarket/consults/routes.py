@@ -19,7 +19,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.consults.chat import Chat
+from medmarket.consults.chat import ConsultationChat
 from medmarket.consults.colleagues import Colleagues
 from medmarket.consults.notes import Notes
 from medmarket.consults.presence import PresenceRecorder
@@ -59,7 +59,7 @@ class ConsultDomain:
         self.consultations = Consultations(services, hub.store)
         self.colleagues = Colleagues(services, hub)
         self.notes = Notes(services.db)
-        self.chat = Chat(services, RoomAnnouncer(hub.store))
+        self.chat = ConsultationChat(services, RoomAnnouncer(hub.store))
         self.db = services.db
 
 
