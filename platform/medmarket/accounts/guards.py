@@ -62,7 +62,8 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     return principal
 
 
-async def _csrf_proof(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+async def submitted_csrf_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The CSRF token the request carries: the X-CSRF-Token header or the form's _csrf."""
     header = connection.headers.get(CSRF_HEADER)
     if header:
         return header
@@ -89,7 +90,7 @@ async def access_guard(
         raise Forbidden()
     method = connection.scope.get("method")
     if principal.session_kind == "browser" and method and method not in _SAFE_METHODS:
-        proof = await _csrf_proof(connection)
+        proof = await submitted_csrf_token(connection)
         if not hmac.compare_digest(proof.encode(), principal.csrf_token.encode()):
             raise Forbidden(
                 "missing or wrong CSRF token; reload the page and try again", code="csrf"

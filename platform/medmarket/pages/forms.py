@@ -24,7 +24,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
 
-from medmarket.accounts.guards import CSRF_FIELD, CSRF_HEADER, authenticate
+from medmarket.accounts.guards import authenticate, submitted_csrf_token
 from medmarket.errors import FieldError, Forbidden, Problem
 from medmarket.pages.i18n import Translator
 
@@ -140,18 +140,6 @@ def anonymous_form_token(secret_key: str, cookie_value: str) -> str:
     return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
 
 
-async def _submitted_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-    header = connection.headers.get(CSRF_HEADER)
-    if header:
-        return header
-    content_type = connection.headers.get("content-type", "")
-    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        form = await connection.form()  # type: ignore[attr-defined]
-        value = form.get(CSRF_FIELD)
-        return value if isinstance(value, str) else ""
-    return ""
-
-
 async def form_token_guard(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
@@ -168,7 +156,7 @@ async def form_token_guard(
         return
     if connection.headers.get("authorization", "").lower().startswith("bearer "):
         return
-    submitted = (await _submitted_token(connection)).encode()
+    submitted = (await submitted_csrf_token(connection)).encode()
     accepted: list[str] = []
     principal = await authenticate(connection)
     if principal is not None:

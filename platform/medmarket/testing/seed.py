@@ -222,3 +222,12 @@ async def pay(app: Litestar, patient: Patient, booking_id: str) -> dict[str, Any
         )
     assert paid["status"] == "succeeded", paid
     return paid
+
+
+async def hold(http: httpx.AsyncClient, patient: Patient, slot_id: str) -> dict[str, Any]:
+    """Hold a slot for the patient's own record, citing the usual earlier diagnosis."""
+    body = {"slot_id": slot_id, "patient_id": patient.id, "prior_diagnosis": PRIOR}
+    booking: dict[str, Any] = await expect(
+        http.post("/api/bookings", headers=patient.headers, json=body), 201
+    )
+    return booking

@@ -21,6 +21,7 @@ from medmarket.testing.seed import (
     begin_visit,
     expect,
     free_slots,
+    hold,
     pay,
     ready_patient,
 )
@@ -60,14 +61,7 @@ async def test_the_database_refuses_overlapping_live_bookings(app: Litestar) -> 
     first, second = await ready_patient(app), await ready_patient(app)
     async with client_for(app) as http:
         slot = (await free_slots(http, doctor.id))[0]
-        await expect(
-            http.post(
-                "/api/bookings",
-                headers=first.headers,
-                json={"slot_id": slot["id"], "patient_id": first.id, "prior_diagnosis": PRIOR},
-            ),
-            201,
-        )
+        await hold(http, first, slot["id"])
     # Even bypassing the service (and the slot lock), the constraint holds.
     async with app.state.services.db.connection() as connection:
         with pytest.raises(asyncpg.ExclusionViolationError):
@@ -96,14 +90,7 @@ async def test_hold_expiry_releases_the_slot(database_url: str) -> None:
         first, second = await ready_patient(app), await ready_patient(app)
         async with client_for(app) as http:
             slot = (await free_slots(http, doctor.id))[0]
-            held = await expect(
-                http.post(
-                    "/api/bookings",
-                    headers=first.headers,
-                    json={"slot_id": slot["id"], "patient_id": first.id, "prior_diagnosis": PRIOR},
-                ),
-                201,
-            )
+            held = await hold(http, first, slot["id"])
             assert held["status"] == "held"
             taken = await http.post(
                 "/api/bookings",
@@ -122,14 +109,7 @@ async def test_hold_expiry_releases_the_slot(database_url: str) -> None:
                 uuid.UUID(slot["id"]),
             )
             assert slot["id"] in [s["id"] for s in await free_slots(http, doctor.id)]
-            retaken = await expect(
-                http.post(
-                    "/api/bookings",
-                    headers=second.headers,
-                    json={"slot_id": slot["id"], "patient_id": second.id, "prior_diagnosis": PRIOR},
-                ),
-                201,
-            )
+            retaken = await hold(http, second, slot["id"])
             assert retaken["status"] == "held"
             mine = await expect(http.get(f"/api/bookings/{held['id']}", headers=first.headers))
             assert mine["status"] == "expired"
@@ -148,14 +128,7 @@ async def test_sweeper_expires_lapsed_holds(app: Litestar) -> None:
     patient = await ready_patient(app)
     async with client_for(app) as http:
         slot = (await free_slots(http, doctor.id))[0]
-        held = await expect(
-            http.post(
-                "/api/bookings",
-                headers=patient.headers,
-                json={"slot_id": slot["id"], "patient_id": patient.id, "prior_diagnosis": PRIOR},
-            ),
-            201,
-        )
+        held = await hold(http, patient, slot["id"])
     await app.state.services.db.execute(
         "UPDATE bookings SET hold_expires_at = now() - interval '1 second' WHERE id = $1",
         uuid.UUID(held["id"]),
@@ -188,18 +161,7 @@ async def test_payment_confirms_and_patient_cancellation_follows_the_policy(app:
         )
         results, payments = {}, {}
         for name, slot in (("soon", soon), ("later", later)):
-            booking = await expect(
-                http.post(
-                    "/api/bookings",
-                    headers=patient.headers,
-                    json={
-                        "slot_id": slot["id"],
-                        "patient_id": patient.id,
-                        "prior_diagnosis": PRIOR,
-                    },
-                ),
-                201,
-            )
+            booking = await hold(http, patient, slot["id"])
             paid = await pay(app, patient, booking["id"])
             confirmed = await expect(
                 http.get(f"/api/bookings/{booking['id']}", headers=patient.headers)
@@ -234,14 +196,7 @@ async def test_doctor_cancels_with_full_refund_and_the_patient_is_told(app: Lite
     patient = await ready_patient(app)
     async with client_for(app) as http:
         slot = (await free_slots(http, doctor.id))[0]
-        booking = await expect(
-            http.post(
-                "/api/bookings",
-                headers=patient.headers,
-                json={"slot_id": slot["id"], "patient_id": patient.id, "prior_diagnosis": PRIOR},
-            ),
-            201,
-        )
+        booking = await hold(http, patient, slot["id"])
         await pay(app, patient, booking["id"])
         no_reason = await http.post(
             f"/api/doctor/bookings/{booking['id']}/cancel", headers=doctor.headers, json={}
@@ -270,14 +225,7 @@ async def test_first_visit_unsuitable_online_is_refunded_and_referred(app: Lites
     patient = await ready_patient(app)
     async with client_for(app) as http:
         slot = (await free_slots(http, doctor.id))[-1]
-        booking = await expect(
-            http.post(
-                "/api/bookings",
-                headers=patient.headers,
-                json={"slot_id": slot["id"], "patient_id": patient.id, "prior_diagnosis": PRIOR},
-            ),
-            201,
-        )
+        booking = await hold(http, patient, slot["id"])
         await pay(app, patient, booking["id"])
         early = await http.post(
             f"/api/doctor/bookings/{booking['id']}/outcome",
@@ -380,14 +328,7 @@ async def test_others_get_the_same_404_as_for_a_missing_booking(app: Litestar) -
     owner, stranger = await ready_patient(app), await ready_patient(app)
     async with client_for(app) as http:
         slot = (await free_slots(http, doctor.id))[0]
-        booking = await expect(
-            http.post(
-                "/api/bookings",
-                headers=owner.headers,
-                json={"slot_id": slot["id"], "patient_id": owner.id, "prior_diagnosis": PRIOR},
-            ),
-            201,
-        )
+        booking = await hold(http, owner, slot["id"])
         missing = await http.get(f"/api/bookings/{uuid.uuid4()}", headers=stranger.headers)
         for caller, method, path, body in [
             (stranger, "GET", f"/api/bookings/{booking['id']}", None),
@@ -436,14 +377,7 @@ async def test_the_worker_releases_lapsed_holds_on_its_own(
     patient = await ready_patient(app)
     async with client_for(app) as http:
         slot = (await free_slots(http, doctor.id))[0]
-        held = await expect(
-            http.post(
-                "/api/bookings",
-                headers=patient.headers,
-                json={"slot_id": slot["id"], "patient_id": patient.id, "prior_diagnosis": PRIOR},
-            ),
-            201,
-        )
+        held = await hold(http, patient, slot["id"])
     await app.state.services.db.execute(
         "UPDATE bookings SET hold_expires_at = now() - interval '1 second' WHERE id = $1",
         uuid.UUID(held["id"]),
@@ -483,27 +417,9 @@ async def test_a_suspended_doctors_future_bookings_are_flagged_and_patients_told
     patient, other = await ready_patient(app), await ready_patient(app)
     async with client_for(app) as http:
         slots = await free_slots(http, doctor.id)
-        confirmed = await expect(
-            http.post(
-                "/api/bookings",
-                headers=patient.headers,
-                json={
-                    "slot_id": slots[0]["id"],
-                    "patient_id": patient.id,
-                    "prior_diagnosis": PRIOR,
-                },
-            ),
-            201,
-        )
+        confirmed = await hold(http, patient, slots[0]["id"])
         await pay(app, patient, confirmed["id"])
-        held = await expect(
-            http.post(
-                "/api/bookings",
-                headers=other.headers,
-                json={"slot_id": slots[1]["id"], "patient_id": other.id, "prior_diagnosis": PRIOR},
-            ),
-            201,
-        )
+        held = await hold(http, other, slots[1]["id"])
         await expect(
             http.post(
                 f"/api/onboarding/doctors/{doctor.id}/suspend",

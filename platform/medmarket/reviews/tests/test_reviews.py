@@ -11,13 +11,13 @@ from litestar import Litestar
 
 from medmarket.testing.fixtures import client_for
 from medmarket.testing.seed import (
-    PRIOR,
     Doctor,
     Patient,
     approved_doctor,
     begin_visit,
     expect,
     free_slots,
+    hold,
     pay,
     ready_patient,
 )
@@ -26,14 +26,7 @@ from medmarket.testing.seed import (
 async def visit(app: Litestar, doctor: Doctor, patient: Patient, *, complete: bool) -> str:
     async with client_for(app) as http:
         slot = (await free_slots(http, doctor.id))[-1]
-        booking = await expect(
-            http.post(
-                "/api/bookings",
-                headers=patient.headers,
-                json={"slot_id": slot["id"], "patient_id": patient.id, "prior_diagnosis": PRIOR},
-            ),
-            201,
-        )
+        booking = await hold(http, patient, slot["id"])
         await pay(app, patient, booking["id"])
         if complete:
             await begin_visit(app, booking["id"])

@@ -9,7 +9,7 @@ import uuid
 from litestar import Litestar
 
 from medmarket.testing.fixtures import client_for
-from medmarket.testing.seed import PRIOR, approved_doctor, expect, free_slots, ready_patient
+from medmarket.testing.seed import approved_doctor, expect, free_slots, hold, ready_patient
 
 MORNINGS = [{"weekday": d, "starts_at": "09:00", "ends_at": "12:00"} for d in range(1, 8)]
 
@@ -36,14 +36,7 @@ async def test_publishing_twice_adds_nothing_and_follows_availability_changes(
         # Book one, then shrink the mornings: the booked slot stays, the others go.
         patient = await ready_patient(app)
         booked = slots[-1]
-        await expect(
-            http.post(
-                "/api/bookings",
-                headers=patient.headers,
-                json={"slot_id": booked["id"], "patient_id": patient.id, "prior_diagnosis": PRIOR},
-            ),
-            201,
-        )
+        await hold(http, patient, booked["id"])
         await expect(
             http.put(
                 "/api/doctor/availability",
