@@ -27,6 +27,7 @@ from medmarket.accounts.throttle import SignInThrottle
 from medmarket.audit import routes as audit_routes
 from medmarket.bookings import routes as booking_routes
 from medmarket.catalog import routes as catalog_routes
+from medmarket.consults import routes as consult_routes
 from medmarket.doctors import routes as doctor_routes
 from medmarket.errors import EXCEPTION_HANDLERS
 from medmarket.hospitals import routes as hospital_routes
@@ -64,6 +65,7 @@ ROUTE_MODULES: list[ModuleType] = [
     review_routes,
     signaling_routes,
     video_routes,
+    consult_routes,
     hospital_routes,
     doctor_routes,
     payment_routes,
