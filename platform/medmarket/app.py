@@ -30,6 +30,7 @@ from medmarket.bookings import pages as booking_pages
 from medmarket.bookings import routes as booking_routes
 from medmarket.catalog import pages as catalog_pages
 from medmarket.catalog import routes as catalog_routes
+from medmarket.consults import routes as consult_routes
 from medmarket.doctors import pages as doctor_pages
 from medmarket.doctors import review_pages as doctor_review_pages
 from medmarket.doctors import routes as doctor_routes
@@ -73,6 +74,7 @@ ROUTE_MODULES: list[ModuleType] = [
     review_routes,
     signaling_routes,
     video_routes,
+    consult_routes,
     hospital_routes,
     doctor_routes,
     payment_routes,

@@ -23,6 +23,12 @@ from medmarket.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 
 ACCEPTED = ("application/pdf", "image/jpeg", "image/png")
 EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+# The names each type goes by, for checking what an uploader's file name claims.
+NAME_EXTENSIONS = {
+    "application/pdf": frozenset({"pdf"}),
+    "image/jpeg": frozenset({"jpg", "jpeg", "jpe", "jfif"}),
+    "image/png": frozenset({"png"}),
+}
 # How far from the end a PDF's "%%EOF" may sit (writers append whitespace or padding).
 _PDF_TAIL = 2048
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -54,6 +60,23 @@ def require_accepted(content: bytes) -> str:
             accepted=list(ACCEPTED),
         )
     return media_type
+
+
+def require_name_agrees(name: str, media_type: str) -> None:
+    """Refuse a file whose name claims another type than its content is ("scan.pdf" that is
+    really a PNG): whoever downloads it would be misled by the name. A name without an
+    extension claims nothing."""
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem:
+        return
+    if extension.lower() not in NAME_EXTENSIONS[media_type]:
+        raise UnsupportedMedia(
+            f"the file is named .{extension[:10]} but its content is {media_type}; "
+            "rename it or upload the right file",
+            field="file",
+            code="extension-mismatch",
+            detected=media_type,
+        )
 
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from medmarket.audit.service import SYSTEM
 from medmarket.bookings.service import Bookings
+from medmarket.consults.presence import flag_doctor_no_shows
 from medmarket.doctors import reverification
 from medmarket.payments.tasks import reconcile
 from medmarket.services import Services
@@ -37,6 +38,8 @@ def periodic_jobs(settings: Settings) -> list[Job]:
         # the polls between, resumes verifications whose process died.
         Job("doctor re-verification", 600, reverification.tick),
         Job("reconcile payments", settings.payment_reconcile_interval_seconds, reconcile),
+        # A doctor who never joined by the slot's end plus the grace: full refund, patient told.
+        Job("consultation doctor no-shows", 60, flag_doctor_no_shows),
     ]
 
 

@@ -72,6 +72,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     turn_credential_ttl_seconds: Annotated[int, msgspec.Meta(ge=60)] = 3600
     # Signaling: how many people may be in one consultation's room at once.
     signaling_max_participants: Annotated[int, msgspec.Meta(ge=2, le=8)] = 8
+    # Consultations: the largest file a participant may share, and how long after the slot
+    # a doctor who never joined is recorded as a no-show (the patient is refunded in full).
+    consultation_attachment_max_bytes: Annotated[
+        int, msgspec.Meta(ge=1024, le=20 * 1024 * 1024)
+    ] = 10 * 1024 * 1024
+    consultation_doctor_grace_seconds: Annotated[int, msgspec.Meta(ge=0, le=24 * 3600)] = 15 * 60
 
     # Onboarding: the largest licence scan or ID document a doctor may upload.
     document_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=20 * 1024 * 1024)] = (

@@ -106,38 +106,47 @@ class BookingEndings:
     ) -> BookingOut:
         """An operator records that the doctor did not attend: full refund, patient told."""
         async with self.db.transaction() as connection:
-            row = await connection.fetchrow(
-                "SELECT b.*, lower(b.during) AS starts_at, upper(b.during) AS ends_at "
-                "FROM bookings b WHERE b.id = $1 FOR UPDATE",
-                booking_id,
-            )
-            if row is None:
-                raise NotFound("no such booking")
-            if row["status"] != "confirmed" or row["starts_at"] > dt.datetime.now(dt.UTC):
-                raise Conflict(
-                    "only a confirmed visit that has begun can be a no-show", field="status"
-                )
-            await self._end(
-                connection,
-                row,
-                "cancelled",
-                "doctor_no_show",
-                note,
-                100,
-                None,
-                context,
-                slot_state=None,
-            )
-            await notify(
-                connection,
-                row["booked_by"],
-                "booking.doctor_no_show",
-                {"starts_at": row["starts_at"].isoformat()},
-                dedupe_key=str(booking_id),
-                urgency="high",
-            )
+            await self.doctor_no_show_in(connection, booking_id, note, context)
             result = await connection.fetchrow(BOOKING_SELECT + " WHERE b.id = $1", booking_id)
         return booking_out(result)
+
+    async def doctor_no_show_in(
+        self,
+        connection: asyncpg.Connection,
+        booking_id: uuid.UUID,
+        note: str,
+        context: AuditContext,
+    ) -> None:
+        """``doctor_no_show`` inside the caller's transaction (the consultation's no-show job
+        ends its consultation in the same one)."""
+        row = await connection.fetchrow(
+            "SELECT b.*, lower(b.during) AS starts_at, upper(b.during) AS ends_at "
+            "FROM bookings b WHERE b.id = $1 FOR UPDATE",
+            booking_id,
+        )
+        if row is None:
+            raise NotFound("no such booking")
+        if row["status"] != "confirmed" or row["starts_at"] > dt.datetime.now(dt.UTC):
+            raise Conflict("only a confirmed visit that has begun can be a no-show", field="status")
+        await self._end(
+            connection,
+            row,
+            "cancelled",
+            "doctor_no_show",
+            note,
+            100,
+            None,
+            context,
+            slot_state=None,
+        )
+        await notify(
+            connection,
+            row["booked_by"],
+            "booking.doctor_no_show",
+            {"starts_at": row["starts_at"].isoformat()},
+            dedupe_key=str(booking_id),
+            urgency="high",
+        )
 
     # -- the visit's outcome ----------------------------------------------------------------
     async def record_outcome(
@@ -152,65 +161,77 @@ class BookingEndings:
         visit not suitable for online care (cancelled with a full refund; a referral to an
         offline partner hospital is suggested)."""
         async with self.db.transaction() as connection:
-            row = await booking_for_update(connection, booking_id, principal.user_id, "doctor")
-            if row["status"] != "confirmed":
-                raise Conflict(
-                    f"this booking is {row['status']}, not a confirmed visit", field="status"
-                )
-            if dt.datetime.now(dt.UTC) < outcome_opens_at(row["starts_at"]):
-                raise Conflict("the visit has not begun yet", field="outcome")
-            if outcome == "completed":
-                await self._end(
-                    connection,
-                    row,
-                    "completed",
-                    "completed",
-                    note,
-                    None,
-                    principal,
-                    context,
-                    slot_state=None,
-                )
-            elif outcome == "patient_no_show":
-                await self._end(
-                    connection,
-                    row,
-                    "no_show",
-                    "patient_no_show",
-                    note,
-                    None,
-                    principal,
-                    context,
-                    slot_state=None,
-                )
-            else:
-                await self._end(
-                    connection,
-                    row,
-                    "terminated",
-                    "first_visit_unsuitable",
-                    note,
-                    100,
-                    principal,
-                    context,
-                    slot_state=None,
-                )
-                await outbox.enqueue(
-                    connection,
-                    "referral.suggested",
-                    {"booking_id": str(booking_id), "note": note},
-                    dedupe_key=f"referral:booking:{booking_id}",
-                )
-                await notify(
-                    connection,
-                    row["booked_by"],
-                    "booking.first_visit_unsuitable",
-                    {"note": note},
-                    dedupe_key=str(booking_id),
-                    urgency="high",
-                )
+            await self.record_outcome_in(connection, principal, booking_id, outcome, note, context)
             result = await connection.fetchrow(BOOKING_SELECT + " WHERE b.id = $1", booking_id)
         return booking_out(result)
+
+    async def record_outcome_in(
+        self,
+        connection: asyncpg.Connection,
+        principal: Principal,
+        booking_id: uuid.UUID,
+        outcome: Outcome,
+        note: str,
+        context: AuditContext,
+    ) -> None:
+        """``record_outcome`` inside the caller's transaction (the consultation's end)."""
+        row = await booking_for_update(connection, booking_id, principal.user_id, "doctor")
+        if row["status"] != "confirmed":
+            raise Conflict(
+                f"this booking is {row['status']}, not a confirmed visit", field="status"
+            )
+        if dt.datetime.now(dt.UTC) < outcome_opens_at(row["starts_at"]):
+            raise Conflict("the visit has not begun yet", field="outcome")
+        if outcome == "completed":
+            await self._end(
+                connection,
+                row,
+                "completed",
+                "completed",
+                note,
+                None,
+                principal,
+                context,
+                slot_state=None,
+            )
+        elif outcome == "patient_no_show":
+            await self._end(
+                connection,
+                row,
+                "no_show",
+                "patient_no_show",
+                note,
+                None,
+                principal,
+                context,
+                slot_state=None,
+            )
+        else:
+            await self._end(
+                connection,
+                row,
+                "terminated",
+                "first_visit_unsuitable",
+                note,
+                100,
+                principal,
+                context,
+                slot_state=None,
+            )
+            await outbox.enqueue(
+                connection,
+                "referral.suggested",
+                {"booking_id": str(booking_id), "note": note},
+                dedupe_key=f"referral:booking:{booking_id}",
+            )
+            await notify(
+                connection,
+                row["booked_by"],
+                "booking.first_visit_unsuitable",
+                {"note": note},
+                dedupe_key=str(booking_id),
+                urgency="high",
+            )
 
     async def _end(
         self,
@@ -243,12 +264,16 @@ class BookingEndings:
                 row["slot_id"],
                 slot_state,
             )
+        consultation_id = await connection.fetchval(
+            "SELECT id FROM consultations WHERE booking_id = $1", row["id"]
+        )
         await audit.record(
             connection,
             context,
             f"booking.{reason}",
             "booking",
             row["id"],
+            consultation_id=consultation_id,
             detail={
                 "note": note,
                 "refund_percent": refund_percent,

@@ -16,6 +16,7 @@ from medmarket import audit
 from medmarket.audit import AuditContext
 from medmarket.audit.service import SYSTEM
 from medmarket.bookings.cancellation import refund_amount
+from medmarket.consults.opening import open_consultation
 from medmarket.errors import Conflict
 from medmarket.notifications.service import notify
 from medmarket.payments import refunds
@@ -67,7 +68,15 @@ async def confirm_paid(
     await connection.execute(
         "UPDATE slots SET state = 'booked', held_until = NULL WHERE id = $1", row["slot_id"]
     )
-    await audit.record(connection, context, "booking.confirmed", "booking", booking_id)
+    consultation_id = await open_consultation(connection, booking_id, context)
+    await audit.record(
+        connection,
+        context,
+        "booking.confirmed",
+        "booking",
+        booking_id,
+        consultation_id=consultation_id,
+    )
     when = row["during"].lower.isoformat()
     await notify(
         connection,

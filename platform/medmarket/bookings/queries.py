@@ -13,11 +13,12 @@ BOOKING_SELECT = """
            b.guardian_required, b.prior_institution, b.prior_diagnosed_on, b.prior_diagnosis,
            b.prior_document_id, b.free_cancel_hours, b.late_cancel_refund_percent,
            b.created_at, b.confirmed_at, b.ended_at, b.end_reason, b.refund_percent,
-           b.flagged_reason
+           b.flagged_reason, c.id AS consultation_id
       FROM bookings b
       JOIN doctors d ON d.id = b.doctor_id
       JOIN hospitals h ON h.id = d.hospital_id
       JOIN patients p ON p.id = b.patient_id
+      LEFT JOIN consultations c ON c.booking_id = b.id
 """
 
 

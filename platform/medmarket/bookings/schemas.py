@@ -61,6 +61,8 @@ class BookingOut(msgspec.Struct, kw_only=True):
     end_reason: str | None
     refund_percent: int | None
     flagged_reason: str | None
+    # The visit's consultation (call, chat, notes), once payment confirmed the booking.
+    consultation_id: uuid.UUID | None = None
 
 
 class BookingList(msgspec.Struct, kw_only=True):

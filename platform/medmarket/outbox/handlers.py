@@ -32,11 +32,16 @@ def build_handlers(services: Services) -> dict[str, Handler]:
 
     # Imported here: these domains themselves build on the outbox.
     from medmarket.bookings.suspensions import suspension_handler
+    from medmarket.consults import room
     from medmarket.payments.tasks import payment_handlers
+    from medmarket.signaling.rooms import RoomStore
+
+    rooms = RoomStore(services.redis, max_participants=services.settings.signaling_max_participants)
 
     return {
         "notification.send": send_notification,
         "webhook.post": post_webhook,
         DOCTOR_SUSPENDED: suspension_handler(services.db),
+        room.RELAY_TOPIC: partial(room.relay, rooms),
         **payment_handlers(services),
     }

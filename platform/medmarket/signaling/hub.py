@@ -17,9 +17,9 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from redis.asyncio import Redis
@@ -42,6 +42,11 @@ READ_BLOCK_MS = 1000
 READ_COUNT = 200
 CATCH_UP_PAGE = 500
 OUTGOING_QUEUE = 512
+OBSERVER_TIMEOUT_SECONDS = 5.0
+
+# Told when a participant came into or left a room (not when a reconnect replaced their
+# connection): the consultation keeps its record of who was there. Observers must not raise.
+PresenceObserver = Callable[[RoomGrant, Literal["joined", "left"]], Awaitable[None]]
 
 
 class JoinRefused(Exception):
@@ -65,6 +70,7 @@ class Connection:
     live: bool = False
     pending: list[Entry] = field(default_factory=list)
     closing: bool = False
+    removed: bool = False  # the consultation removed this participant
     close_code: int = 1000
 
     @property
@@ -121,6 +127,7 @@ class SignalingHub:
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
+        self.presence_observers: list[PresenceObserver] = []
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -178,6 +185,7 @@ class SignalingHub:
         )
         connection.push(m.encoder.encode(welcome))
         try:
+            await self._observe(grant, "joined")
             if resume_from and await self.store.trimmed_past(grant.consultation_id, resume_from):
                 gap = m.Error(code="resume-gap", message="some messages expired; renegotiate")
                 connection.push(m.encoder.encode(gap))
@@ -190,8 +198,23 @@ class SignalingHub:
     async def leave(self, connection: Connection) -> None:
         self._forget(connection)
         grant = connection.grant
+        left = None
         with contextlib.suppress(RedisError, OSError):
-            await self.store.leave(grant.consultation_id, grant.participant_id, connection.id)
+            left = await self.store.leave(
+                grant.consultation_id, grant.participant_id, connection.id
+            )
+        # None: a newer connection of theirs holds the seat, they were removed (the removal
+        # said they left), or Redis failed.
+        if left is not None or connection.removed:
+            await self._observe(grant, "left")
+
+    async def _observe(self, grant: RoomGrant, event: Literal["joined", "left"]) -> None:
+        for observer in self.presence_observers:
+            try:
+                async with asyncio.timeout(OBSERVER_TIMEOUT_SECONDS):
+                    await observer(grant, event)
+            except Exception:
+                log.exception("presence observer failed for %s", grant.consultation_id)
 
     def _room_for(self, consultation_id: uuid.UUID) -> Room:
         room = self.rooms.get(consultation_id)
@@ -256,7 +279,12 @@ class SignalingHub:
         )
 
     async def remove_participant(self, consultation_id: uuid.UUID, participant_id: str) -> None:
+        """Close the participant's connection (on every instance) and refuse their rejoining."""
         await self.store.remove(consultation_id, participant_id)
+
+    async def readmit_participant(self, consultation_id: uuid.UUID, participant_id: str) -> None:
+        """Undo a removal: the participant may join again."""
+        await self.store.readmit(consultation_id, participant_id)
 
     # -- the reader ------------------------------------------------------------------------
     async def _wake_reader(self) -> None:
@@ -342,6 +370,7 @@ class SignalingHub:
         connection.last_delivered = entry.sid
         me = connection.grant.participant_id
         if entry.removes == me:
+            connection.removed = True
             connection.close(4403, m.encoder.encode(_REMOVED))
             return
         if entry.frame is None:

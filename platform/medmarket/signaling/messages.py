@@ -6,11 +6,15 @@ acknowledges, so a client can resend what was not acknowledged after a reconnect
 being delivered twice). The server relays those with ``id`` (the Redis Stream entry id, which
 a reconnecting client hands back as ``last_id``), ``from`` and ``from_role`` filled in; what a
 client puts in those fields is overwritten. The server also sends welcome, presence, ack and
-error. A malformed or oversized message is answered with an error; the connection stays open.
+error, and relays what the consultation itself publishes into the room: ``chat`` (a message a
+participant posted over HTTP, relayed once it is stored; clients cannot send chat on the
+socket) and ``status`` (the consultation moved on: waiting, in progress, ended). A malformed or
+oversized message is answered with an error; the connection stays open.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 import msgspec
@@ -54,6 +58,36 @@ class Bye(_Relayable, tag_field="type", tag="bye"):
 
 
 ClientMessage = Offer | Answer | Candidate | Bye
+
+
+class ChatAttachment(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    content_type: str
+    size_bytes: int
+
+
+class Chat(_Relayable, tag_field="type", tag="chat"):
+    """A chat message, relayed after the consultation stored it (``seq`` numbers a
+    consultation's messages from 1; a client that sees a gap fetches the history)."""
+
+    message_id: str
+    seq: int
+    body: str
+    sent_at: dt.datetime
+    attachment: ChatAttachment | None = None
+
+
+class StatusChange(_Relayable, tag_field="type", tag="status"):
+    """The consultation moved on (``waiting``, ``in_progress``, ``completed``, ``no_show``,
+    ``terminated``, ``cancelled``)."""
+
+    status: str
+    at: dt.datetime
+
+
+# What the consultation publishes into a room from the server side.
+ServerPublished = Chat | StatusChange
 
 
 class Participant(msgspec.Struct, frozen=True):
@@ -106,10 +140,12 @@ class Error(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", 
     ref: str | None = None
 
 
-ServerMessage = Offer | Answer | Candidate | Bye | Welcome | Presence | Ack | Error
+ServerMessage = (
+    Offer | Answer | Candidate | Bye | Chat | StatusChange | Welcome | Presence | Ack | Error
+)
 
 client_decoder = msgspec.json.Decoder(ClientMessage)
-relayed_decoder = msgspec.json.Decoder(Offer | Answer | Candidate | Bye)
+relayed_decoder = msgspec.json.Decoder(Offer | Answer | Candidate | Bye | Chat | StatusChange)
 server_decoder = msgspec.json.Decoder(ServerMessage)
 encoder = msgspec.json.Encoder()
 

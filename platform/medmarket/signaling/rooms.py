@@ -145,8 +145,20 @@ local members, stream, removed = KEYS[1], KEYS[2], KEYS[3]
 local pid, maxlen, ttl = ARGV[1], ARGV[2], ARGV[3]
 redis.call('SADD', removed, pid)
 redis.call('EXPIRE', removed, ttl)
+local value = redis.call('HGET', members, pid)
 redis.call('HDEL', members, pid)
 local id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'ctl', 'remove', 'p', pid)
+if value then
+  -- They were in the room: everyone else hears that they left.
+  local role, holder = string.match(value, '^([^|]*)|([^|]*)|')
+  local all = redis.call('HGETALL', members)
+  local rest = {}
+  for i = 1, #all, 2 do
+    table.insert(rest, all[i] .. ':' .. string.match(all[i + 1], '^([^|]*)|'))
+  end
+  redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*',
+    'ev', 'left', 'p', pid, 'r', role, 'conn', holder, 'ms', table.concat(rest, ' '))
+end
 redis.call('EXPIRE', stream, ttl)
 return id
 """
@@ -235,6 +247,11 @@ class RoomStore:
             args=[participant_id, STREAM_MAXLEN, ROOM_TTL_SECONDS],
         )
         return _text(reply)
+
+    async def readmit(self, consultation_id: uuid.UUID, participant_id: str) -> None:
+        """Let a removed participant join again (they were invited back)."""
+        _stream, _members, _refs, removed = room_keys(consultation_id)
+        await self.redis.srem(removed, participant_id)
 
     async def members(self, consultation_id: uuid.UUID) -> list[Participant]:
         """Who is in the room now (members whose instance stopped refreshing excluded)."""

@@ -162,6 +162,12 @@ async def begin_visit(app: Litestar, booking_id: str) -> None:
     """Move a booking (and its slot) so that its visit began five minutes ago: tests do not
     wait for the clock. Free slots of the doctor in the way are withdrawn; the doctor must
     have nothing else booked around now."""
+    await move_visit(app, booking_id, -dt.timedelta(minutes=5))
+
+
+async def move_visit(app: Litestar, booking_id: str, starts_in: dt.timedelta) -> None:
+    """Move a booking (and its slot) so that its visit starts ``starts_in`` from now
+    (negative: it began that long ago), as ``begin_visit`` does."""
     db = app.state.services.db
     async with db.transaction() as connection:
         booking = await connection.fetchrow(
@@ -169,7 +175,7 @@ async def begin_visit(app: Litestar, booking_id: str) -> None:
             "FROM bookings WHERE id = $1",
             uuid.UUID(booking_id),
         )
-        start = await connection.fetchval("SELECT now() - interval '5 minutes'")
+        start = await connection.fetchval("SELECT now() + $1::interval", starts_in)
         end = start + booking["length"]
         await connection.execute(
             "UPDATE slots SET state = 'withdrawn', held_until = NULL WHERE doctor_id = $1 "

@@ -1,0 +1,316 @@
+"""Consultations API for participants (the booking's patient account, its doctor, invited
+colleagues) and operators (the trace). See README.md beside this file for how a call page
+uses it. Who takes part is decided in ``access``; everyone else gets the 404 of a
+consultation that does not exist."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from litestar import Litestar, Request, Response, delete, get, post, put
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from medmarket.accounts.guards import allow
+from medmarket.accounts.service import Principal
+from medmarket.audit import AuditContext
+from medmarket.consults.chat import ConsultationChat
+from medmarket.consults.colleagues import Colleagues
+from medmarket.consults.notes import Notes
+from medmarket.consults.presence import PresenceRecorder
+from medmarket.consults.room import RoomAnnouncer
+from medmarket.consults.schemas import (
+    AttachmentUpload,
+    ChatRequest,
+    ColleagueOut,
+    ConsultationOut,
+    ConsultationTrace,
+    EndRequest,
+    Entered,
+    MessageOut,
+    MessagePage,
+    NotesOut,
+    NotesRequest,
+    NoteVersion,
+    Status,
+    VideoChoice,
+)
+from medmarket.consults.service import Consultations
+from medmarket.consults.trace import consultation_trace
+from medmarket.files import disposition
+
+TAGS = ["consultations"]
+PARTICIPANTS = allow("patient", "doctor")
+DOCTORS = allow("doctor")
+BASE = "/api/consultations/{consultation_id:uuid}"
+
+
+class ConsultDomain:
+    """The consultation services of one request, built from the app's shared resources."""
+
+    def __init__(self, request: Request[Any, Any, Any]) -> None:
+        services = request.app.state.services
+        hub = request.app.state.signaling
+        self.consultations = Consultations(services, hub.store)
+        self.colleagues = Colleagues(services, hub)
+        self.notes = Notes(services.db)
+        self.chat = ConsultationChat(services, RoomAnnouncer(hub.store))
+        self.db = services.db
+
+
+def provide_consults(request: Request[Any, Any, Any]) -> ConsultDomain:
+    return ConsultDomain(request)
+
+
+# -- the consultation -------------------------------------------------------------------------
+@get("/api/consultations", opt=PARTICIPANTS, tags=TAGS)
+async def list_consultations(
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+    booking_id: FromQuery[uuid.UUID | None] = None,
+    starts_from: Annotated[dt.datetime | None, QueryParameter(name="from")] = None,
+    starts_before: Annotated[dt.datetime | None, QueryParameter(name="to")] = None,
+    status: FromQuery[Status | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
+) -> list[ConsultationOut]:
+    """Your consultations (as patient, doctor or invited colleague) by start time, filtered
+    by booking, start time range and status (``status=waiting``: who waits for you now)."""
+    return await consults.consultations.listing(
+        principal,
+        booking_id=booking_id,
+        start=starts_from,
+        end=starts_before,
+        status=status,
+        limit=limit,
+    )
+
+
+@get(BASE, opt=PARTICIPANTS, tags=TAGS)
+async def show_consultation(
+    consultation_id: FromPath[uuid.UUID],
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+) -> ConsultationOut:
+    """The consultation, its participants and who of them is in the room now."""
+    return await consults.consultations.get(principal, consultation_id)
+
+
+@post(BASE + "/enter", opt=PARTICIPANTS, status_code=HTTP_200_OK, tags=TAGS)
+async def enter_room(
+    consultation_id: FromPath[uuid.UUID],
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> Entered:
+    """Enter the room (the patient: the waiting room) from 15 minutes before the visit: a
+    room token for the signaling WebSocket and the video setup. Call again for a new one."""
+    return await consults.consultations.enter(principal, consultation_id, context)
+
+
+@post(BASE + "/admit", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
+async def admit_patient(
+    consultation_id: FromPath[uuid.UUID],
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> ConsultationOut:
+    """The doctor admits the waiting patient: the visit is in progress."""
+    return await consults.consultations.admit(principal, consultation_id, context)
+
+
+@post(BASE + "/end", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
+async def end_visit(
+    consultation_id: FromPath[uuid.UUID],
+    data: JSONBody[EndRequest],
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> ConsultationOut:
+    """The doctor ends the visit: completed, patient_no_show or first_visit_unsuitable
+    (refunds follow the booking's rules)."""
+    return await consults.consultations.end(
+        principal, consultation_id, data.outcome, data.note, context
+    )
+
+
+@put(BASE + "/video", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
+async def choose_video(
+    consultation_id: FromPath[uuid.UUID],
+    data: JSONBody[VideoChoice],
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> ConsultationOut:
+    """Which installed video provider serves the call, and whether at high throughput."""
+    return await consults.consultations.choose_video(principal, consultation_id, data, context)
+
+
+# -- colleagues ---------------------------------------------------------------------------------
+@get(BASE + "/colleagues", opt=PARTICIPANTS, tags=TAGS)
+async def list_colleagues(
+    consultation_id: FromPath[uuid.UUID],
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+) -> list[ColleagueOut]:
+    return await consults.colleagues.listing(principal, consultation_id)
+
+
+@put(BASE + "/colleagues/{doctor_id:uuid}", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
+async def invite_colleague(
+    consultation_id: FromPath[uuid.UUID],
+    doctor_id: FromPath[uuid.UUID],
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> ColleagueOut:
+    """Invite another approved doctor into the consultation (they are told)."""
+    return await consults.colleagues.invite(principal, consultation_id, doctor_id, context)
+
+
+@delete(
+    BASE + "/colleagues/{doctor_id:uuid}", opt=DOCTORS, status_code=HTTP_204_NO_CONTENT, tags=TAGS
+)
+async def remove_colleague(
+    consultation_id: FromPath[uuid.UUID],
+    doctor_id: FromPath[uuid.UUID],
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> None:
+    """Remove a colleague: their access ends and their connection to the call is closed."""
+    await consults.colleagues.remove(principal, consultation_id, doctor_id, context)
+
+
+# -- notes --------------------------------------------------------------------------------------
+@get(BASE + "/notes", opt=PARTICIPANTS, tags=TAGS)
+async def read_notes(
+    consultation_id: FromPath[uuid.UUID],
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+) -> NotesOut:
+    """The doctors' notes: the current version and every earlier one."""
+    return await consults.notes.read(principal, consultation_id)
+
+
+@post(BASE + "/notes", opt=DOCTORS, status_code=HTTP_201_CREATED, tags=TAGS)
+async def write_notes(
+    consultation_id: FromPath[uuid.UUID],
+    data: JSONBody[NotesRequest],
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> NoteVersion:
+    """Save a new version of the notes, based on ``base_version`` (409 if it is stale)."""
+    return await consults.notes.write(principal, consultation_id, data, context)
+
+
+# -- chat and files -----------------------------------------------------------------------------
+@get(BASE + "/messages", opt=PARTICIPANTS, tags=TAGS)
+async def chat_history(
+    consultation_id: FromPath[uuid.UUID],
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+    after: Annotated[int, QueryParameter(ge=0)] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 200,
+) -> MessagePage:
+    """Chat messages after ``seq`` ``after``, in order (fetch after a reconnect)."""
+    return await consults.chat.history(principal, consultation_id, after, limit)
+
+
+@post(BASE + "/messages", opt=PARTICIPANTS, status_code=HTTP_201_CREATED, tags=TAGS)
+async def post_message(
+    consultation_id: FromPath[uuid.UUID],
+    data: JSONBody[ChatRequest],
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> MessageOut:
+    """Say something: stored, then relayed to the room as a ``chat`` message."""
+    return await consults.chat.post(principal, consultation_id, data.body, data.client_ref, context)
+
+
+@post(BASE + "/attachments", opt=PARTICIPANTS, status_code=HTTP_201_CREATED, tags=TAGS)
+async def upload_attachment(
+    consultation_id: FromPath[uuid.UUID],
+    data: MultipartBody[AttachmentUpload],
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> MessageOut:
+    """Share a PDF, JPEG or PNG (judged by its content): stored, then relayed as ``chat``."""
+    return await consults.chat.upload(principal, consultation_id, data, context)
+
+
+@get(BASE + "/attachments/{attachment_id:uuid}", opt=PARTICIPANTS, tags=TAGS)
+async def download_attachment(
+    consultation_id: FromPath[uuid.UUID],
+    attachment_id: FromPath[uuid.UUID],
+    consults: NamedDependency[ConsultDomain],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> Response[bytes]:
+    """The file itself, as an attachment that no browser will render as a page."""
+    content, attachment = await consults.chat.attachment_file(
+        principal, consultation_id, attachment_id, context
+    )
+    return Response(
+        content,
+        media_type=attachment.content_type,
+        headers={
+            "Content-Disposition": disposition(
+                "attachment", attachment.id, attachment.content_type, attachment.name
+            ),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+# -- operators ----------------------------------------------------------------------------------
+@get(
+    "/api/operator/consultations/{consultation_id:uuid}/trace",
+    opt=allow("operator"),
+    tags=TAGS,
+)
+async def trace_consultation(
+    consultation_id: FromPath[uuid.UUID],
+    consults: NamedDependency[ConsultDomain],
+    context: NamedDependency[AuditContext],
+) -> ConsultationTrace:
+    """Everything that happened in the consultation and around it, oldest first."""
+    return await consultation_trace(consults.db, consultation_id, context)
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """This instance's signaling hub tells the consultation who joins and leaves its room."""
+    app.state.signaling.presence_observers.append(PresenceRecorder(app.state.services.db))
+    yield
+
+
+ROUTES = [
+    list_consultations,
+    show_consultation,
+    enter_room,
+    admit_patient,
+    end_visit,
+    choose_video,
+    list_colleagues,
+    invite_colleague,
+    remove_colleague,
+    read_notes,
+    write_notes,
+    chat_history,
+    post_message,
+    upload_attachment,
+    download_attachment,
+    trace_consultation,
+]
+DEPENDENCIES = {"consults": Provide(provide_consults, sync_to_thread=False)}
+LIFESPAN = lifespan
