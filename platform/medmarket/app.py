@@ -30,6 +30,7 @@ from medmarket.bookings import pages as booking_pages
 from medmarket.bookings import routes as booking_routes
 from medmarket.catalog import pages as catalog_pages
 from medmarket.catalog import routes as catalog_routes
+from medmarket.consults import pages as consult_pages
 from medmarket.consults import routes as consult_routes
 from medmarket.doctors import pages as doctor_pages
 from medmarket.doctors import review_pages as doctor_review_pages
@@ -90,6 +91,7 @@ ROUTE_MODULES: list[ModuleType] = [
     schedule_pages,
     booking_doctor_pages,
     ops_pages,
+    consult_pages,
 ]
 
 DomainLifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]

@@ -21,6 +21,7 @@ from medmarket.bookings.cancellation import LIVE, outcome_opens_at
 from medmarket.bookings.endings import BookingEndings
 from medmarket.bookings.schemas import BookingOut, Outcome
 from medmarket.bookings.service import Bookings
+from medmarket.consults.routes import ConsultDomain
 from medmarket.errors import FieldError, InvalidInput, Problem
 from medmarket.pages.forms import FormState, form_fields
 from medmarket.pages.rendering import formatter, page, see_other, translator
@@ -35,6 +36,7 @@ async def today(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
     bookings: NamedDependency[Bookings],
+    consults: NamedDependency[ConsultDomain],
     date: Text = None,
 ) -> Template:
     fmt = formatter(request)
@@ -47,6 +49,13 @@ async def today(
     start = dt.datetime.combine(day, dt.time(), tzinfo=fmt.zone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=fmt.zone)
     visits = await bookings.doctors_day(principal, start, end)
+    # Who is in the waiting room now, and each visit's room.
+    consultations = {
+        c.booking_id: c
+        for c in await consults.consultations.listing(
+            principal, booking_id=None, start=start, end=end, status=None, limit=100
+        )
+    }
     live = [b for b in visits if b.status == "confirmed"]
     upcoming = [b for b in live if b.ends_at > now]
     return page(
@@ -59,6 +68,8 @@ async def today(
         visits=visits,
         next_visit=upcoming[0] if upcoming else None,
         confirmed=len(live),
+        consultations=consultations,
+        waiting=sum(1 for c in consultations.values() if c.status == "waiting"),
         now=now,
     )
 

@@ -37,6 +37,7 @@ from medmarket.payments.service import Payments
 from medmarket.reviews.schemas import ReviewIn
 from medmarket.reviews.service import Reviews
 from medmarket.scheduling.service import Schedules
+from medmarket.signaling.tokens import slot_window
 
 PATIENT = allow("patient")
 BOOK_FIELDS = ("patient_id", "institution", "diagnosed_on", "diagnosis", "document")
@@ -233,6 +234,7 @@ async def _visit_page(
         review_form=review_form or FormState(values={"rating": "5"}),
         review=await Reviews(_db(request)).of_booking(booking.id),
         refund_fen=refund_amount(booking.price_fen, booking.refund_percent or 0),
+        room_opens_at=slot_window(booking.starts_at, booking.ends_at)[0],
     )
 
 

@@ -13,28 +13,16 @@ from litestar import Litestar
 from playwright.async_api import Page, expect
 
 from medmarket.testing.browser import LiveServer, NewPage, at_widths, horizontal_overflow
+from medmarket.testing.browser_steps import (
+    DECLINED_CARD,
+    THREE_D_SECURE_CARD,
+    cite_diagnosis,
+    fill_card,
+)
 from medmarket.testing.fixtures import STRONG_PASSWORD, client_for, unique_email
 from medmarket.testing.seed import approved_doctor, free_slots, pay, ready_patient
 
 pytestmark = pytest.mark.browser
-
-DECLINED = "4000000000000341"
-NEEDS_3DS = "4000002500003155"
-
-
-async def fill_card(page: Page, number: str) -> None:
-    card = page.locator("[data-card-element]")
-    await card.get_by_label("卡号").fill(number)
-    await card.get_by_label("有效期月份").fill("12")
-    await card.get_by_label("有效期年份（两位）").fill("30")
-    await card.get_by_label("安全码").fill("123")
-    await card.get_by_label("邮编").fill("42424")
-
-
-async def cite_diagnosis(page: Page) -> None:
-    await page.get_by_label("就诊机构").fill("临安区人民医院")
-    await page.get_by_label("诊断日期").fill("2026-01-10")
-    await page.get_by_label("诊断结果").fill("原发性高血压 2 级")
 
 
 async def test_a_patient_signs_up_finds_an_expert_books_and_pays_on_a_phone(
@@ -121,13 +109,13 @@ async def test_a_declined_card_then_3d_secure(
     await page.get_by_role("button", name="保留时间并去支付").click()
     await expect(page).to_have_url(re.compile(r"/pay$"))
 
-    await fill_card(page, DECLINED)
+    await fill_card(page, DECLINED_CARD)
     await page.get_by_role("button", name="支付 ¥66.00").click()
     error = page.locator("[data-pay-error]")
     await expect(error).to_contain_text("支付未成功，没有扣款")
     await at_widths(page, "pay-declined")
 
-    await fill_card(page, NEEDS_3DS)
+    await fill_card(page, THREE_D_SECURE_CARD)
     await page.get_by_role("button", name="支付 ¥66.00").click()
     # localstripe's stand-in for the bank's 3-D Secure window.
     await page.get_by_role("button", name="Complete authentication").click()
