@@ -499,6 +499,39 @@ class Call {
     window.location.assign(`${this.root.dataset.backUrl}?done=ended`);
   }
 
+  // -- the doctor's notes -----------------------------------------------------------------------
+  async loadNotes(form, keepTyped = false) {
+    const answer = await this.api("GET", `/api/consultations/${this.id}/notes`);
+    if (!answer.ok) return;
+    const current = answer.data.current;
+    form.querySelector("input[name=base_version]").value = current ? current.version : 0;
+    if (!current || keepTyped) return;
+    for (const part of ["complaint", "findings", "diagnosis", "advice"]) {
+      form.querySelector(`textarea[name=${part}]`).value = current[part];
+    }
+  }
+
+  async saveNotes(form) {
+    const status = form.querySelector("[data-notes-status]");
+    const body = { base_version: Number(form.querySelector("input[name=base_version]").value) };
+    for (const part of ["complaint", "findings", "diagnosis", "advice"]) {
+      body[part] = form.querySelector(`textarea[name=${part}]`).value;
+    }
+    const answer = await this.api("POST", `/api/consultations/${this.id}/notes`, body);
+    if (answer.ok) {
+      form.querySelector("input[name=base_version]").value = answer.data.version;
+      status.textContent = this.text.notes_saved.replace("{version}", answer.data.version);
+    } else if (answer.data.type === "/problems/stale-notes") {
+      // A colleague saved meanwhile: keep what this doctor typed, build on the newest
+      // version, and let them save again knowingly.
+      await this.loadNotes(form, true);
+      status.textContent = this.text.notes_stale;
+    } else {
+      const code = (answer.data.errors || [])[0]?.code;
+      status.textContent = code === "notes-closed" ? this.text.notes_closed : this.text.notes_failed;
+    }
+  }
+
   // -- chat and files ------------------------------------------------------------------------
   async loadHistory() {
     for (let page = 0; page < 20; page += 1) {
@@ -622,6 +655,14 @@ class Call {
       end.addEventListener("submit", (event) => {
         event.preventDefault();
         this.end(end);
+      });
+    }
+    const notes = this.root.querySelector("[data-notes-form]");
+    if (notes) {
+      this.loadNotes(notes);
+      notes.addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.saveNotes(notes);
       });
     }
     const chat = this.root.querySelector("[data-chat-form]");
