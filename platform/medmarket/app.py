@@ -25,22 +25,32 @@ from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.service import Accounts
 from medmarket.accounts.throttle import SignInThrottle
 from medmarket.audit import routes as audit_routes
+from medmarket.bookings import doctor_pages as booking_doctor_pages
+from medmarket.bookings import pages as booking_pages
 from medmarket.bookings import routes as booking_routes
+from medmarket.catalog import pages as catalog_pages
 from medmarket.catalog import routes as catalog_routes
+from medmarket.consults import pages as consult_pages
 from medmarket.consults import routes as consult_routes
+from medmarket.doctors import pages as doctor_pages
+from medmarket.doctors import review_pages as doctor_review_pages
 from medmarket.doctors import routes as doctor_routes
 from medmarket.errors import EXCEPTION_HANDLERS
+from medmarket.hospitals import pages as hospital_pages
 from medmarket.hospitals import routes as hospital_routes
 from medmarket.ledger import routes as ledger_routes
+from medmarket.ops import pages as ops_pages
 from medmarket.ops import routes as ops_routes
 from medmarket.pages import routes as page_routes
 from medmarket.pages.assets import WebAssets
 from medmarket.pages.errors import page_aware
 from medmarket.pages.forms import form_token_guard
+from medmarket.patients import pages as patient_pages
 from medmarket.patients import routes as patient_routes
 from medmarket.payments import routes as payment_routes
 from medmarket.payments.purposes import PaymentPurpose
 from medmarket.reviews import routes as review_routes
+from medmarket.scheduling import pages as schedule_pages
 from medmarket.scheduling import routes as schedule_routes
 from medmarket.services import Services, open_services
 from medmarket.settings import Settings, load_settings
@@ -71,6 +81,17 @@ ROUTE_MODULES: list[ModuleType] = [
     payment_routes,
     ledger_routes,
     page_routes,
+    # Pages of each domain (web/README.md): after the APIs whose services they use.
+    patient_pages,
+    catalog_pages,
+    booking_pages,
+    doctor_pages,
+    doctor_review_pages,
+    hospital_pages,
+    schedule_pages,
+    booking_doctor_pages,
+    ops_pages,
+    consult_pages,
 ]
 
 DomainLifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]

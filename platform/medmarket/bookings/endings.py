@@ -13,10 +13,11 @@ import asyncpg
 from medmarket import audit, outbox
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
+from medmarket.bookings.cancellation import LIVE, outcome_opens_at, patient_refund_percent
 from medmarket.bookings.payments import settle_ended_booking
 from medmarket.bookings.queries import BOOKING_SELECT, booking_out
 from medmarket.bookings.schemas import BookingOut, Outcome
-from medmarket.bookings.service import LIVE, booking_for_update
+from medmarket.bookings.service import booking_for_update
 from medmarket.db import Database
 from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.notifications.service import notify
@@ -37,10 +38,13 @@ class BookingEndings:
                 raise Conflict(f"this booking is already {row['status']}", field="status")
             if row["starts_at"] <= now:
                 raise Conflict("the visit has begun; it can no longer be cancelled", field="status")
-            percent = None
-            if row["status"] == "confirmed":
-                free_until = row["starts_at"] - dt.timedelta(hours=row["free_cancel_hours"])
-                percent = 100 if now < free_until else row["late_cancel_refund_percent"]
+            percent = patient_refund_percent(
+                row["status"],
+                row["starts_at"],
+                row["free_cancel_hours"],
+                row["late_cancel_refund_percent"],
+                now,
+            )
             await self._end(
                 connection,
                 row,
@@ -176,7 +180,7 @@ class BookingEndings:
             raise Conflict(
                 f"this booking is {row['status']}, not a confirmed visit", field="status"
             )
-        if row["starts_at"] > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15):
+        if dt.datetime.now(dt.UTC) < outcome_opens_at(row["starts_at"]):
             raise Conflict("the visit has not begun yet", field="outcome")
         if outcome == "completed":
             await self._end(

@@ -15,6 +15,7 @@ import asyncpg
 from medmarket import audit
 from medmarket.audit import AuditContext
 from medmarket.audit.service import SYSTEM
+from medmarket.bookings.cancellation import refund_amount
 from medmarket.consults.opening import open_consultation
 from medmarket.errors import Conflict
 from medmarket.notifications.service import notify
@@ -179,7 +180,7 @@ async def settle_ended_booking(
     await refunds.cancel_open_attempts(connection, PURPOSE, booking["id"], context)
     if not refund_percent:
         return
-    amount = None if refund_percent == 100 else booking["price_fen"] * refund_percent // 100
+    amount = None if refund_percent == 100 else refund_amount(booking["price_fen"], refund_percent)
     if amount == 0:
         return
     await refunds.request_refund(

@@ -29,9 +29,6 @@ from medmarket.patients.service import (
 )
 from medmarket.payments import refunds
 
-LIVE = ("held", "confirmed")
-
-
 # Who is booking for whom: the booking account's real-name record and consent, and the
 # patient it books for (only if the account owns that patient).
 _BOOKER = """

@@ -5,33 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar import Request, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from medmarket.accounts.guards import PUBLIC
 from medmarket.catalog.schemas import DoctorPage, Facets, SearchPage, Sort
-from medmarket.catalog.search import SearchFilters, search_doctors
+from medmarket.catalog.search import search_doctors, search_filters
 from medmarket.catalog.service import doctor_page, facets
 from medmarket.db import Database
-from medmarket.errors import InvalidInput
 
 TAGS = ["storefront"]
 
 
 def _db(request: Request[Any, Any, Any]) -> Database:
     return request.app.state.services.db  # type: ignore[no-any-return]
-
-
-def _day_range(day: dt.date, zone_name: str) -> tuple[dt.datetime, dt.datetime]:
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"unknown time zone {zone_name!r}", field="tz") from None
-    start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
 @get("/api/doctors", opt=PUBLIC, tags=TAGS)
@@ -53,26 +41,17 @@ async def search(
 ) -> SearchPage:
     """Find approved doctors. ``date`` keeps doctors with a free slot that day (in ``tz``);
     ``q`` matches names, specialties, departments and hospitals; prices are in fen."""
-    if q is not None and len(q) > 100:
-        raise InvalidInput("search text is too long", field="q")
-    if kind not in ("video", "text"):
-        raise InvalidInput("kind is video or text", field="kind")
-    if price_min is not None and price_max is not None and price_min > price_max:
-        raise InvalidInput("the lowest price is above the highest", field="price_min")
-    free_from = free_until = None
-    if date is not None:
-        free_from, free_until = _day_range(date, tz)
-    filters = SearchFilters(
-        kind=kind,
+    filters = search_filters(
+        q=q,
         specialty=specialty,
         hospital_id=hospital_id,
         region=region,
         language=language,
         price_min=price_min,
         price_max=price_max,
-        text=q,
-        free_from=free_from,
-        free_until=free_until,
+        date=date,
+        tz=tz,
+        kind=kind,
     )
     return await search_doctors(_db(request), filters, sort, limit, cursor)
 

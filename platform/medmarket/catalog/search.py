@@ -14,6 +14,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from medmarket.catalog.schemas import DoctorCard, HospitalBrief, SearchPage, Sort
 from medmarket.db import Database
@@ -53,6 +54,57 @@ class SearchFilters:
     text: str | None = None
     free_from: dt.datetime | None = None  # a day with free slots: [free_from, free_until)
     free_until: dt.datetime | None = None
+
+
+def day_range(day: dt.date, zone_name: str) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC bounds of ``day`` as lived in ``zone_name``."""
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"unknown time zone {zone_name!r}", field="tz") from None
+    start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def search_filters(
+    *,
+    q: str | None = None,
+    specialty: str | None = None,
+    hospital_id: uuid.UUID | None = None,
+    region: str | None = None,
+    language: str | None = None,
+    price_min: int | None = None,
+    price_max: int | None = None,
+    date: dt.date | None = None,
+    tz: str = "Asia/Shanghai",
+    kind: str = "video",
+) -> SearchFilters:
+    """A storefront query as filters; what cannot be searched is named by its parameter."""
+    if q is not None and len(q) > 100:
+        raise InvalidInput("search text is too long", field="q")
+    if kind not in ("video", "text"):
+        raise InvalidInput("kind is video or text", field="kind")
+    for name, price in (("price_min", price_min), ("price_max", price_max)):
+        if price is not None and price < 0:
+            raise InvalidInput("a price cannot be negative", field=name)
+    if price_min is not None and price_max is not None and price_min > price_max:
+        raise InvalidInput("the lowest price is above the highest", field="price_min")
+    free_from = free_until = None
+    if date is not None:
+        free_from, free_until = day_range(date, tz)
+    return SearchFilters(
+        kind=kind,
+        specialty=specialty,
+        hospital_id=hospital_id,
+        region=region,
+        language=language,
+        price_min=price_min,
+        price_max=price_max,
+        text=q,
+        free_from=free_from,
+        free_until=free_until,
+    )
 
 
 # asyncpg reads PostgreSQL's 'infinity' as datetime.max and writes datetime.max back as it.

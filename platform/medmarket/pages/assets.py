@@ -42,6 +42,13 @@ def locate_web_dir(configured: str) -> Path:
     )
 
 
+@dataclass(frozen=True)
+class Policy:
+    version: str
+    title: str
+    paragraphs: list[str]
+
+
 @dataclass
 class WebAssets:
     root: Path
@@ -67,6 +74,18 @@ class WebAssets:
     @property
     def static(self) -> Path:
         return self.root / "static"
+
+    def policy(self, name: str, version: str, locale: str) -> Policy:
+        """A policy's text (``web/policies/<name>-<version>.<locale>.txt``: a title line,
+        then paragraphs separated by blank lines), in the default locale if not in
+        ``locale``. A version without its text is a deployment error: it raises."""
+        for candidate in (locale, self.catalogs.default_locale):
+            path = self.root / "policies" / f"{name}-{version}.{candidate}.txt"
+            if path.is_file():
+                title, _, body = path.read_text(encoding="utf-8").strip().partition("\n")
+                paragraphs = [" ".join(p.split()) for p in body.split("\n\n") if p.strip()]
+                return Policy(version=version, title=title.strip(), paragraphs=paragraphs)
+        raise FileNotFoundError(f"no text of the {name} policy version {version}")
 
     def environment(self) -> jinja2.Environment:
         return jinja2.Environment(

@@ -33,6 +33,19 @@ def minor_to_major(minor_units: int, currency: str) -> Decimal:
     return Decimal(minor_units).scaleb(-digits)
 
 
+def major_to_minor(amount: str, currency: str = "CNY") -> int:
+    """What a person typed ("50", "49.5") in minor units (4950 fen). ValueError when it is not
+    an amount of this currency (not a number, negative, or finer than its smallest unit)."""
+    try:
+        value = Decimal(amount.strip().replace(",", "").replace("，", ""))
+    except ArithmeticError:
+        raise ValueError(f"not an amount: {amount!r}") from None
+    minor = value.scaleb(get_currency_precision(currency))
+    if not value.is_finite() or value < 0 or minor != minor.to_integral_value():
+        raise ValueError(f"not an amount: {amount!r}")
+    return int(minor)
+
+
 class Formatter:
     """Bound to one person's locale and zone; templates get it as ``fmt``."""
 
@@ -43,6 +56,18 @@ class Formatter:
     def money(self, minor_units: int, currency: str = "CNY") -> str:
         """``fmt.money(1200)`` → ``¥12.00`` (zh-CN) or ``CN¥12.00`` (en)."""
         return format_currency(minor_to_major(minor_units, currency), currency, locale=self.locale)
+
+    def amount(self, minor_units: int, currency: str = "CNY") -> str:
+        """The plain number for an input field: ``4950`` → ``49.5``, ``5000`` → ``50``."""
+        return format(minor_to_major(minor_units, currency).normalize(), "f")
+
+    def language(self, code: str) -> str:
+        """A language tag in the reader's language: ``zh`` → ``中文`` / ``Chinese``."""
+        try:
+            name = Locale.parse(code, sep="-").get_display_name(self.locale)
+        except (ValueError, TypeError, LookupError):
+            return code
+        return name or code
 
     def number(self, value: int | Decimal) -> str:
         return format_decimal(value, locale=self.locale)

@@ -16,7 +16,7 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import msgspec
 from litestar import Request
@@ -25,7 +25,7 @@ from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
 
 from medmarket.accounts.guards import authenticate, submitted_csrf_token
-from medmarket.errors import FieldError, Forbidden, Problem
+from medmarket.errors import FieldError, Forbidden, InvalidInput, Problem
 from medmarket.pages.i18n import Translator
 
 # Signed-out visitors have no session and so no session CSRF token; their forms carry a token
@@ -33,6 +33,7 @@ from medmarket.pages.i18n import Translator
 # their language) behind their back.
 FORM_COOKIE: Final = "mm_form"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
 # What an HTML form on another site can send without a CORS preflight.
 _CROSS_SITE_SENDABLE = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
 
@@ -71,27 +72,71 @@ class FormState:
         values: Mapping[str, str],
         fields: Iterable[str],
         params: Mapping[str, Any] | None = None,
+        aliases: Mapping[str, str] | None = None,
     ) -> FormState:
-        """``params`` fill the catalog messages' placeholders (``{min_length}``)."""
+        """``params`` fill the catalog messages' placeholders (``{min_length}``). ``aliases``
+        maps a service's field names to the form's (``prior_diagnosis.institution`` →
+        ``institution``); a field the form does not have lands on its nearest parent that it
+        has (``config.staff[0].title`` → ``config.staff``), else on the whole form."""
         state = cls(values=dict(values))
         known = set(fields)
         for error in problem.errors:
-            message = field_message(t, error, params or {})
-            if error.field in known:
-                state.add(error.field, message)
+            name = form_field(error.field, known, aliases or {})
+            if name is not None:
+                state.add(name, field_message(t, error, params or {}, problem.slug, name))
             else:
+                # About something the form does not show (the slot someone else took):
+                # the problem's own words for the whole form.
+                message = (
+                    t.get(f"error.{error.field}.{error.code}", **(params or {}))
+                    or t.get(f"problem.{problem.slug}")
+                    or error.message
+                )
                 state.message = state.message or message
         if not state.errors and state.message is None:
             state.message = problem_message(t, problem)
         return state
 
 
-def field_message(t: Translator, error: FieldError, params: Mapping[str, Any]) -> str:
-    return (
-        t.get(f"error.{error.field}.{error.code}", **params)
-        or t.get(f"error.{error.code}", **params)
-        or error.message
-    )
+_INDEX = re.compile(r"\[\d+\]")
+_LAST_PART = re.compile(r"(\.[^.\[\]]+|\[[^\]]*\])$")
+
+
+def form_field(field: str, known: set[str], aliases: Mapping[str, str]) -> str | None:
+    """The form's field for a service's error field, or None for the whole form."""
+    name = aliases.get(field, field)
+    while name:
+        if name in known:
+            return name
+        shorter = _LAST_PART.sub("", name)
+        if shorter == name:
+            return None
+        name = aliases.get(shorter, shorter)
+    return None
+
+
+def field_message(
+    t: Translator,
+    error: FieldError,
+    params: Mapping[str, Any],
+    slug: str | None = None,
+    name: str | None = None,
+) -> str:
+    """The catalog's words for an error beside the form's field ``name``: by field and code
+    (by field and the problem's kind first when the code is the generic ``invalid``), then
+    by code alone, else the service's own words."""
+    # A row's field (weekly[2]) is worded like the rows' field (weekly).
+    candidates = (name or error.field, error.field)
+    unindexed = tuple(_INDEX.sub("", candidate) for candidate in candidates)
+    names = list(dict.fromkeys(candidates + unindexed))
+    keys = [f"error.{named}.{slug}" for named in names] if error.code == "invalid" and slug else []
+    keys += [f"error.{named}.{error.code}" for named in names]
+    keys.append(f"error.{error.code}")
+    for key in keys:
+        message = t.get(key, **params)
+        if message:
+            return message
+    return error.message
 
 
 def problem_message(t: Translator, problem: Problem) -> str:
@@ -100,15 +145,48 @@ def problem_message(t: Translator, problem: Problem) -> str:
     return t.get(f"problem.{problem.slug}", minutes=minutes) or problem.detail
 
 
-_MSGSPEC_PATH = re.compile(r"at `\$\.([A-Za-z_]+)")
+_MSGSPEC_PATH = re.compile(r"at `\$\.([A-Za-z_][\w.\[\]]*)`")
+_MSGSPEC_MISSING = re.compile(r"missing required field `(\w+)`")
 
 
 def from_validation_error(exc: msgspec.ValidationError, fallback_field: str) -> FieldError:
-    """A msgspec complaint about a form converted to a Struct, as a field error."""
+    """A msgspec complaint about a form converted to a Struct, as a field error (its path,
+    ``prior_diagnosis.institution``, names the field)."""
     message = str(exc)
-    named = _MSGSPEC_PATH.search(message)
-    code = "too-long" if "length <=" in message else "invalid"
-    return FieldError(field=named[1] if named else fallback_field, message=message, code=code)
+    path = _MSGSPEC_PATH.search(message)
+    missing = _MSGSPEC_MISSING.search(message)
+    field = path[1] if path else ""
+    if missing:
+        field = f"{field}.{missing[1]}" if field else missing[1]
+    code = "too-long" if "length <=" in message else "required" if missing else "invalid"
+    return FieldError(field=field or fallback_field, message=message, code=code)
+
+
+def parse_form(
+    struct_type: type[T],
+    body: Mapping[str, Any],
+    required: Iterable[str] = (),
+    *,
+    typed: Mapping[str, str] | None = None,
+) -> T:
+    """A form's values as the service's request Struct. Every empty required field is named
+    at once (code ``required``; looked up in ``typed``, the form as typed, when the body
+    nests them); then msgspec's first complaint names its field. Only the shape is checked
+    here: the rules stay in the service."""
+    source: Mapping[str, Any] = typed if typed is not None else body
+    missing = [
+        FieldError(field=name, message="required", code="required")
+        for name in required
+        if not str(source.get(name) or "").strip()
+    ]
+    if missing:
+        raise InvalidInput("fill in the required fields", errors=missing)
+    try:
+        # Not strict: a form's values are all text ("5" is the rating 5).
+        return msgspec.convert(dict(body), struct_type, strict=False)
+    except msgspec.ValidationError as exc:
+        fallback = next(iter(body), "form")
+        raise InvalidInput(errors=[from_validation_error(exc, fallback)]) from None
 
 
 async def form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:

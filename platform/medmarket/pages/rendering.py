@@ -10,7 +10,8 @@ from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.enums import MediaType
-from litestar.response import Template
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from medmarket.accounts.guards import SESSION_COOKIE, optional_principal
 from medmarket.pages.assets import WebAssets
@@ -25,15 +26,37 @@ from medmarket.pages.i18n import (
 )
 from medmarket.settings import Settings
 
-# Pages hold personal data and, after a failed sign-up, what was typed: never cache them.
 # Scripts and styles come only from this site; media and WebSockets are for the video pages.
+_CSP: Final = {
+    "default-src": ("'self'",),
+    "script-src": ("'self'",),
+    "style-src": ("'self'",),
+    "img-src": ("'self'", "data:", "blob:"),
+    "media-src": ("'self'", "blob:", "mediastream:"),
+    "connect-src": ("'self'", "ws:", "wss:"),
+    "frame-src": ("'none'",),
+    "frame-ancestors": ("'none'",),
+    "form-action": ("'self'",),
+    "base-uri": ("'none'",),
+    "object-src": ("'none'",),
+}
+
+
+def content_security_policy(**extra: Sequence[str]) -> str:
+    """The pages' policy, with more sources for some directives: a payment page lets the
+    gateway's script run and talk to its server (``script_src=["https://js.stripe.com"]``)."""
+    policy = {name: list(sources) for name, sources in _CSP.items()}
+    for key, sources in extra.items():
+        name = key.replace("_", "-")
+        kept = [source for source in policy.get(name, []) if source != "'none'"]
+        policy[name] = kept + [source for source in sources if source not in kept]
+    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in policy.items())
+
+
+# Pages hold personal data and, after a failed sign-up, what was typed: never cache them.
 PAGE_HEADERS: Final = {
     "Cache-Control": "no-store",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-        "media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
-    ),
+    "Content-Security-Policy": content_security_policy(),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Permissions-Policy": "camera=(self), microphone=(self), geolocation=()",
@@ -158,3 +181,8 @@ def page_rendered_now(
         headers={**PAGE_HEADERS, **(headers or {})},
         cookies=cookies,
     )
+
+
+def see_other(path: str) -> Redirect:
+    """After a form's POST: 303 to the next page (a reload never posts again)."""
+    return Redirect(path, status_code=HTTP_303_SEE_OTHER)

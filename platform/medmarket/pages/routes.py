@@ -37,7 +37,14 @@ from medmarket.pages.forms import (
     safe_next,
 )
 from medmarket.pages.i18n import SUPPORTED_LOCALES
-from medmarket.pages.rendering import locale_cookie, locale_of, page, settings_of, translator
+from medmarket.pages.rendering import (
+    locale_cookie,
+    locale_of,
+    page,
+    see_other,
+    settings_of,
+    translator,
+)
 
 SIGN_UP_FIELDS = ("display_name", "email", "password", "role", "invitation")
 SIGN_IN_FIELDS = ("email", "password")
@@ -62,20 +69,10 @@ Query = Annotated[str | None, QueryParameter(max_length=2000)]
 NextPath = Annotated[str | None, QueryParameter(name="next", max_length=2000)]
 
 
-def see_other(path: str) -> Redirect:
-    return Redirect(path, status_code=HTTP_303_SEE_OTHER)
-
-
-# -- home and the storefront's entry -------------------------------------------------------
+# -- home -------------------------------------------------------
 @get("/", opt=PUBLIC)
 async def home(request: Request[Any, Any, Any]) -> Template:
     return page(request, "home.html")
-
-
-@get("/experts", opt=PUBLIC)
-async def experts(request: Request[Any, Any, Any], q: Query = None) -> Template:
-    """A placeholder for the storefront (the booking work replaces it); keeps the query."""
-    return page(request, "experts.html", query=(q or "").strip())
 
 
 # -- sign-up -------------------------------------------------------------------------------
@@ -150,7 +147,10 @@ async def sign_up_submit(
             request, accounts, form, status=problem.status, headers=problem.headers
         )
     token, principal = await accounts.sign_in(signup.email, signup.password, "browser", context)
-    return _signed_in(request, token, principal, "/account?welcome=1")
+    # A patient goes on to the real-name details and the health-data consent (two steps);
+    # everyone else to their account, which says what comes next.
+    target = "/profile?signup=1" if principal.role == "patient" else "/account?welcome=1"
+    return _signed_in(request, token, principal, target)
 
 
 # -- sign-in and sign-out ------------------------------------------------------------------
@@ -306,7 +306,6 @@ async def switch_language(
 
 PAGE_HANDLERS = [
     home,
-    experts,
     sign_up_form,
     sign_up_submit,
     sign_in_form,

@@ -100,6 +100,11 @@ class Reviews:
             row = await connection.fetchrow(_SELECT + " WHERE r.id = $1", review_id)
         return review_out(row)
 
+    async def of_booking(self, booking_id: uuid.UUID) -> ReviewOut | None:
+        """The review of one visit, if it has one (for the page of that visit)."""
+        row = await self.db.fetchrow(_SELECT + " WHERE r.booking_id = $1", booking_id)
+        return review_out(row) if row else None
+
     async def of_doctor(
         self, doctor_id: uuid.UUID, before: dt.datetime | None, limit: int
     ) -> ReviewPage:

@@ -80,3 +80,9 @@ class SlotOut(msgspec.Struct, kw_only=True):
     ends_at: dt.datetime
     kind: ConsultKind
     free: bool
+
+
+class DoctorSlot(SlotOut, kw_only=True):
+    """One slot with the doctor it belongs to (what a booking page starts from)."""
+
+    doctor_id: uuid.UUID

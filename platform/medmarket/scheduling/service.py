@@ -19,6 +19,7 @@ from medmarket.scheduling.schemas import (
     AvailabilityIn,
     AvailabilityOut,
     ConsultKind,
+    DoctorSlot,
     ExceptionIn,
     OfferingIn,
     OfferingOut,
@@ -124,6 +125,17 @@ class Schedules:
         return OfferingOut(
             kind=kind, **{f: getattr(offering, f) for f in OfferingIn.__struct_fields__}
         )
+
+    async def offerings(self, principal: Principal) -> list[OfferingOut]:
+        """The signed-in doctor's prices and terms, per consultation kind."""
+        doctor = await own_doctor(self.db.pool, principal)
+        rows = await self.db.fetch(
+            "SELECT kind, price_fen, currency, slot_minutes, free_cancel_hours, "
+            "late_cancel_refund_percent, active FROM consult_offerings WHERE doctor_id = $1 "
+            "ORDER BY kind DESC",
+            doctor["id"],
+        )
+        return [OfferingOut(**dict(row)) for row in rows]
 
     async def availability(self, principal: Principal) -> AvailabilityOut:
         doctor = await own_doctor(self.db.pool, principal)
@@ -344,3 +356,18 @@ class Schedules:
             only_free,
         )
         return [SlotOut(**dict(row)) for row in rows]
+
+    async def slot(self, slot_id: uuid.UUID) -> DoctorSlot:
+        """A published slot of an approved doctor, free or not; anything else is not found."""
+        row = await self.db.fetchrow(
+            """
+            SELECT s.id, s.doctor_id, s.starts_at, s.ends_at, s.kind,
+                   slot_is_free(s.state, s.held_until) AS free
+              FROM slots s JOIN doctors d ON d.id = s.doctor_id AND d.status = 'approved'
+             WHERE s.id = $1 AND s.state <> 'withdrawn'
+            """,
+            slot_id,
+        )
+        if row is None:
+            raise NotFound("no such slot")
+        return DoctorSlot(**dict(row))

@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import msgspec
 import pytest
 
 from medmarket.app import create_app
 from medmarket.settings import Settings
-from medmarket.testing.fixtures import STRONG_PASSWORD, Account, make_settings, unique_email
+from medmarket.testing.fixtures import STRONG_PASSWORD, Account, unique_email
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
@@ -128,17 +129,19 @@ class _ServerThread(threading.Thread):
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str) -> Iterator[LiveServer]:
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """The session's settings (its database, uploads folder, localstripe) served on a real
+    port, so data a test makes with the ``app`` fixture is what the browser sees."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    settings = make_settings(
-        database_url,
+    served = msgspec.structs.replace(
+        settings,
         base_url=url,
         # Every browser connects from 127.0.0.1, and Redis (with its per-address sign-in
         # counters) outlives test sessions: do not let earlier runs lock this one out.
         login_failures_per_address=100_000,
     )
-    thread = _ServerThread(settings, port)
+    thread = _ServerThread(served, port)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT
     while not thread.server.started:
@@ -147,7 +150,7 @@ def live_server(database_url: str) -> Iterator[LiveServer]:
             raise RuntimeError(f"the live server did not start: {thread.failure!r}")
         time.sleep(0.05)
     try:
-        yield LiveServer(url=url, settings=settings)
+        yield LiveServer(url=url, settings=served)
     finally:
         thread.stop()
 

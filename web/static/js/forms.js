@@ -39,7 +39,9 @@ export function applyProblem(form, problem, messages = {}) {
     note.id = `${input.id}-client-error`;
     note.dataset.clientError = "";
     note.textContent = messages[error.code] || error.message;
-    input.closest(".input-row").insertAdjacentElement("beforebegin", note);
+    const row = input.closest(".input-row");
+    if (row) row.insertAdjacentElement("beforebegin", note);
+    else (container.querySelector("legend") || container).insertAdjacentElement("afterend", note);
     container.classList.add("field-invalid");
     container.dataset.clientInvalid = "";
     input.setAttribute("aria-invalid", "true");

@@ -6,8 +6,10 @@ export function announce(root, message) {
   if (region) region.textContent = message;
 }
 
-function setBusy(form, busy) {
-  const button = form.querySelector("button[type=submit][data-busy-label]");
+function setBusy(form, busy, submitter) {
+  // The button pressed shows the progress (a form may offer several decisions).
+  const pressed = submitter && submitter.matches("[data-busy-label]") ? submitter : null;
+  const button = pressed || form.querySelector("button[type=submit][data-busy-label]");
   form.toggleAttribute("aria-busy", busy);
   form.dataset.submitting = busy ? "true" : "";
   if (!button) return;
@@ -31,13 +33,16 @@ export function enhanceProgress(root) {
         event.preventDefault();
         return;
       }
-      setBusy(form, true);
-      const button = form.querySelector("button[data-busy-label]");
-      if (button) announce(root, button.dataset.busyLabel);
+      setBusy(form, true, event.submitter);
+      const button = event.submitter || form.querySelector("button[data-busy-label]");
+      if (button && button.dataset.busyLabel) announce(root, button.dataset.busyLabel);
     });
   }
   // Coming back with the Back button restores the page from cache: make it usable again.
   window.addEventListener("pageshow", () => {
-    for (const form of root.querySelectorAll("form[data-progress]")) setBusy(form, false);
+    for (const form of root.querySelectorAll("form[data-progress]")) {
+      for (const button of form.querySelectorAll("button.is-busy")) setBusy(form, false, button);
+      setBusy(form, false);
+    }
   });
 }

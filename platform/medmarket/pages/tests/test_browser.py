@@ -196,7 +196,7 @@ async def test_long_work_shows_progress_and_is_not_sent_twice(
             "announced": "正在创建账户…",
         }
         released.set()
-        await expect(page).to_have_url(re.compile(r"/account\?welcome=1$"))
+        await expect(page).to_have_url(re.compile(r"/profile\?signup=1$"))
     finally:
         released.set()  # never leave the browser holding a request
     assert posts == ["POST"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import typing
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,12 +100,21 @@ def test_keys_built_at_run_time_exist_for_every_value() -> None:
     assert [key for key in expected if key not in messages] == []
 
 
+def page_modules() -> list[Path]:
+    """The page machinery and every domain's pages (``<domain>/pages.py``, ``*_pages.py``)."""
+    package = PAGES.parent
+    domains = [*package.glob("*/pages.py"), *package.glob("*/*_pages.py")]
+    return [m for m in PAGES.glob("*.py") if m.name != "i18n.py"] + domains
+
+
 def test_page_handlers_use_no_missing_keys() -> None:
     messages = CATALOGS.messages["zh-CN"]
+    modules = page_modules()
+    assert any(m.parent.name == "bookings" for m in modules)  # the domains' pages are read
     used = {
         match[2]
-        for module in PAGES.glob("*.py")
-        if module.name != "i18n.py"  # defines t(); its docstring shows a made-up key
+        # i18n.py defines t(); its docstring shows a made-up key.
+        for module in modules
         for match in _KEY_IN_PYTHON.finditer(module.read_text())
         if "{" not in match[2]
     }
@@ -165,3 +176,70 @@ def test_locale_choice_prefers_the_saved_one_then_the_cookie() -> None:
         expires_at=dt.datetime.now(dt.UTC),
     )
     assert choose_locale(signed_in, "en", "en") == "zh-CN"
+
+
+def test_words_for_every_value_the_domains_can_take() -> None:
+    """Statuses, kinds and codes shown on the working pages are looked up by their value
+    (``t("visit_status." ~ booking.status)``): each value the domains define has words."""
+    from medmarket.bookings.schemas import Outcome, Status
+    from medmarket.catalog.schemas import Sort
+    from medmarket.doctors.schemas import (
+        CheckKind,
+        CheckOutcome,
+        CheckPurpose,
+        DoctorStatus,
+        DocumentKind,
+    )
+    from medmarket.hospitals.interface import Title
+    from medmarket.hospitals.schemas import HospitalLevel
+    from medmarket.patients.schemas import Relationship, Sex
+
+    def values(literal: Any) -> tuple[str, ...]:
+        return typing.get_args(literal)
+
+    expected = [f"visit_status.{v}" for v in values(Status)]
+    expected += [f"doctor_visit.outcome_{v}" for v in values(Outcome)]
+    expected += [f"experts.sort_{v}" for v in values(Sort)]
+    expected += [f"doctor_status.{v}" for v in values(DoctorStatus)]
+    expected += [f"application.status_{v}" for v in values(DoctorStatus)]
+    expected += [f"check_kind.{v}" for v in values(CheckKind)]
+    expected += [f"check_outcome.{v}" for v in values(CheckOutcome)]
+    expected += [f"check_purpose.{v}" for v in values(CheckPurpose)]
+    expected += [f"document_kind.{v}" for v in values(DocumentKind)]
+    expected += [f"doctor_title.{v}" for v in values(Title)]
+    expected += [f"hospital_level.{v}" for v in values(HospitalLevel)]
+    expected += [f"relationship.{v}" for v in values(Relationship)]
+    expected += [f"sex.{v}" for v in values(Sex)]
+    expected += [f"actor.{role}" for role in (*ALL_ROLES, "system")]
+    expected += [f"weekday.{day}" for day in range(1, 8)]
+    expected += [
+        f"end_reason.{reason}"
+        for reason in (
+            "patient_cancelled",
+            "doctor_cancelled",
+            "doctor_no_show",
+            "completed",
+            "patient_no_show",
+            "first_visit_unsuitable",
+        )
+    ]
+    for locale in SUPPORTED_LOCALES:
+        messages = CATALOGS.messages[locale]
+        assert [key for key in expected if key not in messages] == [], locale
+
+
+def test_the_current_consent_policy_has_its_text_in_both_languages() -> None:
+    from medmarket.pages.assets import WebAssets
+    from medmarket.patients.service import CURRENT_POLICY_VERSION
+
+    assets = WebAssets(root=WEB, catalogs=CATALOGS, development=True)
+    for locale in SUPPORTED_LOCALES:
+        path = WEB / "policies" / f"health-data-{CURRENT_POLICY_VERSION}.{locale}.txt"
+        assert path.is_file(), path
+        policy = assets.policy("health-data", CURRENT_POLICY_VERSION, locale)
+        assert policy.version == CURRENT_POLICY_VERSION
+        assert policy.title and len(policy.paragraphs) >= 5
+    zh = assets.policy("health-data", CURRENT_POLICY_VERSION, "zh-CN")
+    assert "同意" in zh.title
+    with pytest.raises(FileNotFoundError):
+        assets.policy("health-data", "1999-01", "en")

@@ -3,7 +3,6 @@ error, sessions, the language choice, error pages for browsers and problem+json 
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import shutil
@@ -24,49 +23,15 @@ from medmarket.testing.fixtures import (
     running,
     unique_email,
 )
-
-HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-
-
-def csrf_of(page: str) -> str:
-    match = re.search(r'name="_csrf" value="([^"]+)"', page)
-    assert match, "the page has no form token"
-    return match[1]
-
-
-def form_of(page: str, action: str) -> str:
-    form = re.search(rf'<form[^>]*action="{re.escape(action)}".*?</form>', page, re.S)
-    assert form, f"no form posting to {action}"
-    return form[0]
-
-
-def field_value(page: str, name: str) -> str | None:
-    tag = re.search(rf'<input[^>]*\bname="{name}"[^>]*>', page)
-    if tag is None:
-        return None
-    value = re.search(r'\bvalue="([^"]*)"', tag[0])
-    return html.unescape(value[1]) if value else None
-
-
-def error_beside(page: str, field: str) -> str | None:
-    """The error message inside the field's own container, if any."""
-    block = re.search(
-        rf'<div class="field[^"]*" data-field="{field}">(.*?)</div>\s*</div>', page, re.S
-    )
-    assert block, f"no field {field}"
-    error = re.search(r'<p class="field-error" id="f-[\w-]+-error">(.*?)</p>', block[1], re.S)
-    return html.unescape(re.sub(r"<[^>]+>", "", error[1])).strip() if error else None
-
-
-async def get_page(http: httpx.AsyncClient, path: str) -> httpx.Response:
-    return await http.get(path, headers=HTML)
-
-
-async def post_form(
-    http: httpx.AsyncClient, path: str, data: dict[str, str], *, from_page: str | None = None
-) -> httpx.Response:
-    page = await get_page(http, from_page or path)
-    return await http.post(path, data={"_csrf": csrf_of(page.text), **data}, headers=HTML)
+from medmarket.testing.pages import (
+    HTML,
+    csrf_of,
+    error_beside,
+    field_value,
+    form_of,
+    get_page,
+    post_form,
+)
 
 
 # -- layout and language ---------------------------------------------------------------------
@@ -212,7 +177,9 @@ async def test_sign_up_then_account_page_in_english(client: httpx.AsyncClient) -
         },
     )
     assert done.status_code == 303, done.text
-    assert done.headers["location"] == "/account?welcome=1"
+    # A patient goes on to the real-name details (patients/pages.py); the account is there.
+    assert done.headers["location"] == "/profile?signup=1"
+    assert "Step 1 of 2" in (await get_page(client, done.headers["location"])).text
     cookies = done.headers.get_list("set-cookie")
     session = next(c for c in cookies if c.startswith("mm_session="))
     assert "HttpOnly" in session and "SameSite=lax" in session

@@ -1,0 +1,69 @@
+"""What a patient gets back when they cancel (the doctor's policy, applied at one moment),
+and from when a doctor may end a visit.
+
+The same rules decide what ``endings`` does and what a page shows before anyone confirms,
+so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from medmarket.bookings.schemas import BookingOut
+
+LIVE = ("held", "confirmed")
+# A doctor may record a visit's outcome from this long before it starts (they are early).
+OUTCOME_LEAD = dt.timedelta(minutes=15)
+
+
+def outcome_opens_at(starts_at: dt.datetime) -> dt.datetime:
+    """From when the doctor may end a visit (completed, no-show, first visit)."""
+    return starts_at - OUTCOME_LEAD
+
+
+def patient_refund_percent(
+    status: str,
+    starts_at: dt.datetime,
+    free_cancel_hours: int,
+    late_cancel_refund_percent: int,
+    now: dt.datetime,
+) -> int | None:
+    """The share refunded when the patient cancels at ``now``: everything before the doctor's
+    free-cancellation window closes, then the doctor's late share. None when nothing was
+    paid (a hold)."""
+    if status != "confirmed":
+        return None
+    free_until = starts_at - dt.timedelta(hours=free_cancel_hours)
+    return 100 if now < free_until else late_cancel_refund_percent
+
+
+def refund_amount(price_fen: int, percent: int) -> int:
+    """``percent`` of the price in fen, rounded down (never more than was paid)."""
+    return price_fen * percent // 100
+
+
+@dataclass(frozen=True)
+class CancellationTerms:
+    allowed: bool  # the patient may still cancel
+    refund_percent: int | None  # None: nothing was paid
+    refund_fen: int
+    free_until: dt.datetime  # the end of the free-cancellation window
+
+
+def cancellation_terms(booking: BookingOut, now: dt.datetime) -> CancellationTerms:
+    """What cancelling ``booking`` at ``now`` would mean for the patient."""
+    allowed = booking.status in LIVE and booking.starts_at > now
+    percent = patient_refund_percent(
+        booking.status,
+        booking.starts_at,
+        booking.free_cancel_hours,
+        booking.late_cancel_refund_percent,
+        now,
+    )
+    return CancellationTerms(
+        allowed=allowed,
+        refund_percent=percent,
+        refund_fen=refund_amount(booking.price_fen, percent) if percent else 0,
+        free_until=booking.starts_at - dt.timedelta(hours=booking.free_cancel_hours),
+    )

@@ -1,0 +1,166 @@
+"""Doctors' booking pages: the day's queue (their bookings of one day, in their time zone),
+and one visit with its earlier diagnosis, the outcome once it has begun, or cancelling it
+(the patient is refunded in full and told why).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, get_args
+
+from litestar import Request, Router, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+
+from medmarket.accounts.guards import allow
+from medmarket.accounts.service import Principal
+from medmarket.audit import AuditContext
+from medmarket.bookings.cancellation import LIVE, outcome_opens_at
+from medmarket.bookings.endings import BookingEndings
+from medmarket.bookings.schemas import BookingOut, Outcome
+from medmarket.bookings.service import Bookings
+from medmarket.consults.routes import ConsultDomain
+from medmarket.errors import FieldError, InvalidInput, Problem
+from medmarket.pages.forms import FormState, form_fields
+from medmarket.pages.rendering import formatter, page, see_other, translator
+
+DOCTOR = allow("doctor")
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
+Text = Annotated[str | None, QueryParameter(max_length=100)]
+
+
+@get("/doctor/today", opt=DOCTOR)
+async def today(
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    bookings: NamedDependency[Bookings],
+    consults: NamedDependency[ConsultDomain],
+    date: Text = None,
+) -> Template:
+    fmt = formatter(request)
+    now = dt.datetime.now(dt.UTC)
+    local_today = now.astimezone(fmt.zone).date()
+    try:
+        day = dt.date.fromisoformat(date) if date else local_today
+    except ValueError:
+        day = local_today
+    start = dt.datetime.combine(day, dt.time(), tzinfo=fmt.zone)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=fmt.zone)
+    visits = await bookings.doctors_day(principal, start, end)
+    # Who is in the waiting room now, and each visit's room.
+    consultations = {
+        c.booking_id: c
+        for c in await consults.consultations.listing(
+            principal, booking_id=None, start=start, end=end, status=None, limit=100
+        )
+    }
+    live = [b for b in visits if b.status == "confirmed"]
+    upcoming = [b for b in live if b.ends_at > now]
+    return page(
+        request,
+        "doctor/today.html",
+        day=day,
+        is_today=day == local_today,
+        previous_day=(day - dt.timedelta(days=1)).isoformat(),
+        next_day=(day + dt.timedelta(days=1)).isoformat(),
+        visits=visits,
+        next_visit=upcoming[0] if upcoming else None,
+        confirmed=len(live),
+        consultations=consultations,
+        waiting=sum(1 for c in consultations.values() if c.status == "waiting"),
+        now=now,
+    )
+
+
+async def _visit_page(
+    request: Request[Any, Any, Any],
+    booking: BookingOut,
+    *,
+    form: FormState | None = None,
+    cancel_form: FormState | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Template:
+    now = dt.datetime.now(dt.UTC)
+    return page(
+        request,
+        "doctor/visit.html",
+        status=status,
+        booking=booking,
+        # Offered when the service would accept them; the service decides on submit.
+        can_end=booking.status == "confirmed" and now >= outcome_opens_at(booking.starts_at),
+        can_cancel=booking.status in LIVE and booking.ends_at > now,
+        outcomes=OUTCOMES,
+        form=form or FormState(values={"outcome": "completed"}),
+        cancel_form=cancel_form or FormState(),
+        notice=notice,
+    )
+
+
+@get("/doctor/visits/{booking_id:uuid}", opt=DOCTOR)
+async def visit(
+    request: Request[Any, Any, Any],
+    booking_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    bookings: NamedDependency[Bookings],
+    done: Text = None,
+) -> Template:
+    booking = await bookings.get(principal, booking_id)  # the same 404 for other doctors
+    notice = done if done in ("ended", "cancelled") else None
+    return await _visit_page(request, booking, notice=notice)
+
+
+@post("/doctor/visits/{booking_id:uuid}/outcome", opt=DOCTOR)
+async def record_outcome(
+    request: Request[Any, Any, Any],
+    booking_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    bookings: NamedDependency[Bookings],
+    endings: NamedDependency[BookingEndings],
+    context: NamedDependency[AuditContext],
+) -> Template | Redirect:
+    submitted = await form_fields(request)
+    values = {"outcome": submitted.get("outcome", ""), "note": submitted.get("note", "").strip()}
+    try:
+        if values["outcome"] not in OUTCOMES:
+            raise InvalidInput(
+                errors=[FieldError(field="outcome", message="choose", code="required")]
+            )
+        outcome: Outcome = values["outcome"]  # type: ignore[assignment]
+        await endings.record_outcome(principal, booking_id, outcome, values["note"], context)
+    except Problem as problem:
+        booking = await bookings.get(principal, booking_id)
+        form = FormState.from_problem(problem, translator(request), values, ("outcome", "note"))
+        return await _visit_page(request, booking, form=form, status=problem.status)
+    return see_other(f"/doctor/visits/{booking_id}?done=ended")
+
+
+@post("/doctor/visits/{booking_id:uuid}/cancel", opt=DOCTOR)
+async def cancel(
+    request: Request[Any, Any, Any],
+    booking_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    bookings: NamedDependency[Bookings],
+    endings: NamedDependency[BookingEndings],
+    context: NamedDependency[AuditContext],
+) -> Template | Redirect:
+    submitted = await form_fields(request)
+    values = {"reason": submitted.get("reason", "").strip()}
+    try:
+        await endings.cancel_by_doctor(principal, booking_id, values["reason"], context)
+    except Problem as problem:
+        booking = await bookings.get(principal, booking_id)
+        form = FormState.from_problem(problem, translator(request), values, ("reason",))
+        return await _visit_page(request, booking, cancel_form=form, status=problem.status)
+    return see_other(f"/doctor/visits/{booking_id}?done=cancelled")
+
+
+ROUTES = [
+    Router(
+        path="/",
+        route_handlers=[today, visit, record_outcome, cancel],
+        include_in_schema=False,
+    )
+]

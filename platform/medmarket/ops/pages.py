@@ -1,0 +1,34 @@
+"""The operators' dashboard: today's figures (bookings, visits, payments and refunds,
+applications waiting) and the health of every installed plugin."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Request, Router, get
+from litestar.response import Template
+
+from medmarket.accounts.guards import allow
+from medmarket.ops.dashboard import today_figures
+from medmarket.pages.rendering import formatter, page
+from medmarket.services import Services
+
+
+@get("/operator", opt=allow("operator"))
+async def dashboard(request: Request[Any, Any, Any]) -> Template:
+    services: Services = request.app.state.services
+    fmt = formatter(request)
+    day = dt.datetime.now(fmt.zone).date()
+    figures = await today_figures(services.db, day, fmt.zone)
+    health = await services.plugins.health()  # every adapter asked behind a timeout
+    return page(
+        request,
+        "operator/dashboard.html",
+        figures=figures,
+        plugins=services.plugins.describe(),
+        health=sorted(health.items()),
+    )
+
+
+ROUTES = [Router(path="/", route_handlers=[dashboard], include_in_schema=False)]
