@@ -8,7 +8,7 @@ notifies in the same transaction. Suspension also publishes ``doctor.suspended``
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -115,35 +115,30 @@ class DoctorDecisions:
     async def approve(
         self, principal: Principal, doctor_id: uuid.UUID, reason: str, context: AuditContext
     ) -> None:
-        reason = _reason(reason)
-        async with self.db.transaction() as connection:
-            doctor = await visible_doctor(connection, principal, doctor_id, lock=True)
-            change_id = await change_status(
-                connection,
-                doctor,
-                "approved",
-                context,
-                reason_code="operator_decision",
-                reason=reason,
-            )
-            await notify_user(
-                connection,
-                doctor["user_id"],
-                "doctor.application.approved",
-                {"doctor_id": doctor_id, "reason": reason},
-                key=f"doctor.application.approved:{doctor_id}:{change_id}",
-            )
+        await self._decide(principal, doctor_id, "approved", reason, context)
 
     async def reject(
         self, principal: Principal, doctor_id: uuid.UUID, reason: str, context: AuditContext
     ) -> None:
+        await self._decide(principal, doctor_id, "rejected", reason, context)
+
+    async def _decide(
+        self,
+        principal: Principal,
+        doctor_id: uuid.UUID,
+        decision: Literal["approved", "rejected"],
+        reason: str,
+        context: AuditContext,
+    ) -> None:
+        """An operator's decision on an application; the doctor is told, with the reason."""
         reason = _reason(reason)
+        template = f"doctor.application.{decision}"
         async with self.db.transaction() as connection:
             doctor = await visible_doctor(connection, principal, doctor_id, lock=True)
             change_id = await change_status(
                 connection,
                 doctor,
-                "rejected",
+                decision,
                 context,
                 reason_code="operator_decision",
                 reason=reason,
@@ -151,9 +146,9 @@ class DoctorDecisions:
             await notify_user(
                 connection,
                 doctor["user_id"],
-                "doctor.application.rejected",
+                template,
                 {"doctor_id": doctor_id, "reason": reason},
-                key=f"doctor.application.rejected:{doctor_id}:{change_id}",
+                key=f"{template}:{doctor_id}:{change_id}",
             )
 
     async def recheck(
