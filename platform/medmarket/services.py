@@ -40,7 +40,7 @@ async def open_services(
             min_size=settings.database_pool_min,
             max_size=settings.database_pool_max,
         )
-        db = Database(pool)
+        db = Database(pool, dsn=settings.database_url, role=settings.database_app_role or None)
         stack.push_async_callback(db.close)
         redis = Redis.from_url(settings.redis_url, decode_responses=False)
         stack.push_async_callback(redis.aclose)

@@ -1,8 +1,9 @@
 """The rules of booking.
 
-Holding: the slot row is locked (so contenders queue instead of racing), stale holds on the
-same time are expired, and the booking is inserted; the exclusion constraints on bookings are
-what finally guarantee one live booking per stretch of a doctor's (and a patient's) time.
+Holding: the slot row is locked (a contender that finds it locked is told at once that the
+time is being taken), stale holds on the same time are expired, and the booking is
+inserted; the exclusion constraints on bookings are what finally guarantee one live booking
+per stretch of a doctor's (and a patient's) time.
 Everything a booking changes commits with its audit event and its outbox messages.
 """
 
@@ -149,8 +150,12 @@ class Bookings:
         if looks_free is False:
             raise SlotTaken(field="slot_id")
         async with self.db.transaction() as connection:
-            slot = await connection.fetchrow(
-                """
+            # NOWAIT: if another request holds this slot's row, it is booking this very
+            # time; answering 409 at once beats queueing every contender on the row (and
+            # their pool connections) only to answer 409 after the winner commits.
+            try:
+                slot = await connection.fetchrow(
+                    """
                 SELECT s.id, s.doctor_id, s.kind, s.starts_at, s.ends_at,
                        slot_is_free(s.state, s.held_until) AS free, o.price_fen, o.currency,
                        o.free_cancel_hours, o.late_cancel_refund_percent, d.user_id
@@ -160,10 +165,12 @@ class Bookings:
                   JOIN consult_offerings o ON o.doctor_id = s.doctor_id AND o.kind = s.kind
                                           AND o.active
                  WHERE s.id = $1 AND s.state <> 'withdrawn'
-                   FOR UPDATE OF s
+                   FOR UPDATE OF s NOWAIT
                 """,
-                request.slot_id,
-            )
+                    request.slot_id,
+                )
+            except asyncpg.LockNotAvailableError:
+                raise SlotTaken(field="slot_id") from None
             if slot is None:
                 raise NotFound("no such slot", field="slot_id")
             if slot["starts_at"] <= dt.datetime.now(dt.UTC):

@@ -37,7 +37,8 @@ async def payment_lock(
     ``wait_seconds=None`` does not wait: raises ``PaymentBusy`` at once (reconciliation
     skips busy payments). After waiting ``wait_seconds`` it raises ``PaymentBusy`` too.
     """
-    async with db.connection() as connection:
+    # A dedicated connection: the session lock must never stay behind on a pooled one.
+    async with db.dedicated() as connection:
         key = lock_key(payment_id)
         if wait_seconds is None:
             acquired = await connection.fetchval(
