@@ -85,7 +85,7 @@ async def test_only_a_completed_visit_can_be_reviewed_once_by_its_patient(app: L
         assert twice.status_code == 409
         page = await expect(http.get(f"/api/doctors/{doctor.id}"))
         assert page["doctor"]["rating"] == 4.0 and page["doctor"]["review_count"] == 1
-        other_doctor = await approved_doctor(app, publish_days=1)
+        other_doctor = await approved_doctor(app, publish_days=2)
         refused = await http.post(
             f"/api/doctor/reviews/{review['id']}/reply",
             headers=other_doctor.headers,
@@ -107,7 +107,7 @@ async def test_only_a_completed_visit_can_be_reviewed_once_by_its_patient(app: L
 @pytest.fixture(scope="module")
 async def completed_visit(app: Litestar) -> tuple[uuid.UUID, uuid.UUID]:
     """A doctor with one completed visit: (doctor id, booking id)."""
-    doctor = await approved_doctor(app, publish_days=1)
+    doctor = await approved_doctor(app, publish_days=2)
     patient = await ready_patient(app)
     booking_id = await visit(app, doctor, patient, complete=True)
     return uuid.UUID(doctor.id), uuid.UUID(booking_id)
