@@ -194,6 +194,9 @@ class Bookings:
                 slot["ends_at"],
             )
             for lapsed_booking in lapsed:
+                await audit.record(
+                    connection, context, "booking.expired", "booking", lapsed_booking["id"]
+                )
                 await refunds.cancel_open_attempts(
                     connection, PURPOSE, lapsed_booking["id"], context
                 )

@@ -113,6 +113,12 @@ async def test_hold_expiry_releases_the_slot(database_url: str) -> None:
             assert retaken["status"] == "held"
             mine = await expect(http.get(f"/api/bookings/{held['id']}", headers=first.headers))
             assert mine["status"] == "expired"
+            trail = await app.state.services.db.fetch(
+                "SELECT action FROM audit_events WHERE subject_type = 'booking' AND subject_id = $1 "
+                "ORDER BY id",
+                held["id"],
+            )
+            assert [row["action"] for row in trail] == ["booking.held", "booking.expired"]
             # Paying for the lapsed hold is refused: nothing is charged for a lost time.
             late = await http.post(
                 "/api/payments",
@@ -197,7 +203,7 @@ async def test_doctor_cancels_with_full_refund_and_the_patient_is_told(app: Lite
     async with client_for(app) as http:
         slot = (await free_slots(http, doctor.id))[0]
         booking = await hold(http, patient, slot["id"])
-        await pay(app, patient, booking["id"])
+        paid = await pay(app, patient, booking["id"])
         no_reason = await http.post(
             f"/api/doctor/bookings/{booking['id']}/cancel", headers=doctor.headers, json={}
         )
@@ -210,6 +216,12 @@ async def test_doctor_cancels_with_full_refund_and_the_patient_is_told(app: Lite
             )
         )
         assert cancelled["refund_percent"] == 100 and cancelled["end_reason"] == "doctor_cancelled"
+        refunds = await expect(
+            http.get(f"/api/payments/{paid['id']}/refunds", headers=patient.headers)
+        )
+        assert [(r["amount"]["amount"], r["reason"]) for r in refunds] == [
+            (paid["amount"]["amount"], "doctor_cancelled")
+        ]
         told = await app.state.services.db.fetchval(
             "SELECT count(*) FROM outbox WHERE topic = 'notification.send' "
             "AND payload->>'template' = 'booking.cancelled_by_doctor' "
