@@ -55,6 +55,7 @@ from medmarket.scheduling import routes as schedule_routes
 from medmarket.services import Services, open_services
 from medmarket.settings import Settings, load_settings
 from medmarket.signaling import routes as signaling_routes
+from medmarket.text_guard import refuse_nul_characters
 from medmarket.video import routes as video_routes
 
 log = logging.getLogger("medmarket")
@@ -158,6 +159,7 @@ def create_app(
         lifespan=[lifespan],
         # Who may call a route, then: a form-like body must carry our CSRF token.
         guards=[access_guard, form_token_guard],
+        middleware=[refuse_nul_characters],
         dependencies={
             **_domain_dependencies(),
             "services": Provide(provide_services, sync_to_thread=False),

@@ -11,6 +11,7 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -186,6 +187,11 @@ def as_problem(exc: Exception) -> Problem:
         return _from_validation(exc)
     if isinstance(exc, HTTPException):
         return _from_http(exc)
+    if isinstance(exc, asyncpg.DataError):
+        # A value the database cannot hold (out of range, unrepresentable): the client's
+        # input, not our failure; the first line says which kind without echoing internals.
+        log.warning("refused a value the database cannot store: %s", exc)
+        return InvalidInput("a value is out of range or cannot be stored", code="out-of-range")
     return InternalError()
 
 
@@ -199,6 +205,10 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
 
 def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return problem_response(request, _from_http(exc))
+
+
+def handle_unstorable(request: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[Any]:
+    return problem_response(request, as_problem(exc))
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -219,6 +229,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Problem: handle_problem,
     ValidationException: handle_validation,
     HTTPException: handle_http,
+    asyncpg.DataError: handle_unstorable,
     Exception: handle_unexpected,
 }
 

@@ -19,7 +19,7 @@ async def list_audit_events(
     subject_id: FromQuery[str | None] = None,
     actor_id: FromQuery[uuid.UUID | None] = None,
     consultation_id: FromQuery[uuid.UUID | None] = None,
-    before_id: FromQuery[int | None] = None,
+    before_id: Annotated[int | None, QueryParameter(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
 ) -> list[AuditEvent]:
     """Newest first; page with ``before_id`` set to the last id you saw."""

@@ -93,8 +93,11 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         moment, _, doctor_id = raw.partition("|")
-        return dt.datetime.fromisoformat(moment), uuid.UUID(doctor_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        updated_at = dt.datetime.fromisoformat(moment)
+        if updated_at.tzinfo is None:
+            raise ValueError("a cursor's time carries its offset")
+        return updated_at.astimezone(dt.UTC), uuid.UUID(doctor_id)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput(
             "cursor: use the next_cursor of the previous page", field="cursor"
         ) from None

@@ -4,6 +4,8 @@ kept in the history everyone concerned reads, and refused from a status it does 
 
 from __future__ import annotations
 
+import base64
+import uuid
 from typing import Any
 
 import httpx
@@ -287,7 +289,13 @@ async def test_operators_list_and_page_through_doctors(
         if cursor is None:
             break
     assert sorted(seen) == sorted(made) and len(seen) == 3
-    bad = await http.get(
-        "/api/onboarding/doctors", headers=operator.headers, params={"cursor": "%%%"}
-    )
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"
+    for forged in (
+        "%%%",
+        # A well-formed cursor whose time cannot be stored, or has no offset.
+        base64.urlsafe_b64encode(f"0001-01-01T00:00:00+08:00|{uuid.uuid4()}".encode()).decode(),
+        base64.urlsafe_b64encode(f"2026-01-01T00:00:00|{uuid.uuid4()}".encode()).decode(),
+    ):
+        bad = await http.get(
+            "/api/onboarding/doctors", headers=operator.headers, params={"cursor": forged}
+        )
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"
