@@ -18,7 +18,9 @@ from medmarket.testing.browser_steps import cite_diagnosis, fill_card, video_flo
 from medmarket.testing.factories import (
     PDF_BYTES,
     PNG_BYTES,
+    add_staff,
     hospital_with_demo_adapter,
+    staff_record,
     unique_licence_number,
 )
 from medmarket.testing.fixtures import STRONG_PASSWORD, create_operator_account, unique_email
@@ -32,6 +34,20 @@ async def test_from_application_to_review(
 ) -> None:
     specialty = "旅程科" + uuid.uuid4().hex[:4]
     hospital = await hospital_with_demo_adapter(app)
+    # The hospital's registry knows the doctor but not when independent practice began:
+    # the checks leave that to a person.
+    licence_number = unique_licence_number()
+    await add_staff(
+        app,
+        hospital,
+        staff_record(
+            licence_number=licence_number,
+            full_name="沈 大夫",
+            title="主任医师",
+            specialties=[specialty],
+            practice_started_on=None,
+        ),
+    )
 
     # A doctor applies.
     doctor = await new_page()
@@ -42,7 +58,7 @@ async def test_from_application_to_review(
     await doctor.get_by_role("button", name="创建账户").click()
     await doctor.goto(live_server.url + "/doctor/application")
     await doctor.get_by_label("所在合作医院").select_option(hospital.id)
-    await doctor.get_by_label("医师执业证书编号").fill(unique_licence_number())
+    await doctor.get_by_label("医师执业证书编号").fill(licence_number)
     await doctor.get_by_label("职称").select_option("主任医师")
     await doctor.get_by_label("擅长领域").fill(specialty)
     await doctor.get_by_role("button", name="保存申请").click()

@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, ReceiveMessage, Scope, Send
 
 from medmarket.errors import PROBLEM_JSON, InvalidInput
 
@@ -71,24 +72,23 @@ def _content_type(scope: Scope) -> str:
 async def _refuse(send: Send, path: str, field: str) -> None:
     problem = InvalidInput("text may not contain a NUL character", field=field)
     body = msgspec.json.encode(problem.body(instance=path))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": problem.status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": problem.status,
+        "headers": [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def refuse_nul_characters(app: ASGIApp) -> ASGIApp:
     """The middleware: wraps ``app``."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         query = scope.get("query_string", b"")
@@ -101,7 +101,7 @@ def refuse_nul_characters(app: ASGIApp) -> ASGIApp:
         if content_type not in _CHECKED_BODIES:
             await app(scope, receive, send)
             return
-        messages: list[Message] = []
+        messages: list[ReceiveMessage] = []
         chunks: list[bytes] = []
         complete, size = False, 0
         while size <= CHECKED_BODY_LIMIT:
@@ -120,7 +120,7 @@ def refuse_nul_characters(app: ASGIApp) -> ASGIApp:
             await _refuse(send, scope["path"], field)
             return
 
-        async def replay() -> Message:
+        async def replay() -> ReceiveMessage:
             return messages.pop(0) if messages else await receive()
 
         await app(scope, replay, send)

@@ -107,6 +107,37 @@ def _must_be_suspended(doctor: asyncpg.Record) -> asyncpg.Record:
     return doctor
 
 
+async def _only_what_the_checks_left_open(
+    connection: asyncpg.Connection, doctor: asyncpg.Record
+) -> None:
+    """An operator approves what the checks could not settle, never against them: only an
+    application waiting for review, and only when no check of its latest run failed (an
+    expired licence or two years of practice are rejected, or re-checked once the hospital
+    corrects its records)."""
+    if doctor["status"] != "needs_review":
+        raise WrongStatus(
+            f"the application is {doctor['status']}; an operator approves only what waits "
+            "for review",
+            status_now=doctor["status"],
+        )
+    failed = await connection.fetch(
+        """
+        SELECT kind FROM doctor_checks
+         WHERE run_id = (SELECT run_id FROM doctor_checks WHERE doctor_id = $1
+                          ORDER BY id DESC LIMIT 1)
+           AND outcome = 'failed'
+         ORDER BY id
+        """,
+        doctor["id"],
+    )
+    if failed:
+        raise ChecksNotPassed(
+            "the hospital's answer breaks a rule for online practice; reject the application "
+            "with a reason, or re-check once the hospital has corrected its records",
+            checks=[row["kind"] for row in failed],
+        )
+
+
 class DoctorDecisions:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -135,6 +166,8 @@ class DoctorDecisions:
         template = f"doctor.application.{decision}"
         async with self.db.transaction() as connection:
             doctor = await visible_doctor(connection, principal, doctor_id, lock=True)
+            if decision == "approved":
+                await _only_what_the_checks_left_open(connection, doctor)
             change_id = await change_status(
                 connection,
                 doctor,

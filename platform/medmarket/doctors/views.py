@@ -37,8 +37,10 @@ _ACTIONS: dict[str, dict[str, list[Action]]] = {
 }
 
 
-def actions_for(role: str, status: str) -> list[Action]:
-    return list(_ACTIONS.get(role, {}).get(status, []))
+def actions_for(role: str, status: str, *, a_check_failed: bool = False) -> list[Action]:
+    """What ``role`` may do now; approval is not offered against a failed check."""
+    actions = list(_ACTIONS.get(role, {}).get(status, []))
+    return [a for a in actions if not (a == "approve" and a_check_failed)]
 
 
 def document_url(doctor_id: uuid.UUID, document_id: uuid.UUID) -> str:
@@ -159,5 +161,9 @@ async def doctor_out(
         documents=[document_out(row) for row in documents],
         latest_checks=runs[0] if runs else None,
         history=history_out(history, locale),
-        actions=actions_for(principal.role, doctor["status"]),
+        actions=actions_for(
+            principal.role,
+            doctor["status"],
+            a_check_failed=bool(runs) and runs[0].outcome == "failed",
+        ),
     )

@@ -16,7 +16,9 @@ from medmarket.testing.browser import LiveServer, NewPage, at_widths, horizontal
 from medmarket.testing.factories import (
     PDF_BYTES,
     PNG_BYTES,
+    add_staff,
     hospital_with_demo_adapter,
+    staff_record,
     unique_licence_number,
 )
 from medmarket.testing.fixtures import STRONG_PASSWORD, create_operator_account, unique_email
@@ -27,7 +29,16 @@ pytestmark = pytest.mark.browser
 async def test_a_doctor_applies_an_operator_approves_and_the_doctor_publishes_times(
     app: Litestar, live_server: LiveServer, new_page: NewPage
 ) -> None:
-    hospital = await hospital_with_demo_adapter(app)  # its registry does not know the doctor
+    hospital = await hospital_with_demo_adapter(app)
+    # The registry knows the doctor but not since when they practise: a person decides.
+    licence_number = unique_licence_number()
+    record = staff_record(
+        licence_number=licence_number,
+        full_name="欧阳 明",
+        title="副主任医师",
+        practice_started_on=None,
+    )
+    await add_staff(app, hospital, record)
     page = await new_page(width=375)
     await page.goto(live_server.url + "/sign-up?role=doctor")
     await page.get_by_label("姓名").fill("欧阳 明")
@@ -38,7 +49,7 @@ async def test_a_doctor_applies_an_operator_approves_and_the_doctor_publishes_ti
 
     await expect(page.get_by_role("heading", level=1)).to_have_text("执业申请")
     await page.get_by_label("所在合作医院").select_option(hospital.id)
-    await page.get_by_label("医师执业证书编号").fill(unique_licence_number())
+    await page.get_by_label("医师执业证书编号").fill(licence_number)
     await page.get_by_label("职称").select_option("副主任医师")
     await page.get_by_label("擅长领域").fill("呼吸内科、哮喘")
     await page.get_by_label("英语", exact=True).check()
@@ -89,7 +100,7 @@ async def test_a_doctor_applies_an_operator_approves_and_the_doctor_publishes_ti
     await live_server.sign_in(review.context, operator)
     await review.goto(f"{live_server.url}/operator/applications?hospital_id={hospital.id}")
     await review.get_by_role("link", name="欧阳 明").click()
-    await expect(review.get_by_text("执业证书 未通过")).to_be_visible()
+    await expect(review.get_by_text("执业年限 无法确认")).to_be_visible()
     await at_widths(review, "review")
     await review.get_by_label("理由").fill("已电话联系医院人事科核实")
     await review.get_by_role("button", name="批准").click()

@@ -67,7 +67,8 @@ async def decide(
 async def test_operator_approves_what_the_checks_could_not_settle(
     app: Litestar, http: httpx.AsyncClient, operator: Account
 ) -> None:
-    _, doctor = await in_review(app)
+    # The hospital confirms the licence but not when independent practice began.
+    _, doctor = await in_review(app, practice_started_on=None)
     queue = await http.get(
         "/api/onboarding/doctors",
         headers=operator.headers,
@@ -89,6 +90,43 @@ async def test_operator_approves_what_the_checks_could_not_settle(
     [notice] = await notifications(app, doctor.user_id, "doctor.application.approved")
     assert notice.params["reason"] == "规培经历可折算执业年限"
     assert (await audit_actions(app, doctor.doctor_id))[-1] == "doctor.approved"
+
+
+@pytest.mark.parametrize(
+    ("record", "failed"),
+    [
+        ({"years_of_practice": 2}, ["practice_years"]),
+        ({"licence_valid_days": -1}, ["licence_unexpired"]),
+        ({"title": "住院医师"}, ["title"]),
+    ],
+)
+async def test_an_operator_cannot_approve_against_a_failed_check(
+    app: Litestar,
+    http: httpx.AsyncClient,
+    operator: Account,
+    record: dict[str, Any],
+    failed: list[str],
+) -> None:
+    _, doctor = await in_review(app, **record)
+    refused = await decide(http, operator, doctor, "approve", reason="我担保")
+    assert refused.status_code == 409
+    assert refused.json()["type"] == "/problems/checks-not-passed"
+    assert refused.json()["checks"] == failed
+    mine = (await http.get("/api/doctor/application", headers=doctor.headers)).json()
+    assert mine["status"] == "needs_review"
+    assert not await is_bookable(app, doctor.doctor_id)
+
+
+async def test_an_application_still_being_verified_cannot_be_approved(
+    app: Litestar, http: httpx.AsyncClient, operator: Account
+) -> None:
+    _, doctor = await in_review(app, practice_started_on=None)
+    await app.state.services.db.execute(
+        "UPDATE doctors SET status = 'verifying' WHERE id = $1", uuid.UUID(doctor.doctor_id)
+    )
+    early = await decide(http, operator, doctor, "approve")
+    assert early.status_code == 409
+    assert early.json()["status_now"] == "verifying"
 
 
 async def test_rejected_doctor_sees_why_revises_and_applies_again(

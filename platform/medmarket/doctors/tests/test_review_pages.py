@@ -10,7 +10,14 @@ import pytest
 from litestar import Litestar
 
 from medmarket.doctors import review_pages
-from medmarket.testing.factories import draft_doctor, hospital_with_demo_adapter, submit
+from medmarket.testing.factories import (
+    DoctorAccount,
+    add_staff,
+    draft_doctor,
+    hospital_with_demo_adapter,
+    staff_record,
+    submit,
+)
 from medmarket.testing.fixtures import Account, client_for
 from medmarket.testing.pages import browser_session, error_beside, get_page, post_form, text_of
 
@@ -22,7 +29,13 @@ async def test_the_queue_filters_pages_and_leads_to_a_decision(
     waiting = []
     for name in ("甲 医生", "乙 医生"):
         doctor = await draft_doctor(app, hospital, full_name=name)
-        assert (await submit(app, doctor))["status"] == "needs_review"  # not in the registry
+        if name == "乙 医生":  # known, but when practice began is not on record
+            record = staff_record(
+                licence_number=doctor.licence_number, full_name=name, practice_started_on=None
+            )
+            await add_staff(app, hospital, record)
+        # 甲 is not in the registry at all.
+        assert (await submit(app, doctor))["status"] == "needs_review"
         waiting.append(doctor)
     await browser_session(client, operator)
     monkeypatch.setattr(review_pages, "QUEUE_SIZE", 1)
@@ -45,8 +58,13 @@ async def test_the_queue_filters_pages_and_leads_to_a_decision(
     review = (await get_page(client, f"/review/doctors/{target.doctor_id}")).text
     shown = text_of(review)
     assert "待人工审核" in shown and "执业证书 未通过" in shown and "医院返回的依据" in shown
-    for action in ("批准", "驳回", "重新核验"):
+    # The licence was not confirmed: rejecting or asking again, never approving.
+    for action in ("驳回", "重新核验"):
         assert action in shown
+    assert f"{path_of(target)}/approve" not in review and "有核验项未通过，不能批准" in shown
+    open_question = (await get_page(client, path_of(waiting[1]))).text
+    assert f"{path_of(waiting[1])}/approve" in open_question
+    assert "不能批准" not in text_of(open_question)
     path = f"/review/doctors/{target.doctor_id}"
     empty = await post_form(client, f"{path}/reject", {"reason": ""}, from_page=path)
     assert empty.status_code == 422 and error_beside(empty.text, "reason")
@@ -65,3 +83,7 @@ async def test_the_queue_filters_pages_and_leads_to_a_decision(
     )
     assert approved.status_code == 303
     assert "已批准" in text_of((await get_page(client, approved.headers["location"])).text)
+
+
+def path_of(doctor: DoctorAccount) -> str:
+    return f"/review/doctors/{doctor.doctor_id}"
