@@ -258,6 +258,7 @@ class DoctorService:
         content, media_type = await files.read_accepted(
             upload.file, self.settings.document_max_bytes
         )
+        files.require_name_agrees(files.display_name(upload.file.filename), media_type)
         document_id = uuid.uuid4()
         path: Path | None = None
         try:

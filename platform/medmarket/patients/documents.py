@@ -90,6 +90,7 @@ class PatientDocuments:
             raise InvalidInput("give the document a title", field="title")
         issued_on = _issued_on(form.issued_on)
         content, media_type = await files.read_accepted(form.file, MAX_BYTES)
+        files.require_name_agrees(files.display_name(form.file.filename), media_type)
         patients, document_id = Patients(self.db), uuid.uuid4()
         path = path_of(self.data_path, patient_id, document_id)
         try:

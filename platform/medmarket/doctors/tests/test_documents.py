@@ -59,9 +59,8 @@ async def upload(
         ("licence.pdf", PDF_BYTES, "application/pdf", "application/pdf"),
         ("scan.png", PNG_BYTES, "image/png", "image/png"),
         ("photo.jpeg", JPEG_BYTES, "image/jpeg", "image/jpeg"),
-        # Lying names and declared types: the content decides.
-        ("licence.pdf", PNG_BYTES, "application/pdf", "image/png"),
-        ("photo.jpg", PDF_BYTES, "image/jpeg", "application/pdf"),
+        # A lying declared type: the content decides; a name without extension claims nothing.
+        ("scan.PNG", PNG_BYTES, "application/pdf", "image/png"),
         ("no-extension", JPEG_BYTES, "text/html", "image/jpeg"),
     ],
 )
@@ -78,6 +77,20 @@ async def test_accepted_by_content(
     assert response.json()["content_type"] == stored_as
     assert response.json()["size_bytes"] == len(content)
     assert response.json()["original_name"] == name
+
+
+@pytest.mark.parametrize(
+    ("name", "content"), [("licence.pdf", PNG_BYTES), ("photo.jpg", PDF_BYTES)]
+)
+async def test_a_name_that_lies_about_the_content_is_refused(
+    http: httpx.AsyncClient, doctor: DoctorAccount, name: str, content: bytes
+) -> None:
+    response = await upload(http, doctor, name, content, declared="application/octet-stream")
+    assert response.status_code == 415, response.text
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("file", "extension-mismatch")
+    mine = (await http.get("/api/doctor/application", headers=doctor.headers)).json()
+    assert mine["documents"] == []
 
 
 @pytest.mark.parametrize(
@@ -136,9 +149,9 @@ async def test_an_oversized_document_is_refused(small_uploads_app: Litestar) -> 
 async def test_stored_privately_and_served_only_as_an_attachment(
     app: Litestar, http: httpx.AsyncClient, doctor: DoctorAccount
 ) -> None:
-    created = await upload(http, doctor, "../../etc/licence.pdf", PNG_BYTES)
+    created = await upload(http, doctor, "../../etc/licence.png", PNG_BYTES)
     document = created.json()
-    assert document["original_name"] == "licence.pdf"
+    assert document["original_name"] == "licence.png"
     data_dir = Path(app.state.settings.data_dir)
     stored = data_dir / "documents" / doctor.doctor_id / document["id"]
     assert stored.read_bytes() == PNG_BYTES

@@ -41,8 +41,11 @@ async def test_a_document_is_judged_by_its_content(app: Litestar) -> None:
     patient = await ready_patient(app)
     good = await upload(app, patient, PDF_BYTES, "病历.pdf")
     assert good["status"] == 201 and good["body"]["content_type"] == "application/pdf"
-    jpeg_named_pdf = await upload(app, patient, JPEG_BYTES, "scan.pdf")
-    assert jpeg_named_pdf["body"]["content_type"] == "image/jpeg"
+    jpeg_named_pdf = await upload(app, patient, JPEG_BYTES, "scan.pdf")  # would mislead a reader
+    assert jpeg_named_pdf["status"] == 415
+    assert jpeg_named_pdf["body"]["errors"][0]["code"] == "extension-mismatch"
+    photo = await upload(app, patient, JPEG_BYTES, "IMG_0042.JPG")
+    assert photo["body"]["content_type"] == "image/jpeg"
     lying = await upload(app, patient, b"<html><script>alert(1)</script></html>", "ct.pdf")
     assert lying["status"] == 415
     assert lying["body"]["errors"][0]["field"] == "file"
@@ -54,7 +57,7 @@ async def test_a_document_is_judged_by_its_content(app: Litestar) -> None:
         listed = await expect(
             http.get(f"/api/patients/{patient.id}/documents", headers=patient.headers)
         )
-    assert {d["id"] for d in listed} == {good["body"]["id"], jpeg_named_pdf["body"]["id"]}
+    assert {d["id"] for d in listed} == {good["body"]["id"], photo["body"]["id"]}
 
 
 async def test_no_document_without_consent(app: Litestar) -> None:
