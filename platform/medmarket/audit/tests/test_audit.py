@@ -9,6 +9,15 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from medmarket.doctors import decisions
+from medmarket.failpoints import InjectedFault
+from medmarket.testing.factories import (
+    add_staff,
+    draft_doctor,
+    hospital_with_demo_adapter,
+    staff_record,
+    submit,
+)
 from medmarket.testing.fixtures import STRONG_PASSWORD, Account, unique_email
 
 
@@ -45,20 +54,50 @@ async def test_sign_up_and_sign_in_are_recorded_with_who_what_where(
 
 
 async def test_a_change_that_rolls_back_leaves_no_audit_event(
-    client: httpx.AsyncClient, app: Litestar
+    client: httpx.AsyncClient, app: Litestar, operator: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    email = unique_email()
-    body = {"email": email, "password": STRONG_PASSWORD, "display_name": "Ann"}
-    await client.post("/api/accounts", json=body)
-    before = await app.state.services.db.fetchval(
-        "SELECT count(*) FROM audit_events WHERE action = 'account.signed_up'"
+    # An operator's approval: the status change and its audit event are written, then the
+    # notification that follows in the same transaction fails.
+    hospital = await hospital_with_demo_adapter(app)
+    doctor = await draft_doctor(app, hospital, full_name="钱 医生")
+    record = staff_record(
+        licence_number=doctor.licence_number, full_name="钱 医生", practice_started_on=None
     )
-    duplicate = await client.post("/api/accounts", json=body)
-    assert duplicate.status_code == 409
-    after = await app.state.services.db.fetchval(
-        "SELECT count(*) FROM audit_events WHERE action = 'account.signed_up'"
+    await add_staff(app, hospital, record)
+    assert (await submit(app, doctor))["status"] == "needs_review"
+
+    async def broken_notify(*args: object, **kwargs: object) -> None:
+        raise InjectedFault("the notification could not be queued")
+
+    monkeypatch.setattr(decisions, "notify_user", broken_notify)
+    failed = await client.post(
+        f"/api/onboarding/doctors/{doctor.doctor_id}/approve",
+        headers=operator.headers,
+        json={"reason": "电话核实"},
     )
-    assert after == before
+    assert failed.status_code == 500
+    db = app.state.services.db
+    status = await db.fetchval(
+        "SELECT status FROM doctors WHERE id = $1", uuid.UUID(doctor.doctor_id)
+    )
+    approvals = await db.fetchval(
+        "SELECT count(*) FROM audit_events WHERE action = 'doctor.approved' AND subject_id = $1",
+        doctor.doctor_id,
+    )
+    assert (status, approvals) == ("needs_review", 0)
+
+    monkeypatch.undo()  # the same decision, nothing broken: both are written together
+    approved = await client.post(
+        f"/api/onboarding/doctors/{doctor.doctor_id}/approve",
+        headers=operator.headers,
+        json={"reason": "电话核实"},
+    )
+    assert approved.status_code == 200, approved.text
+    approvals = await db.fetchval(
+        "SELECT count(*) FROM audit_events WHERE action = 'doctor.approved' AND subject_id = $1",
+        doctor.doctor_id,
+    )
+    assert approvals == 1
 
 
 @pytest.mark.parametrize(
