@@ -1,17 +1,25 @@
-"""The command line: plugins listed with their health, migrate and demo idempotent."""
+"""The command line: plugins listed with their health, migrate and demo idempotent, serve
+with several workers."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
 from medmarket.settings import Settings
 from medmarket.testing.databases import create_database, drop_database
+from medmarket.testing.instances import free_port, settings_environment
 
 
 def run_cli(settings: Settings, *args: str, database_url: str | None = None) -> str:
@@ -71,3 +79,51 @@ async def test_migrate_and_demo_are_idempotent(settings: Settings, fresh_databas
         await connection.close()
     assert counts["users"] > 0
     assert dict(again) == dict(counts)
+
+
+def test_serve_runs_the_marketplace_with_several_workers(settings: Settings) -> None:
+    port = free_port()
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("MEDMARKET_") and key not in ("DATABASE_URL", "REDIS_URL")
+    }
+    environ.update(settings_environment(settings))
+    command = [sys.executable, "-m", "medmarket.cli", "serve", "--workers", "2"]
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            env=environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            ready = _poll(f"{url}/readyz", server)
+            assert ready.status_code == 200, ready.text
+            home = httpx.get(url + "/", headers={"accept": "text/html"}, timeout=10)
+            assert home.status_code == 200 and "医联市场" in home.text
+            children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text()
+            commands = [Path(f"/proc/{child}/cmdline").read_bytes() for child in children.split()]
+            workers = [c for c in commands if b"spawn_main" in c and b"resource_tracker" not in c]
+            assert len(workers) == 2, commands  # under uvicorn's supervisor
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+    assert server.returncode == 0, output
+    assert "Traceback" not in output
+
+
+def _poll(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"serve exited with {process.returncode}"
+        with contextlib.suppress(httpx.HTTPError):
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                return response
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer 200 within {timeout:g}s")
