@@ -343,7 +343,7 @@ class Schedules:
         rows = await self.db.fetch(
             """
             SELECT s.id, s.starts_at, s.ends_at, s.kind, slot_is_free(s.state, s.held_until) AS free
-              FROM slots s JOIN doctors d ON d.id = s.doctor_id AND d.status = 'approved'
+              FROM slots s JOIN bookable_doctors d ON d.id = s.doctor_id
              WHERE s.doctor_id = $1 AND s.state <> 'withdrawn'
                AND s.starts_at >= greatest($2, now()) AND s.starts_at < $3
                AND ($4 = false OR slot_is_free(s.state, s.held_until))

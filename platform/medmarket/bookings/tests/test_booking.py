@@ -458,3 +458,24 @@ async def test_a_suspended_doctors_future_bookings_are_flagged_and_patients_told
             json={"purpose": "booking", "subject_id": held["id"]},
         )
         assert refused.status_code == 409
+        # Nobody can take another of the suspended doctor's times, nor see them offered.
+        assert await free_slots(http, doctor.id) == []
+        newcomer = await ready_patient(app)
+        taken = await http.post(
+            "/api/bookings",
+            headers=newcomer.headers,
+            json={"slot_id": slots[2]["id"], "patient_id": newcomer.id, "prior_diagnosis": PRIOR},
+        )
+        assert taken.status_code == 404 and taken.json()["errors"][0]["field"] == "slot_id"
+
+
+async def test_the_times_of_a_hospital_no_longer_active_are_not_offered(app: Litestar) -> None:
+    doctor = await approved_doctor(app)
+    async with client_for(app) as http:
+        assert await free_slots(http, doctor.id)
+        await app.state.services.db.execute(
+            "UPDATE hospitals SET status = 'suspended' "
+            "WHERE id = (SELECT hospital_id FROM doctors WHERE id = $1)",
+            uuid.UUID(doctor.id),
+        )
+        assert await free_slots(http, doctor.id) == []
