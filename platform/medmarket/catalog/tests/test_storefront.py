@@ -63,7 +63,21 @@ async def market(app: Litestar) -> dict[str, object]:
     await app.state.services.db.execute(
         "UPDATE doctors SET status = 'suspended' WHERE id = $1", uuid.UUID(doctors["hidden"].id)
     )
-    return {"region": region, "hospital_id": partner.id, "doctors": doctors}
+    # A hospital in another region, with a doctor whom every search above must leave out.
+    elsewhere_region = f"别处省{secrets.token_hex(3)}县"
+    elsewhere = await hospital(
+        app, region=elsewhere_region, name=f"第二人民医院 {secrets.token_hex(3)}"
+    )
+    doctors["qian"] = await approved_doctor(
+        app, full_name="钱 乙", specialties=("儿科",), hospital=elsewhere, publish_days=2
+    )
+    return {
+        "region": region,
+        "hospital_id": partner.id,
+        "elsewhere": elsewhere,
+        "elsewhere_region": elsewhere_region,
+        "doctors": doctors,
+    }
 
 
 def names(page: dict) -> list[str]:  # type: ignore[type-arg]
@@ -107,11 +121,45 @@ async def test_only_approved_doctors_are_listed_and_filters_combine(
         assert names(by_specialty) == ["李 时珍"]
         by_one_char = await expect(http.get("/api/doctors", params={"region": region, "q": "赵"}))
         assert names(by_one_char) == ["赵 医生"]
+        # Typed as Chinese names are, without the record's space.
+        whole_name = await expect(http.get("/api/doctors", params={"q": "张三丰"}))
+        assert "张 三丰" in names(whole_name)
+        spaced = await expect(http.get("/api/doctors", params={"region": region, "q": "张 三丰"}))
+        assert names(spaced) == ["张 三丰"]
         card = by_name["doctors"][0]
         assert card["hospital"]["level"] == "三级甲等" and card["price_fen"] == 3000
         assert card["next_free_at"] is not None
         hidden = market["doctors"]["hidden"]
         assert (await http.get(f"/api/doctors/{hidden.id}")).status_code == 404
+
+
+async def test_region_and_hospital_each_narrow_the_market(app: Litestar, market: dict) -> None:  # type: ignore[type-arg]
+    elsewhere = market["elsewhere"]
+    async with client_for(app) as http:
+        here = await expect(
+            http.get("/api/doctors", params={"region": market["region"], "limit": 50})
+        )
+        assert "钱 乙" not in names(here) and len(names(here)) == 4
+        there = await expect(
+            http.get("/api/doctors", params={"region": market["elsewhere_region"], "limit": 50})
+        )
+        assert names(there) == ["钱 乙"]
+        at_partner = await expect(
+            http.get("/api/doctors", params={"hospital_id": market["hospital_id"], "limit": 50})
+        )
+        assert sorted(names(at_partner)) == ["张 三丰", "李 时珍", "王 清任", "赵 医生"]
+        at_elsewhere = await expect(
+            http.get("/api/doctors", params={"hospital_id": elsewhere.id, "limit": 50})
+        )
+        assert names(at_elsewhere) == ["钱 乙"]
+        # Both at once: a hospital outside the region leaves nobody.
+        neither = await expect(
+            http.get(
+                "/api/doctors",
+                params={"region": market["region"], "hospital_id": elsewhere.id},
+            )
+        )
+        assert names(neither) == []
 
 
 async def test_a_day_with_free_slots_and_soonest_first(app: Litestar, market: dict) -> None:  # type: ignore[type-arg]
