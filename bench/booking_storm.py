@@ -133,6 +133,10 @@ async def run() -> dict[str, object]:
         f"{'attempts/s (HTTP, end to end)':34} {result['attempts_per_s']:>14} "
         f"{baseline['tps']:>14} ins/s (pgbench)"
     )
+    print(
+        f"{'bookings/s (successful holds)':34} {result['bookings_per_s']:>14} "
+        f"{baseline['tps']:>14} ins/s (pgbench)"
+    )
     print(f"{'successful bookings':34} {winners:>14}")
     print(
         f"{'latency p50 / p99 (ms)':34} "

@@ -70,9 +70,15 @@ async def run() -> dict[str, object]:
     }
     path = write_result("search", result)
     print()
-    print(f"{'search':40} {'p50 ms':>8} {'p99 ms':>8}")
+    # Each search beside the same run's floors: an HTTP round trip that does nothing
+    # (/healthz) and one indexed row from PostgreSQL (pgbench).
+    print(f"{'search':40} {'p50 ms':>8} {'p99 ms':>8} {'p50 : healthz':>14} {'p50 : pk':>10}")
     for name, figure in figures.items():
-        print(f"{name:40} {figure['p50_ms']:>8} {figure['p99_ms']:>8}")
+        print(
+            f"{name:40} {figure['p50_ms']:>8} {figure['p99_ms']:>8} "
+            f"{figure['p50_ms'] / max(floor['p50_ms'], 0.001):>13.1f}x "
+            f"{figure['p50_ms'] / max(pk_lookup['latency_ms'], 0.001):>9.0f}x"
+        )
     print(f"{'baseline: GET /healthz (HTTP floor)':40} {floor['p50_ms']:>8} {floor['p99_ms']:>8}")
     print(f"{'baseline: pgbench PK lookup (avg)':40} {pk_lookup['latency_ms']:>8}")
     print(f"written to {path}")
