@@ -81,6 +81,21 @@ async def test_only_the_owner_and_the_cited_visits_doctor_may_read_it(app: Lites
             response = await http.get(path, headers=caller.headers)
             assert response.status_code == 404
             assert response.json()["detail"] == missing.json()["detail"]
+        # Nor can a stranger list the owner's documents or add one to their record.
+        nobody = f"/api/patients/{uuid.uuid4()}/documents"
+        owners = f"/api/patients/{owner.id}/documents"
+        no_list = await http.get(nobody, headers=stranger.headers)
+        listed = await http.get(owners, headers=stranger.headers)
+        assert (listed.status_code, listed.json()["detail"]) == (404, no_list.json()["detail"])
+        planted = await http.post(
+            owners,
+            headers=stranger.headers,
+            data=FORM,
+            files={"file": ("病历.pdf", PDF_BYTES, "application/pdf")},
+        )
+        assert planted.status_code == 404
+        mine = await http.get(owners, headers=owner.headers)
+        assert [d["id"] for d in mine.json()] == [document["id"]]
         # Someone else's document cannot be cited for one's own booking.
         slot = (await free_slots(http, doctor.id))[0]
         borrowed = await http.post(
