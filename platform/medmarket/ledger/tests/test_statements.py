@@ -113,6 +113,13 @@ async def test_doctor_statement_lists_each_charge_and_refund(
         f"/api/settlements/doctors/{clinic['doctor']}?period={this_month()}", headers=me.headers
     )
     assert by_id.json()["lines"] == statement["lines"]
+    as_csv = await client.get(
+        f"/api/settlements/doctor?period={this_month()}&format=csv", headers=me.headers
+    )
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8").lstrip("\ufeff"))))
+    assert [row[-2] for row in rows[1:]] == ["6000", "3001", "-1200", "7801"]
+    assert rows[-1][0] == "合计" and rows[-1][-1] == "78.01"
 
 
 async def test_hospital_statement_as_csv(client: httpx.AsyncClient, clinic: dict[str, Any]) -> None:
