@@ -7,11 +7,11 @@ import logging
 
 from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.service import normalize_email
-from medmarket.db import Database, connect_pool
+from medmarket.db import Database
 from medmarket.doctors.demo_data import DEMO_ONBOARDING_ACCOUNTS, seed_partner_hospitals
 from medmarket.patients.demo_data import seed_demo_patient
 from medmarket.scheduling.demo_data import seed_schedules
-from medmarket.services import open_services
+from medmarket.services import app_database, open_services
 from medmarket.settings import Settings
 
 log = logging.getLogger("medmarket.demo")
@@ -42,21 +42,20 @@ async def _ensure_user(
 
 
 async def create_operator(settings: Settings, email: str, password: str, name: str) -> None:
-    pool = await connect_pool(settings.database_url, role=settings.database_app_role or None)
+    db = await app_database(settings)
     try:
-        await _ensure_user(Database(pool), Passwords(settings), email, "operator", name, password)
+        await _ensure_user(db, Passwords(settings), email, "operator", name, password)
     finally:
-        await pool.close()
+        await db.close()
 
 
 async def seed_demo(settings: Settings) -> None:
-    pool = await connect_pool(settings.database_url, role=settings.database_app_role or None)
-    db, passwords = Database(pool), Passwords(settings)
+    db, passwords = await app_database(settings), Passwords(settings)
     try:
         for email, role, name in DEMO_ACCOUNTS:
             await _ensure_user(db, passwords, email, role, name, DEMO_PASSWORD)
     finally:
-        await pool.close()
+        await db.close()
     async with open_services(settings) as services:
         # Partner hospitals and approved doctors, through the real onboarding.
         await seed_partner_hospitals(services, DEMO_ACCOUNTS[0][0], DEMO_PASSWORD)

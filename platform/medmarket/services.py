@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+import asyncpg
 import httpx
 from redis.asyncio import Redis
 
-from medmarket.db import Database, connect_pool
+from medmarket.db import Database, Login, connect_pool
 from medmarket.payments.purposes import PaymentPurpose, PurposeRegistry, installed_purposes
 from medmarket.plugin_manager import PluginHost
-from medmarket.settings import Settings
+from medmarket.settings import Settings, SettingsError
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,25 @@ class Services:
     payment_purposes: PurposeRegistry
 
 
+async def app_database(settings: Settings, *, min_size: int = 1, max_size: int = 10) -> Database:
+    """The application's database: logged in as ``database_app_user`` (which holds only the
+    application role's privileges), working as ``database_app_role``."""
+    login = Login(settings.database_app_user, settings.database_app_password)
+    role = settings.database_app_role or None
+    try:
+        pool = await connect_pool(
+            settings.database_url, role=role, login=login, min_size=min_size, max_size=max_size
+        )
+    except (asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidPasswordError) as exc:
+        raise SettingsError(
+            f"PostgreSQL refuses the application's login {settings.database_app_user!r} "
+            f"({exc}): run `medmarket migrate` first (it creates that role), give its password "
+            "as MEDMARKET_DATABASE_APP_PASSWORD, or set MEDMARKET_DATABASE_APP_USER to another "
+            "user (empty: DATABASE_URL's own)"
+        ) from None
+    return Database(pool, dsn=settings.database_url, role=role, login=login)
+
+
 @asynccontextmanager
 async def open_services(
     settings: Settings,
@@ -34,13 +54,9 @@ async def open_services(
     payment_purposes: Iterable[PaymentPurpose] = (),
 ) -> AsyncIterator[Services]:
     async with AsyncExitStack() as stack:
-        pool = await connect_pool(
-            settings.database_url,
-            role=settings.database_app_role or None,
-            min_size=settings.database_pool_min,
-            max_size=settings.database_pool_max,
+        db = await app_database(
+            settings, min_size=settings.database_pool_min, max_size=settings.database_pool_max
         )
-        db = Database(pool, dsn=settings.database_url, role=settings.database_app_role or None)
         stack.push_async_callback(db.close)
         redis = Redis.from_url(settings.redis_url, decode_responses=False)
         stack.push_async_callback(redis.aclose)

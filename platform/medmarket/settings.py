@@ -35,6 +35,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
     # The role the application works as; migrations run as the connecting user.
     database_app_role: str = "medmarket_app"
+    # The user the application logs in as (migration 0003 creates it), with the host and
+    # database of DATABASE_URL; empty: log in as DATABASE_URL's own user.
+    database_app_user: str = "medmarket_web"
+    database_app_password: str = ""
     database_pool_min: Annotated[int, msgspec.Meta(ge=0)] = 1
     database_pool_max: Annotated[int, msgspec.Meta(ge=1)] = 10
     data_dir: str = ".data"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -35,10 +35,26 @@ async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
     trip (``RESET ALL; UNLISTEN *; ...``), a fifth of a booking request's time under load."""
 
 
+class Login(NamedTuple):
+    """Who the application logs in as, when not as the DSN's own user."""
+
+    user: str
+    password: str = ""
+
+    def parameters(self) -> dict[str, str]:
+        return {"user": self.user, "password": self.password} if self.user else {}
+
+
 async def connect_pool(
-    dsn: str, *, role: str | None, min_size: int = 1, max_size: int = 10
+    dsn: str,
+    *,
+    role: str | None,
+    login: Login | None = None,
+    min_size: int = 1,
+    max_size: int = 10,
 ) -> asyncpg.Pool:
-    """A pool whose sessions run as ``role`` (the application role) when one is given."""
+    """A pool whose sessions log in as ``login`` (else the DSN's user) and run as ``role``
+    (the application role) when one is given."""
     return await asyncpg.create_pool(
         dsn,
         min_size=min_size,
@@ -46,6 +62,7 @@ async def connect_pool(
         server_settings=_server_settings(role),
         init=_init_connection,
         reset=_nothing_to_reset,
+        **(login.parameters() if login else {}),
     )
 
 
@@ -53,11 +70,17 @@ class Database:
     """Thin wrapper so domain code reads as ``async with db.transaction() as conn``."""
 
     def __init__(
-        self, pool: asyncpg.Pool, *, dsn: str | None = None, role: str | None = None
+        self,
+        pool: asyncpg.Pool,
+        *,
+        dsn: str | None = None,
+        role: str | None = None,
+        login: Login | None = None,
     ) -> None:
         self.pool = pool
         self._dsn = dsn
         self._role = role
+        self._login = login
 
     @asynccontextmanager
     async def dedicated(self) -> AsyncIterator[asyncpg.Connection]:
@@ -66,7 +89,11 @@ class Database:
         process dies, the lock dies with the connection."""
         if self._dsn is None:
             raise RuntimeError("this Database was made without a DSN for dedicated connections")
-        connection = await asyncpg.connect(self._dsn, server_settings=_server_settings(self._role))
+        connection = await asyncpg.connect(
+            self._dsn,
+            server_settings=_server_settings(self._role),
+            **(self._login.parameters() if self._login else {}),
+        )
         try:
             await _init_connection(connection)
             yield connection

@@ -119,6 +119,14 @@ async def test_the_application_role_cannot_rewrite_audit(
         assert await connection.fetchval("SELECT current_user") == "medmarket_app"
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await connection.execute(statement)
+        # Not even by dropping the role it works as: it logged in as one that owns nothing.
+        await connection.execute("SET ROLE NONE")
+        assert await connection.fetchval("SELECT current_user") == "medmarket_web"
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await connection.execute(statement)
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await connection.execute("ALTER TABLE audit_events DISABLE TRIGGER USER")
+        await connection.execute("SET ROLE medmarket_app")
 
 
 @pytest.mark.parametrize(
