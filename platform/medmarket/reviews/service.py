@@ -79,23 +79,31 @@ class Reviews:
     async def reply(
         self, principal: Principal, review_id: uuid.UUID, reply: ReplyIn, context: AuditContext
     ) -> ReviewOut:
+        """The doctor of the reviewed visit answers it, once; anyone else is told it does not
+        exist."""
         text = reply.reply.strip()
         if not text:
             raise InvalidInput("write a reply", field="reply")
         async with self.db.transaction() as connection:
-            updated = await connection.fetchval(
+            review = await connection.fetchrow(
                 """
-                UPDATE reviews r SET reply = $3, replied_at = now()
-                  FROM doctors d
-                 WHERE r.id = $1 AND d.id = r.doctor_id AND d.user_id = $2
-                RETURNING r.id
+                SELECT r.reply FROM reviews r JOIN doctors d ON d.id = r.doctor_id
+                 WHERE r.id = $1 AND d.user_id = $2
+                   FOR UPDATE OF r
                 """,
                 review_id,
                 principal.user_id,
-                text,
             )
-            if updated is None:
+            if review is None:
                 raise NotFound("no such review")
+            if review["reply"] is not None:
+                # One public answer per review: what patients read is never rewritten.
+                raise Conflict(
+                    "you have replied to this review already", field="reply", code="replied"
+                )
+            await connection.execute(
+                "UPDATE reviews SET reply = $2, replied_at = now() WHERE id = $1", review_id, text
+            )
             await audit.record(connection, context, "review.replied", "review", review_id)
             row = await connection.fetchrow(_SELECT + " WHERE r.id = $1", review_id)
         return review_out(row)

@@ -1,4 +1,5 @@
-"""Reviews come only from a completed visit, once; the rating always equals the reviews."""
+"""Reviews come only from a completed visit, once, and are answered by their doctor once; the
+rating always equals the reviews."""
 
 from __future__ import annotations
 
@@ -100,6 +101,17 @@ async def test_only_a_completed_visit_can_be_reviewed_once_by_its_patient(app: L
             )
         )
         assert replied["reply"] == "祝早日康复"
+        again = await http.post(
+            f"/api/doctor/reviews/{review['id']}/reply",
+            headers=doctor.headers,
+            json={"reply": "改一下"},
+        )
+        assert again.status_code == 409
+        assert again.json()["errors"][0] == {
+            "field": "reply",
+            "message": "you have replied to this review already",
+            "code": "replied",
+        }
         listed = await expect(http.get(f"/api/doctors/{doctor.id}/reviews"))
         assert [r["id"] for r in listed["reviews"]] == [review["id"]]
 
