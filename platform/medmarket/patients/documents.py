@@ -25,6 +25,7 @@ from medmarket.patients.service import Patients
 
 Kind = Literal["diagnosis", "report", "imaging", "prescription", "other"]
 MAX_BYTES = 20 * 1024 * 1024
+MAX_TEXT = 200  # the institution's name and the title (the table's checks)
 
 
 @dataclass
@@ -88,6 +89,9 @@ class PatientDocuments:
             raise InvalidInput("name the institution that issued it", field="institution")
         if not title:
             raise InvalidInput("give the document a title", field="title")
+        for field, value in (("institution", institution), ("title", title)):
+            if len(value) > MAX_TEXT:
+                raise InvalidInput(f"at most {MAX_TEXT} characters", field=field, code="too-long")
         issued_on = _issued_on(form.issued_on)
         content, media_type = await files.read_accepted(form.file, MAX_BYTES)
         files.require_name_agrees(files.display_name(form.file.filename), media_type)

@@ -53,6 +53,13 @@ async def test_a_document_is_judged_by_its_content(app: Litestar) -> None:
     assert empty["status"] == 422
     future = await upload(app, patient, PDF_BYTES, "x.pdf", issued_on="2999-01-01")
     assert future["status"] == 422 and future["body"]["errors"][0]["field"] == "issued_on"
+    wordy = await upload(app, patient, PDF_BYTES, "x.pdf", title="很" * 201)
+    assert wordy["status"] == 422  # named, not a 500 from the table's check
+    assert wordy["body"]["errors"][0] | {"message": ""} == {
+        "field": "title",
+        "code": "too-long",
+        "message": "",
+    }
     async with client_for(app) as http:
         listed = await expect(
             http.get(f"/api/patients/{patient.id}/documents", headers=patient.headers)
