@@ -45,6 +45,7 @@ from medmarket.pages import routes as page_routes
 from medmarket.pages.assets import WebAssets
 from medmarket.pages.errors import page_aware
 from medmarket.pages.forms import form_token_guard
+from medmarket.patients import health_pages as patient_health_pages
 from medmarket.patients import pages as patient_pages
 from medmarket.patients import routes as patient_routes
 from medmarket.payments import routes as payment_routes
@@ -84,6 +85,7 @@ ROUTE_MODULES: list[ModuleType] = [
     page_routes,
     # Pages of each domain (web/README.md): after the APIs whose services they use.
     patient_pages,
+    patient_health_pages,
     catalog_pages,
     booking_pages,
     doctor_pages,

@@ -21,8 +21,9 @@ function clearErrors(form) {
   }
 }
 
-// messages: optional {code: text} in the page's language (rendered by the server into a
-// data attribute); the problem's own message is the fallback. Returns the fields not found.
+// messages: optional {code: text} or {"field.code": text} (the more specific wins) in the
+// page's language (rendered by the server into a data attribute); the problem's own message
+// is the fallback. Returns the fields not found.
 export function applyProblem(form, problem, messages = {}) {
   clearErrors(form);
   const unplaced = [];
@@ -38,7 +39,7 @@ export function applyProblem(form, problem, messages = {}) {
     note.className = "field-error";
     note.id = `${input.id}-client-error`;
     note.dataset.clientError = "";
-    note.textContent = messages[error.code] || error.message;
+    note.textContent = messages[`${error.field}.${error.code}`] || messages[error.code] || error.message;
     const row = input.closest(".input-row");
     if (row) row.insertAdjacentElement("beforebegin", note);
     else (container.querySelector("legend") || container).insertAdjacentElement("afterend", note);

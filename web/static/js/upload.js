@@ -1,5 +1,6 @@
 // File uploads with progress: a form marked data-upload="<API URL>" is sent to that JSON
-// API with XMLHttpRequest, whose upload events drive a <progress> bar. Success opens
+// API with XMLHttpRequest, whose upload events drive a <progress> bar. Its required fields
+// left empty are named first, all at once, and nothing is sent. Success opens
 // data-done-url; a problem+json answer is put beside its field (applyProblem), in the
 // page's language (data-messages: {code: text}). Without this script the form posts to its
 // page route as usual.
@@ -59,9 +60,12 @@ export function enhanceUploads(root) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       if (sending) return;
-      const file = form.querySelector("input[type=file]");
-      if (!file.files.length) {
-        applyProblem(form, { errors: [{ field: "file", code: "required", message: "" }] }, messages);
+      // Every empty required field named at once, before anything is sent.
+      const empty = [...form.querySelectorAll("[data-field] :is(input, select, textarea)[required]")]
+        .filter((input) => (input.type === "file" ? !input.files.length : !input.value.trim()))
+        .map((input) => ({ field: input.closest("[data-field]").dataset.field, code: "required", message: "" }));
+      if (empty.length) {
+        applyProblem(form, { errors: empty }, messages);
         return;
       }
       sending = true;

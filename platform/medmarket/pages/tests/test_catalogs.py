@@ -192,6 +192,7 @@ def test_words_for_every_value_the_domains_can_take() -> None:
     )
     from medmarket.hospitals.interface import Title
     from medmarket.hospitals.schemas import HospitalLevel
+    from medmarket.patients.documents import Kind as PatientDocumentKind
     from medmarket.patients.schemas import Relationship, Sex
 
     def values(literal: Any) -> tuple[str, ...]:
@@ -209,6 +210,7 @@ def test_words_for_every_value_the_domains_can_take() -> None:
     expected += [f"doctor_title.{v}" for v in values(Title)]
     expected += [f"hospital_level.{v}" for v in values(HospitalLevel)]
     expected += [f"relationship.{v}" for v in values(Relationship)]
+    expected += [f"patient_document_kind.{v}" for v in values(PatientDocumentKind)]
     expected += [f"sex.{v}" for v in values(Sex)]
     expected += [f"actor.{role}" for role in (*ALL_ROLES, "system")]
     expected += [f"weekday.{day}" for day in range(1, 8)]
