@@ -50,6 +50,7 @@ from medmarket.patients import pages as patient_pages
 from medmarket.patients import routes as patient_routes
 from medmarket.payments import routes as payment_routes
 from medmarket.payments.purposes import PaymentPurpose
+from medmarket.reviews import pages as visit_review_pages
 from medmarket.reviews import routes as review_routes
 from medmarket.scheduling import pages as schedule_pages
 from medmarket.scheduling import routes as schedule_routes
@@ -93,6 +94,7 @@ ROUTE_MODULES: list[ModuleType] = [
     hospital_pages,
     schedule_pages,
     booking_doctor_pages,
+    visit_review_pages,
     ops_pages,
     consult_pages,
 ]

@@ -33,3 +33,12 @@ class ReviewOut(msgspec.Struct, kw_only=True):
 class ReviewPage(msgspec.Struct, kw_only=True):
     reviews: list[ReviewOut]
     next_cursor: str | None
+
+
+class DoctorReviewSummary(msgspec.Struct, kw_only=True):
+    """The signed-in doctor's reviews at a glance."""
+
+    doctor_id: uuid.UUID
+    review_count: int
+    rating: float | None  # the average; None before the first review
+    unanswered: int

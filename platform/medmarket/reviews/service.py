@@ -12,7 +12,13 @@ from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.db import Database
 from medmarket.errors import Conflict, InvalidInput, NotFound
-from medmarket.reviews.schemas import ReplyIn, ReviewIn, ReviewOut, ReviewPage
+from medmarket.reviews.schemas import (
+    DoctorReviewSummary,
+    ReplyIn,
+    ReviewIn,
+    ReviewOut,
+    ReviewPage,
+)
 
 _SELECT = """
     SELECT r.id, r.doctor_id, p.real_name AS author, r.rating, r.body, r.created_at,
@@ -108,20 +114,44 @@ class Reviews:
             row = await connection.fetchrow(_SELECT + " WHERE r.id = $1", review_id)
         return review_out(row)
 
+    async def summary_of_own(self, principal: Principal) -> DoctorReviewSummary | None:
+        """The signed-in doctor's count, average and unanswered reviews; None for an account
+        that has no doctor's profile yet."""
+        row = await self.db.fetchrow(
+            """
+            SELECT d.id AS doctor_id, d.review_count,
+                   CASE WHEN d.review_count > 0
+                        THEN round(d.rating_sum::numeric / d.review_count, 2)::float8 END AS rating,
+                   (SELECT count(*) FROM reviews r
+                     WHERE r.doctor_id = d.id AND r.reply IS NULL) AS unanswered
+              FROM doctors d WHERE d.user_id = $1
+            """,
+            principal.user_id,
+        )
+        return DoctorReviewSummary(**dict(row)) if row else None
+
     async def of_booking(self, booking_id: uuid.UUID) -> ReviewOut | None:
         """The review of one visit, if it has one (for the page of that visit)."""
         row = await self.db.fetchrow(_SELECT + " WHERE r.booking_id = $1", booking_id)
         return review_out(row) if row else None
 
     async def of_doctor(
-        self, doctor_id: uuid.UUID, before: dt.datetime | None, limit: int
+        self,
+        doctor_id: uuid.UUID,
+        before: dt.datetime | None,
+        limit: int,
+        *,
+        unanswered: bool = False,
     ) -> ReviewPage:
+        """Newest first; ``unanswered``: only those the doctor has not replied to yet."""
         rows = await self.db.fetch(
             _SELECT + " WHERE r.doctor_id = $1 AND ($2::timestamptz IS NULL OR r.created_at < $2)"
+            " AND (NOT $4 OR r.reply IS NULL)"
             " ORDER BY r.created_at DESC, r.id DESC LIMIT $3",
             doctor_id,
             before,
             limit + 1,
+            unanswered,
         )
         page = [review_out(row) for row in rows[:limit]]
         more = len(rows) > limit
