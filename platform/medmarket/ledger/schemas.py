@@ -36,6 +36,7 @@ class StatementLine(msgspec.Struct, kw_only=True):
     purpose: str
     subject_id: uuid.UUID
     doctor_id: uuid.UUID | None
+    doctor_name: str | None  # who saw the patient, for a hospital's statement
     gross: int  # what the patient paid (charge) or got back (refund, negative)
     share: int  # what this party earns (negative for a refund)
 

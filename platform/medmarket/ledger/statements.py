@@ -31,12 +31,14 @@ from medmarket.settings import Settings
 
 _LINES = """
 SELECT t.occurred_at, t.kind, t.payment_id, t.refund_id, p.purpose, p.subject_id, p.doctor_id,
+       d.full_name AS doctor_name,
        CASE WHEN t.kind = 'charge' THEN p.amount ELSE -r.amount END AS gross,
        -e.amount AS share
   FROM ledger_entries e
   JOIN ledger_accounts a ON a.id = e.account_id
   JOIN ledger_transactions t ON t.id = e.transaction_id
   JOIN payments p ON p.id = t.payment_id
+  LEFT JOIN doctors d ON d.id = p.doctor_id
   LEFT JOIN payment_refunds r ON r.id = t.refund_id
  WHERE a.kind = $1 AND a.currency = $3
    AND (a.doctor_id = $2 OR a.hospital_id = $2)
@@ -91,10 +93,11 @@ class Settlements:
     async def hospital_statement(
         self, viewer: Principal, hospital_id: uuid.UUID, period: str, currency: str
     ) -> Statement:
-        name = await self._visible_hospital(viewer, hospital_id)
+        name = await self.visible_hospital(viewer, hospital_id)
         return await self._statement("hospital", hospital_id, name, period, currency)
 
-    async def _visible_hospital(self, viewer: Principal, hospital_id: uuid.UUID) -> str:
+    async def visible_hospital(self, viewer: Principal, hospital_id: uuid.UUID) -> str:
+        """The hospital's name, for its admins and operators; NotFound for anyone else."""
         row = await self.db.fetchrow(
             """
             SELECT h.name, EXISTS (SELECT 1 FROM hospital_admins ha
@@ -136,7 +139,7 @@ class Settlements:
 
     # -- agreements ------------------------------------------------------------------------
     async def agreement(self, viewer: Principal, hospital_id: uuid.UUID) -> AgreementOut:
-        await self._visible_hospital(viewer, hospital_id)
+        await self.visible_hospital(viewer, hospital_id)
         row = await self.db.fetchrow(
             """
             SELECT platform_rate_bp, hospital_rate_bp, effective_from FROM hospital_agreements

@@ -129,6 +129,7 @@ async def test_hospital_statement_as_csv(client: httpx.AsyncClient, clinic: dict
     assert [line["share"] for line in statement["lines"]] == [2500, 1249, -500]
     assert statement["totals"]["share"] == 3249
     assert {line["doctor_id"] for line in statement["lines"]} == {str(clinic["doctor"])}
+    assert {line["doctor_name"] for line in statement["lines"]} == {"王医生"}
 
     answer = await client.get(path + "&format=csv", headers=admin.headers)
     assert answer.status_code == 200
