@@ -84,6 +84,11 @@ class Formatter:
             value = self.local(value)
         return format_skeleton("yMMMEd", value, locale=self.locale)
 
+    def month(self, period: str) -> str:
+        """A calendar month given as ``2026-03``: ``2026年3月`` / ``March 2026``."""
+        year, month = (int(part) for part in period.split("-"))
+        return format_skeleton("yMMMM", dt.date(year, month, 1), locale=self.locale)
+
     def time(self, value: dt.datetime) -> str:
         """``14:30`` / ``2:30 PM`` in the person's zone."""
         return format_time(self.local(value), "short", locale=self.locale)

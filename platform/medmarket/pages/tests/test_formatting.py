@@ -50,6 +50,11 @@ def test_times_are_shown_in_the_persons_zone() -> None:
     assert ZH.iso(late) == "2026-03-06T07:30+08:00"
 
 
+def test_months_are_named_the_locales_way() -> None:
+    assert ZH.month("2026-03") == "2026年3月"
+    assert EN.month("2026-12") == "December 2026"
+
+
 def test_daylight_saving_is_applied() -> None:
     new_york = Formatter("en", "America/New_York")
     winter = dt.datetime(2026, 1, 15, 17, 0, tzinfo=dt.UTC)
