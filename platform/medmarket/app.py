@@ -38,6 +38,7 @@ from medmarket.doctors import routes as doctor_routes
 from medmarket.errors import EXCEPTION_HANDLERS
 from medmarket.hospitals import pages as hospital_pages
 from medmarket.hospitals import routes as hospital_routes
+from medmarket.ledger import pages as ledger_pages
 from medmarket.ledger import routes as ledger_routes
 from medmarket.ops import pages as ops_pages
 from medmarket.ops import routes as ops_routes
@@ -95,6 +96,7 @@ ROUTE_MODULES: list[ModuleType] = [
     schedule_pages,
     booking_doctor_pages,
     visit_review_pages,
+    ledger_pages,
     ops_pages,
     consult_pages,
 ]
