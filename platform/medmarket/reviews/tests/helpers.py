@@ -15,7 +15,7 @@ async def reviewed_visit(
     app: Litestar, doctor: Doctor, patient: Patient, rating: int, body: str, *, hours_ago: int = 0
 ) -> dict[str, Any]:
     """A completed, paid visit of ``doctor`` with ``patient`` (begun ``hours_ago`` hours and
-    five minutes ago, so several fit side by side), and its review."""
+    five minutes ago, so several fit side by side), and its review (with ``booking_id``)."""
     async with client_for(app) as http:
         slot = (await free_slots(http, doctor.id))[-1]
         booking = await hold(http, patient, slot["id"])
@@ -36,4 +36,4 @@ async def reviewed_visit(
             ),
             201,
         )
-    return review
+    return review | {"booking_id": booking["id"]}

@@ -1,6 +1,7 @@
 """The doctor's reviews page over HTTP: reviews of their visits with dates in the doctor's
 language and time zone, one reply to each (refused beside the field, kept as typed), the
-reply shown on the public doctor's page, and the unanswered ones on their own."""
+reply shown on the public doctor's page and the patient's visit, and the unanswered ones on
+their own."""
 
 from __future__ import annotations
 
@@ -74,6 +75,10 @@ async def test_a_doctor_replies_once_and_the_reply_is_public(
 
     public = (await get_page(client, f"/doctors/{doctor.id}")).text
     assert "医生回复： 感谢反馈，我们会改进候诊安排。" in text_of(public)
+    async with client_for(app) as as_patient:  # and under the review on the patient's visit
+        await browser_session(as_patient, patient.account)
+        visit = (await get_page(as_patient, f"/visits/{review['booking_id']}")).text
+        assert "医生回复： 感谢反馈，我们会改进候诊安排。" in text_of(visit)
 
 
 async def test_dates_are_in_the_doctors_language_and_time_zone(
