@@ -6,7 +6,9 @@ Clients pass it as a WebSocket subprotocol (``new WebSocket(url, ["medmarket-sig
 "token." + token])``), which keeps it out of access logs, or as ``?token=``.
 A refused token, a full room or a removal closes the socket after an ``error`` message with
 a close code clients can act on (4401 token, 4403 removed, 4409 replaced, 4429 room full,
-1013 try again later).
+1013 try again later). The server (uvicorn's ``ws_max_size``, set to
+``messages.MAX_FRAME_BYTES`` wherever the app is served) closes a connection whose message is
+larger than that with 1009 before reading it whole.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The command line: plugins listed with their health, migrate and demo idempotent."""
+"""The command line: plugins listed with their health, migrate and demo idempotent, serve's
+limits."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+import uvicorn
 
+from medmarket import cli
 from medmarket.settings import Settings
+from medmarket.signaling.messages import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 from medmarket.testing.databases import create_database, drop_database
+from medmarket.testing.instances import settings_environment
 
 
 def run_cli(settings: Settings, *args: str, database_url: str | None = None) -> str:
@@ -71,3 +76,17 @@ async def test_migrate_and_demo_are_idempotent(settings: Settings, fresh_databas
         await connection.close()
     assert counts["users"] > 0
     assert dict(again) == dict(counts)
+
+
+def test_serve_caps_websocket_messages(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in settings_environment(settings).items():
+        monkeypatch.setenv(name, value)
+    served: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(options))
+    args = cli.build_parser().parse_args(["serve", "--workers", "2"])
+    assert args.func(args) == 0
+    # Oversized signaling messages are refused by the server before they are buffered whole;
+    # the application's own limit (answered with an error) sits below it.
+    assert served["ws_max_size"] == MAX_FRAME_BYTES
+    assert MAX_MESSAGE_BYTES < MAX_FRAME_BYTES <= 128 * 1024
+    assert served["workers"] == 2
