@@ -83,9 +83,14 @@ class Chat(_Relayable, tag_field="type", tag="chat"):
     attachment: ChatAttachment | None = None
 
 
+# A consultation in one of these statuses is over: its room closes.
+FINAL_STATUSES: frozenset[str] = frozenset({"completed", "no_show", "terminated", "cancelled"})
+
+
 class StatusChange(_Relayable, tag_field="type", tag="status"):
     """The consultation moved on (``waiting``, ``in_progress``, ``completed``, ``no_show``,
-    ``terminated``, ``cancelled``)."""
+    ``terminated``, ``cancelled``). After a final status (``FINAL_STATUSES``) the server closes
+    every connection of the room (an ``ended`` error, close code 4401) and refuses its tokens."""
 
     status: str
     at: dt.datetime
@@ -130,6 +135,7 @@ ErrorCode = Literal[
     "resume-gap",
     "replaced",
     "removed",
+    "ended",
     "token-malformed",
     "token-forged",
     "token-expired",

@@ -1,6 +1,9 @@
 """Video API for a participant holding a room token: ICE servers, media profile and QoS for
 their call (``setup``), and the end of their call (``teardown``). The room token in the body
-is the credential, so the routes are public to the access guard."""
+is the credential, so the routes are public to the access guard. ``setup`` also asks the
+consultation whether the token still holds: an ended consultation's token is refused like a
+bad one, and someone who no longer takes part (a removed colleague) gets the 404 of a
+consultation that does not exist. ``teardown`` only releases, so a genuine token suffices."""
 
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from medmarket.accounts.guards import PUBLIC, client_address
 from medmarket.audit import AuditContext
-from medmarket.errors import Problem
+from medmarket.errors import NotFound, Problem
+from medmarket.signaling.standing import RoomAuthority, RoomStanding
 from medmarket.signaling.tokens import RoomGrant, RoomTokenError, verify_room_token
 from medmarket.video.service import CallSetup, VideoCalls, call_context
 
@@ -47,6 +51,16 @@ def _grant(request: Request[Any, Any, Any], token: str, consultation_id: uuid.UU
         raise RoomTokenRefused(exc.message, field="token", code=exc.code) from None
 
 
+async def _standing(request: Request[Any, Any, Any], grant: RoomGrant) -> RoomStanding:
+    authority: RoomAuthority = request.app.state.room_authority
+    standing = await authority.standing(grant)
+    if standing.verdict == "not-participant":
+        raise NotFound("no such consultation")
+    if standing.verdict == "ended":
+        raise RoomTokenRefused("this consultation has ended", field="token", code="ended")
+    return standing
+
+
 @post(
     "/api/consultations/{consultation_id:uuid}/video/setup",
     opt=PUBLIC,
@@ -64,6 +78,7 @@ async def set_up_call(
     session where the consultation's provider offers one. Call it when joining the call;
     calling it again (a reload) reuses the open QoS session."""
     grant = _grant(request, data.token, consultation_id)
+    await _standing(request, grant)
     call = call_context(
         grant,
         device_ipv4=client_address(request),
