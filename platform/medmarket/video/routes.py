@@ -75,16 +75,19 @@ async def set_up_call(
     context: NamedDependency[AuditContext],
 ) -> CallSetup:
     """ICE servers (with time-limited TURN credentials), the media profile, and a network QoS
-    session where the consultation's provider offers one. Call it when joining the call;
-    calling it again (a reload) reuses the open QoS session."""
+    session where the consultation's provider offers one, once the visit is in progress (in
+    the waiting room ``qos`` is null: set the call up again when it starts). Call it when
+    joining the call; calling it again (a reload) reuses the open QoS session."""
     grant = _grant(request, data.token, consultation_id)
-    await _standing(request, grant)
+    standing = await _standing(request, grant)
     call = call_context(
         grant,
         device_ipv4=client_address(request),
         device_public_port=request.client.port if request.client else None,
     )
-    return await video_calls.set_up(call, grant, context)
+    return await video_calls.set_up(
+        call, grant, context, in_progress=standing.status == "in_progress"
+    )
 
 
 @post(

@@ -2,6 +2,11 @@
 media profile and (optionally) a network QoS session; the sweeper keeps QoS sessions in step
 with the call (extend while it runs long, close when the participant has left).
 
+A QoS session costs money from the moment it opens, so it opens only once the visit is in
+progress (the doctor admitted the patient). Before that, in the waiting room, the setup still
+answers ICE servers and the media profile (a page may test the camera and the connection
+early); the client sets the call up again when it starts, and gets its QoS then.
+
 Every provider call goes through the plugin host's guard. A provider that fails degrades,
 never blocks: ICE servers fall back to the built-in provider's, the media profile to the
 standard one, and a failed QoS session means the call goes ahead without QoS.
@@ -41,6 +46,8 @@ class CallSetup(msgspec.Struct, kw_only=True):
     provider: str
     ice_servers: list[IceServer]
     media_profile: MediaProfile
+    # None: the provider offers no QoS, the visit is not in progress yet, or (see degraded)
+    # the carrier failed.
     qos: QosSession | None
     # What fell back, e.g. ["qos"] when the carrier did not answer.
     degraded: list[str] = msgspec.field(default_factory=list)
@@ -86,7 +93,11 @@ class VideoCalls:
     async def _guarded(self, feature: str, key: str, call: Callable[[], Awaitable[T]]) -> T:
         return await self.plugins.guard(feature, key, call)
 
-    async def set_up(self, call: CallContext, grant: RoomGrant, context: AuditContext) -> CallSetup:
+    async def set_up(
+        self, call: CallContext, grant: RoomGrant, context: AuditContext, *, in_progress: bool
+    ) -> CallSetup:
+        """ICE servers and media profile for ``call``, and a QoS session when the visit is
+        ``in_progress`` (never in the waiting room)."""
         degraded: list[str] = []
         provider_id = grant.video_provider
         if provider_id not in self.plugins.video_providers.adapters:
@@ -114,10 +125,11 @@ class VideoCalls:
         except PluginUnavailable:
             profile, degraded = STANDARD, [*degraded, "media-profile"]
         qos: QosSession | None = None
-        try:
-            qos = await self._open_qos(provider_id, provider, call, grant, context)
-        except PluginUnavailable:
-            degraded.append("qos")
+        if in_progress:
+            try:
+                qos = await self._open_qos(provider_id, provider, call, grant, context)
+            except PluginUnavailable:
+                degraded.append("qos")
         return CallSetup(
             provider=provider_id,
             ice_servers=list(ice),

@@ -4,31 +4,41 @@ when the carrier fails or hangs, the call still goes ahead, without QoS."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from litestar import Litestar
 
 from medmarket.app import create_app
-from medmarket.signaling.tokens import mint_room_token
+from medmarket.consults.tests.helpers import booked_visit, ok
 from medmarket.testing.fixtures import client_for, make_settings, running
+from medmarket.testing.payments import stripe_settings
 
 from .conftest import FakeCarrier
 
 
 @pytest.fixture
 async def app_with_carrier(
-    database_url: str, fake_carrier: FakeCarrier, monkeypatch: pytest.MonkeyPatch
+    database_url: str,
+    localstripe_url: str,
+    tmp_path: Path,
+    fake_carrier: FakeCarrier,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Litestar]:
     monkeypatch.setenv("MEDMARKET_5G_QOD_URL", fake_carrier.qod_url)
     monkeypatch.setenv("MEDMARKET_5G_ACCESS_TOKEN", "carrier-token")
     monkeypatch.setenv("MEDMARKET_5G_APPLICATION_SERVER", "198.51.100.10")
     monkeypatch.setenv("MEDMARKET_5G_TURN_URLS", "turn:edge1.carrier.example:3478")
     monkeypatch.setenv("MEDMARKET_5G_TURN_SECRET", "edge-turn-secret-123456")
-    settings = make_settings(database_url, plugin_timeout_seconds=1.5)
+    settings = make_settings(
+        database_url,
+        plugin_timeout_seconds=1.5,
+        data_dir=str(tmp_path),
+        **stripe_settings(localstripe_url),
+    )
     async with running(create_app(settings)) as app:
         assert "carrier-5g" in app.state.services.plugins.video_providers.adapters
         yield app
@@ -43,27 +53,26 @@ async def post(app: Litestar, consultation: uuid.UUID, action: str, token: str) 
     return response.json() if response.status_code == 200 else {}
 
 
-def token(app: Litestar, consultation: uuid.UUID) -> str:
-    now = dt.datetime.now(dt.UTC)
-    return mint_room_token(
-        app.state.settings,
-        consultation,
-        "patient-9",
-        "patient",
-        now - dt.timedelta(minutes=1),
-        now + dt.timedelta(minutes=45),
-        slot_starts_at=now,
-        slot_ends_at=now + dt.timedelta(minutes=15),
-        video_provider="carrier-5g",
-        high_throughput=True,
+async def ultrasound_in_progress(app: Litestar) -> tuple[uuid.UUID, str]:
+    """A remote ultrasound on the carrier whose patient the doctor admitted: (consultation,
+    the patient's room token)."""
+    visit = await booked_visit(app)
+    await ok(
+        app,
+        "PUT",
+        visit.path + "/video",
+        visit.doctor,
+        {"provider": "carrier-5g", "high_throughput": True},
     )
+    room = (await ok(app, "POST", visit.path + "/enter", visit.patient))["room"]
+    await ok(app, "POST", visit.path + "/admit", visit.doctor)
+    return uuid.UUID(visit.consultation_id), room["token"]
 
 
 async def test_a_5g_consultation_gets_edge_turn_and_qos_released_at_the_end(
     app_with_carrier: Litestar, fake_carrier: FakeCarrier
 ) -> None:
-    consultation = uuid.uuid4()
-    the_token = token(app_with_carrier, consultation)
+    consultation, the_token = await ultrasound_in_progress(app_with_carrier)
     body = await post(app_with_carrier, consultation, "setup", the_token)
     assert body["provider"] == "carrier-5g" and body["degraded"] == []
     assert body["ice_servers"][0]["urls"] == ["turn:edge1.carrier.example:3478"]
@@ -78,12 +87,10 @@ async def test_a_5g_consultation_gets_edge_turn_and_qos_released_at_the_end(
 async def test_when_the_carrier_fails_the_call_goes_ahead_without_qos(
     app_with_carrier: Litestar, fake_carrier: FakeCarrier, mode: str
 ) -> None:
+    consultation, the_token = await ultrasound_in_progress(app_with_carrier)
     fake_carrier.mode, fake_carrier.slow_seconds = mode, 4.0
-    consultation = uuid.uuid4()
     started = time.monotonic()
-    body = await post(
-        app_with_carrier, consultation, "setup", token(app_with_carrier, consultation)
-    )
+    body = await post(app_with_carrier, consultation, "setup", the_token)
     assert body["qos"] is None and body["degraded"] == ["qos"]
     assert body["ice_servers"][0]["urls"] == ["turn:edge1.carrier.example:3478"]
     if mode == "slow":  # the plugin timeout, not the carrier, decides how long we wait
