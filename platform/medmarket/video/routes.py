@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -51,6 +52,22 @@ def _grant(request: Request[Any, Any, Any], token: str, consultation_id: uuid.UU
         raise RoomTokenRefused(exc.message, field="token", code=exc.code) from None
 
 
+def device_address(request: Request[Any, Any, Any]) -> tuple[str | None, int | None, str | None]:
+    """(IPv4 address, its source port, IPv6 address) of the caller's device as this request
+    shows it. The port is None when unknown: a proxy (``--forwarded-allow-ips``) passes the
+    client's address on but not its port, which uvicorn then reports as 0."""
+    text = client_address(request)
+    if text is None:
+        return None, None, None
+    address = ipaddress.ip_address(text)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is None:
+            return None, None, str(address)
+        address = address.ipv4_mapped  # ::ffff:a.b.c.d is an IPv4 client
+    port = request.client.port if request.client else 0
+    return str(address), port if 0 < port < 65536 else None, None
+
+
 async def _standing(request: Request[Any, Any, Any], grant: RoomGrant) -> RoomStanding:
     authority: RoomAuthority = request.app.state.room_authority
     standing = await authority.standing(grant)
@@ -80,10 +97,13 @@ async def set_up_call(
     joining the call; calling it again (a reload) reuses the open QoS session."""
     grant = _grant(request, data.token, consultation_id)
     standing = await _standing(request, grant)
+    ipv4, port, ipv6 = device_address(request)
     call = call_context(
         grant,
-        device_ipv4=client_address(request),
-        device_public_port=request.client.port if request.client else None,
+        device_ipv4=ipv4,
+        device_public_port=port,
+        device_phone_number=standing.phone_number,
+        device_ipv6=ipv6,
     )
     return await video_calls.set_up(
         call, grant, context, in_progress=standing.status == "in_progress"

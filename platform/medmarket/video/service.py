@@ -58,6 +58,7 @@ def call_context(
     device_ipv4: str | None = None,
     device_public_port: int | None = None,
     device_phone_number: str | None = None,
+    device_ipv6: str | None = None,
 ) -> CallContext:
     return CallContext(
         consultation_id=str(grant.consultation_id),
@@ -68,6 +69,7 @@ def call_context(
         device_ipv4=device_ipv4,
         device_public_port=device_public_port,
         device_phone_number=device_phone_number,
+        device_ipv6=device_ipv6,
         wants_high_throughput=grant.high_throughput,
     )
 

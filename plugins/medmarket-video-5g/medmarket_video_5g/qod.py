@@ -32,8 +32,11 @@ class DeviceIpv4Address(msgspec.Struct, kw_only=True, omit_defaults=True, rename
 
 
 class Device(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    """At least one identifier; given several, the carrier picks one (and says which)."""
+
     phone_number: str | None = None
     ipv4_address: DeviceIpv4Address | None = None
+    ipv6_address: str | None = None
 
 
 class ApplicationServer(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):

@@ -97,6 +97,14 @@ class Strictness:
         return self.undeclared(body, {"$ref": f"#/components/schemas/{operation_schema}"})
 
 
+def chosen_identifier(device: dict[str, Any]) -> dict[str, Any]:
+    """Of several device identifiers the network uses one, and names it in the session."""
+    for name in ("phoneNumber", "ipv4Address", "ipv6Address"):
+        if name in device:
+            return {name: device[name]}
+    raise ValueError(f"no device identifier in {device}")
+
+
 def _timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -196,9 +204,7 @@ class FakeCarrier:
                     "applicationServer": body["applicationServer"],
                     "qosProfile": body["qosProfile"],
                     "duration": body["duration"],
-                    "device": {"ipv4Address": body["device"]["ipv4Address"]}
-                    if "ipv4Address" in body.get("device", {})
-                    else {"phoneNumber": body["device"]["phoneNumber"]},
+                    "device": chosen_identifier(body["device"]),
                     "qosStatus": "AVAILABLE",
                     "startedAt": _timestamp(now),
                     "expiresAt": _timestamp(now + dt.timedelta(seconds=body["duration"])),

@@ -8,7 +8,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, cast
 
+import httpx
 import pytest
 from litestar import Litestar
 
@@ -95,3 +97,42 @@ async def test_when_the_carrier_fails_the_call_goes_ahead_without_qos(
     assert body["ice_servers"][0]["urls"] == ["turn:edge1.carrier.example:3478"]
     if mode == "slow":  # the plugin timeout, not the carrier, decides how long we wait
         assert time.monotonic() - started < 4.0
+
+
+@pytest.mark.parametrize(
+    ("client", "device"),
+    [
+        # Behind a proxy uvicorn reports the client's port as 0: the patient's phone number
+        # (on their record) names the device.
+        (("203.0.113.7", 0), {"phoneNumber": "+8613800138000"}),
+        (
+            ("2001:db8::7", 40000),
+            {"phoneNumber": "+8613800138000", "ipv6Address": "2001:db8::7"},
+        ),
+        (
+            ("203.0.113.7", 50123),
+            {
+                "phoneNumber": "+8613800138000",
+                "ipv4Address": {"publicAddress": "203.0.113.7", "publicPort": 50123},
+            },
+        ),
+    ],
+)
+async def test_the_carrier_hears_the_patients_phone_and_address(
+    app_with_carrier: Litestar,
+    fake_carrier: FakeCarrier,
+    client: tuple[str, int],
+    device: dict[str, object],
+) -> None:
+    consultation, the_token = await ultrasound_in_progress(app_with_carrier)
+    transport = httpx.ASGITransport(app=cast(Any, app_with_carrier), client=client)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as http:
+        response = await http.post(
+            f"/api/consultations/{consultation}/video/setup", json={"token": the_token}
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["qos"] is not None
+    [created] = [r for r in fake_carrier.qod_requests() if r.path.endswith("/sessions")]
+    assert created.json()["device"] == device
+    await post(app_with_carrier, consultation, "teardown", the_token)
+    assert fake_carrier.sessions == {}

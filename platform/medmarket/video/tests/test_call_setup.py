@@ -215,6 +215,9 @@ async def test_qos_session_opens_once_and_closes_at_teardown(
     assert first["qos"]["session_id"] == again["qos"]["session_id"]
     opened = [c for c in carrier.opened if c.consultation_id == str(consultation)]
     assert len(opened) == 1 and opened[0].device_ipv4 and opened[0].participant_id == patient
+    # The patient's phone (on their record, in E.164) names the device to a carrier too.
+    assert opened[0].device_public_port == 40000
+    assert opened[0].device_phone_number == "+8613800138000"
     async with client_for(app) as http:
         response = await http.post(
             f"/api/consultations/{consultation}/video/teardown", json={"token": token}
