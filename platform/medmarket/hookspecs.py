@@ -63,7 +63,10 @@ def medmarket_video_providers(settings: Settings) -> Sequence[VideoProvider] | N
         what the core knows: ``device_ipv4`` with ``device_public_port`` (``None`` when
         unknown, e.g. behind a proxy), ``device_ipv6``, and ``device_phone_number`` (E.164,
         the patient account holder's; ``None`` for doctors). Return ``None`` for no QoS when
-        none of them identifies the device on your network.
+        none of them identifies the device on your network. A provider may also offer
+        ``find_qos_sessions(call)`` (:class:`~medmarket.video.interface.FindsQosSessions`):
+        after an ``open_qos_session`` that failed or timed out, the core closes, in the
+        background, the device's sessions it has no record of.
     """
 
 

@@ -86,3 +86,13 @@ class VideoProvider(Protocol):
     async def close_qos_session(self, session: QosSession) -> None: ...
 
     async def health(self) -> HealthReport: ...
+
+
+@runtime_checkable
+class FindsQosSessions(Protocol):
+    """What a provider with QoS may also offer (optional): its network's open QoS sessions
+    for a call's device. When ``open_qos_session`` fails or times out, the network may still
+    have made the session (a carrier that answered too late); the core then asks, in the
+    background, and closes those it has no record of."""
+
+    async def find_qos_sessions(self, call: CallContext) -> list[QosSession]: ...

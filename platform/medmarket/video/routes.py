@@ -149,6 +149,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
+        await video_calls.aclose()
 
 
 ROUTES = [set_up_call, tear_down_call]

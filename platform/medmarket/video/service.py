@@ -9,7 +9,8 @@ early); the client sets the call up again when it starts, and gets its QoS then.
 
 Every provider call goes through the plugin host's guard. A provider that fails degrades,
 never blocks: ICE servers fall back to the built-in provider's, the media profile to the
-standard one, and a failed QoS session means the call goes ahead without QoS.
+standard one, and a failed QoS session means the call goes ahead without QoS (and a session
+the network made all the same is looked for and closed in the background: ``orphans``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from medmarket.services import Services
 from medmarket.signaling.rooms import RoomStore
 from medmarket.signaling.tokens import LATE_GRACE, RoomGrant
 from medmarket.video.interface import STANDARD, CallContext, IceServer, MediaProfile, QosSession
+from medmarket.video.orphans import OrphanedSessions
 from medmarket.video.webrtc import PROVIDER_ID as BUILT_IN
 
 log = logging.getLogger("medmarket.video")
@@ -88,6 +90,10 @@ class VideoCalls:
         self.rooms = RoomStore(
             services.redis, max_participants=services.settings.signaling_max_participants
         )
+        self.orphans = OrphanedSessions(services)
+
+    async def aclose(self) -> None:
+        await self.orphans.aclose()
 
     def _provider(self, provider_id: str) -> Any:
         return self.plugins.video_providers.get(provider_id)
@@ -158,9 +164,17 @@ class VideoCalls:
         )
         if existing is not None:  # a reload or a second device tab: reuse, do not pay twice
             return QosSession(**dict(existing))
-        session: QosSession | None = await self._guarded(
-            "video QoS", f"video:{provider_id}:qos", lambda: provider.open_qos_session(call)
-        )
+        try:
+            with self.orphans.opening((grant.consultation_id, grant.participant_id)):
+                session: QosSession | None = await self._guarded(
+                    "video QoS",
+                    f"video:{provider_id}:qos",
+                    lambda: provider.open_qos_session(call),
+                )
+        except PluginUnavailable:
+            # The network may have made the session all the same: find it and close it.
+            self.orphans.reclaim(provider_id, provider, call)
+            raise
         if session is None:
             return None
         async with self.services.db.transaction() as connection:

@@ -107,6 +107,14 @@ class FiveGProvider:
             return None
         return self._session(info)
 
+    async def find_qos_sessions(self, call: CallContext) -> list[QosSession]:
+        """The sessions the carrier holds for the call's device (the core closes those it has
+        no record of: made by a create whose answer never reached us)."""
+        device = self._device(call)
+        if device is None:
+            return []
+        return [self._session(info) for info in await self.qod.retrieve_sessions(device)]
+
     async def extend_qos_session(self, session: QosSession, seconds: int) -> QosSession:
         return self._session(await self.qod.extend_session(session.session_id, seconds))
 

@@ -1,6 +1,6 @@
 """A client for the carrier's CAMARA Quality-On-Demand API (sessions: create, extend,
-delete), speaking exactly what the OpenAPI document says: JSON bodies with only declared
-properties, an ``x-correlator`` on every request, bearer tokens."""
+delete, retrieve by device), speaking exactly what the OpenAPI document says: JSON bodies
+with only declared properties, an ``x-correlator`` on every request, bearer tokens."""
 
 from __future__ import annotations
 
@@ -50,6 +50,10 @@ class CreateSession(msgspec.Struct, kw_only=True, omit_defaults=True, rename="ca
     duration: int
 
 
+class RetrieveSessionsInput(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    device: Device
+
+
 class ExtendSessionDuration(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     requested_additional_duration: int
 
@@ -76,6 +80,7 @@ class _TokenResponse(msgspec.Struct):
 
 
 _encoder = msgspec.json.Encoder()
+RELEASE_TIMEOUT_SECONDS = 30.0
 
 
 class QodClient:
@@ -83,6 +88,9 @@ class QodClient:
         self.config = config
         self.base = config.qod_url.rstrip("/")
         self.timeout = timeout
+        # Finding and deleting sessions releases what costs money, and nobody waits on it
+        # but the core, whose guard decides how long: a slow carrier is given time here.
+        self._release_timeout = max(timeout, RELEASE_TIMEOUT_SECONDS)
         self._token: tuple[str, float] | None = None
 
     async def _bearer(self, http: httpx.AsyncClient) -> str:
@@ -104,9 +112,15 @@ class QodClient:
         return token.access_token
 
     async def _call(
-        self, method: str, path: str, body: msgspec.Struct | None, expected: int
+        self,
+        method: str,
+        path: str,
+        body: msgspec.Struct | None,
+        expected: int,
+        *,
+        timeout: float | None = None,
     ) -> bytes:
-        async with httpx.AsyncClient(timeout=self.timeout) as http:
+        async with httpx.AsyncClient(timeout=timeout or self.timeout) as http:
             headers = {
                 "authorization": f"Bearer {await self._bearer(http)}",
                 "x-correlator": str(uuid.uuid4()),
@@ -139,9 +153,22 @@ class QodClient:
         )
         return msgspec.json.decode(raw, type=SessionInfo)
 
+    async def retrieve_sessions(self, device: Device) -> list[SessionInfo]:
+        """Our sessions for ``device`` (this API consumer's only, as the carrier keeps them)."""
+        raw = await self._call(
+            "POST",
+            "/retrieve-sessions",
+            RetrieveSessionsInput(device=device),
+            200,
+            timeout=self._release_timeout,
+        )
+        return msgspec.json.decode(raw, type=list[SessionInfo])
+
     async def delete_session(self, session_id: str) -> None:
         try:
-            await self._call("DELETE", f"/sessions/{session_id}", None, 204)
+            await self._call(
+                "DELETE", f"/sessions/{session_id}", None, 204, timeout=self._release_timeout
+            )
         except QodError as exc:
             if exc.status != 404:  # already gone (expired, or deleted before): done
                 raise

@@ -181,6 +181,8 @@ class FakeCarrier:
             return self.strictness.check("ExtendSessionDuration", request.json())
         if request.method == "POST" and path.endswith("/sessions"):
             return self.strictness.check("CreateSession", request.json())
+        if request.method == "POST" and path.endswith("/retrieve-sessions"):
+            return self.strictness.check("RetrieveSessionsInput", request.json())
         return []
 
     def _answer(self, request: Recorded) -> Reply:
@@ -218,6 +220,14 @@ class FakeCarrier:
                     )
                 self.sessions[session["sessionId"]] = session
                 return Reply(201, session, delay=delay)
+            if request.method == "POST" and parts == ["retrieve-sessions"]:
+                device = request.json()["device"]
+                mine = [
+                    session
+                    for session in self.sessions.values()
+                    if any(device.get(name) == value for name, value in session["device"].items())
+                ]
+                return Reply(200, mine, delay=delay)
             session = self.sessions.get(parts[1]) if len(parts) >= 2 else None
             if session is None:
                 return Reply(

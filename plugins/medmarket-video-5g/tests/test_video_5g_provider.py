@@ -146,6 +146,28 @@ async def test_the_device_is_named_by_every_identifier_the_core_knows(
     await provider.close_qos_session(session)
 
 
+async def test_the_sessions_of_a_device_are_found_by_any_of_its_identifiers(
+    fake_carrier: FakeCarrier,
+) -> None:
+    provider = FiveGProvider(config(fake_carrier), timeout=5)
+    mine = await provider.open_qos_session(call(device_phone_number=PHONE))
+    other = await provider.open_qos_session(call(device_ipv4="203.0.113.9"))
+    assert mine is not None and other is not None
+    # Asked by the same device (the phone number), behind a proxy this time.
+    found = await provider.find_qos_sessions(
+        call(device_public_port=None, device_phone_number=PHONE)
+    )
+    assert [s.session_id for s in found] == [mine.session_id]
+    assert found[0].provider_id == "carrier-5g" and found[0].expires_at is not None
+    asked = fake_carrier.qod_requests()[-1]
+    assert asked.path == BASE_PATH + "/retrieve-sessions"
+    assert asked.json() == {"device": {"phoneNumber": PHONE}}
+    nobody = call(device_ipv4=None, device_public_port=None)
+    assert await provider.find_qos_sessions(nobody) == []  # no device: nothing to ask
+    for session in (mine, other):
+        await provider.close_qos_session(session)
+
+
 async def test_an_unavailable_session_is_released_and_means_no_qos(
     fake_carrier: FakeCarrier,
 ) -> None:

@@ -4,6 +4,7 @@ when the carrier fails or hangs, the call still goes ahead, without QoS."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,7 +20,7 @@ from medmarket.consults.tests.helpers import booked_visit, ok
 from medmarket.testing.fixtures import client_for, make_settings, running
 from medmarket.testing.payments import stripe_settings
 
-from .conftest import FakeCarrier
+from .conftest import BASE_PATH, FakeCarrier
 
 
 @pytest.fixture
@@ -97,6 +98,28 @@ async def test_when_the_carrier_fails_the_call_goes_ahead_without_qos(
     assert body["ice_servers"][0]["urls"] == ["turn:edge1.carrier.example:3478"]
     if mode == "slow":  # the plugin timeout, not the carrier, decides how long we wait
         assert time.monotonic() - started < 4.0
+        # The carrier made the session before its late answer: the core finds it by the
+        # device (POST /retrieve-sessions) and deletes it, in the background.
+        closed = await orphans_closed(app_with_carrier, consultation)
+        assert fake_carrier.sessions == {}
+        assert len(closed) == 1
+        paths = [r.path.removeprefix(BASE_PATH) for r in fake_carrier.qod_requests()]
+        assert paths == ["/sessions", "/retrieve-sessions", f"/sessions/{closed[0]}"]
+    assert fake_carrier.sessions == {}
+
+
+async def orphans_closed(app: Litestar, consultation: uuid.UUID) -> list[str]:
+    """The sessions closed as orphans of the consultation, once there are any (or 30 s)."""
+    for _ in range(300):
+        rows = await app.state.services.db.fetch(
+            "SELECT detail FROM audit_events WHERE consultation_id = $1 "
+            "AND action = 'video.qos_orphan_closed'",
+            consultation,
+        )
+        if rows:
+            return [row["detail"]["session_id"] for row in rows]
+        await asyncio.sleep(0.1)
+    return []
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ stopping it."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import subprocess
@@ -40,6 +41,8 @@ class FakeCarrier:
         self.closed: list[str] = []
         self.fail: set[str] = set()
         self.lifetime = dt.timedelta(minutes=30)
+        # The sessions the network holds, by device (its IPv4 address).
+        self.network: dict[str, dict[str, QosSession]] = {}
 
     def _maybe_fail(self, what: str) -> None:
         if what in self.fail:
@@ -54,13 +57,21 @@ class FakeCarrier:
 
     async def open_qos_session(self, call: CallContext) -> QosSession | None:
         self._maybe_fail("open")
-        self.opened.append(call)
-        return QosSession(
+        session = QosSession(
             provider_id=self.id,
             session_id=str(uuid.uuid4()),
             profile="QOS_M",
             expires_at=dt.datetime.now(dt.UTC) + self.lifetime,
         )
+        self.network.setdefault(call.device_ipv4 or "", {})[session.session_id] = session
+        # The network made the session, but its answer never reaches the platform.
+        self._maybe_fail("open-answer")
+        self.opened.append(call)
+        return session
+
+    async def find_qos_sessions(self, call: CallContext) -> list[QosSession]:
+        self._maybe_fail("find")
+        return list(self.network.get(call.device_ipv4 or "", {}).values())
 
     async def extend_qos_session(self, session: QosSession, seconds: int) -> QosSession:
         self._maybe_fail("extend")
@@ -76,6 +87,8 @@ class FakeCarrier:
     async def close_qos_session(self, session: QosSession) -> None:
         self._maybe_fail("close")
         self.closed.append(session.session_id)
+        for sessions in self.network.values():
+            sessions.pop(session.session_id, None)
 
     async def health(self) -> HealthReport:
         return HealthReport(healthy=True)
@@ -131,8 +144,10 @@ async def visit_in_progress(app: Litestar) -> tuple[uuid.UUID, str]:
     return uuid.UUID(visit.consultation_id), visit.patient.account.id
 
 
-async def setup(app: Litestar, consultation: uuid.UUID, token: str) -> httpx.Response:
-    async with client_for(app) as http:
+async def setup(
+    app: Litestar, consultation: uuid.UUID, token: str, address: str | None = None
+) -> httpx.Response:
+    async with client_for(app, address) as http:
         return await http.post(
             f"/api/consultations/{consultation}/video/setup", json={"token": token}
         )
@@ -274,6 +289,46 @@ async def test_carrier_failing_the_qos_session_does_not_stop_the_call(
     body = response.json()
     assert body["qos"] is None and body["degraded"] == ["qos"]
     assert body["ice_servers"][0]["urls"] == ["turn:edge.carrier.example:3478"]
+
+
+async def test_a_session_the_carrier_made_without_telling_us_is_found_and_closed(
+    carrier_app: tuple[Litestar, FakeCarrier],
+) -> None:
+    app, carrier = carrier_app
+    device = "203.0.113.80"  # one phone on one network, in two visits
+    first, first_patient = await visit_in_progress(app)
+    kept = (
+        await setup(
+            app,
+            first,
+            room_token(app, first, first_patient, video_provider="fake-carrier"),
+            device,
+        )
+    ).json()["qos"]["session_id"]
+    second, second_patient = await visit_in_progress(app)
+    carrier.fail = {"open-answer"}
+    try:
+        token = room_token(app, second, second_patient, video_provider="fake-carrier")
+        body = (await setup(app, second, token, device)).json()
+    finally:
+        carrier.fail = set()
+    # The call went ahead at once without QoS ...
+    assert body["qos"] is None and body["degraded"] == ["qos"]
+    [orphan] = [s for s in carrier.network[device] if s != kept]
+    # ... and in the background the session the network made is found and closed; the one
+    # the platform holds on record for the other visit is left alone.
+    for _ in range(200):
+        if orphan in carrier.closed:
+            break
+        await asyncio.sleep(0.02)
+    assert orphan in carrier.closed and kept not in carrier.closed
+    assert set(carrier.network[device]) == {kept}
+    audited = await app.state.services.db.fetch(
+        "SELECT detail FROM audit_events WHERE consultation_id = $1 "
+        "AND action = 'video.qos_orphan_closed'",
+        second,
+    )
+    assert [row["detail"]["session_id"] for row in audited] == [orphan]
 
 
 async def test_carrier_ice_failing_falls_back_to_the_built_in_servers(
