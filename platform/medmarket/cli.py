@@ -29,6 +29,8 @@ def _settings() -> Settings:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from medmarket.signaling.messages import MAX_FRAME_BYTES
+
     settings = _settings()  # fail here, with the variable named, not inside a worker
     uvicorn.run(
         "medmarket.app:create_app_from_environment",
@@ -40,6 +42,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=args.forwarded_allow_ips,
         log_level="info",
         lifespan="on",
+        # Signaling sockets: an oversized message is refused before it is buffered whole.
+        ws_max_size=MAX_FRAME_BYTES,
     )
     return 0
 

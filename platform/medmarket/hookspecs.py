@@ -58,7 +58,15 @@ def medmarket_video_providers(settings: Settings) -> Sequence[VideoProvider] | N
     :param settings: the platform's settings.
     :return: providers implementing :class:`~medmarket.video.interface.VideoProvider`, each
         with a unique ``id``; ``None`` to offer none. If a provider's QoS calls fail, the call
-        still goes ahead without QoS.
+        still goes ahead without QoS. ``open_qos_session`` is called once the visit is in
+        progress; its :class:`~medmarket.video.interface.CallContext` names the device by
+        what the core knows: ``device_ipv4`` with ``device_public_port`` (``None`` when
+        unknown, e.g. behind a proxy), ``device_ipv6``, and ``device_phone_number`` (E.164,
+        the patient account holder's; ``None`` for doctors). Return ``None`` for no QoS when
+        none of them identifies the device on your network. A provider may also offer
+        ``find_qos_sessions(call)`` (:class:`~medmarket.video.interface.FindsQosSessions`):
+        after an ``open_qos_session`` that failed or timed out, the core closes, in the
+        background, the device's sessions it has no record of.
     """
 
 

@@ -18,6 +18,7 @@ from medmarket.bookings.payments import settle_ended_booking
 from medmarket.bookings.queries import BOOKING_SELECT, booking_out
 from medmarket.bookings.schemas import BookingOut, Outcome
 from medmarket.bookings.service import booking_for_update
+from medmarket.consults.room import stage_final_status
 from medmarket.db import Database
 from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.notifications.service import notify
@@ -267,6 +268,14 @@ class BookingEndings:
         consultation_id = await connection.fetchval(
             "SELECT id FROM consultations WHERE booking_id = $1", row["id"]
         )
+        if consultation_id is not None:  # it follows the booking (a trigger): its room closes
+            await stage_final_status(
+                connection,
+                consultation_id,
+                status,
+                principal.user_id if principal else None,
+                principal.role if principal and principal.role in ("patient", "doctor") else None,
+            )
         await audit.record(
             connection,
             context,

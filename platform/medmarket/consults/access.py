@@ -13,6 +13,7 @@ import asyncpg
 from redis.exceptions import RedisError
 
 from medmarket.consults.schemas import (
+    ENDED,
     ColleagueOut,
     ConsultationOut,
     ParticipantOut,
@@ -20,21 +21,16 @@ from medmarket.consults.schemas import (
     Role,
     VideoChoice,
 )
+from medmarket.db import Database
 from medmarket.errors import Forbidden, NotFound
 from medmarket.signaling.rooms import RoomStore
-from medmarket.signaling.tokens import slot_window
+from medmarket.signaling.standing import RoomStanding
+from medmarket.signaling.tokens import RoomGrant, slot_window
 
 NOT_FOUND = "no such consultation"
 
-# $2: the caller's user id (NULL for operators, who read without taking part).
-CONSULTATION_SELECT = """
-    SELECT c.id, c.booking_id, c.status, c.video_provider, c.high_throughput, c.waiting_since,
-           c.patient_joined_at, c.doctor_joined_at, c.started_at, c.ended_at,
-           b.status AS booking_status, b.kind, lower(b.during) AS starts_at,
-           upper(b.during) AS ends_at, b.booked_by, b.patient_id, b.guardian_required,
-           b.end_reason, b.refund_percent, p.real_name AS patient_name,
-           u.display_name AS account_name, b.doctor_id, d.user_id AS doctor_user_id,
-           d.full_name AS doctor_name,
+# The role of user $2 in consultation c (of booking b, doctor d); NULL: none.
+_MY_ROLE = """
            CASE WHEN b.booked_by = $2 THEN 'patient'
                 WHEN d.user_id = $2 THEN 'doctor'
                 WHEN EXISTS (SELECT 1 FROM consultation_colleagues i
@@ -42,12 +38,44 @@ CONSULTATION_SELECT = """
                               WHERE i.consultation_id = c.id AND i.removed_at IS NULL
                                 AND g.user_id = $2 AND g.status = 'approved') THEN 'guest'
            END AS my_role
+"""
+
+# $2: the caller's user id (NULL for operators, who read without taking part).
+CONSULTATION_SELECT = (
+    """
+    SELECT c.id, c.booking_id, c.status, c.video_provider, c.high_throughput, c.waiting_since,
+           c.patient_joined_at, c.doctor_joined_at, c.started_at, c.ended_at,
+           b.status AS booking_status, b.kind, lower(b.during) AS starts_at,
+           upper(b.during) AS ends_at, b.booked_by, b.patient_id, b.guardian_required,
+           b.end_reason, b.refund_percent, p.real_name AS patient_name,
+           u.display_name AS account_name, b.doctor_id, d.user_id AS doctor_user_id,
+           d.full_name AS doctor_name,"""  # noqa: S608 - constants only
+    + _MY_ROLE
+    + """
       FROM consultations c
       JOIN bookings b ON b.id = c.booking_id
       JOIN doctors d ON d.id = b.doctor_id
       JOIN patients p ON p.id = b.patient_id
       JOIN users u ON u.id = b.booked_by
 """
+)
+
+# What a room token's holder ($2) is in the consultation $1 now. The phone is the account
+# holder's own (the device in the room is theirs, also when they book for a child).
+_STANDING = (
+    """
+    SELECT c.status,
+           (SELECT s.phone FROM patients s
+             WHERE s.account_id = b.booked_by AND s.relationship = 'self'
+               AND s.removed_at IS NULL) AS account_phone,"""  # noqa: S608 - constants
+    + _MY_ROLE
+    + """
+      FROM consultations c
+      JOIN bookings b ON b.id = c.booking_id
+      JOIN doctors d ON d.id = b.doctor_id
+     WHERE c.id = $1
+"""
+)
 
 _COLLEAGUES = """
     SELECT i.doctor_id, g.user_id, g.full_name AS name, i.invited_at, i.invited_by,
@@ -175,6 +203,30 @@ def consultation_out(
         end_reason=values["end_reason"],
         refund_percent=values["refund_percent"],
     )
+
+
+class ConsultationRooms:
+    """The room authority of signaling and video (``medmarket.signaling.standing``): a room
+    token opens its room only while its consultation has not ended and its holder still takes
+    part, in the role the token names."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def standing(self, grant: RoomGrant) -> RoomStanding:
+        try:
+            user_id: uuid.UUID | None = uuid.UUID(grant.participant_id)
+        except ValueError:  # not a user: no consultation's participant
+            user_id = None
+        row = await self.db.fetchrow(_STANDING, grant.consultation_id, user_id)
+        if row is None:
+            return RoomStanding(verdict="no-consultation")
+        if row["my_role"] is None or row["my_role"] != grant.role:
+            return RoomStanding(verdict="not-participant")
+        if row["status"] in ENDED:
+            return RoomStanding(verdict="ended", status=row["status"])
+        phone = row["account_phone"] if grant.role == "patient" else None
+        return RoomStanding(verdict="open", status=row["status"], phone_number=phone)
 
 
 def role_of(row: asyncpg.Record) -> Role:

@@ -19,7 +19,7 @@ from medmarket import audit
 from medmarket.audit import AuditContext
 from medmarket.audit.service import SYSTEM
 from medmarket.bookings.endings import BookingEndings
-from medmarket.consults.room import RoomAnnouncer, Staged, status_message
+from medmarket.consults.room import RoomAnnouncer, Staged, status_key, status_message
 from medmarket.db import Database
 from medmarket.services import Services
 from medmarket.signaling.rooms import RoomStore
@@ -138,7 +138,7 @@ async def flag_doctor_no_shows(services: Services) -> int:
                 connection,
                 row["id"],
                 status_message("cancelled", None, None, row["now"]),
-                f"status:{row['id']}:cancelled",
+                status_key(row["id"], "cancelled"),
             )
         if staged is not None:
             await announcer.send(staged)

@@ -67,13 +67,7 @@ class RoomAnnouncer:
         """Stage ``message`` for the room, in the caller's transaction. ``key`` names the
         event (e.g. "chat:<message id>"): staging it again publishes it once."""
         frame = m.encoder.encode(message)
-        await outbox.enqueue(
-            connection,
-            RELAY_TOPIC,
-            {"consultation_id": str(consultation_id), "frame": frame.decode(), "key": key},
-            dedupe_key=f"{RELAY_TOPIC}:{key}",
-            delay_seconds=RELAY_FALLBACK_SECONDS,
-        )
+        await _enqueue(connection, consultation_id, frame, key)
         return Staged(consultation_id, frame, key)
 
     async def send(self, *staged: Staged) -> None:
@@ -85,6 +79,18 @@ class RoomAnnouncer:
                 log.warning("room of %s unreachable; the outbox relays it", item.consultation_id)
 
 
+async def _enqueue(
+    connection: asyncpg.Connection, consultation_id: uuid.UUID, frame: bytes, key: str
+) -> None:
+    await outbox.enqueue(
+        connection,
+        RELAY_TOPIC,
+        {"consultation_id": str(consultation_id), "frame": frame.decode(), "key": key},
+        dedupe_key=f"{RELAY_TOPIC}:{key}",
+        delay_seconds=RELAY_FALLBACK_SECONDS,
+    )
+
+
 def status_message(
     status: str, actor: uuid.UUID | None, role: ParticipantRole | None, at: dt.datetime
 ) -> m.StatusChange:
@@ -92,6 +98,25 @@ def status_message(
     return m.StatusChange(
         status=status, at=at, sender=str(actor) if actor else None, sender_role=role
     )
+
+
+def status_key(consultation_id: uuid.UUID, status: str) -> str:
+    return f"status:{consultation_id}:{status}"
+
+
+async def stage_final_status(
+    connection: asyncpg.Connection,
+    consultation_id: uuid.UUID,
+    status: str,
+    actor: uuid.UUID | None,
+    role: ParticipantRole | None,
+) -> None:
+    """Tell the room that its consultation ended (the room then closes), from the transaction
+    that ends the booking, whichever way it ends: a cancellation by either side, an outcome
+    recorded on the booking, a doctor's no-show. The outbox relays it after commit; the
+    consultation's own end stages the same key and publishes at once, so it is relayed once."""
+    frame = m.encoder.encode(status_message(status, actor, role, dt.datetime.now(dt.UTC)))
+    await _enqueue(connection, consultation_id, frame, status_key(consultation_id, status))
 
 
 async def relay(rooms: RoomStore, message: OutboxMessage) -> None:

@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
+from medmarket.consults.access import ConsultationRooms
 from medmarket.consults.chat import ConsultationChat
 from medmarket.consults.colleagues import Colleagues
 from medmarket.consults.notes import Notes
@@ -289,8 +290,10 @@ async def trace_consultation(
 
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    """This instance's signaling hub tells the consultation who joins and leaves its room."""
+    """This instance's signaling hub tells the consultation who joins and leaves its room; the
+    consultation tells signaling and video whether a room token still opens its room."""
     app.state.signaling.presence_observers.append(PresenceRecorder(app.state.services.db))
+    app.state.room_authority = ConsultationRooms(app.state.services.db)
     yield
 
 

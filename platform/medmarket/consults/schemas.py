@@ -12,11 +12,12 @@ from litestar.datastructures import UploadFile
 
 from medmarket.audit.service import AuditEvent
 from medmarket.bookings.schemas import BookingOut, Outcome
+from medmarket.signaling.messages import FINAL_STATUSES
 
 Status = Literal[
     "scheduled", "waiting", "in_progress", "completed", "no_show", "terminated", "cancelled"
 ]
-ENDED: frozenset[str] = frozenset({"completed", "no_show", "terminated", "cancelled"})
+ENDED: frozenset[str] = FINAL_STATUSES  # the room closes with them
 Role = Literal["patient", "doctor", "guest"]
 ClientRef = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 NoteText = Annotated[str, msgspec.Meta(max_length=4000)]

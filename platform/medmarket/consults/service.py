@@ -33,7 +33,7 @@ from medmarket.consults.access import (
     role_of,
     window,
 )
-from medmarket.consults.room import RoomAnnouncer, Staged, status_message
+from medmarket.consults.room import RoomAnnouncer, Staged, status_key, status_message
 from medmarket.consults.schemas import (
     ENDED,
     ColleagueOut,
@@ -209,7 +209,7 @@ class Consultations:
                         connection,
                         consultation_id,
                         status_message("waiting", principal.user_id, role, now),
-                        f"status:{consultation_id}:waiting",
+                        status_key(consultation_id, "waiting"),
                     )
                 )
             opens_at, closes_at = window(row)
@@ -311,7 +311,7 @@ class Consultations:
                         connection,
                         consultation_id,
                         status_message("in_progress", principal.user_id, "doctor", now),
-                        f"status:{consultation_id}:in_progress",
+                        status_key(consultation_id, "in_progress"),
                     )
                 )
             consultation = await self._fresh(connection, consultation_id, principal.user_id)
@@ -401,7 +401,7 @@ class Consultations:
                     connection,
                     consultation_id,
                     status_message(ended, principal.user_id, "doctor", now),
-                    f"status:{consultation_id}:{ended}",
+                    status_key(consultation_id, ended),
                 )
             )
             consultation = await self._fresh(connection, consultation_id, principal.user_id)

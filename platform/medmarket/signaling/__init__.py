@@ -6,7 +6,9 @@ consultation; with it the person's browser (or an aiortc peer) opens
 ``/ws/consultations/{id}/signal?token=...`` on any app instance. Every message goes into the
 consultation's stream (``signal:{<id>}``); each instance reads the streams of the rooms its
 sockets are in and forwards, so the two sides may sit on different instances, and a peer that
-reconnects (anywhere) resumes from the last id it saw.
+reconnects (anywhere) resumes from the last id it saw. A token admits its holder only while
+the consultation says they still may (``standing``: the visit has not ended, they still take
+part); a final status closes the room.
 """
 
 from medmarket.signaling.tokens import (

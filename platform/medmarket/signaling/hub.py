@@ -9,6 +9,10 @@ a socket once each and in stream order.
 
 A connection's outgoing messages wait in a bounded queue; a socket that cannot keep up is
 closed (its client reconnects and resumes from its last id, so nothing is lost).
+
+When the consultation publishes a final status (the visit ended, however it ended), every
+connection of the room hears it and is then closed: the room is over, and its tokens no
+longer open it (the route asks the consultation before joining).
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ READ_COUNT = 200
 CATCH_UP_PAGE = 500
 OUTGOING_QUEUE = 512
 OBSERVER_TIMEOUT_SECONDS = 5.0
+# As for a refused token: a client asking for a new one (``enter``) learns the visit ended.
+CLOSE_ENDED = 4401
 
 # Told when a participant came into or left a room (not when a reconnect replaced their
 # connection): the consultation keeps its record of who was there. Observers must not raise.
@@ -375,6 +381,12 @@ class SignalingHub:
             return
         if entry.frame is None:
             return
+        if entry.ends_room:
+            # Whoever ended the visit knows it already (their HTTP answer said so).
+            if entry.sender != me:
+                connection.push(entry.frame)
+            connection.close(CLOSE_ENDED, m.encoder.encode(_ENDED))
+            return
         if entry.sender is not None and (
             entry.sender == me or (entry.to is not None and entry.to != me)
         ):
@@ -410,6 +422,7 @@ class SignalingHub:
 
 _REPLACED = m.Error(code="replaced", message="you joined this consultation from elsewhere")
 _REMOVED = m.Error(code="removed", message="you were removed from this consultation")
+_ENDED = m.Error(code="ended", message="this consultation has ended")
 
 
 @dataclass(frozen=True, eq=False)
@@ -424,6 +437,7 @@ class Entry:
     joined: str | None = None  # presence "joined" of this participant ...
     connection_id: str | None = None  # ... on this connection
     removes: str | None = None  # control: this participant was removed
+    ends_room: bool = False  # a final status: the consultation is over
 
     @classmethod
     def parse(cls, raw_id: bytes, fields: dict[bytes, bytes]) -> Entry:
@@ -438,7 +452,8 @@ class Entry:
                 log.error("unreadable signaling entry %s skipped", entry_id)
                 return cls(sid, None)
             frame = m.encoder.encode(msgspec.structs.replace(relayed, id=entry_id))
-            return cls(sid, frame, sender=relayed.sender or "", to=relayed.to)
+            final = isinstance(relayed, m.StatusChange) and relayed.status in m.FINAL_STATUSES
+            return cls(sid, frame, sender=relayed.sender or "", to=relayed.to, ends_room=final)
         if b"ev" in fields:
             participant_id = fields[b"p"].decode()
             presence = m.Presence(

@@ -9,7 +9,8 @@ client puts in those fields is overwritten. The server also sends welcome, prese
 error, and relays what the consultation itself publishes into the room: ``chat`` (a message a
 participant posted over HTTP, relayed once it is stored; clients cannot send chat on the
 socket) and ``status`` (the consultation moved on: waiting, in progress, ended). A malformed or
-oversized message is answered with an error; the connection stays open.
+oversized message is answered with an error; the connection stays open. A message beyond
+``MAX_FRAME_BYTES`` is not read at all: the server closes the connection (1009).
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ import msgspec
 from medmarket.signaling.tokens import ParticipantRole
 
 MAX_MESSAGE_BYTES = 64 * 1024
+# The largest WebSocket message the server reads at all (uvicorn's ``ws_max_size``): anything
+# bigger closes the connection (1009) before it is buffered whole. Between the two limits a
+# message is answered with a ``too-large`` error and the connection stays.
+MAX_FRAME_BYTES = 128 * 1024
 _Sdp = Annotated[str, msgspec.Meta(min_length=1, max_length=60_000)]
 _Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 _ParticipantId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -78,9 +83,14 @@ class Chat(_Relayable, tag_field="type", tag="chat"):
     attachment: ChatAttachment | None = None
 
 
+# A consultation in one of these statuses is over: its room closes.
+FINAL_STATUSES: frozenset[str] = frozenset({"completed", "no_show", "terminated", "cancelled"})
+
+
 class StatusChange(_Relayable, tag_field="type", tag="status"):
     """The consultation moved on (``waiting``, ``in_progress``, ``completed``, ``no_show``,
-    ``terminated``, ``cancelled``)."""
+    ``terminated``, ``cancelled``). After a final status (``FINAL_STATUSES``) the server closes
+    every connection of the room (an ``ended`` error, close code 4401) and refuses its tokens."""
 
     status: str
     at: dt.datetime
@@ -125,6 +135,7 @@ ErrorCode = Literal[
     "resume-gap",
     "replaced",
     "removed",
+    "ended",
     "token-malformed",
     "token-forged",
     "token-expired",

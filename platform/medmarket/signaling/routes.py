@@ -4,15 +4,21 @@ The route is public to the access guard because the room token is the credential
 the consultation, the person and their role, and is checked before anything else happens.
 Clients pass it as a WebSocket subprotocol (``new WebSocket(url, ["medmarket-signal",
 "token." + token])``), which keeps it out of access logs, or as ``?token=``.
+A genuine token is not enough: the consultation must not have ended and the person must still
+take part in it (``standing``), which is asked of the consultation on every connection.
 A refused token, a full room or a removal closes the socket after an ``error`` message with
-a close code clients can act on (4401 token, 4403 removed, 4409 replaced, 4429 room full,
-1013 try again later).
+a close code clients can act on (4401 token, also when the consultation has ended: a new one
+from ``enter`` says so; 4403 removed or not a participant; 4409 replaced, 4429 room full,
+1013 try again later). The server (uvicorn's ``ws_max_size``, set to
+``messages.MAX_FRAME_BYTES`` wherever the app is served) closes a connection whose message is
+larger than that with 1009 before reading it whole.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -28,7 +34,10 @@ from redis.exceptions import RedisError
 from medmarket.accounts.guards import PUBLIC
 from medmarket.signaling import messages as m
 from medmarket.signaling.hub import Connection, JoinRefused, SignalingHub
-from medmarket.signaling.tokens import RoomTokenError, verify_room_token
+from medmarket.signaling.standing import RoomAuthority
+from medmarket.signaling.tokens import RoomGrant, RoomTokenError, verify_room_token
+
+log = logging.getLogger("medmarket.signaling")
 
 # A participant sends a few dozen messages per call; this only slows floods down.
 MESSAGES_PER_SECOND = 50.0
@@ -88,6 +97,8 @@ async def signal(
     except RoomTokenError as exc:
         await _refuse(socket, f"token-{exc.code}", exc.message, CLOSE_TOKEN)  # type: ignore[arg-type]
         return
+    if not await _still_admitted(socket, grant):
+        return
     try:
         connection, _welcome = await hub.join(grant, last_id)
     except JoinRefused as exc:
@@ -107,6 +118,24 @@ async def signal(
             async with asyncio.timeout(WRITER_DRAIN_SECONDS):
                 await writer
         writer.cancel()
+
+
+async def _still_admitted(socket: WebSocket[Any, Any, Any], grant: RoomGrant) -> bool:
+    """Ask the consultation whether the token's holder may still be in the room; refuse the
+    socket (and say False) when not."""
+    authority: RoomAuthority = socket.app.state.room_authority
+    try:
+        standing = await authority.standing(grant)
+    except Exception:  # the database did not answer: the client retries
+        log.warning("room standing of %s unavailable", grant.consultation_id, exc_info=True)
+        await _refuse(socket, "unavailable", "signaling is unavailable; retry", CLOSE_TRY_LATER)
+        return False
+    if standing.verdict == "ended":
+        await _refuse(socket, "ended", "this consultation has ended", CLOSE_TOKEN)
+    elif standing.verdict == "not-participant":
+        # What a removed colleague hears, whoever they are: nothing about the consultation.
+        await _refuse(socket, "removed", "you do not take part in this consultation", CLOSE_REMOVED)
+    return standing.admitted
 
 
 async def _write(socket: WebSocket[Any, Any, Any], connection: Connection) -> None:

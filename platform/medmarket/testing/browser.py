@@ -31,6 +31,7 @@ import pytest
 
 from medmarket.app import create_app
 from medmarket.settings import Settings
+from medmarket.signaling.messages import MAX_FRAME_BYTES
 from medmarket.testing.fixtures import STRONG_PASSWORD, Account, unique_email
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ class _ServerThread(threading.Thread):
             lifespan="on",
             log_level="warning",
             access_log=False,
+            ws_max_size=MAX_FRAME_BYTES,
         )
         self.server = uvicorn.Server(config)
         self.failure: BaseException | None = None

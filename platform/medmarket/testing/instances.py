@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from medmarket.settings import Settings, env_name
+from medmarket.signaling.messages import MAX_FRAME_BYTES
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -99,6 +100,8 @@ def app_instances(
                             "--log-level",
                             "warning",
                             "--no-access-log",
+                            "--ws-max-size",
+                            str(MAX_FRAME_BYTES),
                         ],
                         env=environ,
                         stdout=log_file,

@@ -30,6 +30,7 @@ from medmarket.payments import refunds
 from medmarket.payments.interface import Money
 from medmarket.payments.purposes import Payable, PaymentView, RefundView
 from medmarket.settings import load_settings
+from medmarket.signaling.messages import MAX_FRAME_BYTES
 
 ROOT = Path(__file__).resolve().parents[3]
 STRIPE_WEBHOOK_SECRET = "whsec_medmarket_tests_0123456789abcdef"
@@ -248,7 +249,14 @@ async def serving(app: Litestar) -> AsyncIterator[str]:
     """Serve an app whose lifespan already runs on a real port (localstripe sends webhooks
     to it); yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        ws_max_size=MAX_FRAME_BYTES,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -1,5 +1,5 @@
 """The command line: plugins listed with their health, migrate and demo idempotent, serve
-with several workers."""
+with several workers and its limits."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 
+from medmarket import cli
 from medmarket.settings import Settings
+from medmarket.signaling.messages import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 from medmarket.testing.databases import create_database, drop_database
 from medmarket.testing.instances import free_port, settings_environment
 
@@ -127,3 +130,17 @@ def _poll(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> 
                 return response
         time.sleep(0.2)
     raise AssertionError(f"{url} did not answer 200 within {timeout:g}s")
+
+
+def test_serve_caps_websocket_messages(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in settings_environment(settings).items():
+        monkeypatch.setenv(name, value)
+    served: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(options))
+    args = cli.build_parser().parse_args(["serve", "--workers", "2"])
+    assert args.func(args) == 0
+    # Oversized signaling messages are refused by the server before they are buffered whole;
+    # the application's own limit (answered with an error) sits below it.
+    assert served["ws_max_size"] == MAX_FRAME_BYTES
+    assert MAX_MESSAGE_BYTES < MAX_FRAME_BYTES <= 128 * 1024
+    assert served["workers"] == 2

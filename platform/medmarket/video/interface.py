@@ -50,12 +50,14 @@ class CallContext(msgspec.Struct, frozen=True, kw_only=True):
     participant_role: Literal["patient", "doctor", "guest"]
     starts_at: dt.datetime
     ends_at: dt.datetime
-    # The device as the app saw it (public address and port) and, when the consultation
-    # knows it, the participant's phone number (E.164): carriers identify the device for a
-    # QoS session by one of these.
+    # The device as the app saw it: its public IPv4 address with the source port (None when
+    # unknown: behind a proxy the port is lost), or its IPv6 address; and, when the
+    # consultation knows it, the participant's phone number (E.164; the patient's account
+    # holder's, none for doctors). Carriers identify the device for a QoS session by these.
     device_ipv4: str | None = None
     device_public_port: int | None = None
     device_phone_number: str | None = None
+    device_ipv6: str | None = None
     wants_high_throughput: bool = False
 
 
@@ -84,3 +86,13 @@ class VideoProvider(Protocol):
     async def close_qos_session(self, session: QosSession) -> None: ...
 
     async def health(self) -> HealthReport: ...
+
+
+@runtime_checkable
+class FindsQosSessions(Protocol):
+    """What a provider with QoS may also offer (optional): its network's open QoS sessions
+    for a call's device. When ``open_qos_session`` fails or times out, the network may still
+    have made the session (a carrier that answered too late); the core then asks, in the
+    background, and closes those it has no record of."""
+
+    async def find_qos_sessions(self, call: CallContext) -> list[QosSession]: ...

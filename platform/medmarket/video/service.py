@@ -2,9 +2,15 @@
 media profile and (optionally) a network QoS session; the sweeper keeps QoS sessions in step
 with the call (extend while it runs long, close when the participant has left).
 
+A QoS session costs money from the moment it opens, so it opens only once the visit is in
+progress (the doctor admitted the patient). Before that, in the waiting room, the setup still
+answers ICE servers and the media profile (a page may test the camera and the connection
+early); the client sets the call up again when it starts, and gets its QoS then.
+
 Every provider call goes through the plugin host's guard. A provider that fails degrades,
 never blocks: ICE servers fall back to the built-in provider's, the media profile to the
-standard one, and a failed QoS session means the call goes ahead without QoS.
+standard one, and a failed QoS session means the call goes ahead without QoS (and a session
+the network made all the same is looked for and closed in the background: ``orphans``).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from medmarket.services import Services
 from medmarket.signaling.rooms import RoomStore
 from medmarket.signaling.tokens import LATE_GRACE, RoomGrant
 from medmarket.video.interface import STANDARD, CallContext, IceServer, MediaProfile, QosSession
+from medmarket.video.orphans import OrphanedSessions
 from medmarket.video.webrtc import PROVIDER_ID as BUILT_IN
 
 log = logging.getLogger("medmarket.video")
@@ -41,6 +48,8 @@ class CallSetup(msgspec.Struct, kw_only=True):
     provider: str
     ice_servers: list[IceServer]
     media_profile: MediaProfile
+    # None: the provider offers no QoS, the visit is not in progress yet, or (see degraded)
+    # the carrier failed.
     qos: QosSession | None
     # What fell back, e.g. ["qos"] when the carrier did not answer.
     degraded: list[str] = msgspec.field(default_factory=list)
@@ -51,6 +60,7 @@ def call_context(
     device_ipv4: str | None = None,
     device_public_port: int | None = None,
     device_phone_number: str | None = None,
+    device_ipv6: str | None = None,
 ) -> CallContext:
     return CallContext(
         consultation_id=str(grant.consultation_id),
@@ -61,6 +71,7 @@ def call_context(
         device_ipv4=device_ipv4,
         device_public_port=device_public_port,
         device_phone_number=device_phone_number,
+        device_ipv6=device_ipv6,
         wants_high_throughput=grant.high_throughput,
     )
 
@@ -79,6 +90,10 @@ class VideoCalls:
         self.rooms = RoomStore(
             services.redis, max_participants=services.settings.signaling_max_participants
         )
+        self.orphans = OrphanedSessions(services)
+
+    async def aclose(self) -> None:
+        await self.orphans.aclose()
 
     def _provider(self, provider_id: str) -> Any:
         return self.plugins.video_providers.get(provider_id)
@@ -86,7 +101,11 @@ class VideoCalls:
     async def _guarded(self, feature: str, key: str, call: Callable[[], Awaitable[T]]) -> T:
         return await self.plugins.guard(feature, key, call)
 
-    async def set_up(self, call: CallContext, grant: RoomGrant, context: AuditContext) -> CallSetup:
+    async def set_up(
+        self, call: CallContext, grant: RoomGrant, context: AuditContext, *, in_progress: bool
+    ) -> CallSetup:
+        """ICE servers and media profile for ``call``, and a QoS session when the visit is
+        ``in_progress`` (never in the waiting room)."""
         degraded: list[str] = []
         provider_id = grant.video_provider
         if provider_id not in self.plugins.video_providers.adapters:
@@ -114,10 +133,11 @@ class VideoCalls:
         except PluginUnavailable:
             profile, degraded = STANDARD, [*degraded, "media-profile"]
         qos: QosSession | None = None
-        try:
-            qos = await self._open_qos(provider_id, provider, call, grant, context)
-        except PluginUnavailable:
-            degraded.append("qos")
+        if in_progress:
+            try:
+                qos = await self._open_qos(provider_id, provider, call, grant, context)
+            except PluginUnavailable:
+                degraded.append("qos")
         return CallSetup(
             provider=provider_id,
             ice_servers=list(ice),
@@ -144,9 +164,17 @@ class VideoCalls:
         )
         if existing is not None:  # a reload or a second device tab: reuse, do not pay twice
             return QosSession(**dict(existing))
-        session: QosSession | None = await self._guarded(
-            "video QoS", f"video:{provider_id}:qos", lambda: provider.open_qos_session(call)
-        )
+        try:
+            with self.orphans.opening((grant.consultation_id, grant.participant_id)):
+                session: QosSession | None = await self._guarded(
+                    "video QoS",
+                    f"video:{provider_id}:qos",
+                    lambda: provider.open_qos_session(call),
+                )
+        except PluginUnavailable:
+            # The network may have made the session all the same: find it and close it.
+            self.orphans.reclaim(provider_id, provider, call)
+            raise
         if session is None:
             return None
         async with self.services.db.transaction() as connection:

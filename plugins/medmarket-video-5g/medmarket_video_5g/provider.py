@@ -2,13 +2,20 @@
 
 A session is asked for as long as the booked slot still runs (plus a margin), capped; the
 core's sweeper extends it while the call runs long and closes it when the participant has
-left. A device the carrier cannot identify (no public address, no phone number) simply gets
-no QoS, as does a session the network reports UNAVAILABLE (deleted at once, so its resources
-are released)."""
+left. A device the carrier cannot identify simply gets no QoS, as does a session the network
+reports UNAVAILABLE (deleted at once, so its resources are released).
+
+The device is named by every identifier the core knows (the carrier picks one): the phone
+number, the IPv6 address, and the public IPv4 address with its port. CAMARA's
+``DeviceIpv4Address`` needs the port (or the private address, which a server never sees)
+beside the public address, so an IPv4 address whose port is unknown (the client came through
+a proxy) is left out rather than sent alone."""
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import re
 
 from medmarket import (
     HIGH_THROUGHPUT,
@@ -31,6 +38,8 @@ from medmarket_video_5g.qod import (
 )
 
 PROVIDER_ID = "carrier-5g"
+# CAMARA's PhoneNumber: E.164 with the leading "+".
+CAMARA_PHONE_NUMBER = re.compile(r"^\+[1-9][0-9]{4,14}$")
 SESSION_MARGIN = dt.timedelta(minutes=5)
 TURN_CREDENTIAL_MARGIN = dt.timedelta(hours=1)
 
@@ -58,14 +67,21 @@ class FiveGProvider:
         return HIGH_THROUGHPUT if call.wants_high_throughput else STANDARD
 
     def _device(self, call: CallContext) -> Device | None:
-        ipv4 = None
-        if call.device_ipv4 and call.device_public_port:
-            ipv4 = DeviceIpv4Address(
-                public_address=call.device_ipv4, public_port=call.device_public_port
-            )
-        if ipv4 is None and not call.device_phone_number:
+        phone = call.device_phone_number
+        if phone is not None and not CAMARA_PHONE_NUMBER.match(phone):
+            phone = None
+        ipv4, ipv6 = None, None
+        for text in (call.device_ipv4, call.device_ipv6):
+            address = _address(text)
+            if isinstance(address, ipaddress.IPv6Address):
+                ipv6 = str(address)
+            elif address is not None and call.device_public_port:
+                ipv4 = DeviceIpv4Address(
+                    public_address=str(address), public_port=call.device_public_port
+                )
+        if phone is None and ipv4 is None and ipv6 is None:
             return None
-        return Device(phone_number=call.device_phone_number, ipv4_address=ipv4)
+        return Device(phone_number=phone, ipv4_address=ipv4, ipv6_address=ipv6)
 
     async def open_qos_session(self, call: CallContext) -> QosSession | None:
         device = self._device(call)
@@ -91,6 +107,14 @@ class FiveGProvider:
             return None
         return self._session(info)
 
+    async def find_qos_sessions(self, call: CallContext) -> list[QosSession]:
+        """The sessions the carrier holds for the call's device (the core closes those it has
+        no record of: made by a create whose answer never reached us)."""
+        device = self._device(call)
+        if device is None:
+            return []
+        return [self._session(info) for info in await self.qod.retrieve_sessions(device)]
+
     async def extend_qos_session(self, session: QosSession, seconds: int) -> QosSession:
         return self._session(await self.qod.extend_session(session.session_id, seconds))
 
@@ -110,3 +134,16 @@ class FiveGProvider:
 
     async def health(self) -> HealthReport:
         return HealthReport(healthy=True, detail=f"QoD at {self.config.qod_url}")
+
+
+def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``text`` as an address (an IPv4-mapped IPv6 address as the IPv4 one), or None."""
+    if not text:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address

@@ -1,6 +1,6 @@
 """A client for the carrier's CAMARA Quality-On-Demand API (sessions: create, extend,
-delete), speaking exactly what the OpenAPI document says: JSON bodies with only declared
-properties, an ``x-correlator`` on every request, bearer tokens."""
+delete, retrieve by device), speaking exactly what the OpenAPI document says: JSON bodies
+with only declared properties, an ``x-correlator`` on every request, bearer tokens."""
 
 from __future__ import annotations
 
@@ -32,8 +32,11 @@ class DeviceIpv4Address(msgspec.Struct, kw_only=True, omit_defaults=True, rename
 
 
 class Device(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    """At least one identifier; given several, the carrier picks one (and says which)."""
+
     phone_number: str | None = None
     ipv4_address: DeviceIpv4Address | None = None
+    ipv6_address: str | None = None
 
 
 class ApplicationServer(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -45,6 +48,10 @@ class CreateSession(msgspec.Struct, kw_only=True, omit_defaults=True, rename="ca
     application_server: ApplicationServer
     qos_profile: str
     duration: int
+
+
+class RetrieveSessionsInput(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    device: Device
 
 
 class ExtendSessionDuration(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -73,6 +80,7 @@ class _TokenResponse(msgspec.Struct):
 
 
 _encoder = msgspec.json.Encoder()
+RELEASE_TIMEOUT_SECONDS = 30.0
 
 
 class QodClient:
@@ -80,6 +88,9 @@ class QodClient:
         self.config = config
         self.base = config.qod_url.rstrip("/")
         self.timeout = timeout
+        # Finding and deleting sessions releases what costs money, and nobody waits on it
+        # but the core, whose guard decides how long: a slow carrier is given time here.
+        self._release_timeout = max(timeout, RELEASE_TIMEOUT_SECONDS)
         self._token: tuple[str, float] | None = None
 
     async def _bearer(self, http: httpx.AsyncClient) -> str:
@@ -101,9 +112,15 @@ class QodClient:
         return token.access_token
 
     async def _call(
-        self, method: str, path: str, body: msgspec.Struct | None, expected: int
+        self,
+        method: str,
+        path: str,
+        body: msgspec.Struct | None,
+        expected: int,
+        *,
+        timeout: float | None = None,
     ) -> bytes:
-        async with httpx.AsyncClient(timeout=self.timeout) as http:
+        async with httpx.AsyncClient(timeout=timeout or self.timeout) as http:
             headers = {
                 "authorization": f"Bearer {await self._bearer(http)}",
                 "x-correlator": str(uuid.uuid4()),
@@ -136,9 +153,22 @@ class QodClient:
         )
         return msgspec.json.decode(raw, type=SessionInfo)
 
+    async def retrieve_sessions(self, device: Device) -> list[SessionInfo]:
+        """Our sessions for ``device`` (this API consumer's only, as the carrier keeps them)."""
+        raw = await self._call(
+            "POST",
+            "/retrieve-sessions",
+            RetrieveSessionsInput(device=device),
+            200,
+            timeout=self._release_timeout,
+        )
+        return msgspec.json.decode(raw, type=list[SessionInfo])
+
     async def delete_session(self, session_id: str) -> None:
         try:
-            await self._call("DELETE", f"/sessions/{session_id}", None, 204)
+            await self._call(
+                "DELETE", f"/sessions/{session_id}", None, 204, timeout=self._release_timeout
+            )
         except QodError as exc:
             if exc.status != 404:  # already gone (expired, or deleted before): done
                 raise

@@ -97,6 +97,14 @@ class Strictness:
         return self.undeclared(body, {"$ref": f"#/components/schemas/{operation_schema}"})
 
 
+def chosen_identifier(device: dict[str, Any]) -> dict[str, Any]:
+    """Of several device identifiers the network uses one, and names it in the session."""
+    for name in ("phoneNumber", "ipv4Address", "ipv6Address"):
+        if name in device:
+            return {name: device[name]}
+    raise ValueError(f"no device identifier in {device}")
+
+
 def _timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -173,6 +181,8 @@ class FakeCarrier:
             return self.strictness.check("ExtendSessionDuration", request.json())
         if request.method == "POST" and path.endswith("/sessions"):
             return self.strictness.check("CreateSession", request.json())
+        if request.method == "POST" and path.endswith("/retrieve-sessions"):
+            return self.strictness.check("RetrieveSessionsInput", request.json())
         return []
 
     def _answer(self, request: Recorded) -> Reply:
@@ -196,9 +206,7 @@ class FakeCarrier:
                     "applicationServer": body["applicationServer"],
                     "qosProfile": body["qosProfile"],
                     "duration": body["duration"],
-                    "device": {"ipv4Address": body["device"]["ipv4Address"]}
-                    if "ipv4Address" in body.get("device", {})
-                    else {"phoneNumber": body["device"]["phoneNumber"]},
+                    "device": chosen_identifier(body["device"]),
                     "qosStatus": "AVAILABLE",
                     "startedAt": _timestamp(now),
                     "expiresAt": _timestamp(now + dt.timedelta(seconds=body["duration"])),
@@ -212,6 +220,14 @@ class FakeCarrier:
                     )
                 self.sessions[session["sessionId"]] = session
                 return Reply(201, session, delay=delay)
+            if request.method == "POST" and parts == ["retrieve-sessions"]:
+                device = request.json()["device"]
+                mine = [
+                    session
+                    for session in self.sessions.values()
+                    if any(device.get(name) == value for name, value in session["device"].items())
+                ]
+                return Reply(200, mine, delay=delay)
             session = self.sessions.get(parts[1]) if len(parts) >= 2 else None
             if session is None:
                 return Reply(

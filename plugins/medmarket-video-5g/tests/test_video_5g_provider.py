@@ -93,7 +93,79 @@ async def test_ordinary_calls_use_the_ordinary_profile_and_a_phone_number(
 async def test_a_device_the_carrier_cannot_identify_gets_no_qos(fake_carrier: FakeCarrier) -> None:
     provider = FiveGProvider(config(fake_carrier), timeout=5)
     assert await provider.open_qos_session(call(device_public_port=None)) is None
+    assert await provider.open_qos_session(call(device_public_port=0)) is None
+    not_e164 = call(device_public_port=None, device_phone_number="13800138000")
+    assert await provider.open_qos_session(not_e164) is None
     assert fake_carrier.qod_requests() == []
+
+
+PHONE = "+8613800138000"
+
+
+@pytest.mark.parametrize(
+    ("device", "sent"),
+    [
+        # Behind a proxy the port is unknown: CAMARA wants one beside a public IPv4 address,
+        # so the phone number alone names the device.
+        (
+            {"device_ipv4": "203.0.113.7", "device_public_port": None},
+            {"phoneNumber": PHONE},
+        ),
+        (
+            {"device_ipv4": "203.0.113.7", "device_public_port": 50123},
+            {
+                "phoneNumber": PHONE,
+                "ipv4Address": {"publicAddress": "203.0.113.7", "publicPort": 50123},
+            },
+        ),
+        (
+            {"device_ipv4": None, "device_public_port": None, "device_ipv6": "2001:db8::7"},
+            {"phoneNumber": PHONE, "ipv6Address": "2001:db8::7"},
+        ),
+        # An IPv6 address where an older core put every address is still sent as IPv6.
+        (
+            {"device_ipv4": "2001:db8::7", "device_public_port": 50123},
+            {"phoneNumber": PHONE, "ipv6Address": "2001:db8::7"},
+        ),
+        (
+            {"device_ipv4": "::ffff:203.0.113.7", "device_public_port": 50123},
+            {
+                "phoneNumber": PHONE,
+                "ipv4Address": {"publicAddress": "203.0.113.7", "publicPort": 50123},
+            },
+        ),
+    ],
+)
+async def test_the_device_is_named_by_every_identifier_the_core_knows(
+    fake_carrier: FakeCarrier, device: dict[str, object], sent: dict[str, object]
+) -> None:
+    provider = FiveGProvider(config(fake_carrier), timeout=5)
+    session = await provider.open_qos_session(call(device_phone_number=PHONE, **device))
+    assert session is not None
+    assert fake_carrier.qod_requests()[0].json()["device"] == sent
+    await provider.close_qos_session(session)
+
+
+async def test_the_sessions_of_a_device_are_found_by_any_of_its_identifiers(
+    fake_carrier: FakeCarrier,
+) -> None:
+    provider = FiveGProvider(config(fake_carrier), timeout=5)
+    mine = await provider.open_qos_session(call(device_phone_number=PHONE))
+    other = await provider.open_qos_session(call(device_ipv4="203.0.113.9"))
+    assert mine is not None and other is not None
+    # Asked by the same device (the phone number), behind a proxy this time.
+    found = await provider.find_qos_sessions(
+        call(device_public_port=None, device_phone_number=PHONE)
+    )
+    assert [s.session_id for s in found] == [mine.session_id]
+    assert found[0].provider_id == "carrier-5g" and found[0].expires_at is not None
+    asked = fake_carrier.qod_requests()[-1]
+    assert asked.path == BASE_PATH + "/retrieve-sessions"
+    assert asked.json() == {"device": {"phoneNumber": PHONE}}
+    nobody = call(device_ipv4=None, device_public_port=None)
+    assert await provider.find_qos_sessions(nobody) == []  # no device: nothing to ask
+    for session in (mine, other):
+        await provider.close_qos_session(session)
 
 
 async def test_an_unavailable_session_is_released_and_means_no_qos(

@@ -1,9 +1,11 @@
 """Who may join or read a consultation: its patient account (a young child's guardian), its
 doctor and invited colleagues. Everyone else gets the 404 of a consultation that does not
-exist; room tokens only open their own consultation's room, and only in their window."""
+exist; room tokens only open their own consultation's room, only in their window, and only
+until the visit ends (however it ends), when the room closes."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import uuid
@@ -12,10 +14,11 @@ import pytest
 from litestar import Litestar
 
 from medmarket.consults.tests.helpers import booked_visit, call, ok
+from medmarket.signaling import messages as m
 from medmarket.signaling.client import SignalingClient, SignalingClosed
 from medmarket.signaling.tokens import mint_room_token
 from medmarket.testing.fixtures import client_for
-from medmarket.testing.payments import serving
+from medmarket.testing.payments import deliver_outbox, serving
 from medmarket.testing.seed import approved_doctor, expect, ready_patient
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32
@@ -142,3 +145,82 @@ async def test_room_tokens_open_only_their_own_room_in_their_window(app: Litesta
     assert stale.status_code == 401 and stale.json()["errors"][0]["code"] == "expired"
     setup = await ok(app, "POST", f"{visit.path}/video/setup", visit.patient, {"token": token})
     assert setup["provider"] == "webrtc"
+
+
+async def closed_code(client: SignalingClient) -> int | None:
+    for _ in range(200):
+        if client.closed_code is not None:
+            break
+        await asyncio.sleep(0.02)
+    return client.closed_code
+
+
+@pytest.mark.slow
+async def test_an_ended_visit_closes_its_room_and_its_tokens_open_nothing(app: Litestar) -> None:
+    visit = await booked_visit(app)
+    room = (await ok(app, "POST", visit.path + "/enter", visit.patient))["room"]
+    doctor_token = (await ok(app, "POST", visit.path + "/enter", visit.doctor))["room"]["token"]
+    await ok(app, "POST", visit.path + "/admit", visit.doctor)
+    consultation = uuid.UUID(visit.consultation_id)
+    body = {"token": room["token"]}
+    assert (await call(app, "POST", room["video_setup_path"], visit.patient, body)).is_success
+    async with serving(app) as url:
+        patient = SignalingClient(consultation, room["token"])
+        doctor = SignalingClient(consultation, doctor_token)
+        await patient.connect(url)
+        await doctor.connect(url)
+        await ok(app, "POST", visit.path + "/end", visit.doctor, {"outcome": "completed"})
+        # Everyone in the room hears that it is over, then the room closes their sockets.
+        status = await patient.receive_kind(m.StatusChange)
+        assert status.status == "completed"
+        assert (await patient.receive_kind(m.Error)).code == "ended"
+        assert await closed_code(patient) == 4401
+        assert (await doctor.receive_kind(m.Error)).code == "ended"
+        assert await closed_code(doctor) == 4401
+        # The tokens are still in their window, but open the room no more.
+        for token in (room["token"], doctor_token):
+            with pytest.raises(SignalingClosed) as refused:
+                await SignalingClient(consultation, token).connect(url)
+            assert refused.value.code == 4401 and refused.value.error is not None
+            assert refused.value.error.code == "ended"
+    setup = await call(app, "POST", room["video_setup_path"], visit.patient, body)
+    assert setup.status_code == 401, setup.text
+    problem = setup.json()
+    assert problem["type"] == "/problems/room-token-refused"
+    assert problem["errors"][0] == {"field": "token", "code": "ended", "message": problem["detail"]}
+    # Releasing what the call held still works with it.
+    teardown = await call(app, "POST", room["video_teardown_path"], visit.patient, body)
+    assert teardown.status_code == 204
+
+
+@pytest.mark.slow
+async def test_a_visit_cancelled_while_the_patient_waits_closes_the_waiting_room(
+    app: Litestar,
+) -> None:
+    visit = await booked_visit(app, starts_in=dt.timedelta(minutes=5))
+    room = (await ok(app, "POST", visit.path + "/enter", visit.patient))["room"]
+    consultation = uuid.UUID(visit.consultation_id)
+    async with serving(app) as url:
+        patient = SignalingClient(consultation, room["token"])
+        await patient.connect(url)
+        await ok(
+            app,
+            "POST",
+            f"/api/doctor/bookings/{visit.booking_id}/cancel",
+            visit.doctor,
+            {"reason": "急诊手术"},
+        )
+        # The booking's end is relayed by the outbox (what `medmarket worker` runs).
+        await app.state.services.db.execute(
+            "UPDATE outbox SET available_at = now() WHERE topic = 'consultation.relay' "
+            "AND payload->>'consultation_id' = $1",
+            visit.consultation_id,
+        )
+        await deliver_outbox(app)
+        status = await patient.receive_kind(m.StatusChange)
+        assert (status.status, status.sender_role) == ("cancelled", "doctor")
+        assert (await patient.receive_kind(m.Error)).code == "ended"
+        assert await closed_code(patient) == 4401
+        with pytest.raises(SignalingClosed) as refused:
+            await SignalingClient(consultation, room["token"]).connect(url)
+        assert refused.value.error is not None and refused.value.error.code == "ended"

@@ -12,6 +12,7 @@ from litestar import Litestar
 from medmarket.consults.tests.helpers import actions, booked_visit, call, notifications, ok
 from medmarket.signaling import messages as m
 from medmarket.signaling.client import SignalingClient, SignalingClosed
+from medmarket.signaling.rooms import room_keys
 from medmarket.testing.payments import serving
 from medmarket.testing.seed import approved_doctor
 
@@ -107,3 +108,40 @@ async def test_an_invited_colleague_joins_and_a_removed_one_is_shut_out(app: Lit
     trail = await actions(app, visit.consultation_id)
     assert trail.count("consultation.colleague_removed") == 1
     assert "consultation.joined" in trail and "consultation.left" in trail
+
+
+@pytest.mark.slow
+async def test_a_removed_colleagues_token_sets_up_no_call(app: Litestar) -> None:
+    visit = await booked_visit(app)
+    colleague = await approved_doctor(app, specialties=("超声科",))
+    await ok(app, "PUT", f"{visit.path}/colleagues/{colleague.id}", visit.doctor)
+    await ok(app, "POST", visit.path + "/enter", visit.patient)
+    await ok(app, "POST", visit.path + "/admit", visit.doctor)
+    room = (await ok(app, "POST", visit.path + "/enter", colleague))["room"]
+    body = {"token": room["token"]}
+    assert (await ok(app, "POST", room["video_setup_path"], colleague, body))["provider"]
+    await ok(app, "DELETE", f"{visit.path}/colleagues/{colleague.id}", visit.doctor)
+    # The token is genuine and in its window, but its holder no longer takes part: the same
+    # 404 as for a consultation that does not exist.
+    setup = await call(app, "POST", room["video_setup_path"], colleague, body)
+    missing = await call(
+        app,
+        "POST",
+        f"/api/consultations/{uuid.uuid4()}/video/setup",
+        colleague,
+        {"token": room["token"]},
+    )
+    assert setup.status_code == 404, setup.text
+    assert setup.json()["type"] == "/problems/not-found"
+    assert (
+        setup.json()["detail"] == (await call(app, "GET", visit.path, colleague)).json()["detail"]
+    )
+    assert missing.status_code == 401  # the token names another consultation
+    # The room refuses them from the record, even if its own list of removals is gone.
+    consultation = uuid.UUID(visit.consultation_id)
+    await app.state.services.redis.delete(room_keys(consultation)[3])
+    async with serving(app) as url:
+        with pytest.raises(SignalingClosed) as refused:
+            await SignalingClient(consultation, room["token"]).connect(url)
+    assert refused.value.code == 4403
+    assert refused.value.error is not None and refused.value.error.code == "removed"

@@ -126,6 +126,28 @@ async def test_bad_messages_are_refused_and_the_connection_survives(
     await b.close()
 
 
+async def test_a_message_beyond_the_frame_limit_closes_the_connection(
+    instance_pair: InstancePair,
+) -> None:
+    consultation = uuid.uuid4()
+    a = SignalingClient(consultation, instance_pair.token(consultation, pid()))
+    await a.connect(instance_pair.urls[0])
+    # Just under the server's frame limit: read, answered "too-large", still connected.
+    below = '{"type": "offer", "sdp": "' + "x" * (m.MAX_FRAME_BYTES - 64) + '"}'
+    assert m.MAX_MESSAGE_BYTES < len(below) <= m.MAX_FRAME_BYTES
+    await a.send_raw(below)
+    assert (await a.receive_kind(m.Error)).code == "too-large"
+    assert a.closed_code is None
+    # Beyond it: not buffered at all, the connection is closed as "message too big".
+    await a.send_raw('{"type": "offer", "sdp": "' + "x" * m.MAX_FRAME_BYTES + '"}')
+    for _ in range(200):
+        if a.closed_code is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert a.closed_code == 1009
+    await a.close()
+
+
 async def test_sender_fields_are_set_by_the_server(instance_pair: InstancePair) -> None:
     consultation = uuid.uuid4()
     alice, bob = pid(), pid()
