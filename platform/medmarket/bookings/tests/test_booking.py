@@ -114,8 +114,8 @@ async def test_hold_expiry_releases_the_slot(database_url: str) -> None:
             mine = await expect(http.get(f"/api/bookings/{held['id']}", headers=first.headers))
             assert mine["status"] == "expired"
             trail = await app.state.services.db.fetch(
-                "SELECT action FROM audit_events WHERE subject_type = 'booking' AND subject_id = $1 "
-                "ORDER BY id",
+                "SELECT action FROM audit_events "
+                "WHERE subject_type = 'booking' AND subject_id = $1 ORDER BY id",
                 held["id"],
             )
             assert [row["action"] for row in trail] == ["booking.held", "booking.expired"]
