@@ -1,7 +1,7 @@
 """The call page in real Chromium with fake camera and microphone: the patient waits, the
 doctor lets them in, each receives the other's video (bytes received grow), chat and a file
-go both ways, mute and camera controls, a network drop reconnects, hang up and rejoin, and
-the doctor ends the visit."""
+go both ways, mute and camera turn the tracks off, switching needs a second camera, a network
+drop reconnects, hang up and rejoin, and the doctor ends the visit."""
 
 from __future__ import annotations
 
@@ -9,14 +9,34 @@ import re
 
 import pytest
 from litestar import Litestar
-from playwright.async_api import WebSocketRoute, expect
+from playwright.async_api import Page, WebSocketRoute, expect
 
 from medmarket.consults.tests.helpers import booked_visit
 from medmarket.testing.browser import LiveServer, NewPage, at_widths, horizontal_overflow
-from medmarket.testing.browser_steps import video_flows
+from medmarket.testing.browser_steps import call_media, video_flows
 from medmarket.testing.factories import PNG_BYTES
 
 pytestmark = pytest.mark.browser
+
+
+async def tracks_enabled(page: Page) -> dict[str, list[bool]]:
+    """Whether each kind of track is on: [the captured track, the track sent to the other]."""
+    media = await call_media(page)
+    found: dict[str, list[bool]] = {}
+    for kind in ("audio", "video"):
+        local = [track["enabled"] for track in media["local"] if track["kind"] == kind]
+        sent = [sender["enabled"] for sender in media["senders"] if sender["kind"] == kind]
+        found[kind] = local + sent
+    return found
+
+
+async def camera_count(page: Page) -> int:
+    return int(
+        await page.evaluate(
+            "navigator.mediaDevices.enumerateDevices()"
+            ".then(all => all.filter(d => d.kind === 'videoinput').length)"
+        )
+    )
 
 
 async def test_a_video_visit_from_the_waiting_room_to_its_end(
@@ -73,18 +93,24 @@ async def test_a_video_visit_from_the_waiting_room_to_its_end(
     await patient.get_by_role("button", name="发送文件").click()
     await expect(patient.locator('[data-field="file"] .field-error')).to_contain_text("不是 PDF")
 
-    # Controls.
-    mute = patient.get_by_role("button", name="静音")
-    await mute.click()
+    # Controls: mute and camera off turn the tracks themselves off (what is sent too).
+    assert await tracks_enabled(patient) == {"audio": [True, True], "video": [True, True]}
+    await patient.get_by_role("button", name="静音").click()
     await expect(patient.get_by_role("button", name="取消静音")).to_have_attribute(
         "aria-pressed", "true"
     )
+    assert await tracks_enabled(patient) == {"audio": [False, False], "video": [True, True]}
     await patient.get_by_role("button", name="关闭摄像头").click()
     await expect(patient.get_by_role("button", name="打开摄像头")).to_have_attribute(
         "aria-pressed", "true"
     )
+    assert await tracks_enabled(patient) == {"audio": [False, False], "video": [False, False]}
     await patient.get_by_role("button", name="打开摄像头").click()
-    await patient.get_by_role("button", name="切换摄像头").click()
+    await patient.get_by_role("button", name="取消静音").click()
+    assert await tracks_enabled(patient) == {"audio": [True, True], "video": [True, True]}
+    # Chromium's fake device is one camera: there is nothing to switch to.
+    assert await camera_count(patient) == 1
+    await expect(patient.get_by_role("button", name="切换摄像头")).to_be_hidden()
 
     # A network drop: the patient's signaling connection is cut; the page reconnects by
     # itself, resumes the room and the call carries on.
