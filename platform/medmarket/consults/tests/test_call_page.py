@@ -57,6 +57,11 @@ async def test_the_patient_and_the_doctor_open_the_call(
         assert f'href="/call/{visit.consultation_id}"' in day
         room = (await get_page(as_doctor, f"/call/{visit.consultation_id}")).text
     assert script_data(room)["role"] == "doctor" and "请患者进入" in room and "结束问诊" in room
+    # Each way the API refuses to end the visit is worded in the page's language.
+    words = json.loads(script_data(room)["messages"].replace("&#34;", '"'))
+    assert words["too-early"] == "就诊开始 10 分钟后才能记为患者未到。"
+    for code in ("not-started", "patient-attended", "patient-present"):
+        assert words[code] and not words[code].isascii()
 
 
 async def test_nobody_else_opens_the_call(
