@@ -11,13 +11,21 @@ import { limitSenders } from "./call-media.js";
 const CONNECT_WATCHDOG_MS = 10_000;
 const MAX_RESTARTS = 5;
 
+// The o= session of a description: one per RTCPeerConnection (an ICE restart keeps it).
+function sessionOf(sdp) {
+  return (sdp.match(/^o=\S+ (\S+)/m) || [])[1];
+}
+
 export class Peer {
   constructor(call, id) {
     this.call = call;
     this.id = id;
     this.pc = null;
     this.pending = []; // candidates that came before the remote description
-    this.session = null; // the o= session of their last offer (a new one needs a new connection)
+    this.session = null; // the o= session of their connection (a new one needs a new connection)
+    // Sessions of their connections this side has replaced: a description still on its way
+    // from one of them (replayed after a reconnect) is not applied to the new connection.
+    this.stale = new Set();
     this.timer = null;
     this.restarts = 0;
     this.remote = null;
@@ -34,6 +42,8 @@ export class Peer {
 
   async open() {
     this.shut();
+    if (this.session) this.stale.add(this.session);
+    this.session = null;
     const pc = new RTCPeerConnection(await this.call.rtcConfiguration());
     this.pc = pc;
     this.pending = [];
@@ -120,8 +130,12 @@ export class Peer {
     if (this.offers && this.pc && this.pc.signalingState === "have-local-offer") return; // ours stands
     // A new session from them (o= line) needs a new connection; an ICE restart of the same
     // session keeps this one.
-    const session = (message.sdp.match(/^o=\S+ (\S+)/m) || [])[1];
-    if (!this.pc || session !== this.session || this.pc.signalingState !== "stable") await this.open();
+    const session = sessionOf(message.sdp);
+    if (this.stale.has(session)) return;
+    if (!this.pc || session !== this.session || this.pc.signalingState !== "stable") {
+      await this.open();
+      this.stale.delete(session); // a connection of theirs we start over with is not stale
+    }
     this.session = session;
     const pc = this.pc;
     await pc.setRemoteDescription({ type: "offer", sdp: message.sdp });
@@ -134,11 +148,14 @@ export class Peer {
 
   async accept(message) {
     if (!this.pc || this.pc.signalingState !== "have-local-offer") return; // an answer to an older offer
+    const session = sessionOf(message.sdp);
+    if (this.stale.has(session)) return; // from their connection that this one replaced
     try {
       await this.pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
     } catch (error) {
       return; // it did not fit this offer; the watchdog offers again
     }
+    this.session = session;
     await this.flush();
   }
 
