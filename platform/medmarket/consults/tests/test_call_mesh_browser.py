@@ -1,10 +1,10 @@
 """A multi-disciplinary call in real Chromium. The doctor invites a colleague from the call
-page; the patient, the doctor and the colleague each receive both others' video (one
-connection per pair: the bytes received from each grow), each shown in a tile named after
-them, at 375 px too. The provider's media profile bounds the camera and what is sent. The
-colleague switches camera and both others get the new one. A network drop
-reconnects every pair. The doctor removes the colleague, whose video stops everywhere, and
-ends the visit as a first visit not suitable online."""
+page, who finds the invitation on their day; the patient, the doctor and the colleague each
+receive both others' video (one connection per pair: the bytes received from each grow),
+each shown in a tile named after them, at 375 px too. The provider's media profile bounds
+the camera and what is sent. The colleague switches camera and both others get the new one.
+A network drop reconnects every pair. The doctor removes the colleague, whose video stops
+everywhere, and ends the visit as a first visit not suitable online."""
 
 from __future__ import annotations
 
@@ -118,7 +118,11 @@ async def test_a_doctor_a_colleague_and_the_patient_see_each_other(
         sockets.append(socket)
 
     await guest.route_web_socket(re.compile(r"/signal"), network)
-    await guest.goto(call_url)
+    await guest.goto(f"{live_server.url}/doctor/today")
+    invitations = guest.locator("[data-invitations]")
+    await expect(invitations).to_contain_text("李 文华 邀请您会诊 · 患者：王 小明")
+    await invitations.get_by_role("link", name="进入诊室").click()
+    await expect(guest).to_have_url(call_url)
     await expect(guest.get_by_role("button", name="请患者进入")).to_have_count(0)
     pages = {"patient": patient, "doctor": doctor, "guest": guest}
     for page in pages.values():

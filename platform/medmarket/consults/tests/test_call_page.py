@@ -136,9 +136,14 @@ async def test_the_doctor_invites_and_removes_a_colleague_without_script(
     listed = await ok(app, "GET", visit.path + "/colleagues", visit.doctor)
     assert [(c["doctor_id"], c["removed_at"]) for c in listed] == [(colleague.id, None)]
 
-    # The colleague opens the call as a guest: everyone listed, no doctor's tools.
+    # The colleague finds the invitation on their day and opens the call as a guest:
+    # everyone listed, no doctor's tools.
     async with client_for(app) as as_colleague:
         await browser_session(as_colleague, colleague.account)
+        day = (await get_page(as_colleague, "/doctor/today")).text
+        invitation = re.search(r"<section[^>]*data-invitations.*?</section>", day, re.S)
+        assert invitation and f'href="{call}"' in invitation[0]
+        assert "王 小明" in text_of(invitation[0]) and "邀请您会诊" in text_of(invitation[0])
         room = (await get_page(as_colleague, call)).text
         assert script_data(room)["role"] == "guest"
         assert "赵 心怡（我）" in " ".join(roster(room)) and len(roster(room)) == 3
