@@ -1,6 +1,7 @@
-"""Doctors' booking pages: the day's queue (their bookings of one day, in their time zone),
-and one visit with its earlier diagnosis, the outcome once it has begun, or cancelling it
-(the patient is refunded in full and told why).
+"""Doctors' booking pages: the day's queue (their bookings of one day, in their time zone,
+and the colleagues' visits they were invited to consult on), and one visit with its earlier
+diagnosis, the outcome once it has begun, or cancelling it (the patient is refunded in full
+and told why).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ async def today(
             principal, booking_id=None, start=start, end=end, status=None, limit=100
         )
     }
+    # Other doctors' visits this doctor was invited to consult on (multi-disciplinary).
+    invitations = [c for c in consultations.values() if c.my_role == "guest"]
     live = [b for b in visits if b.status == "confirmed"]
     upcoming = [b for b in live if b.ends_at > now]
     return page(
@@ -69,7 +72,10 @@ async def today(
         next_visit=upcoming[0] if upcoming else None,
         confirmed=len(live),
         consultations=consultations,
-        waiting=sum(1 for c in consultations.values() if c.status == "waiting"),
+        invitations=invitations,
+        waiting=sum(
+            1 for c in consultations.values() if c.status == "waiting" and c.my_role == "doctor"
+        ),
         now=now,
     )
 

@@ -1,37 +1,63 @@
 """The call page: the patient's waiting room and the video visit, the doctor's room (admit
-the patient, the call, notes, ending the visit), with chat and files beside the video.
+the patient, the call, notes, ending the visit, inviting colleagues), with chat and files
+beside the video and the list of who takes part and who is in the room.
 
 The page is rendered here; ``static/js/call.js`` does the rest against the consultations
-API (enter, admit, end, chat, attachments), the signaling WebSocket and the video setup, as
-``consults/README.md`` describes. Who may open it is the consultation's own rule: anyone
-else gets the 404 of a consultation that does not exist.
+API (enter, admit, end, colleagues, chat, attachments), the signaling WebSocket and the video
+setup, as ``consults/README.md`` describes. Who may open it is the consultation's own rule:
+anyone else gets the 404 of a consultation that does not exist. Inviting and removing a
+colleague are forms that also work without script (script calls the API in place).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Request, Router, get
+from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
-from litestar.response import Template
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
 
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
+from medmarket.audit import AuditContext
 from medmarket.consults.routes import ConsultDomain
-from medmarket.pages.rendering import page
+from medmarket.errors import FieldError, InvalidInput, Problem
+from medmarket.pages.forms import FormState, form_fields
+from medmarket.pages.rendering import page, see_other, translator
 
 # The ways a doctor ends a visit (bookings.schemas.Outcome), in the order the page offers them.
 OUTCOMES = ("completed", "patient_no_show", "first_visit_unsuitable")
+INVITE_FIELDS = ("colleague",)
+NOTICES = ("invited", "removed")
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_DOCTOR_LINK = re.compile(rf"/doctors/({_UUID})(?![0-9a-fA-F-])")
+_DOCTOR_ID = re.compile(rf"^{_UUID}$")
 
 
-@get("/call/{consultation_id:uuid}", opt=allow("patient", "doctor"))
-async def call(
+def colleague_doctor_id(typed: str) -> uuid.UUID:
+    """The doctor id in what the doctor typed: the id itself, or a link to the colleague's
+    doctor page (``.../doctors/<id>``). The same rule as ``static/js/call-people.js``."""
+    text = typed.strip()
+    link = _DOCTOR_LINK.search(text)
+    found = link[1] if link else text if _DOCTOR_ID.match(text) else None
+    if found is None:
+        code = "invalid" if text else "required"
+        raise InvalidInput(errors=[FieldError(field="colleague", message=code, code=code)])
+    return uuid.UUID(found)
+
+
+async def _call_page(
     request: Request[Any, Any, Any],
-    consultation_id: FromPath[uuid.UUID],
-    principal: NamedDependency[Principal],
-    consults: NamedDependency[ConsultDomain],
+    principal: Principal,
+    consults: ConsultDomain,
+    consultation_id: uuid.UUID,
+    *,
+    invite_form: FormState | None = None,
+    notice: str | None = None,
+    status: int = 200,
 ) -> Template:
     consultation = await consults.consultations.get(principal, consultation_id)
     doctor = next((p for p in consultation.participants if p.role == "doctor"), None)
@@ -44,12 +70,72 @@ async def call(
     return page(
         request,
         "call.html",
+        status=status,
         consultation=consultation,
         doctor=doctor,
         patient=patient,
+        me=principal.user_id,
         back=back,
         outcomes=OUTCOMES,
+        invite_form=invite_form or FormState(),
+        notice=translator(request)(f"call.notice_{notice}") if notice in NOTICES else None,
     )
 
 
-ROUTES = [Router(path="/", route_handlers=[call], include_in_schema=False)]
+@get("/call/{consultation_id:uuid}", opt=allow("patient", "doctor"))
+async def call(
+    request: Request[Any, Any, Any],
+    consultation_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    consults: NamedDependency[ConsultDomain],
+    done: Annotated[str | None, QueryParameter(max_length=20)] = None,
+) -> Template:
+    return await _call_page(request, principal, consults, consultation_id, notice=done)
+
+
+@post("/call/{consultation_id:uuid}/colleagues", opt=allow("doctor"))
+async def invite_colleague(
+    request: Request[Any, Any, Any],
+    consultation_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    consults: NamedDependency[ConsultDomain],
+    context: NamedDependency[AuditContext],
+) -> Template | Redirect:
+    submitted = await form_fields(request)
+    values = {"colleague": submitted.get("colleague", "").strip()}
+    try:
+        doctor_id = colleague_doctor_id(values["colleague"])
+        await consults.colleagues.invite(principal, consultation_id, doctor_id, context)
+    except Problem as problem:
+        form = FormState.from_problem(
+            problem,
+            translator(request),
+            values,
+            INVITE_FIELDS,
+            aliases={"doctor_id": "colleague"},
+        )
+        return await _call_page(
+            request, principal, consults, consultation_id, invite_form=form, status=problem.status
+        )
+    return see_other(f"/call/{consultation_id}?done=invited#people")
+
+
+@post("/call/{consultation_id:uuid}/colleagues/{doctor_id:uuid}/remove", opt=allow("doctor"))
+async def remove_colleague(
+    consultation_id: FromPath[uuid.UUID],
+    doctor_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    consults: NamedDependency[ConsultDomain],
+    context: NamedDependency[AuditContext],
+) -> Redirect:
+    await consults.colleagues.remove(principal, consultation_id, doctor_id, context)
+    return see_other(f"/call/{consultation_id}?done=removed#people")
+
+
+ROUTES = [
+    Router(
+        path="/",
+        route_handlers=[call, invite_colleague, remove_colleague],
+        include_in_schema=False,
+    )
+]

@@ -176,18 +176,33 @@ async def browser() -> AsyncIterator[Browser]:
 NewPage = Callable[..., Awaitable["Page"]]
 
 
+def fake_cameras(count: int) -> list[str]:
+    """Chromium's flags with ``count`` fake cameras (its fake device gives one by default)."""
+    flags = [flag for flag in CHROMIUM_FLAGS if flag != "--use-fake-device-for-media-stream"]
+    return [*flags, f"--use-fake-device-for-media-stream=device-count={count}"]
+
+
 @pytest.fixture
 async def new_page(browser: Browser) -> AsyncIterator[NewPage]:
-    """``await new_page(width=375, locale=None)``: a page in a fresh context (own cookies).
-    ``locale`` sets the browser's languages; the site ignores them unless asked."""
+    """``await new_page(width=375, locale=None, cameras=1)``: a page in a fresh context (own
+    cookies). ``locale`` sets the browser's languages; the site ignores them unless asked.
+    ``cameras=2`` opens it in a Chromium of its own that has two fake cameras."""
     contexts: list[BrowserContext] = []
     errors: list[str] = []
+    many_cameras: dict[int, Browser] = {}
 
     async def make(
-        width: int = DESKTOP["width"], height: int | None = None, **options: Any
+        width: int = DESKTOP["width"], height: int | None = None, cameras: int = 1, **options: Any
     ) -> Page:
         size = PHONE if width <= PHONE["width"] else DESKTOP
-        context = await browser.new_context(
+        chromium = browser
+        if cameras != 1:
+            if cameras not in many_cameras:
+                many_cameras[cameras] = await browser.browser_type.launch(
+                    executable_path=CHROMIUM, args=fake_cameras(cameras), headless=True
+                )
+            chromium = many_cameras[cameras]
+        context = await chromium.new_context(
             viewport={"width": width, "height": height or size["height"]},
             has_touch=width <= PHONE["width"],
             **options,
@@ -201,6 +216,8 @@ async def new_page(browser: Browser) -> AsyncIterator[NewPage]:
     yield make
     for context in contexts:
         await context.close()
+    for extra in many_cameras.values():
+        await extra.close()
     # A script error on any page fails the test: enhancement must never break a page.
     assert errors == [], errors
 

@@ -58,6 +58,20 @@ def turnserver_binary() -> str | None:
     )
 
 
+def _listening_port() -> int:
+    """A port free for UDP and TCP alike: coturn listens on both, and keeps retrying (the
+    test never sees it answer) when the TCP one is taken, e.g. by a live server's socket."""
+    for _ in range(50):
+        port = free_port(socket.SOCK_DGRAM)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free for both UDP and TCP for coturn")
+
+
 def _relay_ports() -> tuple[int, int]:
     # A small range of UDP ports that are free now (coturn binds them per allocation).
     for _ in range(50):
@@ -81,7 +95,7 @@ def running_coturn(template: Path = TEST_CONFIG, timeout: float = 30.0) -> Itera
     binary = turnserver_binary()
     if binary is None:
         raise RuntimeError("coturn is not installed (Debian package coturn; infra/setup --test)")
-    port = free_port(socket.SOCK_DGRAM)
+    port = _listening_port()
     secret = secrets.token_hex(24)
     low, high = _relay_ports()
     with tempfile.TemporaryDirectory(prefix="mm-coturn-") as scratch:

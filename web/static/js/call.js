@@ -1,13 +1,21 @@
 // The call page: waiting room, video call and chat for one consultation.
 //
 // Against the consultations API (consults/README.md): POST .../enter gives a room token; the
-// signaling WebSocket relays offer/answer/candidate/bye between the doctor and the patient
-// and tells everyone of presence, status changes and chat; POST room.video_setup_path gives
-// the ICE servers. The doctor offers, the patient answers: when the doctor admits the
-// patient, whenever the patient (re)joins the room, and when the media connection fails
-// (an ICE restart). A dropped WebSocket reconnects by itself and resumes from the last
-// message seen; chat missed meanwhile is fetched by its sequence number.
+// signaling WebSocket relays offer/answer/candidate/bye between the people in the room and
+// tells everyone of presence, status changes and chat; POST room.video_setup_path gives the
+// ICE servers and the media profile. The call is a small mesh (a room holds at most 8
+// people): one RTCPeerConnection per other person, each pair negotiating on its own
+// (call-peer.js: the lower participant id offers), each person in their own labelled tile
+// (call-stage.js). Offers are made when the doctor admits the patient, whenever someone
+// (re)joins the room, and when a media connection fails (an ICE restart). A dropped
+// WebSocket reconnects by itself and resumes from the last message seen; everyone then
+// negotiates afresh with the one who came back. Chat missed meanwhile is fetched by its
+// sequence number. Signaling messages are handled one at a time, in the room's order.
 import { applyProblem } from "./forms.js";
+import { cameras, fitTrack, videoConstraints } from "./call-media.js";
+import { Peer } from "./call-peer.js";
+import { People } from "./call-people.js";
+import { Stage } from "./call-stage.js";
 
 const ENDED = ["completed", "no_show", "terminated", "cancelled"];
 const CLOSE_TOKEN = 4401;
@@ -28,33 +36,41 @@ class Call {
     this.text = JSON.parse(root.dataset.messages);
     this.csrf = root.querySelector("input[name=_csrf]").value;
     this.stateLine = root.querySelector("[data-call-state]");
-    this.remoteVideo = root.querySelector("[data-remote-video]");
     this.localVideo = root.querySelector("[data-local-video]");
     this.log = root.querySelector("[data-chat-log]");
     this.button = (name) => root.querySelector(`[data-action="${name}"]`);
     this.room = null;
     this.consultation = null;
+    this.me = null; // my participant id in the room
     this.socket = null;
+    this.socketLost = false;
     this.lastId = null;
     this.retries = 0;
-    this.pc = null;
-    this.iceServers = null;
+    this.queue = Promise.resolve();
+    this.peers = new Map(); // participant id -> Peer
+    this.present = new Map(); // participant id -> role, as the room last told
+    this.presenceKnown = false;
+    this.hungUp = new Set(); // in the room, but they left the video
+    this.setup = null; // the answer of video setup: ice_servers, media_profile
+    this.profile = null;
     this.stream = null;
-    this.pendingCandidates = [];
-    this.remoteSession = null;
     this.inCall = true; // false once this person hangs up, until they rejoin
     this.ended = false;
     this.seen = new Set();
     this.lastSeq = 0;
-    this.peerId = null;
+    this.stage = new Stage(root, (id) => this.describe(id));
+    this.people = new People(this, root);
     // Times as the person reads them: their language and their zone (not the browser's).
     this.clock = new Intl.DateTimeFormat(document.documentElement.lang, {
       timeZone: root.dataset.timeZone || undefined,
       hour: "2-digit",
       minute: "2-digit",
     });
-    // For tests and a future quality indicator: bytes of remote video received so far.
-    root.receivedVideoBytes = () => this.receivedVideoBytes();
+    // For tests and a future quality indicator: bytes of remote video received so far (in
+    // all, and from each participant), and what is captured and sent.
+    root.receivedVideoBytes = async () => Object.values(await this.receivedVideoBytesFrom()).reduce((a, b) => a + b, 0);
+    root.receivedVideoBytesFrom = () => this.receivedVideoBytesFrom();
+    root.media = () => this.media();
   }
 
   // -- small helpers ------------------------------------------------------------------------
@@ -86,6 +102,29 @@ class Call {
     }
   }
 
+  // Run negotiation steps one after another, in the order they were asked for.
+  // A step that fails mid-call leaves that connection to its offerer's watchdog (call-peer.js).
+  serial(task) {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => (this.live ? this.update() : this.say("failed")));
+    return run;
+  }
+
+  get live() {
+    return this.inCall && !this.ended && this.consultation && this.consultation.status === "in_progress";
+  }
+
+  describe(id) {
+    const person = this.consultation && this.consultation.participants.find((p) => p.user_id === id);
+    const role = (person && person.role) || this.present.get(id) || "";
+    const roleText = this.text[role] || role;
+    const name = person ? person.name : roleText;
+    return {
+      label: person ? `${name} · ${roleText}` : roleText,
+      videoLabel: this.text.remote_video.replace("{name}", name),
+    };
+  }
+
   enableControls(on) {
     for (const name of ["mute", "camera", "switch", "hangup"]) this.button(name).disabled = !on;
   }
@@ -112,10 +151,9 @@ class Call {
       return false;
     }
     this.room = answer.data.room;
+    this.me = this.room.participant_id;
     this.consultation = answer.data.consultation;
-    const other = this.role === "patient" ? "doctor" : "patient";
-    const peer = this.consultation.participants.find((p) => p.role === other);
-    this.peerId = peer ? peer.user_id : null;
+    this.people.render();
     return true;
   }
 
@@ -123,7 +161,11 @@ class Call {
     this.say("starting");
     if (!(await this.enter())) return;
     await this.loadHistory();
-    if (this.inCall && !this.stream) await this.startMedia();
+    if (this.inCall && !this.stream) {
+      // Mid-call (a reload, a colleague coming in): the profile is known before the camera.
+      if (this.consultation.status === "in_progress") await this.callSetup();
+      await this.startMedia();
+    }
     this.connect();
     this.showStatus(this.consultation.status);
   }
@@ -133,7 +175,7 @@ class Call {
     try {
       this.stream = await navigator.mediaDevices.getUserMedia({
         audio: true,
-        video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } },
+        video: this.profile ? videoConstraints(this.profile) : { facingMode: "user", ...videoConstraints(null) },
       });
       this.localVideo.srcObject = this.stream;
       this.enableControls(true);
@@ -141,6 +183,15 @@ class Call {
       this.stream = null;
       this.say("no_camera");
     }
+    await this.offerSwitch();
+  }
+
+  // Switching needs a second camera: without one the control is not offered.
+  async offerSwitch() {
+    const count = (await cameras()).length;
+    const button = this.button("switch");
+    button.hidden = count < 2;
+    button.disabled = !this.stream || count < 2;
   }
 
   // -- the signaling socket ------------------------------------------------------------------
@@ -162,12 +213,17 @@ class Call {
       } catch (error) {
         return;
       }
-      this.handle(message).catch(() => this.say("failed"));
+      this.serial(() => this.handle(message));
     });
     socket.addEventListener("close", (event) => {
       if (this.socket !== socket || this.ended) return;
       if (event.code === CLOSE_REMOVED || event.code === CLOSE_REPLACED) {
-        this.say("left");
+        // Removed by the doctor, or this person opened the call elsewhere: this page's
+        // video stops (a removed colleague may not come back; the replaced page may).
+        this.socket = null;
+        this.stopMedia();
+        this.button("rejoin").hidden = event.code === CLOSE_REMOVED;
+        this.say(event.code === CLOSE_REMOVED ? "removed" : "left");
         return;
       }
       this.reconnect(event.code);
@@ -175,6 +231,7 @@ class Call {
   }
 
   reconnect(code) {
+    this.socketLost = true;
     this.say("reconnecting");
     const delay = Math.min(8000, 400 * 2 ** this.retries);
     this.retries += 1;
@@ -186,54 +243,73 @@ class Call {
     }, delay);
   }
 
+  // The room's list of who is here (every presence message carries all of it).
+  here(participants) {
+    this.present = new Map(participants.filter((p) => p.id !== this.me).map((p) => [p.id, p.role]));
+    this.presenceKnown = true;
+  }
+
   async handle(message) {
     if (message.id) this.lastId = message.id;
     switch (message.type) {
       case "welcome":
         this.lastId = message.last_id;
+        this.socketLost = false;
+        this.here(message.participants);
+        if (message.participants.some((p) => !this.known(p.id))) await this.refresh();
         await this.loadHistory(); // anything said while we were away
-        if (this.consultation.status === "in_progress") {
-          const here = message.participants.some((p) => p.id === this.peerId);
-          if (this.role === "doctor" && here) await this.offer();
-          else this.say(this.pc ? "connecting" : "waiting_doctor");
-        }
+        // A fresh start with everyone here: those after me in the order get my offer, those
+        // before me offer when they see me join.
+        if (this.live) for (const id of this.present.keys()) if (this.me < id) await this.offerTo(id);
+        for (const [id, peer] of this.peers) if (!this.present.has(id) && peer.state !== "connected") this.drop(id);
         break;
-      case "presence":
-        if (message.participant.id !== this.peerId) break;
+      case "presence": {
+        this.here(message.participants);
+        const who = message.participant.id;
+        if (who === this.me) break;
         if (message.event === "joined") {
-          if (this.role === "doctor" && this.consultation.status === "in_progress") await this.offer();
-          if (this.role === "doctor" && this.consultation.status !== "in_progress") await this.refresh();
-        } else if (!this.ended && this.consultation.status === "in_progress") {
-          // Their connection to us dropped; the media may still flow. When they come back
-          // the doctor offers afresh.
-          this.say("reconnecting");
+          this.hungUp.delete(who);
+          // A colleague invited meanwhile, or the patient came in (the doctor's admit button).
+          if (!this.known(who) || (this.role === "doctor" && this.consultation.status !== "in_progress")) {
+            await this.refresh();
+          }
+          if (this.live && this.me < who) await this.offerTo(who);
+        } else {
+          // Their connection to the room dropped; the media may still flow, and when they
+          // come back we negotiate afresh. Gone without media, or removed: drop them now.
+          const peer = this.peers.get(who);
+          if (message.participant.role === "guest") await this.refresh();
+          if (peer && (peer.state !== "connected" || !this.known(who))) this.drop(who);
         }
         break;
+      }
       case "status":
-        this.consultation.status = message.status;
         this.showStatus(message.status);
         break;
       case "offer":
-        await this.answer(message);
+        if (!this.inCall || this.ended) {
+          this.send({ type: "bye", to: message.from, reason: "not-in-call" });
+          break;
+        }
+        this.hungUp.delete(message.from);
+        await this.peer(message.from).answer(message);
         break;
       case "answer":
-        if (this.pc) {
-          await this.pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
-          await this.flushCandidates();
-        }
+        if (this.peers.has(message.from)) await this.peers.get(message.from).accept(message);
         break;
       case "candidate":
-        await this.addCandidate(message);
+        if (this.inCall && !this.ended) await this.peer(message.from).candidate(message);
         break;
       case "bye":
-        this.closePeer();
-        if (!this.ended) this.say(this.role === "doctor" ? "waiting_patient" : "waiting_doctor");
+        this.hungUp.add(message.from);
+        this.drop(message.from);
         break;
       case "chat":
         if (message.seq > this.lastSeq + 1) await this.loadHistory();
         this.show({
           id: message.message_id,
           seq: message.seq,
+          author_id: message.from,
           author_role: message.from_role,
           mine: false,
           body: message.body,
@@ -247,17 +323,26 @@ class Call {
       default:
         break;
     }
+    this.update();
+  }
+
+  known(id) {
+    return id === this.me || this.consultation.participants.some((p) => p.user_id === id);
   }
 
   async refresh() {
     const answer = await this.api("GET", `/api/consultations/${this.id}`);
     if (answer.ok) {
+      const was = this.consultation.status;
       this.consultation = answer.data;
-      this.showStatus(answer.data.status);
+      this.stage.names();
+      this.showStatus(answer.data.status, was);
     }
   }
 
-  showStatus(status) {
+  // ``was``: the status before this news (an admission connects everyone once).
+  showStatus(status, was = this.consultation.status) {
+    this.consultation.status = status;
     this.root.dataset.status = status;
     const badge = this.root.querySelector("[data-status-badge]");
     const admit = this.root.querySelector("[data-admit-box]");
@@ -267,128 +352,93 @@ class Call {
     }
     if (badge && this.text[`status_${status}`]) badge.textContent = this.text[`status_${status}`];
     if (admit) admit.hidden = !(this.role === "doctor" && status === "waiting");
-    if (status === "waiting") this.say(this.role === "doctor" ? "patient_waiting" : "waiting_doctor");
-    else if (status === "scheduled") this.say(this.role === "doctor" ? "waiting_patient" : "waiting_doctor");
-    else if (status === "in_progress" && !this.pc) this.say(this.inCall ? "connecting" : "left");
-  }
-
-  // -- the media connection -------------------------------------------------------------------
-  async iceConfiguration() {
-    if (!this.iceServers) {
-      const answer = await this.api("POST", this.room.video_setup_path, { token: this.room.token });
-      this.iceServers = answer.ok ? answer.data.ice_servers || [] : [];
-    }
-    return { iceServers: this.iceServers };
-  }
-
-  async newPeer() {
-    this.closePeer();
-    const pc = new RTCPeerConnection(await this.iceConfiguration());
-    this.pc = pc;
-    this.pendingCandidates = [];
-    if (this.stream) for (const track of this.stream.getTracks()) pc.addTrack(track, this.stream);
-    else {
-      pc.addTransceiver("audio", { direction: "recvonly" });
-      pc.addTransceiver("video", { direction: "recvonly" });
-    }
-    pc.addEventListener("track", (event) => {
-      if (this.remoteVideo.srcObject !== event.streams[0]) this.remoteVideo.srcObject = event.streams[0];
-    });
-    pc.addEventListener("icecandidate", (event) => {
-      if (!event.candidate || !event.candidate.candidate) return;
-      this.send({
-        type: "candidate",
-        to: this.peerId,
-        candidate: event.candidate.candidate,
-        sdp_mid: event.candidate.sdpMid,
-        sdp_mline_index: event.candidate.sdpMLineIndex,
+    if (status !== "in_progress") {
+      const waiting = { patient: "waiting_doctor", doctor: status === "waiting" ? "patient_waiting" : "waiting_patient" };
+      this.say(waiting[this.role] || "waiting_start");
+    } else if (was !== "in_progress" && this.presenceKnown) {
+      // The doctor admitted the patient: everyone here connects (the lower id offers).
+      this.serial(async () => {
+        for (const id of this.present.keys()) if (this.me < id && !this.peers.has(id)) await this.offerTo(id);
       });
-    });
-    pc.addEventListener("connectionstatechange", () => {
-      if (this.pc !== pc) return;
-      if (pc.connectionState === "connected") this.say("connected");
-      else if (pc.connectionState === "disconnected" || pc.connectionState === "failed") {
-        this.say("reconnecting");
-        // The offering side restarts ICE when the media path does not come back by itself.
-        if (this.role === "doctor") {
-          setTimeout(() => {
-            if (this.pc === pc && pc.connectionState !== "connected" && !this.ended) this.offer(true);
-          }, pc.connectionState === "failed" ? 0 : 3000);
-        }
-      }
-    });
-    return pc;
-  }
-
-  async offer(restart = false) {
-    if (!this.inCall || this.ended || !this.peerId) return;
-    this.say("connecting");
-    const pc = restart && this.pc ? this.pc : await this.newPeer();
-    const offer = await pc.createOffer(restart ? { iceRestart: true } : {});
-    await pc.setLocalDescription(offer);
-    this.send({ type: "offer", to: this.peerId, sdp: offer.sdp });
-  }
-
-  async answer(message) {
-    if (!this.inCall || this.ended) return;
-    // A new session from the doctor (o= line) needs a new connection; an ICE restart of the
-    // same session keeps this one.
-    const session = (message.sdp.match(/^o=\S+ (\S+)/m) || [])[1];
-    if (!this.pc || session !== this.remoteSession || this.pc.signalingState !== "stable") {
-      await this.newPeer();
     }
-    this.remoteSession = session;
-    this.say("connecting");
-    await this.pc.setRemoteDescription({ type: "offer", sdp: message.sdp });
-    await this.flushCandidates();
-    const answer = await this.pc.createAnswer();
-    await this.pc.setLocalDescription(answer);
-    this.send({ type: "answer", to: message.from, sdp: answer.sdp });
+    this.update();
   }
 
-  async addCandidate(message) {
-    const candidate = {
-      candidate: message.candidate,
-      sdpMid: message.sdp_mid ?? null,
-      sdpMLineIndex: message.sdp_mline_index ?? null,
-    };
-    if (!this.pc || !this.pc.remoteDescription) {
-      this.pendingCandidates.push(candidate);
+  // The state line, the tiles and the list of people, from where each connection stands.
+  update() {
+    if (!this.consultation) return;
+    this.people.render();
+    if (this.ended || !this.inCall || this.consultation.status !== "in_progress") return;
+    if (this.socketLost) {
+      this.say("reconnecting");
       return;
     }
-    try {
-      await this.pc.addIceCandidate(candidate);
-    } catch (error) {
-      // A candidate of an older session: harmless.
+    const peers = [...this.peers.values()].filter((peer) => peer.pc);
+    if (!peers.length) {
+      const others = [...this.present.keys()].filter((id) => !this.hungUp.has(id));
+      const alone = { patient: "waiting_doctor", doctor: "waiting_patient" }[this.role] || "alone";
+      this.say(others.length ? "connecting" : alone);
+    } else if (peers.some((peer) => peer.state === "disconnected" || peer.state === "failed")) {
+      this.say("reconnecting");
+    } else if (peers.every((peer) => peer.state === "connected")) {
+      this.say("connected");
+    } else {
+      this.say("connecting");
     }
   }
 
-  async flushCandidates() {
-    const waiting = this.pendingCandidates;
-    this.pendingCandidates = [];
-    for (const candidate of waiting) {
-      try {
-        await this.pc.addIceCandidate(candidate);
-      } catch (error) {
-        // stale
-      }
+  // -- the media connections --------------------------------------------------------------------
+  async callSetup() {
+    if (!this.setup) {
+      const answer = await this.api("POST", this.room.video_setup_path, { token: this.room.token });
+      if (!answer.ok) return { ice_servers: [] }; // asked again for the next connection
+      this.setup = answer.data;
+      this.profile = answer.data.media_profile || null;
+      if (this.stream) await fitTrack(this.stream.getVideoTracks()[0], this.profile);
     }
+    return this.setup;
   }
 
-  closePeer() {
-    if (this.pc) this.pc.close();
-    this.pc = null;
-    this.remoteVideo.srcObject = null;
+  async rtcConfiguration() {
+    const setup = await this.callSetup();
+    return { iceServers: setup.ice_servers || [] };
   }
 
-  async receivedVideoBytes() {
-    if (!this.pc) return 0;
-    let bytes = 0;
-    const stats = await this.pc.getStats();
-    stats.forEach((report) => {
-      if (report.type === "inbound-rtp" && report.kind === "video") bytes += report.bytesReceived || 0;
-    });
+  peer(id) {
+    let peer = this.peers.get(id);
+    if (!peer) {
+      peer = new Peer(this, id);
+      this.peers.set(id, peer);
+    }
+    return peer;
+  }
+
+  async offerTo(id) {
+    if (!this.live || this.hungUp.has(id)) return;
+    await this.peer(id).offer();
+  }
+
+  drop(id) {
+    const peer = this.peers.get(id);
+    if (peer) peer.shut();
+    this.peers.delete(id);
+    this.stage.remove(id);
+    this.update();
+  }
+
+  async receivedVideoBytesFrom() {
+    const bytes = {};
+    for (const [id, peer] of this.peers) bytes[id] = await peer.receivedVideoBytes();
     return bytes;
+  }
+
+  media() {
+    const tracks = this.stream ? this.stream.getTracks() : [];
+    return {
+      local: tracks.map((track) => ({ kind: track.kind, enabled: track.enabled, ...track.getSettings() })),
+      senders: [...this.peers.values()].flatMap((peer) => peer.sending()),
+      profile: this.profile,
+    };
   }
 
   // -- controls ---------------------------------------------------------------------------------
@@ -403,26 +453,34 @@ class Call {
     else button.textContent = off ? this.text.camera_on : this.text.camera_off;
   }
 
+  // The next camera in the device list, at the profile's picture, sent to everyone.
   async switchCamera() {
     if (!this.stream) return;
-    const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
+    const all = await cameras();
     const current = this.stream.getVideoTracks()[0];
     const currentId = current && current.getSettings().deviceId;
-    const others = cameras.filter((camera) => camera.deviceId && camera.deviceId !== currentId);
-    const constraints = others.length
-      ? { deviceId: { exact: others[0].deviceId } }
-      : { facingMode: current && current.getSettings().facingMode === "environment" ? "user" : "environment" };
-    let fresh;
-    try {
-      fresh = (await navigator.mediaDevices.getUserMedia({ video: constraints })).getVideoTracks()[0];
-    } catch (error) {
-      return; // one camera only: keep it
+    const at = all.findIndex((camera) => camera.deviceId === currentId);
+    const next = all[(at + 1) % all.length];
+    if (all.length < 2 || !next || next.deviceId === currentId) {
+      await this.offerSwitch();
+      return;
     }
+    const open = async (deviceId) =>
+      (
+        await navigator.mediaDevices.getUserMedia({
+          video: { ...videoConstraints(this.profile), deviceId: { exact: deviceId } },
+        })
+      ).getVideoTracks()[0];
+    let fresh = await open(next.deviceId).catch(() => null);
+    if (!fresh && current) {
+      // Phones may open one camera at a time: let go of this one first.
+      current.stop();
+      fresh = await open(next.deviceId).catch(() => null);
+      fresh = fresh || (await open(currentId).catch(() => null));
+    }
+    if (!fresh) return;
     fresh.enabled = current ? current.enabled : true;
-    if (this.pc) {
-      const sender = this.pc.getSenders().find((s) => s.track && s.track.kind === "video");
-      if (sender) await sender.replaceTrack(fresh);
-    }
+    for (const peer of this.peers.values()) await peer.replaceVideo(fresh);
     if (current) {
       this.stream.removeTrack(current);
       current.stop();
@@ -431,15 +489,20 @@ class Call {
     this.localVideo.srcObject = this.stream;
   }
 
-  async hangUp() {
+  stopMedia() {
+    for (const id of [...this.peers.keys()]) this.drop(id);
+    if (this.room && this.inCall) this.api("POST", this.room.video_teardown_path, { token: this.room.token });
     this.inCall = false;
-    if (this.peerId) this.send({ type: "bye", to: this.peerId, reason: "hang-up" });
-    this.closePeer();
-    if (this.room) await this.api("POST", this.room.video_teardown_path, { token: this.room.token });
+    this.setup = null; // a rejoin sets the call up again (its QoS session was released)
     if (this.stream) for (const track of this.stream.getTracks()) track.stop();
     this.stream = null;
     this.localVideo.srcObject = null;
     this.enableControls(false);
+  }
+
+  async hangUp() {
+    if (this.inCall) this.send({ type: "bye", reason: "hang-up" }); // to everyone else
+    this.stopMedia();
     this.button("rejoin").hidden = this.ended;
     if (!this.ended) this.say("left");
   }
@@ -447,9 +510,11 @@ class Call {
   async rejoin() {
     this.inCall = true;
     this.button("rejoin").hidden = true;
+    if (this.consultation.status === "in_progress") await this.callSetup();
     await this.startMedia();
-    if (this.role === "doctor") await this.offer();
-    else if (this.socket) this.socket.close(); // a fresh join: the doctor offers again
+    // A fresh join: everyone negotiates with us again.
+    if (this.socket) this.socket.close();
+    else this.connect();
   }
 
   finish(told) {
@@ -464,6 +529,7 @@ class Call {
     if (admit) admit.hidden = true;
     const badge = this.root.querySelector("[data-status-badge]");
     if (badge && told) badge.textContent = this.text.ended;
+    this.update();
   }
 
   // -- the doctor ------------------------------------------------------------------------------
@@ -473,9 +539,9 @@ class Call {
       this.say("failed");
       return;
     }
+    const was = this.consultation.status;
     this.consultation = answer.data;
-    this.showStatus("in_progress");
-    await this.offer();
+    this.showStatus("in_progress", was);
   }
 
   async end(form) {
@@ -552,7 +618,11 @@ class Call {
     item.className = `chat-message${message.mine ? " mine" : ""}`;
     item.dataset.seq = message.seq;
     const who = document.createElement("strong");
-    who.textContent = message.mine ? this.text.you : this.text[message.author_role] || message.author_role;
+    who.textContent = message.mine
+      ? this.text.you
+      : message.author_id
+        ? this.describe(message.author_id).label
+        : this.text[message.author_role] || message.author_role;
     const when = document.createElement("time");
     when.dateTime = message.sent_at;
     when.textContent = this.clock.format(new Date(message.sent_at));
@@ -648,6 +718,7 @@ class Call {
     this.button("switch").addEventListener("click", () => this.switchCamera());
     this.button("hangup").addEventListener("click", () => this.hangUp());
     this.button("rejoin").addEventListener("click", () => this.rejoin());
+    navigator.mediaDevices?.addEventListener?.("devicechange", () => this.offerSwitch());
     const admit = this.button("admit");
     if (admit) admit.addEventListener("click", () => this.admit());
     const end = this.root.querySelector("[data-end-form]");
@@ -665,6 +736,7 @@ class Call {
         this.saveNotes(notes);
       });
     }
+    this.people.wire();
     const chat = this.root.querySelector("[data-chat-form]");
     chat.addEventListener("submit", (event) => {
       event.preventDefault();

@@ -1,22 +1,45 @@
 """The call page in real Chromium with fake camera and microphone: the patient waits, the
 doctor lets them in, each receives the other's video (bytes received grow), chat and a file
-go both ways, mute and camera controls, a network drop reconnects, hang up and rejoin, and
-the doctor ends the visit."""
+go both ways, mute and camera turn the tracks off, switching needs a second camera, a network
+drop reconnects, hang up and rejoin, and the doctor ends the visit. From the call page the
+doctor also records a patient who never came in (refused, in the page's language, while the
+patient waits in the room)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from litestar import Litestar
-from playwright.async_api import WebSocketRoute, expect
+from playwright.async_api import Page, WebSocketRoute, expect
 
-from medmarket.consults.tests.helpers import booked_visit
+from medmarket.consults.tests.helpers import booked_visit, ok
 from medmarket.testing.browser import LiveServer, NewPage, at_widths, horizontal_overflow
-from medmarket.testing.browser_steps import video_flows
+from medmarket.testing.browser_steps import call_media, video_flows
 from medmarket.testing.factories import PNG_BYTES
 
 pytestmark = pytest.mark.browser
+
+
+async def tracks_enabled(page: Page) -> dict[str, list[bool]]:
+    """Whether each kind of track is on: [the captured track, the track sent to the other]."""
+    media = await call_media(page)
+    found: dict[str, list[bool]] = {}
+    for kind in ("audio", "video"):
+        local = [track["enabled"] for track in media["local"] if track["kind"] == kind]
+        sent = [sender["enabled"] for sender in media["senders"] if sender["kind"] == kind]
+        found[kind] = local + sent
+    return found
+
+
+async def camera_count(page: Page) -> int:
+    return int(
+        await page.evaluate(
+            "navigator.mediaDevices.enumerateDevices()"
+            ".then(all => all.filter(d => d.kind === 'videoinput').length)"
+        )
+    )
 
 
 async def test_a_video_visit_from_the_waiting_room_to_its_end(
@@ -73,18 +96,24 @@ async def test_a_video_visit_from_the_waiting_room_to_its_end(
     await patient.get_by_role("button", name="发送文件").click()
     await expect(patient.locator('[data-field="file"] .field-error')).to_contain_text("不是 PDF")
 
-    # Controls.
-    mute = patient.get_by_role("button", name="静音")
-    await mute.click()
+    # Controls: mute and camera off turn the tracks themselves off (what is sent too).
+    assert await tracks_enabled(patient) == {"audio": [True, True], "video": [True, True]}
+    await patient.get_by_role("button", name="静音").click()
     await expect(patient.get_by_role("button", name="取消静音")).to_have_attribute(
         "aria-pressed", "true"
     )
+    assert await tracks_enabled(patient) == {"audio": [False, False], "video": [True, True]}
     await patient.get_by_role("button", name="关闭摄像头").click()
     await expect(patient.get_by_role("button", name="打开摄像头")).to_have_attribute(
         "aria-pressed", "true"
     )
+    assert await tracks_enabled(patient) == {"audio": [False, False], "video": [False, False]}
     await patient.get_by_role("button", name="打开摄像头").click()
-    await patient.get_by_role("button", name="切换摄像头").click()
+    await patient.get_by_role("button", name="取消静音").click()
+    assert await tracks_enabled(patient) == {"audio": [True, True], "video": [True, True]}
+    # Chromium's fake device is one camera: there is nothing to switch to.
+    assert await camera_count(patient) == 1
+    await expect(patient.get_by_role("button", name="切换摄像头")).to_be_hidden()
 
     # A network drop: the patient's signaling connection is cut; the page reconnects by
     # itself, resumes the room and the call carries on.
@@ -124,3 +153,41 @@ async def test_a_video_visit_from_the_waiting_room_to_its_end(
     await patient.get_by_label("评价内容").fill("视频很清楚，医生很耐心")
     await patient.get_by_role("button", name="提交评价").click()
     await expect(patient.get_by_role("status").first).to_contain_text("感谢您的评价")
+
+
+async def test_the_doctor_records_from_the_call_that_the_patient_never_came_in(
+    app: Litestar, live_server: LiveServer, new_page: NewPage
+) -> None:
+    visit = await booked_visit(app, starts_in=-dt.timedelta(minutes=11))
+    patient = await new_page(width=375)
+    await live_server.sign_in(patient.context, visit.patient.account)
+    await patient.goto(f"{live_server.url}/call/{visit.consultation_id}")
+    await expect(patient.locator("[data-call]")).to_have_attribute("data-state", "waiting_doctor")
+
+    doctor = await new_page()
+    await live_server.sign_in(doctor.context, visit.doctor.account)
+    await doctor.goto(f"{live_server.url}/call/{visit.consultation_id}")
+    waiting = doctor.locator(f'[data-roster] [data-person="{visit.patient.account.id}"]')
+    await expect(waiting).to_contain_text("在诊室")
+    await doctor.get_by_text("结束问诊").click()
+    await doctor.get_by_label("患者未到").check()
+    end = doctor.get_by_role("button", name="结束就诊")
+    await end.click()
+    await expect(doctor.locator('[data-field="outcome"] .field-error')).to_have_text(
+        "患者正在诊室中等候，请请患者进入。"
+    )
+
+    # The patient goes away without being let in: now they did not come.
+    await patient.close()
+    await expect(waiting).to_contain_text("不在诊室", timeout=10_000)
+    await end.click()
+    await expect(doctor).to_have_url(
+        f"{live_server.url}/doctor/visits/{visit.booking_id}?done=ended"
+    )
+    await expect(doctor.get_by_role("status").first).to_contain_text("已记录就诊结果")
+    await expect(doctor.locator("main")).to_contain_text("患者未到诊")
+    booking = await ok(app, "GET", f"/api/bookings/{visit.booking_id}", visit.patient)
+    assert booking["status"] == "no_show" and booking["end_reason"] == "patient_no_show"
+    assert booking["refund_percent"] is None
+    consultation = await ok(app, "GET", visit.path, visit.patient)
+    assert consultation["status"] == "no_show"
