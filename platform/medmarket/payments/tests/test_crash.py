@@ -14,6 +14,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -150,17 +151,23 @@ class HeldBookings:
 
 
 async def pay_until_paid(
-    http: httpx.AsyncClient, patient: Patient, subject: uuid.UUID, *, attempts: int = 400
+    http: httpx.AsyncClient, patient: Patient, subject: uuid.UUID, *, patience: float = 300.0
 ) -> None:
-    """A stubborn client: repeat everything until the payment succeeded, two at a time."""
+    """A stubborn client: repeat everything until the payment succeeded, two at a time.
+
+    Its patience is time, not a number of tries: while the app restarts after a kill (slow
+    on a busy machine) every try fails at once, and a count would run out then."""
     start = {"purpose": "booking", "subject_id": str(subject)}
-    for _ in range(attempts):
+    deadline = time.monotonic() + patience
+    seen: list[str] = []  # what the app last answered, for the message if it never pays
+    while time.monotonic() < deadline:
         try:
             answers = await asyncio.gather(
                 *(http.post("/api/payments", json=start, headers=patient.headers) for _ in "ab"),
                 return_exceptions=True,
             )
             responses = [a for a in answers if isinstance(a, httpx.Response)]
+            seen = [f"{r.status_code} {r.text[:200]}" for r in responses]
             if any(r.status_code == 409 and "already-paid" in r.text for r in responses):
                 return
             usable = [r.json()["id"] for r in responses if r.status_code in (200, 201)]
@@ -176,6 +183,10 @@ async def pay_until_paid(
                     ),
                     return_exceptions=True,
                 )
+                seen = [
+                    f"{c.status_code} {c.text[:200]}" if isinstance(c, httpx.Response) else repr(c)
+                    for c in confirms
+                ]
                 statuses = {
                     c.json()["status"]
                     for c in confirms
@@ -187,7 +198,7 @@ async def pay_until_paid(
         except RETRYABLE:
             pass
         await asyncio.sleep(0.05)
-    raise AssertionError(f"payable {subject} was never paid")
+    raise AssertionError(f"payable {subject} was never paid; last answers: {seen}")
 
 
 async def check_exactly_one_charge(
