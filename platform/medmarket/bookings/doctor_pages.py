@@ -124,7 +124,7 @@ async def record_outcome(
     booking_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
     bookings: NamedDependency[Bookings],
-    endings: NamedDependency[BookingEndings],
+    consults: NamedDependency[ConsultDomain],
     context: NamedDependency[AuditContext],
 ) -> Template | Redirect:
     submitted = await form_fields(request)
@@ -135,7 +135,9 @@ async def record_outcome(
                 errors=[FieldError(field="outcome", message="choose", code="required")]
             )
         outcome: Outcome = values["outcome"]  # type: ignore[assignment]
-        await endings.record_outcome(principal, booking_id, outcome, values["note"], context)
+        await consults.consultations.end_booking(
+            principal, booking_id, outcome, values["note"], context
+        )
     except Problem as problem:
         booking = await bookings.get(principal, booking_id)
         form = FormState.from_problem(problem, translator(request), values, ("outcome", "note"))

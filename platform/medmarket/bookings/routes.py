@@ -25,6 +25,7 @@ from medmarket.bookings.schemas import (
     OutcomeRequest,
 )
 from medmarket.bookings.service import Bookings
+from medmarket.consults.routes import ConsultDomain
 from medmarket.errors import InvalidInput
 
 TAGS = ["bookings"]
@@ -138,11 +139,18 @@ async def record_outcome(
     booking_id: FromPath[uuid.UUID],
     data: JSONBody[OutcomeRequest],
     principal: NamedDependency[Principal],
-    endings: NamedDependency[BookingEndings],
+    bookings: NamedDependency[Bookings],
+    consults: NamedDependency[ConsultDomain],
     context: NamedDependency[AuditContext],
 ) -> BookingOut:
-    """End the visit: completed, patient no-show, or first visit not suitable online."""
-    return await endings.record_outcome(principal, booking_id, data.outcome, data.note, context)
+    """End the visit: completed, patient no-show, or first visit not suitable online, by
+    the consultation's rules (``POST /api/consultations/{id}/end``): completed and first
+    visit once the patient was admitted; no-show when they never were, are not in the room
+    and 10 minutes of the slot have passed."""
+    await consults.consultations.end_booking(
+        principal, booking_id, data.outcome, data.note, context
+    )
+    return await bookings.get(principal, booking_id)
 
 
 @post(

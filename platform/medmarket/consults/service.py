@@ -408,6 +408,25 @@ class Consultations:
         await self.announcer.send(*staged)
         return consultation
 
+    async def end_booking(
+        self,
+        principal: Principal,
+        booking_id: uuid.UUID,
+        outcome: Outcome,
+        note: str,
+        context: AuditContext,
+    ) -> None:
+        """``end`` for the visit of a booking: the booking's outcome is recorded under the
+        consultation's rules (admitted before completed, the patient truly absent before a
+        no-show), whichever page or API the doctor uses."""
+        consultation_id = await self.db.fetchval(
+            "SELECT id FROM consultations WHERE booking_id = $1", booking_id
+        )
+        if consultation_id is None:  # not a confirmed visit: the booking answers why
+            await self.endings.record_outcome(principal, booking_id, outcome, note, context)
+            return
+        await self.end(principal, consultation_id, outcome, note, context)
+
     @staticmethod
     def _check_outcome(
         row: asyncpg.Record, outcome: Outcome, present: set[str] | None, now: dt.datetime

@@ -231,3 +231,32 @@ async def hold(http: httpx.AsyncClient, patient: Patient, slot_id: str) -> dict[
         http.post("/api/bookings", headers=patient.headers, json=body), 201
     )
     return booking
+
+
+async def admit(app: Litestar, patient: Patient, doctor: Doctor, booking_id: str) -> str:
+    """The patient enters the waiting room of a paid visit that is about to begin (or just
+    began) and the doctor admits them: the visit is in progress. Returns the consultation."""
+    async with client_for(app) as http:
+        [consultation] = await expect(
+            http.get(
+                "/api/consultations", params={"booking_id": booking_id}, headers=doctor.headers
+            )
+        )
+        path = f"/api/consultations/{consultation['id']}"
+        await expect(http.post(path + "/enter", headers=patient.headers))
+        await expect(http.post(path + "/admit", headers=doctor.headers))
+    return str(consultation["id"])
+
+
+async def complete_visit(app: Litestar, patient: Patient, doctor: Doctor, booking_id: str) -> None:
+    """A paid visit begun five minutes ago, the patient admitted, ended as completed."""
+    await begin_visit(app, booking_id)
+    await admit(app, patient, doctor, booking_id)
+    async with client_for(app) as http:
+        await expect(
+            http.post(
+                f"/api/doctor/bookings/{booking_id}/outcome",
+                headers=doctor.headers,
+                json={"outcome": "completed"},
+            )
+        )

@@ -17,6 +17,7 @@ from medmarket.settings import Settings
 from medmarket.testing.fixtures import Account, client_for, make_settings, running
 from medmarket.testing.seed import (
     PRIOR,
+    admit,
     approved_doctor,
     begin_visit,
     expect,
@@ -246,6 +247,14 @@ async def test_first_visit_unsuitable_online_is_refunded_and_referred(app: Lites
         )
         assert early.status_code == 409
         await begin_visit(app, booking["id"])
+        not_admitted = await http.post(
+            f"/api/doctor/bookings/{booking['id']}/outcome",
+            headers=doctor.headers,
+            json={"outcome": "first_visit_unsuitable", "note": "需要线下检查"},
+        )
+        assert not_admitted.status_code == 409  # judged in the call, with the patient there
+        assert not_admitted.json()["errors"][0]["code"] == "not-started"
+        await admit(app, patient, doctor, booking["id"])
         ended = await expect(
             http.post(
                 f"/api/doctor/bookings/{booking['id']}/outcome",

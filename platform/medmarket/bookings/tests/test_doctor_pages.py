@@ -5,6 +5,7 @@ suggested), cancelling one with a reason (the patient is refunded in full)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -15,10 +16,12 @@ from medmarket.testing.pages import browser_session, error_beside, get_page, pos
 from medmarket.testing.seed import (
     Doctor,
     Patient,
+    admit,
     approved_doctor,
     begin_visit,
     free_slots,
     hold,
+    move_visit,
     pay,
     ready_patient,
 )
@@ -49,7 +52,11 @@ async def ended_through_the_page(
     doctor = await approved_doctor(app)
     patient = await ready_patient(app)
     booking_id, payment = await book_and_pay(app, patient, doctor, 0)
-    await begin_visit(app, booking_id)
+    if outcome == "patient_no_show":  # never came: a no-show is recorded from minute 10
+        await move_visit(app, booking_id, -dt.timedelta(minutes=11))
+    else:
+        await begin_visit(app, booking_id)
+        await admit(app, patient, doctor, booking_id)
     await browser_session(client, doctor.account)
     page = f"/doctor/visits/{booking_id}"
     offered = text_of((await get_page(client, page)).text)
@@ -105,6 +112,16 @@ async def test_the_day_the_visit_and_its_outcome(app: Litestar, client: httpx.As
     )
     assert missing.status_code == 422
     assert error_beside(missing.text, "outcome") == "错误：请选择就诊结果。"
+    # Completed only once the patient was admitted to the consulting room.
+    not_admitted = await post_form(
+        client,
+        f"/doctor/visits/{booking_id}/outcome",
+        {"outcome": "completed", "note": "血压控制良好"},
+        from_page=f"/doctor/visits/{booking_id}",
+    )
+    assert not_admitted.status_code == 409
+    assert "请先在诊室接入患者" in error_beside(not_admitted.text, "outcome")
+    await admit(app, patient, doctor, booking_id)
     ended = await post_form(
         client,
         f"/doctor/visits/{booking_id}/outcome",

@@ -26,7 +26,7 @@ from medmarket.testing.pages import (
 from medmarket.testing.seed import (
     Doctor,
     approved_doctor,
-    begin_visit,
+    complete_visit,
     free_slots,
     pay,
     ready_patient,
@@ -155,14 +155,7 @@ async def test_a_completed_visit_is_reviewed_once(app: Litestar, client: httpx.A
     await browser_session(client, patient.account)
     booking_id = await booked(app, client, await slot_after(app, doctor, 3), patient.id)
     await pay(app, patient, booking_id)
-    await begin_visit(app, booking_id)
-    async with client_for(app) as http:
-        ended = await http.post(
-            f"/api/doctor/bookings/{booking_id}/outcome",
-            headers=doctor.headers,
-            json={"outcome": "completed"},
-        )
-        assert ended.status_code == 200, ended.text
+    await complete_visit(app, patient, doctor, booking_id)
     page = (await get_page(client, f"/visits/{booking_id}")).text
     assert "评价这次就诊" in page and checked(page, "rating", "5")
     sent = await post_form(

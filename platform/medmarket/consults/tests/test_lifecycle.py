@@ -208,15 +208,14 @@ async def test_the_consultation_follows_its_booking_however_it_ends(app: Litesta
     refused = await call(app, "POST", cancelled.path + "/enter", cancelled.patient)
     assert refused.status_code == 409
 
-    # The doctor may still record the outcome on the booking itself.
+    # Recording the outcome on the booking itself follows the consultation's rules.
     visit = await booked_visit(app)
-    await ok(
-        app,
-        "POST",
-        f"/api/doctor/bookings/{visit.booking_id}/outcome",
-        visit.doctor,
-        {"outcome": "completed"},
-    )
+    outcome = f"/api/doctor/bookings/{visit.booking_id}/outcome"
+    early = await call(app, "POST", outcome, visit.doctor, {"outcome": "completed"})
+    assert (early.status_code, early.json()["errors"][0]["code"]) == (409, "not-started")
+    await ok(app, "POST", visit.path + "/enter", visit.patient)
+    await ok(app, "POST", visit.path + "/admit", visit.doctor)
+    await ok(app, "POST", outcome, visit.doctor, {"outcome": "completed"})
     assert (await ok(app, "GET", visit.path, visit.doctor))["status"] == "completed"
 
 

@@ -8,7 +8,16 @@ from typing import Any
 from litestar import Litestar
 
 from medmarket.testing.fixtures import client_for
-from medmarket.testing.seed import Doctor, Patient, expect, free_slots, hold, move_visit, pay
+from medmarket.testing.seed import (
+    Doctor,
+    Patient,
+    complete_visit,
+    expect,
+    free_slots,
+    hold,
+    move_visit,
+    pay,
+)
 
 
 async def reviewed_visit(
@@ -20,14 +29,9 @@ async def reviewed_visit(
         slot = (await free_slots(http, doctor.id))[-1]
         booking = await hold(http, patient, slot["id"])
         await pay(app, patient, booking["id"])
-        await move_visit(app, booking["id"], -dt.timedelta(hours=hours_ago, minutes=5))
-        await expect(
-            http.post(
-                f"/api/doctor/bookings/{booking['id']}/outcome",
-                headers=doctor.headers,
-                json={"outcome": "completed"},
-            )
-        )
+        await complete_visit(app, patient, doctor, booking["id"])
+        if hours_ago:
+            await move_visit(app, booking["id"], -dt.timedelta(hours=hours_ago, minutes=5))
         review: dict[str, Any] = await expect(
             http.post(
                 f"/api/bookings/{booking['id']}/review",

@@ -15,7 +15,7 @@ from medmarket.testing.seed import (
     Doctor,
     Patient,
     approved_doctor,
-    begin_visit,
+    complete_visit,
     expect,
     free_slots,
     hold,
@@ -30,14 +30,7 @@ async def visit(app: Litestar, doctor: Doctor, patient: Patient, *, complete: bo
         booking = await hold(http, patient, slot["id"])
         await pay(app, patient, booking["id"])
         if complete:
-            await begin_visit(app, booking["id"])
-            await expect(
-                http.post(
-                    f"/api/doctor/bookings/{booking['id']}/outcome",
-                    headers=doctor.headers,
-                    json={"outcome": "completed"},
-                )
-            )
+            await complete_visit(app, patient, doctor, booking["id"])
     return str(booking["id"])
 
 
@@ -54,15 +47,8 @@ async def test_only_a_completed_visit_can_be_reviewed_once_by_its_patient(app: L
     await app.state.services.db.execute(
         "UPDATE bookings SET status = 'cancelled' WHERE id = $1", uuid.UUID(upcoming)
     )
+    await complete_visit(app, patient, doctor, done)
     async with client_for(app) as http:
-        await begin_visit(app, done)
-        await expect(
-            http.post(
-                f"/api/doctor/bookings/{done}/outcome",
-                headers=doctor.headers,
-                json={"outcome": "completed"},
-            )
-        )
         not_theirs = await http.post(
             f"/api/bookings/{done}/review", headers=stranger.headers, json={"rating": 1}
         )
