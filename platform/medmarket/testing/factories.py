@@ -15,6 +15,7 @@ import datetime as dt
 import secrets
 import uuid
 import zlib
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +87,12 @@ def unique_licence_number() -> str:
     return "1" + "".join(str(secrets.randbelow(10)) for _ in range(14))
 
 
+def platform_day() -> dt.date:
+    """Today as the platform counts days (the tests' settings: Asia/Shanghai), which is not
+    the machine's date for eight hours of every UTC day."""
+    return dt.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+
+
 def staff_record(
     *,
     licence_number: str,
@@ -99,7 +106,7 @@ def staff_record(
 ) -> dict[str, Any]:
     """One demo-registry staff record (``DemoHospitalConfig.staff``); ``overrides`` set any
     other field (``affiliated``, ``affiliation_ends_on``, ``licence_active`` ...)."""
-    today = dt.date.today()
+    today = platform_day()
     record: dict[str, Any] = {
         "licence_number": licence_number,
         "full_name": full_name,

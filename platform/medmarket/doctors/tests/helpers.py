@@ -9,6 +9,7 @@ import msgspec
 from litestar import Litestar
 
 from medmarket.notifications.interface import Notification
+from medmarket.testing.factories import platform_day
 
 
 async def outbox(app: Litestar, topic: str, **payload: Any) -> list[dict[str, Any]]:
@@ -60,4 +61,4 @@ def checks_by_kind(application: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def days(n: int) -> dt.date:
-    return dt.date.today() + dt.timedelta(days=n)
+    return platform_day() + dt.timedelta(days=n)

@@ -32,6 +32,7 @@ from medmarket.testing.factories import (
     approved_doctor,
     draft_doctor,
     hospital_with_demo_adapter,
+    platform_day,
     staff_record,
 )
 from medmarket.testing.fixtures import client_for
@@ -83,7 +84,7 @@ async def test_an_expiring_licence_is_reminded_once_per_window(app: Litestar) ->
     assert notice.params["days_left"] == "20"
     assert notice.urgency == "normal"
     # Within the last week: one more, and urgent.
-    last_week = dt.date.today() + dt.timedelta(days=15)
+    last_week = platform_day() + dt.timedelta(days=15)
     assert (await reverify_all(services, today=last_week, hospital_id=hospital_id)).reminded == 1
     reminders = await notifications(app, doctor.user_id, "doctor.licence_expiring")
     assert [(n.params["days_left"], n.urgency) for n in reminders] == [
@@ -95,7 +96,7 @@ async def test_an_expiring_licence_is_reminded_once_per_window(app: Litestar) ->
 
 async def test_an_expired_licence_suspends_and_flags_bookings(app: Litestar) -> None:
     hospital, doctor = await approved_with(app, licence_valid_days=3)
-    later = dt.date.today() + dt.timedelta(days=4)
+    later = platform_day() + dt.timedelta(days=4)
     summary = await reverify_all(services_of(app), today=later, hospital_id=uuid.UUID(hospital.id))
     assert summary.suspended == 1
     assert await status_of(app, doctor) == "suspended"
@@ -120,7 +121,7 @@ async def test_an_expired_licence_suspends_and_flags_bookings(app: Litestar) -> 
 
 
 async def test_an_ended_affiliation_suspends(app: Litestar) -> None:
-    yesterday = dt.date.today() - dt.timedelta(days=1)
+    yesterday = platform_day() - dt.timedelta(days=1)
     hospital, doctor = await approved_with(app, affiliation_ends_on=yesterday)
     await reverify_all(services_of(app), hospital_id=uuid.UUID(hospital.id))
     row = await services_of(app).db.fetchrow(
