@@ -30,6 +30,8 @@ from medmarket.pages.rendering import formatter, page, see_other, translator
 DOCTOR = allow("doctor")
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 Text = Annotated[str | None, QueryParameter(max_length=100)]
+# The visit begun just before midnight is still on the doctor's day just after it.
+CARRIED_OVER = dt.timedelta(hours=1)
 
 
 @get("/doctor/today", opt=DOCTOR)
@@ -49,6 +51,8 @@ async def today(
         day = local_today
     start = dt.datetime.combine(day, dt.time(), tzinfo=fmt.zone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=fmt.zone)
+    if day == local_today:
+        start = min(start, now - CARRIED_OVER)
     visits = await bookings.doctors_day(principal, start, end)
     # Who is in the waiting room now, and each visit's room.
     consultations = {
