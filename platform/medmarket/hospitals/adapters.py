@@ -29,6 +29,7 @@ from medmarket.hospitals.interface import (
     LicenceVerification,
 )
 from medmarket.plugin_manager import PluginHost, PluginUnavailable
+from medmarket.sealed import Sealer
 
 log = logging.getLogger("medmarket.hospitals")
 T = TypeVar("T")
@@ -90,6 +91,30 @@ def merge_kept_secrets(
         if name not in merged and stored and stored.get(name) is not None:
             merged[name] = stored[name]
     return merged
+
+
+def _each_secret(
+    adapter_type: HospitalAdapterType, config: dict[str, Any], change: Callable[[str], str]
+) -> dict[str, Any]:
+    changed = dict(config)
+    for name in secret_fields(adapter_type.config_type):
+        if isinstance(changed.get(name), str) and changed[name]:
+            changed[name] = change(changed[name])
+    return changed
+
+
+def seal_secrets(
+    adapter_type: HospitalAdapterType, config: dict[str, Any], sealer: Sealer
+) -> dict[str, Any]:
+    """The configuration as stored: its secrets sealed (``medmarket.sealed``)."""
+    return _each_secret(adapter_type, config, sealer.seal)
+
+
+def unseal_secrets(
+    adapter_type: HospitalAdapterType, stored: dict[str, Any], sealer: Sealer
+) -> dict[str, Any]:
+    """The stored configuration with its secrets opened, for the plugin (raises SealError)."""
+    return _each_secret(adapter_type, stored, sealer.unseal)
 
 
 def without_secrets(
@@ -173,7 +198,8 @@ async def connect(
         )
     adapter_type: HospitalAdapterType = plugins.hospital_adapters.get(type_id)
     try:
-        config = msgspec.convert(stored_config, adapter_type.config_type, strict=False)
+        opened = unseal_secrets(adapter_type, stored_config, Sealer(plugins.settings.secret_key))
+        config = msgspec.convert(opened, adapter_type.config_type, strict=False)
         adapter = adapter_type.create(config)
     except Exception as exc:  # the plugin's own code: its failure must stay its own
         log.warning("hospital %s: adapter %s could not be created: %r", hospital_id, type_id, exc)

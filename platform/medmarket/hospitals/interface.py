@@ -92,7 +92,8 @@ class HospitalAdapterType(Protocol):
     id: str
     display_name: str
     # A msgspec Struct type; its fields are the configuration form. Fields whose names end in
-    # ``_secret``, ``password`` or ``token`` are secrets: stored, never returned by the API.
+    # ``_secret``, ``password`` or ``token`` are secrets: stored sealed (``medmarket.sealed``),
+    # opened only to build the adapter, never returned by the API.
     config_type: type[msgspec.Struct]
 
     def create(self, config: Any) -> HospitalAdapter: ...

@@ -32,6 +32,7 @@ from medmarket.hospitals.schemas import (
     HospitalUpdate,
 )
 from medmarket.plugin_manager import PluginUnavailable
+from medmarket.sealed import Sealer, SealError
 from medmarket.services import Services
 
 # The rule itself is the SQL function may_manage_hospital (migration 0010).
@@ -272,9 +273,15 @@ class HospitalService:
         async with self.db.transaction() as connection:
             row = await self._managed(connection, principal, hospital_id, lock=True)
             kept = row["adapter_config"] if row["adapter_type"] == data.type else None
+            sealer = Sealer(self.plugins.settings.secret_key)
+            if kept is not None:
+                try:
+                    kept = adapters.unseal_secrets(adapter_type, kept, sealer)
+                except SealError:  # sealed under an earlier secret key: to be entered again
+                    kept, _ = adapters.without_secrets(adapter_type, kept)
             submitted = adapters.merge_kept_secrets(adapter_type, data.config, kept)
             config = adapters.validate_config(adapter_type, submitted)
-            stored = msgspec.to_builtins(config)
+            stored = adapters.seal_secrets(adapter_type, msgspec.to_builtins(config), sealer)
             updated = await connection.fetchrow(
                 """
                 UPDATE hospitals

@@ -3,6 +3,7 @@ type validates it (errors name the field), secrets are kept but never shown agai
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ from litestar import Litestar
 
 from medmarket import HealthReport, hookimpl
 from medmarket.app import create_app
+from medmarket.sealed import Sealer
 from medmarket.settings import Settings
 from medmarket.testing.factories import HospitalHandle, hospital_with_demo_adapter
 from medmarket.testing.fixtures import client_for, running
@@ -171,7 +173,46 @@ async def test_secrets_are_kept_but_never_returned(
     stored = await vault_app.state.services.db.fetchval(
         "SELECT adapter_config FROM hospitals WHERE id = $1", hospital.id
     )
-    assert stored["client_secret"] == SECRET  # kept, for the adapter
+    # Kept for the adapter, but only sealed: the database never holds the secret itself.
+    assert stored["client_secret"].startswith("sealed:v1:") and SECRET not in str(stored)
+    assert Sealer(vault_app.state.settings.secret_key).unseal(stored["client_secret"]) == SECRET
+    tested = await http.post(
+        f"/api/hospitals/{hospital.id}/adapter/test", headers=hospital.admin.headers
+    )
+    assert tested.json()["healthy"] is True  # the adapter was built with the opened secret
+
+
+async def test_a_secret_stored_plain_or_under_another_key(
+    vault_app: Litestar, http: httpx.AsyncClient, hospital: HospitalHandle
+) -> None:
+    db = vault_app.state.services.db
+    plain = {"endpoint": "https://his.example", "client_secret": SECRET}
+    await db.execute(
+        "UPDATE hospitals SET adapter_type = 'vault', adapter_config = $2 WHERE id = $1",
+        uuid.UUID(hospital.id),
+        plain,
+    )
+    test_path = f"/api/hospitals/{hospital.id}/adapter/test"
+    # Stored before sealing existed: still read, and sealed by the next save.
+    assert (await http.post(test_path, headers=hospital.admin.headers)).json()["healthy"]
+    resaved = await configure(
+        http, hospital, {"type": "vault", "config": {"endpoint": "https://his.example"}}
+    )
+    assert resaved.json()["secrets_set"] == ["client_secret"]
+    stored = await db.fetchval("SELECT adapter_config FROM hospitals WHERE id = $1", hospital.id)
+    assert stored["client_secret"].startswith("sealed:v1:")
+    # Sealed under an earlier secret key: the adapter cannot start, and a save without the
+    # secret does not keep what can no longer be opened.
+    foreign = {**plain, "client_secret": Sealer("another-secret-key-" + "x" * 32).seal(SECRET)}
+    await db.execute(
+        "UPDATE hospitals SET adapter_config = $2 WHERE id = $1", uuid.UUID(hospital.id), foreign
+    )
+    unopened = await http.post(test_path, headers=hospital.admin.headers)
+    assert unopened.json()["healthy"] is False
+    again = await configure(
+        http, hospital, {"type": "vault", "config": {"endpoint": "https://his.example"}}
+    )
+    assert again.status_code == 422 and again.json()["errors"][0]["field"] == "config.client_secret"
 
 
 async def test_a_secret_left_out_keeps_its_value(
