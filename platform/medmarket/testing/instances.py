@@ -39,6 +39,17 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     return environ
 
 
+def process_environment(settings: Settings) -> dict[str, str]:
+    """This process's environment with its own settings replaced by ``settings``."""
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("MEDMARKET_") and key not in ("DATABASE_URL", "REDIS_URL")
+    }
+    environ.update(settings_environment(settings))
+    return environ
+
+
 @dataclass
 class Instance:
     url: str
@@ -70,12 +81,7 @@ def app_instances(
     startup_timeout: float = 90.0,
 ) -> Iterator[list[Instance]]:
     """Start ``count`` instances with ``settings``; stop them (and only them) afterwards."""
-    environ = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("MEDMARKET_") and key not in ("DATABASE_URL", "REDIS_URL")
-    }
-    environ.update(settings_environment(settings))
+    environ = process_environment(settings)
     environ.update(extra_environment or {})
     started: list[Instance] = []
     with tempfile.TemporaryDirectory(prefix="mm-instances-") as scratch:

@@ -3,13 +3,11 @@ with several workers and its limits."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,7 +20,12 @@ from medmarket import cli
 from medmarket.settings import Settings
 from medmarket.signaling.messages import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 from medmarket.testing.databases import create_database, drop_database
-from medmarket.testing.instances import free_port, settings_environment
+from medmarket.testing.instances import (
+    free_port,
+    process_environment,
+    settings_environment,
+    wait_until_healthy,
+)
 
 
 def run_cli(settings: Settings, *args: str, database_url: str | None = None) -> str:
@@ -86,12 +89,7 @@ async def test_migrate_and_demo_are_idempotent(settings: Settings, fresh_databas
 
 def test_serve_runs_the_marketplace_with_several_workers(settings: Settings) -> None:
     port = free_port()
-    environ = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("MEDMARKET_") and key not in ("DATABASE_URL", "REDIS_URL")
-    }
-    environ.update(settings_environment(settings))
+    environ = process_environment(settings)
     command = [sys.executable, "-m", "medmarket.cli", "serve", "--workers", "2"]
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(
@@ -103,7 +101,8 @@ def test_serve_runs_the_marketplace_with_several_workers(settings: Settings) -> 
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            ready = _poll(f"{url}/readyz", server)
+            wait_until_healthy(url, server, timeout=60)
+            ready = httpx.get(url + "/readyz", timeout=10)
             assert ready.status_code == 200, ready.text
             home = httpx.get(url + "/", headers={"accept": "text/html"}, timeout=10)
             assert home.status_code == 200 and "医联市场" in home.text
@@ -118,18 +117,6 @@ def test_serve_runs_the_marketplace_with_several_workers(settings: Settings) -> 
         output = log.read().decode(errors="replace")
     assert server.returncode == 0, output
     assert "Traceback" not in output
-
-
-def _poll(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"serve exited with {process.returncode}"
-        with contextlib.suppress(httpx.HTTPError):
-            response = httpx.get(url, timeout=2)
-            if response.status_code == 200:
-                return response
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer 200 within {timeout:g}s")
 
 
 def test_serve_caps_websocket_messages(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
