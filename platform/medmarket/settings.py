@@ -25,6 +25,9 @@ class SettingsError(Exception):
     """A setting is missing or malformed; the message names the environment variable."""
 
 
+DEFAULT_TIME_ZONE = "Asia/Shanghai"  # the platform's calendar: licences expire on its days
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     redis_url: str
@@ -43,7 +46,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_pool_max: Annotated[int, msgspec.Meta(ge=1)] = 10
     data_dir: str = ".data"
     default_locale: Literal["zh-CN", "en"] = "zh-CN"
-    default_time_zone: str = "Asia/Shanghai"
+    default_time_zone: str = DEFAULT_TIME_ZONE
     # The pages' folder (templates/, static/, locales/). Empty: the one shipped with the
     # package, else the checkout's top-level web/ (an editable install).
     web_dir: str = ""

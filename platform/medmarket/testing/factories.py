@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
+from medmarket.settings import DEFAULT_TIME_ZONE
 from medmarket.testing.fixtures import (
     Account,
     client_for,
@@ -88,9 +89,9 @@ def unique_licence_number() -> str:
 
 
 def platform_day() -> dt.date:
-    """Today as the platform counts days (the tests' settings: Asia/Shanghai), which is not
-    the machine's date for eight hours of every UTC day."""
-    return dt.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+    """Today as the platform counts days (the tests keep the default time zone), which is
+    not the machine's UTC date for eight hours of every day."""
+    return dt.datetime.now(zoneinfo.ZoneInfo(DEFAULT_TIME_ZONE)).date()
 
 
 def staff_record(
