@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 import time
@@ -28,6 +27,7 @@ from medmarket.payments.reconcile import Reconciler
 from medmarket.payments.service import Payments
 from medmarket.settings import Settings
 from medmarket.testing.fixtures import client_for
+from medmarket.testing.instances import process_environment
 from medmarket.testing.payments import STRIPE_WEBHOOK_SECRET, LocalStripe, free_port
 from medmarket.testing.seed import (
     PRIOR,
@@ -61,16 +61,9 @@ class CrashingServer:
         self.log = log
         self.kills = 0
         self.env = {
-            **os.environ,
-            "DATABASE_URL": settings.database_url,
-            "REDIS_URL": settings.redis_url,
-            "MEDMARKET_SECRET_KEY": settings.secret_key,
+            **process_environment(settings),
             "MEDMARKET_ENVIRONMENT": "test",
             "MEDMARKET_FAILPOINTS": failpoints,
-            "MEDMARKET_STRIPE_API_BASE": settings.stripe_api_base,
-            "MEDMARKET_STRIPE_SECRET_KEY": settings.stripe_secret_key,
-            "MEDMARKET_STRIPE_PUBLISHABLE_KEY": settings.stripe_publishable_key,
-            "MEDMARKET_STRIPE_WEBHOOK_SECRETS": ",".join(settings.stripe_webhook_secrets),
             "MEDMARKET_DATABASE_POOL_MAX": "6",
         }
         self._process: asyncio.subprocess.Process | None = None
