@@ -42,7 +42,6 @@ from medmarket.payments.interface import (
     PaymentGateway,
     PaymentRejected,
     PaymentRequest,
-    WebhookRejected,
 )
 from medmarket.payments.locks import payment_lock
 from medmarket.payments.records import payment_row
@@ -120,14 +119,15 @@ class Payments:
         *,
         timeout: float | None = None,
     ) -> T:
-        """A guarded gateway call. A refusal the payer can act on (``PaymentRejected``,
-        ``WebhookRejected``) passes through as itself and does not count as the gateway
-        failing; anything else becomes a 503 and feeds the circuit breaker."""
+        """A guarded gateway call. A refusal the payer can act on (``PaymentRejected``)
+        passes through as itself and does not count as the gateway failing; anything else
+        becomes a 503 and feeds the circuit breaker. (Webhooks are verified apart, in
+        ``webhooks.py``: what strangers send must not feed the breaker at all.)"""
 
         async def shielded() -> T | _Refusal:
             try:
                 return await call()
-            except (PaymentRejected, WebhookRejected) as exc:
+            except PaymentRejected as exc:
                 return _Refusal(exc)
 
         outcome = await self.services.plugins.guard(

@@ -16,6 +16,9 @@ from collections.abc import Sequence
 from medmarket.payments.interface import WebhookRejected
 
 TOLERANCE_SECONDS = 300
+# Unix seconds have 10 digits until the year 2286; a longer ``t`` is no timestamp (and a
+# few hundred digits would overflow the float it is compared with).
+_MAX_TIMESTAMP_DIGITS = 12
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -40,8 +43,13 @@ def _parse(header: str) -> tuple[int, list[str]]:
         elif key == "v1":
             candidates.append(value)
         # v0 and other schemes are ignored: only v1 is a real signature.
-    if len(timestamps) != 1 or not timestamps[0].isascii() or not timestamps[0].isdigit():
-        raise WebhookRejected("Stripe-Signature needs exactly one numeric t")
+    if (
+        len(timestamps) != 1
+        or not timestamps[0].isascii()
+        or not timestamps[0].isdigit()
+        or len(timestamps[0]) > _MAX_TIMESTAMP_DIGITS
+    ):
+        raise WebhookRejected("Stripe-Signature needs exactly one numeric t (Unix seconds)")
     if not candidates:
         raise WebhookRejected("Stripe-Signature has no v1 signature")
     return int(timestamps[0]), candidates
@@ -61,7 +69,7 @@ def verify(
     if not header:
         raise WebhookRejected("Stripe-Signature header is missing")
     timestamp, candidates = _parse(header)
-    if abs(now - timestamp) > tolerance:
+    if abs(int(now) - timestamp) > tolerance:
         raise WebhookRejected("Stripe-Signature timestamp is outside the tolerance")
     matched = False
     for secret in secrets:

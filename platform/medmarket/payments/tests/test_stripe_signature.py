@@ -105,3 +105,10 @@ def test_any_single_byte_change_is_caught(body: bytes, flip: int) -> None:
         return
     with pytest.raises(WebhookRejected):
         verify(header, bytes(tampered), [SECRET], now=NOW)
+
+
+@pytest.mark.parametrize("digits", [13, 400])
+def test_a_timestamp_too_long_to_be_one_is_refused_not_overflowed(digits: int) -> None:
+    timestamp = "9" * digits
+    with pytest.raises(WebhookRejected, match="Unix seconds"):
+        verify(f"t={timestamp},v1=aa", BODY, [SECRET], now=NOW)

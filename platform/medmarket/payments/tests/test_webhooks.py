@@ -314,3 +314,41 @@ async def test_localstripe_delivers_signed_events_to_the_running_app(
         finally:
             await localstripe.register_webhook(name, "http://127.0.0.1:9/", "whsec_unused")
     assert await counts(app, subject) == (1, 0, 1)
+
+
+async def test_forged_webhooks_never_open_the_gateways_breaker(
+    settings: Settings, sign_up: Callable[..., Any], localstripe: LocalStripe
+) -> None:
+    """An unauthenticated stranger sends 100 malformed or forged notifications, among them a
+    timestamp of 400 digits that once overflowed the check and counted as the gateway failing
+    (5 failures opened the breaker and every patient's payment got 503)."""
+    now = int(time.time())
+    forgeries = [
+        f"t={'9' * 400},v1=aa",
+        f"t={'9' * 13},v1={'0' * 64}",
+        "t=-1,v1=aa",
+        "t=１２３,v1=aa",
+        f"t={now},v1=",
+        "garbage",
+        "t=,v1=aa",
+    ]
+    application = create_app(settings, payment_purposes=[SamplePayables()])
+    async with running(application) as app, client_for(app) as http:
+        patient = await sign_up("patient")
+        for attempt in range(100):
+            answer = await http.post(
+                HOOK,
+                content=b'{"id": "evt_forged"}',
+                headers={"Stripe-Signature": forgeries[attempt % len(forgeries)].encode()},
+            )
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["type"] == "/problems/webhook-rejected"
+        subject, payment = await open_attempt(app, http, patient)
+        paid = await http.post(
+            f"/api/payments/{payment['id']}/confirm",
+            json={"payment_method": await localstripe.card_token()},
+            headers=patient.headers,
+        )
+        assert paid.status_code == 200, paid.text
+        assert paid.json()["status"] == "succeeded"
+        assert await counts(app, subject) == (1, 0, 1)
