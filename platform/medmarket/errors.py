@@ -179,6 +179,53 @@ def _from_http(exc: HTTPException) -> Problem:
     return problem
 
 
+_KEY_COLUMNS = re.compile(r"Key \(([^)]*)\)")
+
+
+def _key_columns(exc: asyncpg.IntegrityConstraintViolationError) -> list[str]:
+    """The columns PostgreSQL names in the violation's detail ("Key (a, b)=(...) ...")."""
+    named = _KEY_COLUMNS.search(getattr(exc, "detail", None) or "")
+    return [column.strip().strip('"') for column in named[1].split(",")] if named else []
+
+
+def _checked_column(exc: asyncpg.IntegrityConstraintViolationError) -> str:
+    """The column of a CHECK or NOT NULL violation: named by PostgreSQL, or by its constraint's
+    default name ``<table>_<column>_check``."""
+    column = getattr(exc, "column_name", None)
+    if column:
+        return str(column)
+    constraint = str(getattr(exc, "constraint_name", None) or "")
+    table = str(getattr(exc, "table_name", None) or "")
+    if table and constraint.startswith(table + "_"):
+        constraint = constraint[len(table) + 1 :]
+    return constraint.removesuffix("_check") or "body"
+
+
+def _from_integrity(exc: asyncpg.IntegrityConstraintViolationError) -> Problem:
+    """A constraint the database enforces, broken by what the client asked: 409 when it
+    collides with what exists (unique, exclusion, still referenced), 422 when a value is not
+    allowed (unknown reference, check, missing). A unique key's last column is the one that
+    collides (keys put their scope first: ``UNIQUE (hospital_id, effective_from)``). Values
+    are never echoed."""
+    log.info("refused by constraint %s: %s", getattr(exc, "constraint_name", None), exc)
+    columns = _key_columns(exc)
+    if isinstance(exc, asyncpg.UniqueViolationError | asyncpg.ExclusionViolationError):
+        field = columns[-1] if columns else "body"
+        return Conflict(f"{field}: this value is already taken", field=field, code="taken")
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        field = columns[0] if columns else "body"
+        if "still referenced" in (getattr(exc, "detail", None) or ""):
+            return Conflict(
+                "other records still refer to this", field=field, code="still-referenced"
+            )
+        return InvalidInput(f"{field}: no such record", field=field, code="unknown-reference")
+    if isinstance(exc, asyncpg.NotNullViolationError):
+        field = _checked_column(exc)
+        return InvalidInput(f"{field}: a value is required", field=field, code="required")
+    field = _checked_column(exc)
+    return InvalidInput(f"{field}: this value is not allowed", field=field, code="not-allowed")
+
+
 def as_problem(exc: Exception) -> Problem:
     """Any exception as the problem its client sees (the internals of a 500 stay hidden)."""
     if isinstance(exc, Problem):
@@ -187,6 +234,8 @@ def as_problem(exc: Exception) -> Problem:
         return _from_validation(exc)
     if isinstance(exc, HTTPException):
         return _from_http(exc)
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return _from_integrity(exc)
     if isinstance(exc, asyncpg.DataError):
         # A value the database cannot hold (out of range, unrepresentable): the client's
         # input, not our failure; the first line says which kind without echoing internals.
@@ -207,7 +256,10 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return problem_response(request, _from_http(exc))
 
 
-def handle_unstorable(request: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[Any]:
+def handle_refused_by_database(
+    request: Request[Any, Any, Any],
+    exc: asyncpg.DataError | asyncpg.IntegrityConstraintViolationError,
+) -> Response[Any]:
     return problem_response(request, as_problem(exc))
 
 
@@ -229,7 +281,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Problem: handle_problem,
     ValidationException: handle_validation,
     HTTPException: handle_http,
-    asyncpg.DataError: handle_unstorable,
+    asyncpg.DataError: handle_refused_by_database,
+    asyncpg.IntegrityConstraintViolationError: handle_refused_by_database,
     Exception: handle_unexpected,
 }
 
