@@ -43,7 +43,7 @@ def _render(statement: Statement, output: str, locale: str) -> Response[Any]:
     # A byte-order mark, so spreadsheet programs read the Chinese headings as UTF-8.
     return Response(
         "\ufeff" + statement_csv(statement, locale),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # litestar adds "; charset=utf-8" to text types itself
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 

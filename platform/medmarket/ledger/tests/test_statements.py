@@ -116,7 +116,7 @@ async def test_doctor_statement_lists_each_charge_and_refund(
     as_csv = await client.get(
         f"/api/settlements/doctor?period={this_month()}&format=csv", headers=me.headers
     )
-    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.headers["content-type"] == "text/csv; charset=utf-8"  # the charset once
     rows = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8").lstrip("\ufeff"))))
     assert [row[-2] for row in rows[1:]] == ["6000", "3001", "-1200", "7801"]
     assert rows[-1][0] == "合计" and rows[-1][-1] == "78.01"
