@@ -32,14 +32,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from medmarket.signaling.messages import MAX_FRAME_BYTES
 
     settings = _settings()  # fail here, with the variable named, not inside a worker
+    proxies = (
+        [part.strip() for part in args.forwarded_allow_ips.split(",") if part.strip()]
+        if args.forwarded_allow_ips is not None
+        else settings.forwarded_allow_ips
+    )
     uvicorn.run(
         "medmarket.app:create_app_from_environment",
         factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,
         workers=args.workers,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        # Forwarded headers only from the proxies named: uvicorn's own default would trust
+        # anyone on 127.0.0.1 to pick the address the audit trail and the throttles see.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=",".join(proxies) or None,
         log_level="info",
         lifespan="on",
         # Signaling sockets: an oversized message is refused before it is buffered whole.
@@ -193,8 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument(
         "--forwarded-allow-ips",
-        default="127.0.0.1",
-        help="proxies whose X-Forwarded-For is trusted",
+        default=None,
+        help="proxies whose X-Forwarded-For is trusted (default: MEDMARKET_FORWARDED_ALLOW_IPS, "
+        "else none)",
     )
     serve.set_defaults(func=cmd_serve)
 

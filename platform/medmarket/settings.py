@@ -7,6 +7,7 @@ A bad value stops start-up with a message that names the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +18,9 @@ import msgspec
 ENV_PREFIX = "MEDMARKET_"
 _PLAIN_NAMES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
 # Fields read from one comma-separated environment variable.
-_LIST_FIELDS = frozenset({"disabled_plugins", "stun_urls", "turn_urls", "stripe_webhook_secrets"})
+_LIST_FIELDS = frozenset(
+    {"disabled_plugins", "stun_urls", "turn_urls", "stripe_webhook_secrets", "forwarded_allow_ips"}
+)
 STRIPE_API = "https://api.stripe.com"
 
 
@@ -36,6 +39,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
+    # The proxies (addresses or networks) whose X-Forwarded-For names the client for the
+    # audit trail and the throttles. Empty: none, so no client can choose its own address.
+    forwarded_allow_ips: list[str] = msgspec.field(default_factory=list)
     # The role the application works as; migrations run as the connecting user.
     database_app_role: str = "medmarket_app"
     # The user the application logs in as (migration 0003 creates it), with the host and
@@ -119,6 +125,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(
                 "MEDMARKET_PLATFORM_RATE_BP: plus MEDMARKET_HOSPITAL_RATE_BP exceeds 10000"
             )
+        for proxy in self.forwarded_allow_ips:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"MEDMARKET_FORWARDED_ALLOW_IPS: {proxy!r} is not an address or network"
+                ) from None
         if self.turn_urls and not self.turn_secret:
             raise ValueError("`turn_secret` is required when TURN URLs are configured")
 

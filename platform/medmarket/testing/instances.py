@@ -106,6 +106,7 @@ def app_instances(
                             "--log-level",
                             "warning",
                             "--no-access-log",
+                            "--no-proxy-headers",  # as `medmarket serve` with no proxy named
                             "--ws-max-size",
                             str(MAX_FRAME_BYTES),
                         ],

@@ -131,3 +131,41 @@ def test_serve_caps_websocket_messages(settings: Settings, monkeypatch: pytest.M
     assert served["ws_max_size"] == MAX_FRAME_BYTES
     assert MAX_MESSAGE_BYTES < MAX_FRAME_BYTES <= 128 * 1024
     assert served["workers"] == 2
+
+
+@pytest.mark.parametrize(("proxies", "recorded"), [("", "127.0.0.1"), ("127.0.0.1", "203.0.113.7")])
+async def test_serve_trusts_forwarded_addresses_only_from_named_proxies(
+    settings: Settings, proxies: str, recorded: str
+) -> None:
+    """A local client sending X-Forwarded-For picks no address for the audit trail and the
+    throttles unless 127.0.0.1 is named as a proxy (MEDMARKET_FORWARDED_ALLOW_IPS)."""
+    port = free_port()
+    environ = {**process_environment(settings), "MEDMARKET_FORWARDED_ALLOW_IPS": proxies}
+    command = [sys.executable, "-m", "medmarket.cli", "serve", "--port", str(port)]
+    email = f"xff-{os.urandom(4).hex()}@example.org"
+    server = subprocess.Popen(
+        command, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(url, server, timeout=60)
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+            refused = await http.post(
+                "/api/tokens",
+                json={"email": email, "password": "not-the-password"},
+                headers={"X-Forwarded-For": "203.0.113.7"},
+            )
+        assert refused.status_code == 401
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    connection = await asyncpg.connect(settings.database_url)
+    try:
+        seen = await connection.fetchval(
+            "SELECT host(ip) FROM audit_events WHERE action = 'account.sign_in' "
+            "AND detail->>'email' = $1",
+            email,
+        )
+    finally:
+        await connection.close()
+    assert seen == recorded
