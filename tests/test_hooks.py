@@ -30,8 +30,8 @@ from medmarket import (
 )
 from medmarket.app import create_app
 from medmarket.delivery.interface import Address, Parcel
+from medmarket.domains import DOMAINS, outbox_handlers
 from medmarket.outbox import enqueue
-from medmarket.outbox.handlers import build_handlers
 from medmarket.outbox.worker import OutboxWorker
 from medmarket.payments.interface import GatewayPayment
 from medmarket.plugin_manager import PluginHost
@@ -206,7 +206,7 @@ async def test_hook_medmarket_notifiers(settings: Settings) -> None:
         async with services.db.transaction() as connection:
             await enqueue(connection, "notification.send", msgspec.to_builtins(notification))
         worker = OutboxWorker(
-            services.db, build_handlers(services), lease_seconds=30, max_attempts=3
+            services.db, outbox_handlers(DOMAINS, services), lease_seconds=30, max_attempts=3
         )
         # Other tests' notifications may still wait in the shared outbox: deliver until ours.
         for _ in range(500):

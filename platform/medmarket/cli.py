@@ -8,7 +8,6 @@ import asyncio
 import datetime as dt
 import getpass
 import logging
-import signal
 import sys
 import uuid
 from collections.abc import Sequence
@@ -107,33 +106,9 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from medmarket.jobs import periodic_jobs, run_periodically
-    from medmarket.outbox.handlers import build_handlers
-    from medmarket.outbox.worker import OutboxWorker
-    from medmarket.services import open_services
+    from medmarket.worker import run_worker
 
-    settings = _settings()
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        async with open_services(settings) as services:
-            worker = OutboxWorker(
-                services.db,
-                build_handlers(services),
-                lease_seconds=settings.outbox_lease_seconds,
-                max_attempts=settings.outbox_max_attempts,
-            )
-            jobs = periodic_jobs(settings)
-            log.info("worker started: outbox and %s", ", ".join(job.name for job in jobs))
-            async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(worker.run_forever(settings.outbox_poll_seconds, stop))
-                for job in jobs:
-                    tasks.create_task(run_periodically(services, job, stop))
-
-    asyncio.run(run())
+    asyncio.run(run_worker(_settings()))
     return 0
 
 
@@ -141,12 +116,12 @@ def cmd_reverify(args: argparse.Namespace) -> int:
     import msgspec
 
     from medmarket.doctors.reverification import reverify_all
-    from medmarket.services import open_services
+    from medmarket.domains import open_platform
 
     settings = _settings()
 
     async def run() -> None:
-        async with open_services(settings) as services:
+        async with open_platform(settings) as services:
             summary = await reverify_all(services, today=args.date, hospital_id=args.hospital)
         print(msgspec.json.encode(summary).decode())
 
@@ -162,14 +137,14 @@ def _date(value: str) -> dt.date:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
+    from medmarket.domains import open_platform
     from medmarket.payments.reconcile import Reconciler
     from medmarket.payments.service import Payments
-    from medmarket.services import open_services
 
     settings = _settings()
 
     async def run() -> str:
-        async with open_services(settings) as services:
+        async with open_platform(settings) as services:
             report = await Reconciler(Payments(services)).run(grace_seconds=args.grace)
             return (
                 f"examined {report.examined}, changed {report.changed}, "

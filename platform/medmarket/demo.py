@@ -9,9 +9,10 @@ from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.service import normalize_email
 from medmarket.db import Database
 from medmarket.doctors.demo_data import DEMO_ONBOARDING_ACCOUNTS, seed_partner_hospitals
+from medmarket.domains import open_platform
 from medmarket.patients.demo_data import seed_demo_patient
 from medmarket.scheduling.demo_data import seed_schedules
-from medmarket.services import app_database, open_services
+from medmarket.services import app_database
 from medmarket.settings import Settings
 
 log = logging.getLogger("medmarket.demo")
@@ -56,7 +57,7 @@ async def seed_demo(settings: Settings) -> None:
             await _ensure_user(db, passwords, email, role, name, DEMO_PASSWORD)
     finally:
         await db.close()
-    async with open_services(settings) as services:
+    async with open_platform(settings) as services:
         # Partner hospitals and approved doctors, through the real onboarding.
         await seed_partner_hospitals(services, DEMO_ACCOUNTS[0][0], DEMO_PASSWORD)
         # Prices, weekly schedules and two weeks of slots for the approved doctors.

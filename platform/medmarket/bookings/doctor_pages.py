@@ -22,7 +22,7 @@ from medmarket.bookings.cancellation import LIVE, outcome_opens_at
 from medmarket.bookings.endings import BookingEndings
 from medmarket.bookings.schemas import BookingOut, Outcome
 from medmarket.bookings.service import Bookings
-from medmarket.consults.routes import ConsultDomain
+from medmarket.consults.dependencies import ConsultationServices
 from medmarket.errors import FieldError, InvalidInput, Problem
 from medmarket.pages.forms import FormState, form_fields
 from medmarket.pages.rendering import formatter, page, see_other, translator
@@ -39,7 +39,7 @@ async def today(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
     bookings: NamedDependency[Bookings],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     date: Text = None,
 ) -> Template:
     fmt = formatter(request)
@@ -128,7 +128,7 @@ async def record_outcome(
     booking_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
     bookings: NamedDependency[Bookings],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     context: NamedDependency[AuditContext],
 ) -> Template | Redirect:
     submitted = await form_fields(request)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -14,19 +15,20 @@ from medmarket import audit, outbox
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.bookings.cancellation import LIVE, outcome_opens_at, patient_refund_percent
+from medmarket.bookings.listeners import BookingListener
 from medmarket.bookings.payments import settle_ended_booking
 from medmarket.bookings.queries import BOOKING_SELECT, booking_out
 from medmarket.bookings.schemas import BookingOut, Outcome
 from medmarket.bookings.service import booking_for_update
-from medmarket.consults.room import stage_final_status
 from medmarket.db import Database
 from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.notifications.service import notify
 
 
 class BookingEndings:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, listeners: Sequence[BookingListener]) -> None:
         self.db = db
+        self.listeners = listeners
 
     # -- cancelling -------------------------------------------------------------------------
     async def cancel_by_patient(
@@ -265,24 +267,14 @@ class BookingEndings:
                 row["slot_id"],
                 slot_state,
             )
-        consultation_id = await connection.fetchval(
-            "SELECT id FROM consultations WHERE booking_id = $1", row["id"]
-        )
-        if consultation_id is not None:  # it follows the booking (a trigger): its room closes
-            await stage_final_status(
-                connection,
-                consultation_id,
-                status,
-                principal.user_id if principal else None,
-                principal.role if principal and principal.role in ("patient", "doctor") else None,
-            )
+        for listener in self.listeners:
+            await listener.booking_ended(connection, row["id"], status, principal)
         await audit.record(
             connection,
             context,
             f"booking.{reason}",
             "booking",
             row["id"],
-            consultation_id=consultation_id,
             detail={
                 "note": note,
                 "refund_percent": refund_percent,

@@ -9,6 +9,7 @@ for a visit that will not happen is never kept.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -16,7 +17,7 @@ from medmarket import audit
 from medmarket.audit import AuditContext
 from medmarket.audit.service import SYSTEM
 from medmarket.bookings.cancellation import refund_amount
-from medmarket.consults.opening import open_consultation
+from medmarket.bookings.listeners import BookingListener
 from medmarket.errors import Conflict
 from medmarket.notifications.service import notify
 from medmarket.payments import refunds
@@ -31,11 +32,14 @@ class HoldExpired(Conflict):
 
 
 async def confirm_paid(
-    connection: asyncpg.Connection, booking_id: uuid.UUID, context: AuditContext
+    connection: asyncpg.Connection,
+    booking_id: uuid.UUID,
+    context: AuditContext,
+    listeners: Sequence[BookingListener],
 ) -> bool:
-    """Confirm the booking a successful payment paid for. Returns False when it can no
-    longer take place (its hold ran out and someone else took the time, or it was
-    cancelled meanwhile): the payment must then be refunded in full."""
+    """Confirm the booking a successful payment paid for, and tell ``listeners``. Returns
+    False when it can no longer take place (its hold ran out and someone else took the time,
+    or it was cancelled meanwhile): the payment must then be refunded in full."""
     row = await connection.fetchrow(
         "SELECT b.*, d.user_id AS doctor_user_id FROM bookings b "
         "JOIN doctors d ON d.id = b.doctor_id WHERE b.id = $1 FOR UPDATE OF b",
@@ -68,15 +72,9 @@ async def confirm_paid(
     await connection.execute(
         "UPDATE slots SET state = 'booked', held_until = NULL WHERE id = $1", row["slot_id"]
     )
-    consultation_id = await open_consultation(connection, booking_id, context)
-    await audit.record(
-        connection,
-        context,
-        "booking.confirmed",
-        "booking",
-        booking_id,
-        consultation_id=consultation_id,
-    )
+    for listener in listeners:
+        await listener.booking_confirmed(connection, booking_id, context)
+    await audit.record(connection, context, "booking.confirmed", "booking", booking_id)
     when = row["during"].lower.isoformat()
     await notify(
         connection,
@@ -97,6 +95,9 @@ async def confirm_paid(
 
 class BookingPayments:
     name = PURPOSE
+
+    def __init__(self, listeners: Sequence[BookingListener]) -> None:
+        self.listeners = listeners
 
     async def payable(
         self, connection: asyncpg.Connection, subject_id: uuid.UUID
@@ -129,7 +130,7 @@ class BookingPayments:
         )
 
     async def on_succeeded(self, connection: asyncpg.Connection, payment: PaymentView) -> None:
-        if not await confirm_paid(connection, payment.subject_id, SYSTEM):
+        if not await confirm_paid(connection, payment.subject_id, SYSTEM, self.listeners):
             await refunds.request_refund(
                 connection,
                 purpose=PURPOSE,

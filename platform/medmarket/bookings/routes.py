@@ -17,6 +17,7 @@ from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.bookings.endings import BookingEndings
+from medmarket.bookings.listeners import BOOKING_LISTENERS
 from medmarket.bookings.schemas import (
     BookingList,
     BookingOut,
@@ -25,7 +26,7 @@ from medmarket.bookings.schemas import (
     OutcomeRequest,
 )
 from medmarket.bookings.service import Bookings
-from medmarket.consults.routes import ConsultDomain
+from medmarket.consults.dependencies import ConsultationServices
 from medmarket.errors import InvalidInput
 
 TAGS = ["bookings"]
@@ -37,7 +38,8 @@ def provide_bookings(request: Request[Any, Any, Any]) -> Bookings:
 
 
 def provide_endings(request: Request[Any, Any, Any]) -> BookingEndings:
-    return BookingEndings(request.app.state.services.db)
+    services = request.app.state.services
+    return BookingEndings(services.db, services.ports.collect(BOOKING_LISTENERS))
 
 
 @post("/api/bookings", opt=allow("patient"), status_code=HTTP_201_CREATED, tags=TAGS)
@@ -140,7 +142,7 @@ async def record_outcome(
     data: JSONBody[OutcomeRequest],
     principal: NamedDependency[Principal],
     bookings: NamedDependency[Bookings],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     context: NamedDependency[AuditContext],
 ) -> BookingOut:
     """End the visit: completed, patient no-show, or first visit not suitable online, by

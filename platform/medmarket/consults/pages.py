@@ -23,7 +23,7 @@ from litestar.response import Redirect, Template
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.consults.routes import ConsultDomain
+from medmarket.consults.dependencies import ConsultationServices
 from medmarket.errors import FieldError, InvalidInput, Problem
 from medmarket.pages.forms import FormState, form_fields
 from medmarket.pages.rendering import page, see_other, translator
@@ -52,7 +52,7 @@ def colleague_doctor_id(typed: str) -> uuid.UUID:
 async def _call_page(
     request: Request[Any, Any, Any],
     principal: Principal,
-    consults: ConsultDomain,
+    consults: ConsultationServices,
     consultation_id: uuid.UUID,
     *,
     invite_form: FormState | None = None,
@@ -87,7 +87,7 @@ async def call(
     request: Request[Any, Any, Any],
     consultation_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     done: Annotated[str | None, QueryParameter(max_length=20)] = None,
 ) -> Template:
     return await _call_page(request, principal, consults, consultation_id, notice=done)
@@ -98,7 +98,7 @@ async def invite_colleague(
     request: Request[Any, Any, Any],
     consultation_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     context: NamedDependency[AuditContext],
 ) -> Template | Redirect:
     submitted = await form_fields(request)
@@ -125,7 +125,7 @@ async def remove_colleague(
     consultation_id: FromPath[uuid.UUID],
     doctor_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     context: NamedDependency[AuditContext],
 ) -> Redirect:
     await consults.colleagues.remove(principal, consultation_id, doctor_id, context)

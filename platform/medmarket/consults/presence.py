@@ -19,6 +19,7 @@ from medmarket import audit
 from medmarket.audit import AuditContext
 from medmarket.audit.service import SYSTEM
 from medmarket.bookings.endings import BookingEndings
+from medmarket.bookings.listeners import BOOKING_LISTENERS
 from medmarket.consults.room import RoomAnnouncer, Staged, status_key, status_message
 from medmarket.db import Database
 from medmarket.services import Services
@@ -93,7 +94,7 @@ async def flag_doctor_no_shows(services: Services) -> int:
     announcer = RoomAnnouncer(
         RoomStore(services.redis, max_participants=services.settings.signaling_max_participants)
     )
-    endings = BookingEndings(services.db)
+    endings = BookingEndings(services.db, services.ports.collect(BOOKING_LISTENERS))
     flagged = 0
     for candidate in due:
         staged: Staged | None = None

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Litestar, Request, Response, delete, get, post, put
+from litestar import Response, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -19,12 +17,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.consults.access import ConsultationRooms
-from medmarket.consults.chat import ConsultationChat
-from medmarket.consults.colleagues import Colleagues
-from medmarket.consults.notes import Notes
-from medmarket.consults.presence import PresenceRecorder
-from medmarket.consults.room import RoomAnnouncer
+from medmarket.consults.dependencies import ConsultationServices
 from medmarket.consults.schemas import (
     AttachmentUpload,
     ChatRequest,
@@ -41,7 +34,6 @@ from medmarket.consults.schemas import (
     Status,
     VideoChoice,
 )
-from medmarket.consults.service import Consultations
 from medmarket.consults.trace import consultation_trace
 from medmarket.files import disposition
 
@@ -51,27 +43,10 @@ DOCTORS = allow("doctor")
 BASE = "/api/consultations/{consultation_id:uuid}"
 
 
-class ConsultDomain:
-    """The consultation services of one request, built from the app's shared resources."""
-
-    def __init__(self, request: Request[Any, Any, Any]) -> None:
-        services = request.app.state.services
-        hub = request.app.state.signaling
-        self.consultations = Consultations(services, hub.store)
-        self.colleagues = Colleagues(services, hub)
-        self.notes = Notes(services.db)
-        self.chat = ConsultationChat(services, RoomAnnouncer(hub.store))
-        self.db = services.db
-
-
-def provide_consults(request: Request[Any, Any, Any]) -> ConsultDomain:
-    return ConsultDomain(request)
-
-
 # -- the consultation -------------------------------------------------------------------------
 @get("/api/consultations", opt=PARTICIPANTS, tags=TAGS)
 async def list_consultations(
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
     booking_id: FromQuery[uuid.UUID | None] = None,
     starts_from: Annotated[dt.datetime | None, QueryParameter(name="from")] = None,
@@ -94,7 +69,7 @@ async def list_consultations(
 @get(BASE, opt=PARTICIPANTS, tags=TAGS)
 async def show_consultation(
     consultation_id: FromPath[uuid.UUID],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
 ) -> ConsultationOut:
     """The consultation, its participants and who of them is in the room now."""
@@ -104,7 +79,7 @@ async def show_consultation(
 @post(BASE + "/enter", opt=PARTICIPANTS, status_code=HTTP_200_OK, tags=TAGS)
 async def enter_room(
     consultation_id: FromPath[uuid.UUID],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
     context: NamedDependency[AuditContext],
 ) -> Entered:
@@ -116,7 +91,7 @@ async def enter_room(
 @post(BASE + "/admit", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
 async def admit_patient(
     consultation_id: FromPath[uuid.UUID],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
     context: NamedDependency[AuditContext],
 ) -> ConsultationOut:
@@ -128,7 +103,7 @@ async def admit_patient(
 async def end_visit(
     consultation_id: FromPath[uuid.UUID],
     data: JSONBody[EndRequest],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
     context: NamedDependency[AuditContext],
 ) -> ConsultationOut:
@@ -143,7 +118,7 @@ async def end_visit(
 async def choose_video(
     consultation_id: FromPath[uuid.UUID],
     data: JSONBody[VideoChoice],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
     context: NamedDependency[AuditContext],
 ) -> ConsultationOut:
@@ -155,7 +130,7 @@ async def choose_video(
 @get(BASE + "/colleagues", opt=PARTICIPANTS, tags=TAGS)
 async def list_colleagues(
     consultation_id: FromPath[uuid.UUID],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
 ) -> list[ColleagueOut]:
     return await consults.colleagues.listing(principal, consultation_id)
@@ -165,7 +140,7 @@ async def list_colleagues(
 async def invite_colleague(
     consultation_id: FromPath[uuid.UUID],
     doctor_id: FromPath[uuid.UUID],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
     context: NamedDependency[AuditContext],
 ) -> ColleagueOut:
@@ -179,7 +154,7 @@ async def invite_colleague(
 async def remove_colleague(
     consultation_id: FromPath[uuid.UUID],
     doctor_id: FromPath[uuid.UUID],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
     context: NamedDependency[AuditContext],
 ) -> None:
@@ -191,7 +166,7 @@ async def remove_colleague(
 @get(BASE + "/notes", opt=PARTICIPANTS, tags=TAGS)
 async def read_notes(
     consultation_id: FromPath[uuid.UUID],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
 ) -> NotesOut:
     """The doctors' notes: the current version and every earlier one."""
@@ -202,7 +177,7 @@ async def read_notes(
 async def write_notes(
     consultation_id: FromPath[uuid.UUID],
     data: JSONBody[NotesRequest],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
     context: NamedDependency[AuditContext],
 ) -> NoteVersion:
@@ -214,7 +189,7 @@ async def write_notes(
 @get(BASE + "/messages", opt=PARTICIPANTS, tags=TAGS)
 async def chat_history(
     consultation_id: FromPath[uuid.UUID],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
     after: Annotated[int, QueryParameter(ge=0)] = 0,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 200,
@@ -227,7 +202,7 @@ async def chat_history(
 async def post_message(
     consultation_id: FromPath[uuid.UUID],
     data: JSONBody[ChatRequest],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
     context: NamedDependency[AuditContext],
 ) -> MessageOut:
@@ -239,7 +214,7 @@ async def post_message(
 async def upload_attachment(
     consultation_id: FromPath[uuid.UUID],
     data: MultipartBody[AttachmentUpload],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
     context: NamedDependency[AuditContext],
 ) -> MessageOut:
@@ -251,7 +226,7 @@ async def upload_attachment(
 async def download_attachment(
     consultation_id: FromPath[uuid.UUID],
     attachment_id: FromPath[uuid.UUID],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
     context: NamedDependency[AuditContext],
 ) -> Response[bytes]:
@@ -281,20 +256,11 @@ async def download_attachment(
 )
 async def trace_consultation(
     consultation_id: FromPath[uuid.UUID],
-    consults: NamedDependency[ConsultDomain],
+    consults: NamedDependency[ConsultationServices],
     context: NamedDependency[AuditContext],
 ) -> ConsultationTrace:
     """Everything that happened in the consultation and around it, oldest first."""
     return await consultation_trace(consults.db, consultation_id, context)
-
-
-@asynccontextmanager
-async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    """This instance's signaling hub tells the consultation who joins and leaves its room; the
-    consultation tells signaling and video whether a room token still opens its room."""
-    app.state.signaling.presence_observers.append(PresenceRecorder(app.state.services.db))
-    app.state.room_authority = ConsultationRooms(app.state.services.db)
-    yield
 
 
 ROUTES = [
@@ -315,5 +281,4 @@ ROUTES = [
     download_attachment,
     trace_consultation,
 ]
-DEPENDENCIES = {"consults": Provide(provide_consults, sync_to_thread=False)}
-LIFESPAN = lifespan
+DEPENDENCIES = {"consults": Provide(ConsultationServices, sync_to_thread=False)}

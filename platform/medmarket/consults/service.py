@@ -21,6 +21,7 @@ from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.bookings.endings import BookingEndings
+from medmarket.bookings.listeners import BOOKING_LISTENERS
 from medmarket.bookings.schemas import Outcome
 from medmarket.consults.access import (
     CONSULTATION_SELECT,
@@ -89,7 +90,7 @@ class Consultations:
         self.db = services.db
         self.rooms = rooms
         self.announcer = RoomAnnouncer(rooms)
-        self.endings = BookingEndings(services.db)
+        self.endings = BookingEndings(services.db, services.ports.collect(BOOKING_LISTENERS))
 
     # -- reading ----------------------------------------------------------------------------
     async def get(self, principal: Principal, consultation_id: uuid.UUID) -> ConsultationOut:

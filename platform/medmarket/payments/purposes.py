@@ -1,7 +1,7 @@
 """How a domain takes payments: it registers a purpose ("booking", "pharmacy_order").
 
 Payments knows nothing of bookings or orders. A domain implements ``PaymentPurpose`` and
-adds it to ``installed_purposes()`` below (like ``ROUTE_MODULES`` in ``app.py``). Payments
+provides it to ``PAYMENT_PURPOSES`` in its ``domain.py`` (bookings/domain.py does). Payments
 then calls it **inside its own transactions**, with the connection, so the domain's change
 commits or rolls back with the payment's:
 
@@ -37,6 +37,7 @@ import msgspec
 
 from medmarket.errors import InvalidInput
 from medmarket.payments.interface import Money
+from medmarket.services import Port, Services
 
 AttemptStatus = Literal["pending", "open", "succeeded", "failed", "canceled"]
 RefundStatus = Literal["pending", "processing", "succeeded", "failed"]
@@ -100,14 +101,6 @@ class PaymentPurpose(Protocol):
     ) -> None: ...
 
 
-def installed_purposes() -> list[PaymentPurpose]:
-    """Every domain that takes payments. Add yours here, importing inside the function
-    (domains import payments, so payments must not import them at module level)."""
-    from medmarket.bookings.payments import BookingPayments
-
-    return [BookingPayments()]
-
-
 class PurposeRegistry:
     def __init__(self, purposes: Iterable[PaymentPurpose] = ()) -> None:
         self._purposes: dict[str, PaymentPurpose] = {}
@@ -129,3 +122,12 @@ class PurposeRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._purposes)
+
+
+# Two purposes of one name stop the platform at start-up.
+PAYMENT_PURPOSES: Port[PaymentPurpose] = Port("payment purposes", many=True, check=PurposeRegistry)
+
+
+def installed_purposes(services: Services) -> PurposeRegistry:
+    """What the domains provided can be paid for."""
+    return PurposeRegistry(services.ports.collect(PAYMENT_PURPOSES))

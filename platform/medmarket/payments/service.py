@@ -44,6 +44,7 @@ from medmarket.payments.interface import (
     PaymentRequest,
 )
 from medmarket.payments.locks import payment_lock
+from medmarket.payments.purposes import installed_purposes
 from medmarket.payments.records import payment_row
 from medmarket.payments.refunds import new_reference
 from medmarket.payments.schemas import PaymentOut, RefundOut
@@ -192,7 +193,7 @@ class Payments:
         self, payer: Principal, purpose_name: str, subject_id: uuid.UUID, context: AuditContext
     ) -> tuple[PaymentOut, bool]:
         """The attempt in flight for this payable, made if there is none; (payment, created)."""
-        purpose = self.services.payment_purposes.get(purpose_name)
+        purpose = installed_purposes(self.services).get(purpose_name)
         gateway = self.gateway()
         created = False
         async with self.db.transaction() as connection:

@@ -23,6 +23,7 @@ from medmarket.audit import AuditContext
 from medmarket.ledger.service import ChargeToBook, Rates, book_charge, book_refund, rates_for
 from medmarket.ledger.split import yuan
 from medmarket.payments.interface import GatewayPayment, GatewayRefund, GatewayStatus, Money
+from medmarket.payments.purposes import installed_purposes
 from medmarket.payments.records import (
     notify_payer,
     payment_row,
@@ -205,7 +206,7 @@ async def _succeeded(
             context=context,
         )
         return await payment_row(connection, row["id"])
-    purpose = services.payment_purposes.find(row["purpose"])
+    purpose = installed_purposes(services).find(row["purpose"])
     if purpose is None:
         log.error("payment %s succeeded for unknown purpose %r", row["id"], row["purpose"])
     else:
@@ -263,7 +264,7 @@ async def _ended(
     if row["closed_at"] is None:
         await request_close(connection, row["id"], row["external_id"])
     if target == "failed":
-        purpose = services.payment_purposes.find(row["purpose"])
+        purpose = installed_purposes(services).find(row["purpose"])
         if purpose is not None:
             await purpose.on_failed(connection, payment_view(row))
     return row
@@ -355,7 +356,7 @@ async def apply_refund_state(
         },
     )
     view = refund_view(refund, payment["currency"])
-    purpose = services.payment_purposes.find(payment["purpose"])
+    purpose = installed_purposes(services).find(payment["purpose"])
     if purpose is not None and not payment["is_duplicate"]:
         await purpose.on_refunded(connection, payment_view(payment), view)
     await notify_payer(

@@ -29,6 +29,7 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from medmarket.services import Port
 from medmarket.signaling import messages as m
 from medmarket.signaling.rooms import (
     REFRESH_EVERY_SECONDS,
@@ -52,7 +53,9 @@ CLOSE_ENDED = 4401
 
 # Told when a participant came into or left a room (not when a reconnect replaced their
 # connection): the consultation keeps its record of who was there. Observers must not raise.
+# Higher domains provide them to PRESENCE_OBSERVERS; each instance's hub tells them all.
 PresenceObserver = Callable[[RoomGrant, Literal["joined", "left"]], Awaitable[None]]
+PRESENCE_OBSERVERS: Port[PresenceObserver] = Port("signaling presence observers", many=True)
 
 
 class JoinRefused(Exception):

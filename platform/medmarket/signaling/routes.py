@@ -21,14 +21,11 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
-from litestar import Litestar, WebSocket, websocket
+from litestar import WebSocket, websocket
 from litestar.params import FromPath, FromQuery
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from medmarket.accounts.guards import PUBLIC
@@ -188,21 +185,4 @@ def _error(code: m.ErrorCode, text: str, ref: str | None = None) -> bytes:
     return m.encoder.encode(m.Error(code=code, message=text, ref=ref))
 
 
-@asynccontextmanager
-async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    """One hub per instance: its reader and presence tasks live as long as the app."""
-    settings = app.state.settings
-    hub = SignalingHub(
-        lambda: Redis.from_url(settings.redis_url, decode_responses=False),
-        max_participants=settings.signaling_max_participants,
-    )
-    await hub.start()
-    app.state.signaling = hub
-    try:
-        yield
-    finally:
-        await hub.stop()
-
-
 ROUTES = [signal]
-LIFESPAN = lifespan

@@ -2,7 +2,8 @@
 and when; it cannot know what happened since it was minted: the visit ended, or the doctor
 removed the colleague it was minted for. So the signaling socket (on connecting) and the video
 setup (on every call) ask the room's authority, the consults domain, which answers from the
-record (``app.state.room_authority``, set in the consults domain's lifespan).
+record. Consults provides it to ``ROOM_AUTHORITY`` (its ``domain.py``); signaling and video
+ask ``services.ports.get(ROOM_AUTHORITY)``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
+from medmarket.services import Port
 from medmarket.signaling.tokens import RoomGrant
 
 # open: a participant of a consultation that has not ended. ended: the consultation is over.
@@ -38,3 +40,6 @@ class RoomAuthority(Protocol):
     async def standing(self, grant: RoomGrant) -> RoomStanding:
         """Where ``grant``'s holder stands now. Raises on a database failure."""
         ...
+
+
+ROOM_AUTHORITY: Port[RoomAuthority] = Port("room authority")

@@ -20,7 +20,7 @@ from medmarket.db.migrate import migrate
 from medmarket.settings import Settings, load_settings
 from medmarket.testing.databases import create_database, drop_database
 from medmarket.testing.payments import (
-    SamplePayables,
+    SAMPLE_PAYABLES,
     create_test_payables_table,
     localstripe,
     localstripe_url,
@@ -88,7 +88,7 @@ def settings(
 async def app(settings: Settings) -> AsyncIterator[Litestar]:
     """The app with its lifespan running, shared by the session's tests. It can take
     payments for ``test_payable`` (see ``testing/payments.py``)."""
-    application = create_app(settings, payment_purposes=[SamplePayables()])
+    application = create_app(settings, extra_domains=[SAMPLE_PAYABLES])
     async with running(application):
         yield application
 

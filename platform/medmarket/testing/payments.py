@@ -25,10 +25,12 @@ import uvicorn
 from litestar import Litestar
 
 from medmarket.app import create_app
+from medmarket.domain import Domain
 from medmarket.errors import Conflict
 from medmarket.payments import refunds
 from medmarket.payments.interface import Money
-from medmarket.payments.purposes import Payable, PaymentView, RefundView
+from medmarket.payments.purposes import PAYMENT_PURPOSES, Payable, PaymentView, RefundView
+from medmarket.services import provide
 from medmarket.settings import load_settings
 from medmarket.signaling.messages import MAX_FRAME_BYTES
 
@@ -270,9 +272,16 @@ async def serving(app: Litestar) -> AsyncIterator[str]:
         await task
 
 
+# A domain of the tests' own that takes payments for ``test_payable``.
+SAMPLE_PAYABLES = Domain(
+    name="test payables",
+    provides=[provide(PAYMENT_PURPOSES, lambda services: SamplePayables())],
+)
+
+
 def app_with_sample_payables() -> Litestar:
     """ASGI factory for a real uvicorn process in tests (the crash test)."""
-    return create_app(load_settings(), payment_purposes=[SamplePayables()])
+    return create_app(load_settings(), extra_domains=[SAMPLE_PAYABLES])
 
 
 async def new_hospital(app: Litestar, name: str | None = None) -> uuid.UUID:
@@ -299,11 +308,12 @@ async def new_doctor(app: Litestar, user_id: str | uuid.UUID, hospital_id: uuid.
 
 async def deliver_outbox(app: Litestar, *, rounds: int = 20) -> None:
     """Run the outbox worker until nothing is left to deliver (what `medmarket worker` does)."""
-    from medmarket.outbox.handlers import build_handlers
+    from medmarket.domains import DOMAINS, outbox_handlers
     from medmarket.outbox.worker import OutboxWorker
 
     services = app.state.services
-    worker = OutboxWorker(services.db, build_handlers(services), lease_seconds=30, max_attempts=5)
+    handlers = outbox_handlers(DOMAINS, services)
+    worker = OutboxWorker(services.db, handlers, lease_seconds=30, max_attempts=5)
     for _ in range(rounds):
         if not await worker.run_once():
             return

@@ -25,7 +25,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from medmarket.accounts.guards import PUBLIC, client_address
 from medmarket.audit import AuditContext
 from medmarket.errors import NotFound, Problem
-from medmarket.signaling.standing import RoomAuthority, RoomStanding
+from medmarket.services import Services
+from medmarket.signaling.standing import ROOM_AUTHORITY, RoomStanding
 from medmarket.signaling.tokens import RoomGrant, RoomTokenError, verify_room_token
 from medmarket.video.service import CallSetup, VideoCalls, call_context
 
@@ -69,7 +70,8 @@ def device_address(request: Request[Any, Any, Any]) -> tuple[str | None, int | N
 
 
 async def _standing(request: Request[Any, Any, Any], grant: RoomGrant) -> RoomStanding:
-    authority: RoomAuthority = request.app.state.room_authority
+    services: Services = request.app.state.services
+    authority = services.ports.get(ROOM_AUTHORITY)
     standing = await authority.standing(grant)
     if standing.verdict == "not-participant":
         raise NotFound("no such consultation")

@@ -12,6 +12,7 @@ import httpx
 from litestar import Litestar
 
 from medmarket.audit.service import SYSTEM
+from medmarket.bookings.listeners import BOOKING_LISTENERS
 from medmarket.bookings.payments import confirm_paid
 from medmarket.testing.fixtures import client_for
 from medmarket.testing.seed import (
@@ -43,8 +44,10 @@ class Visit:
 async def confirm_payment(app: Litestar, booking_id: str) -> None:
     """What a successful payment does to its booking, once more (the payments domain calls
     this in the transaction that records the payment)."""
-    async with app.state.services.db.transaction() as connection:
-        assert await confirm_paid(connection, uuid.UUID(booking_id), SYSTEM)
+    services = app.state.services
+    async with services.db.transaction() as connection:
+        listeners = services.ports.collect(BOOKING_LISTENERS)
+        assert await confirm_paid(connection, uuid.UUID(booking_id), SYSTEM, listeners)
 
 
 async def booked_visit(
@@ -126,7 +129,10 @@ async def notifications(app: Litestar, template: str, user_id: str) -> list[dict
 
 async def actions(app: Litestar, consultation_id: str) -> list[str]:
     rows = await app.state.services.db.fetch(
-        "SELECT action FROM audit_events WHERE consultation_id = $1 ORDER BY id",
+        # As the operators' trace reads it: the consultation's events and its booking's.
+        "SELECT a.action FROM audit_events a, consultations c WHERE c.id = $1 "
+        "AND (a.consultation_id = c.id OR a.subject_type = 'booking' "
+        "AND a.subject_id = c.booking_id::text) ORDER BY a.id",
         uuid.UUID(consultation_id),
     )
     return [row["action"] for row in rows]

@@ -17,7 +17,7 @@ from medmarket.consults.tests.helpers import (
     ok,
     refunded,
 )
-from medmarket.jobs import periodic_jobs
+from medmarket.domains import DOMAINS, jobs
 from medmarket.signaling.client import SignalingClient
 from medmarket.testing.payments import serving
 
@@ -98,5 +98,5 @@ async def test_an_admitted_visit_is_not_a_no_show(app: Litestar) -> None:
 
 
 def test_the_worker_runs_the_job(settings: object) -> None:
-    jobs = {job.name: job for job in periodic_jobs(settings)}  # type: ignore[arg-type]
-    assert jobs["consultation doctor no-shows"].run is flag_doctor_no_shows
+    periodic = {job.name: job for job in jobs(DOMAINS)}
+    assert periodic["consultation doctor no-shows"].run is flag_doctor_no_shows

@@ -49,7 +49,8 @@ async def test_one_consultation_per_paid_booking_kept_by_the_database(app: Lites
         await db.execute(
             "INSERT INTO consultations (booking_id) VALUES ($1)", uuid.UUID(visit.booking_id)
         )
-    assert (await actions(app, visit.consultation_id))[:2] == [
+    assert (await actions(app, visit.consultation_id))[:3] == [
+        "booking.held",
         "consultation.scheduled",
         "booking.confirmed",
     ]

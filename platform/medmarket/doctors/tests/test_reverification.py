@@ -20,8 +20,8 @@ from medmarket.doctors.events import DOCTOR_SUSPENDED, DoctorSuspended
 from medmarket.doctors.reverification import claim_day, finish_day, reverify_all, tick
 from medmarket.doctors.tests.helpers import is_bookable, notifications, outbox
 from medmarket.doctors.verification import platform_today
+from medmarket.domains import DOMAINS, outbox_handlers
 from medmarket.jobs import Job, run_periodically
-from medmarket.outbox.handlers import build_handlers
 from medmarket.outbox.worker import OutboxWorker
 from medmarket.services import Services
 from medmarket.settings import Settings
@@ -222,7 +222,9 @@ async def test_the_worker_delivers_suspension_events(app: Litestar) -> None:
     hospital, doctor = await approved_with(app, licence_active=False)
     services = services_of(app)
     await reverify_all(services, hospital_id=uuid.UUID(hospital.id))
-    worker = OutboxWorker(services.db, build_handlers(services), lease_seconds=30, max_attempts=3)
+    worker = OutboxWorker(
+        services.db, outbox_handlers(DOMAINS, services), lease_seconds=30, max_attempts=3
+    )
     for _ in range(100):
         await worker.run_once()
         pending = await services.db.fetchval(

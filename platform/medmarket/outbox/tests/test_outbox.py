@@ -12,8 +12,8 @@ import time
 import pytest
 from litestar import Litestar
 
+from medmarket.domains import DOMAINS, outbox_handlers
 from medmarket.outbox import enqueue
-from medmarket.outbox.handlers import build_handlers
 from medmarket.outbox.worker import OutboxMessage, OutboxWorker, backoff_seconds
 from medmarket.settings import Settings
 from medmarket.testing.http_recorder import HttpRecorder, Reply
@@ -61,7 +61,7 @@ async def test_worker_delivers_webhooks_with_an_idempotency_key(app: Litestar) -
             app, "webhook.post", {"url": receiver.url + "/hook", "body": {"hello": "世界"}}
         )
         worker = OutboxWorker(
-            services.db, build_handlers(services), lease_seconds=30, max_attempts=3
+            services.db, outbox_handlers(DOMAINS, services), lease_seconds=30, max_attempts=3
         )
         while (await row(app, message_id))["delivered_at"] is None:
             await worker.run_once()
@@ -74,7 +74,7 @@ async def test_failures_are_retried_with_backoff_then_abandoned(app: Litestar) -
     with HttpRecorder(lambda request: Reply(status=503)).serving() as receiver:
         message_id = await put(app, "webhook.post", {"url": receiver.url, "body": {}})
         worker = OutboxWorker(
-            services.db, build_handlers(services), lease_seconds=30, max_attempts=2
+            services.db, outbox_handlers(DOMAINS, services), lease_seconds=30, max_attempts=2
         )
         delivered = await worker.deliver(
             OutboxMessage(

@@ -14,8 +14,8 @@ from litestar import Litestar
 from medmarket.app import create_app
 from medmarket.testing.fixtures import Account, client_for, make_settings, running
 from medmarket.testing.payments import (
+    SAMPLE_PAYABLES,
     LocalStripe,
-    SamplePayables,
     deliver_outbox,
     new_payable,
     stripe_settings,
@@ -251,7 +251,7 @@ async def test_a_gateway_outage_is_a_clear_503_and_the_attempt_resumes(
     patient = await sign_up("patient")
     subject = await new_payable(app, patient.id)
     down = make_settings(database_url, **stripe_settings("http://127.0.0.1:9"))
-    broken = create_app(down, payment_purposes=[SamplePayables()])
+    broken = create_app(down, extra_domains=[SAMPLE_PAYABLES])
     async with running(broken), client_for(broken) as http:
         failed = await start(http, patient, subject)
     assert failed.status_code == 503

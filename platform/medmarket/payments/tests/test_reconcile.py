@@ -22,8 +22,8 @@ from medmarket.payments.refunding import Refunder
 from medmarket.payments.service import Payments
 from medmarket.testing.fixtures import Account, client_for, make_settings, running
 from medmarket.testing.payments import (
+    SAMPLE_PAYABLES,
     LocalStripe,
-    SamplePayables,
     deliver_outbox,
     new_payable,
     stripe_settings,
@@ -34,7 +34,7 @@ def failing_app(database_url: str, localstripe_url: str, point: str) -> Litestar
     settings = make_settings(
         database_url, failpoints=f"{point}=error", **stripe_settings(localstripe_url)
     )
-    return create_app(settings, payment_purposes=[SamplePayables()])
+    return create_app(settings, extra_domains=[SAMPLE_PAYABLES])
 
 
 async def start(http: httpx.AsyncClient, patient: Account, subject: uuid.UUID) -> httpx.Response:

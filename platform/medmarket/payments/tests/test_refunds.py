@@ -19,8 +19,8 @@ from medmarket.payments.reconcile import Reconciler
 from medmarket.payments.service import Payments
 from medmarket.testing.fixtures import Account, client_for, make_settings, running
 from medmarket.testing.payments import (
+    SAMPLE_PAYABLES,
     LocalStripe,
-    SamplePayables,
     deliver_outbox,
     new_doctor,
     new_hospital,
@@ -338,7 +338,7 @@ async def test_a_refund_asked_for_while_the_gateway_is_down_is_sent_later(
 ) -> None:
     subject, payment_id = await paid_payable(app, client, localstripe, await sign_up("patient"))
     down = make_settings(database_url, **stripe_settings("http://127.0.0.1:9"))
-    broken = create_app(down, payment_purposes=[SamplePayables()])
+    broken = create_app(down, extra_domains=[SAMPLE_PAYABLES])
     async with running(broken), client_for(broken) as http:
         asked = await http.post(
             f"/api/payments/{payment_id}/refunds", json={"amount": 700}, headers=operator.headers

@@ -22,9 +22,9 @@ from medmarket.payments.stripe_signature import sign
 from medmarket.settings import Settings
 from medmarket.testing.fixtures import Account, client_for, running
 from medmarket.testing.payments import (
+    SAMPLE_PAYABLES,
     STRIPE_WEBHOOK_SECRET,
     LocalStripe,
-    SamplePayables,
     deliver_outbox,
     new_payable,
     serving,
@@ -151,7 +151,7 @@ async def test_a_rotated_secret_is_accepted_during_the_rotation(settings: Settin
     def fresh() -> dict[str, Any]:
         return event_of("payment_intent.processing", intent, int(time.time()))
 
-    application = create_app(rotating, payment_purposes=[SamplePayables()])
+    application = create_app(rotating, extra_domains=[SAMPLE_PAYABLES])
     async with running(application) as app, client_for(app) as http:
         assert (await deliver(http, fresh(), secret=STRIPE_WEBHOOK_SECRET)).status_code == 200
         assert (await deliver(http, fresh(), secret=new_secret)).status_code == 200
@@ -332,7 +332,7 @@ async def test_forged_webhooks_never_open_the_gateways_breaker(
         "garbage",
         "t=,v1=aa",
     ]
-    application = create_app(settings, payment_purposes=[SamplePayables()])
+    application = create_app(settings, extra_domains=[SAMPLE_PAYABLES])
     async with running(application) as app, client_for(app) as http:
         patient = await sign_up("patient")
         for attempt in range(100):
