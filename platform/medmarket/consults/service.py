@@ -47,8 +47,8 @@ from medmarket.consults.schemas import (
 from medmarket.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from medmarket.notifications.service import notify
 from medmarket.services import Services
+from medmarket.signaling.messages import SUBPROTOCOL
 from medmarket.signaling.rooms import RoomStore
-from medmarket.signaling.routes import SUBPROTOCOL
 from medmarket.signaling.tokens import mint_room_token
 
 # A patient is not a no-show before this much of their slot has passed.

@@ -22,6 +22,8 @@ import msgspec
 
 from medmarket.signaling.tokens import ParticipantRole
 
+# The WebSocket subprotocol a client offers (the call page and the test peers do).
+SUBPROTOCOL = "medmarket-signal"
 MAX_MESSAGE_BYTES = 64 * 1024
 # The largest WebSocket message the server reads at all (uvicorn's ``ws_max_size``): anything
 # bigger closes the connection (1009) before it is buffered whole. Between the two limits a

@@ -41,7 +41,6 @@ MESSAGES_PER_SECOND = 50.0
 BURST = 200
 WRITER_DRAIN_SECONDS = 5.0
 CLOSE_TOKEN, CLOSE_REMOVED, CLOSE_FULL, CLOSE_TRY_LATER = 4401, 4403, 4429, 1013
-SUBPROTOCOL = "medmarket-signal"
 TOKEN_PROTOCOL_PREFIX = "token."  # noqa: S105 - a prefix, not a secret
 
 
@@ -88,7 +87,7 @@ async def signal(
     for protocol in protocols:
         if protocol.startswith(TOKEN_PROTOCOL_PREFIX):
             token = protocol[len(TOKEN_PROTOCOL_PREFIX) :]
-    await socket.accept(subprotocols=SUBPROTOCOL if SUBPROTOCOL in protocols else None)
+    await socket.accept(subprotocols=m.SUBPROTOCOL if m.SUBPROTOCOL in protocols else None)
     try:
         grant = verify_room_token(socket.app.state.settings, token or "", consultation_id)
     except RoomTokenError as exc:
