@@ -3,14 +3,24 @@
 Built-in features and outside plugins are found the same way, through the entry-point group
 ``medmarket``. The host is built per app (never at import time), so tests and several apps in
 one process each get their own.
+
+Hooks are called through pluggy, one plugin at a time (``subset_hook_caller``), so an
+implementation may take fewer arguments than the spec, pluggy's ``tryfirst``/``trylast`` and
+call monitoring apply, and a plugin whose hook raises loses only what it offered. A hook
+implemented as ``async def`` would hand pluggy a coroutine it never awaits: such a plugin is
+refused at start-up, with an error naming it and the hook.
+
+Every adapter has one circuit breaker, named by ``Registry.key`` (``"video provider:webrtc"``),
+shared by its calls and its health checks; ``breakers()`` shows them to operators.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Generic, TypeVar
@@ -19,9 +29,14 @@ import msgspec
 import pluggy
 
 from medmarket import hookspecs
+from medmarket.delivery.interface import Courier
 from medmarket.errors import ServiceUnavailable
 from medmarket.health import HealthReport
+from medmarket.hospitals.interface import HospitalAdapterType
+from medmarket.notifications.interface import Notifier
+from medmarket.payments.interface import PaymentGateway
 from medmarket.settings import Settings
+from medmarket.video.interface import VideoProvider
 
 log = logging.getLogger("medmarket.plugins")
 T = TypeVar("T")
@@ -40,6 +55,15 @@ ADAPTER_HOOKS = {
 
 class PluginUnavailable(ServiceUnavailable):
     slug, title = "plugin-unavailable", "A partner system is not answering"
+
+
+class BreakerState(msgspec.Struct, kw_only=True):
+    """One adapter's circuit breaker, as operators see it."""
+
+    key: str
+    open: bool
+    failures: int
+    retry_in_seconds: float | None = None
 
 
 class PluginInfo(msgspec.Struct, kw_only=True):
@@ -74,6 +98,12 @@ class CircuitBreaker:
         if self.failures >= self.threshold:
             self.opened_at = now
 
+    def state(self, key: str, now: float) -> BreakerState:
+        if self.opened_at is None:
+            return BreakerState(key=key, open=False, failures=self.failures)
+        retry_in = max(0.0, self.reset_seconds - (now - self.opened_at))
+        return BreakerState(key=key, open=True, failures=self.failures, retry_in_seconds=retry_in)
+
 
 @dataclass
 class Registry(Generic[AdapterT]):
@@ -98,7 +128,11 @@ class Registry(Generic[AdapterT]):
         except KeyError:
             raise PluginUnavailable(f"no {self.kind} with id {adapter_id!r} is installed") from None
 
-    def __iter__(self) -> Any:
+    def key(self, adapter_id: str) -> str:
+        """The adapter's circuit-breaker key, for every call and health check of it."""
+        return f"{self.kind}:{adapter_id}"
+
+    def __iter__(self) -> Iterator[tuple[str, AdapterT]]:
         return iter(self.adapters.items())
 
     def __len__(self) -> int:
@@ -115,17 +149,21 @@ class PluginHost:
         for name in settings.disabled_plugins:
             self.manager.set_blocked(name)
         self._load_errors: dict[str, str] = {}
+        self._refused: set[str] = set()
         self._distributions: dict[str, tuple[str, str]] = {}
         self._load_entry_points()
         for name, plugin in extra_plugins:
-            self.manager.register(plugin, name=name)
-        self.hospital_adapters: Registry[Any] = Registry("hospital adapter")
-        self.video_providers: Registry[Any] = Registry("video provider")
-        self.couriers: Registry[Any] = Registry("courier")
-        self.payment_gateways: Registry[Any] = Registry("payment gateway")
-        self.notifiers: Registry[Any] = Registry("notifier")
+            self._register(plugin, name)
+        self.hospital_adapters: Registry[HospitalAdapterType] = Registry("hospital adapter")
+        self.video_providers: Registry[VideoProvider] = Registry("video provider")
+        self.couriers: Registry[Courier] = Registry("courier")
+        self.payment_gateways: Registry[PaymentGateway] = Registry("payment gateway")
+        self.notifiers: Registry[Notifier] = Registry("notifier")
         self._breakers: dict[str, CircuitBreaker] = {}
         self._collect()
+
+    def registries(self) -> list[Registry[Any]]:
+        return [getattr(self, registry_name) for registry_name in ADAPTER_HOOKS.values()]
 
     # -- discovery -------------------------------------------------------------------------
     def _load_entry_points(self) -> None:
@@ -140,33 +178,59 @@ class PluginHost:
                 log.exception("plugin %s failed to load", entry_point.name)
                 self._load_errors[entry_point.name] = f"failed to load: {exc}"
                 continue
-            self.manager.register(plugin, name=entry_point.name)
             dist = entry_point.dist
             if dist is not None:
                 self._distributions[entry_point.name] = (dist.name, dist.version)
+            self._register(plugin, entry_point.name)
+
+    def _register(self, plugin: object, name: str) -> None:
+        self.manager.register(plugin, name=name)
+        for caller in self.manager.get_hookcallers(plugin) or []:
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and inspect.iscoroutinefunction(impl.function):
+                    self.manager.unregister(plugin, name=name)
+                    problem = (
+                        f"refused: its hook {caller.name} is `async def`; hooks are synchronous "
+                        "and return adapters whose methods are async"
+                    )
+                    log.error("plugin %s %s", name, problem)
+                    self._load_errors[name] = problem
+                    self._refused.add(name)
+                    return
 
     def _collect(self) -> None:
+        plugins = [plugin for _, plugin in self.manager.list_name_plugin() if plugin is not None]
         for hook_name, registry_name in ADAPTER_HOOKS.items():
             registry: Registry[Any] = getattr(self, registry_name)
-            for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
+            hook = getattr(self.manager.hook, hook_name)
+            # In the order pluggy calls them (tryfirst first, trylast last).
+            for impl in reversed(hook.get_hookimpls()):
                 owner = self.manager.get_name(impl.plugin) or repr(impl.plugin)
+                # This plugin's implementation alone, called through pluggy.
+                alone = self.manager.subset_hook_caller(
+                    hook_name, remove_plugins=[p for p in plugins if p is not impl.plugin]
+                )
                 try:
-                    offered = impl.function(settings=self.settings) or ()
-                    for adapter in offered:
-                        registry.add(str(adapter.id), adapter, owner)
+                    for offered in alone(settings=self.settings):
+                        for adapter in offered or ():
+                            registry.add(str(adapter.id), adapter, owner)
                 except Exception as exc:
                     log.exception("plugin %s failed in %s", owner, hook_name)
                     self._load_errors[owner] = f"{hook_name} raised: {exc}"
 
     # -- introspection ---------------------------------------------------------------------
     def provided_by(self, plugin_name: str) -> list[str]:
-        provided = []
-        for registry_name in ADAPTER_HOOKS.values():
-            registry: Registry[Any] = getattr(self, registry_name)
-            for adapter_id, owner in registry.owners.items():
-                if owner == plugin_name:
-                    provided.append(f"{registry.kind}:{adapter_id}")
-        return provided
+        return [
+            registry.key(adapter_id)
+            for registry in self.registries()
+            for adapter_id, owner in registry.owners.items()
+            if owner == plugin_name
+        ]
+
+    def breakers(self) -> list[BreakerState]:
+        """Every breaker a call or health check has used, by key."""
+        now = time.monotonic()
+        return [breaker.state(key, now) for key, breaker in sorted(self._breakers.items())]
 
     def describe(self) -> list[PluginInfo]:
         infos = []
@@ -206,10 +270,22 @@ class PluginHost:
                         distribution=None,
                         version=None,
                         hooks=[],
-                        enabled=True,
+                        enabled=entry_point.name not in self._refused,
                         error=self._load_errors[entry_point.name],
                     )
                 )
+        listed = {info.name for info in infos}
+        for name in sorted(self._refused - listed):  # refused plugins registered by the app
+            infos.append(
+                PluginInfo(
+                    name=name,
+                    distribution=None,
+                    version=None,
+                    hooks=[],
+                    enabled=False,
+                    error=self._load_errors[name],
+                )
+            )
         return infos
 
     # -- the error boundary ----------------------------------------------------------------
@@ -262,8 +338,7 @@ class PluginHost:
 
     async def aclose(self) -> None:
         """Let adapters that hold connections (an HTTP client) release them."""
-        for registry_name in ADAPTER_HOOKS.values():
-            registry: Registry[Any] = getattr(self, registry_name)
+        for registry in self.registries():
             for adapter_id, adapter in registry:
                 closer = getattr(adapter, "aclose", None)
                 if closer is None:
@@ -276,11 +351,10 @@ class PluginHost:
     async def health(self) -> dict[str, HealthReport]:
         """Ask every adapter of every kind for its health, concurrently, each guarded."""
         checks: list[tuple[str, Callable[[], Awaitable[HealthReport]]]] = []
-        for registry_name in ADAPTER_HOOKS.values():
-            registry: Registry[Any] = getattr(self, registry_name)
+        for registry in self.registries():
             for adapter_id, adapter in registry:
                 if hasattr(adapter, "health"):
-                    checks.append((f"{registry.kind}:{adapter_id}", adapter.health))
+                    checks.append((registry.key(adapter_id), adapter.health))
 
         async def check(key: str, probe: Callable[[], Awaitable[HealthReport]]) -> HealthReport:
             try:

@@ -20,7 +20,9 @@ def outbox_handlers(services: Services) -> Mapping[str, Handler]:
         notification = msgspec.convert(message.payload, Notification)
         for notifier_id, notifier in services.plugins.notifiers:
             await services.plugins.guard(
-                "notification", f"notifier:{notifier_id}", partial(notifier.send, notification)
+                "notification",
+                services.plugins.notifiers.key(notifier_id),
+                partial(notifier.send, notification),
             )
 
     return {TOPIC: send_notification}

@@ -1,5 +1,6 @@
 """The operators' dashboard: today's figures (bookings, visits, payments and refunds,
-applications waiting) and the health of every installed plugin."""
+applications waiting), the health of every installed plugin and the circuit breakers
+that this instance holds open."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template:
         figures=figures,
         plugins=services.plugins.describe(),
         health=sorted(health.items()),
+        breakers=services.plugins.breakers(),
     )
 
 

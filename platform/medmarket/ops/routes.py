@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from medmarket.accounts.guards import PUBLIC, allow
 from medmarket.db.migrate import available_migrations
 from medmarket.health import HealthReport
-from medmarket.plugin_manager import PluginInfo
+from medmarket.plugin_manager import BreakerState, PluginInfo
 from medmarket.services import Services
 
 READY_TIMEOUT = 2.0
@@ -27,6 +27,8 @@ class Readiness(msgspec.Struct):
 class PluginStatus(msgspec.Struct):
     plugins: list[PluginInfo]
     adapters: dict[str, HealthReport]
+    # This instance's breakers (each instance keeps its own).
+    breakers: list[BreakerState]
 
 
 @get("/healthz", opt=PUBLIC, tags=["ops"])
@@ -71,10 +73,14 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[Readiness]:
 
 @get("/api/operator/plugins", opt=allow("operator"), tags=["ops"])
 async def plugin_status(request: Request[Any, Any, Any]) -> PluginStatus:
-    """What is installed, enabled and healthy (each adapter asked behind a timeout)."""
+    """What is installed, enabled and healthy (each adapter asked behind a timeout), and the
+    circuit breakers of this instance."""
     services: Services = request.app.state.services
+    adapters = await services.plugins.health()
     return PluginStatus(
-        plugins=services.plugins.describe(), adapters=await services.plugins.health()
+        plugins=services.plugins.describe(),
+        adapters=adapters,
+        breakers=services.plugins.breakers(),
     )
 
 

@@ -110,7 +110,7 @@ class Payments:
     # -- gateways --------------------------------------------------------------------------
     def gateway(self, gateway_id: str | None = None) -> PaymentGateway:
         chosen = gateway_id or self.services.settings.payment_gateway
-        return self.services.plugins.payment_gateways.get(chosen)  # type: ignore[no-any-return]
+        return self.services.plugins.payment_gateways.get(chosen)
 
     async def call(
         self,
@@ -132,7 +132,10 @@ class Payments:
                 return _Refusal(exc)
 
         outcome = await self.services.plugins.guard(
-            f"payment: {operation}", f"payment gateway:{gateway.id}", shielded, timeout=timeout
+            f"payment: {operation}",
+            self.services.plugins.payment_gateways.key(gateway.id),
+            shielded,
+            timeout=timeout,
         )
         if isinstance(outcome, _Refusal):
             raise outcome.error

@@ -125,7 +125,10 @@ class OrphanedSessions:
 
     async def _guarded(self, provider_id: str, call: Callable[[], Awaitable[T]]) -> T:
         return await self.services.plugins.guard(
-            "video QoS", f"video:{provider_id}:qos", call, timeout=PASS_TIMEOUT_SECONDS
+            "video QoS",
+            self.services.plugins.video_providers.key(provider_id),
+            call,
+            timeout=PASS_TIMEOUT_SECONDS,
         )
 
 

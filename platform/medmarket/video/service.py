@@ -30,7 +30,14 @@ from medmarket.plugin_manager import PluginUnavailable
 from medmarket.services import Services
 from medmarket.signaling.rooms import RoomStore
 from medmarket.signaling.tokens import LATE_GRACE, RoomGrant
-from medmarket.video.interface import STANDARD, CallContext, IceServer, MediaProfile, QosSession
+from medmarket.video.interface import (
+    STANDARD,
+    CallContext,
+    IceServer,
+    MediaProfile,
+    QosSession,
+    VideoProvider,
+)
 from medmarket.video.orphans import OrphanedSessions
 from medmarket.video.webrtc import PROVIDER_ID as BUILT_IN
 
@@ -95,11 +102,14 @@ class VideoCalls:
     async def aclose(self) -> None:
         await self.orphans.aclose()
 
-    def _provider(self, provider_id: str) -> Any:
+    def _provider(self, provider_id: str) -> VideoProvider:
         return self.plugins.video_providers.get(provider_id)
 
-    async def _guarded(self, feature: str, key: str, call: Callable[[], Awaitable[T]]) -> T:
-        return await self.plugins.guard(feature, key, call)
+    async def _guarded(self, feature: str, provider_id: str, call: Callable[[], Awaitable[T]]) -> T:
+        """A provider's call behind its one breaker (shared with its health checks)."""
+        return await self.plugins.guard(
+            feature, self.plugins.video_providers.key(provider_id), call
+        )
 
     async def set_up(
         self, call: CallContext, grant: RoomGrant, context: AuditContext, *, in_progress: bool
@@ -114,20 +124,24 @@ class VideoCalls:
         provider = self._provider(provider_id)
         try:
             ice = await self._guarded(
-                "video ICE servers", f"video:{provider_id}:ice", lambda: provider.ice_servers(call)
+                "video ICE servers",
+                provider_id,
+                lambda: provider.ice_servers(call),
             )
         except PluginUnavailable:
             if provider_id == BUILT_IN:
                 raise
             built_in = self._provider(BUILT_IN)
             ice = await self._guarded(
-                "video ICE servers", f"video:{BUILT_IN}:ice", lambda: built_in.ice_servers(call)
+                "video ICE servers",
+                BUILT_IN,
+                lambda: built_in.ice_servers(call),
             )
             degraded.append("ice")
         try:
             profile = await self._guarded(
                 "video media profile",
-                f"video:{provider_id}:profile",
+                provider_id,
                 lambda: provider.media_profile(call),
             )
         except PluginUnavailable:
@@ -168,7 +182,7 @@ class VideoCalls:
             with self.orphans.opening((grant.consultation_id, grant.participant_id)):
                 session: QosSession | None = await self._guarded(
                     "video QoS",
-                    f"video:{provider_id}:qos",
+                    provider_id,
                     lambda: provider.open_qos_session(call),
                 )
         except PluginUnavailable:
@@ -227,7 +241,7 @@ class VideoCalls:
         try:
             await self._guarded(
                 "video QoS",
-                f"video:{session.provider_id}:qos",
+                session.provider_id,
                 lambda: provider.close_qos_session(session),
             )
         except PluginUnavailable:
@@ -281,7 +295,7 @@ class VideoCalls:
             try:
                 extended = await self._guarded(
                     "video QoS",
-                    f"video:{session.provider_id}:qos",
+                    session.provider_id,
                     lambda: provider.extend_qos_session(session, EXTEND_BY_SECONDS),
                 )
             except PluginUnavailable:
