@@ -18,7 +18,8 @@ def test_platform_folder_is_not_a_package() -> None:
 def test_import_platform_is_the_standard_library_here() -> None:
     stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
     assert Path(platform.__file__).resolve().parent == stdlib
-    assert platform.python_implementation()
+    # And it behaves as the standard library's: it names this very interpreter.
+    assert platform.python_implementation().lower() == sys.implementation.name
 
 
 def test_import_platform_from_the_repository_root_is_the_standard_library() -> None:
