@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from zoneinfo import ZoneInfo
 
 import httpx
 from harness import bench_settings, summary_ms, write_result
 from market import pgbench, seed_market
 
+from medmarket.settings import DEFAULT_TIME_ZONE
 from medmarket.testing.instances import app_instances
 
 ROUNDS = 200
-TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+TOMORROW = (dt.datetime.now(ZoneInfo(DEFAULT_TIME_ZONE)).date() + dt.timedelta(days=1)).isoformat()
 SEARCHES: dict[str, dict[str, str]] = {
     "specialty, by rating": {"specialty": "心内科"},
     "specialty + free on a date": {"specialty": "儿科", "date": TOMORROW},

@@ -4,11 +4,16 @@ and a child they book for, so a visitor can book at once."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from medmarket.accounts.acting import context_of, principal_of
 from medmarket.patients.schemas import ConsentIn, FamilyMemberIn, HealthProfile, PatientDetails
 from medmarket.patients.service import CURRENT_POLICY_VERSION, Patients
 from medmarket.services import Services
+
+
+def _today(services: Services) -> dt.date:
+    return dt.datetime.now(ZoneInfo(services.settings.default_time_zone)).date()
 
 
 async def seed_demo_patient(services: Services, email: str) -> None:
@@ -47,7 +52,7 @@ async def seed_demo_patient(services: Services, email: str) -> None:
             FamilyMemberIn(
                 real_name="王豆豆",
                 relationship="child",
-                date_of_birth=dt.date.today().replace(year=dt.date.today().year - 4),
+                date_of_birth=_today(services).replace(year=_today(services).year - 4),
                 sex="female",
             ),
             context,

@@ -14,6 +14,7 @@ from medmarket.app import create_app
 from medmarket.audit.service import SYSTEM
 from medmarket.bookings.service import Bookings
 from medmarket.settings import Settings
+from medmarket.testing.factories import platform_day
 from medmarket.testing.fixtures import Account, client_for, make_settings, running
 from medmarket.testing.seed import (
     PRIOR,
@@ -324,7 +325,7 @@ async def test_a_young_child_needs_a_guardian(app: Litestar) -> None:
                 json={
                     "real_name": "王 豆豆",
                     "relationship": "child",
-                    "date_of_birth": (dt.date.today() - dt.timedelta(days=3 * 365)).isoformat(),
+                    "date_of_birth": (platform_day() - dt.timedelta(days=3 * 365)).isoformat(),
                 },
             )
         )

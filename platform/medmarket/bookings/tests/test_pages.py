@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
-from medmarket.testing.factories import PDF_BYTES
+from medmarket.testing.factories import PDF_BYTES, platform_day
 from medmarket.testing.fixtures import client_for
 from medmarket.testing.pages import (
     HTML,
@@ -76,7 +76,7 @@ async def test_book_a_time_citing_the_earlier_diagnosis(
     for name in ("institution", "diagnosed_on", "diagnosis"):
         assert error_beside(empty.text, name) == "错误：请填写此项。"
 
-    after_visit = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    after_visit = (platform_day() + dt.timedelta(days=30)).isoformat()
     typed = {"patient_id": patient.id, **PRIOR, "diagnosed_on": after_visit}
     wrong = await post_form(client, f"/book/{slot}", typed)
     assert wrong.status_code == 422

@@ -17,6 +17,7 @@ from medmarket.consults.tests.helpers import booked_visit, call, ok
 from medmarket.signaling import messages as m
 from medmarket.signaling.client import SignalingClient, SignalingClosed
 from medmarket.signaling.tokens import mint_room_token
+from medmarket.testing.factories import platform_day
 from medmarket.testing.fixtures import client_for
 from medmarket.testing.payments import deliver_outbox, serving
 from medmarket.testing.seed import approved_doctor, expect, ready_patient
@@ -80,7 +81,7 @@ async def test_a_young_childs_guardian_takes_part(app: Litestar) -> None:
                 json={
                     "real_name": "王 豆豆",
                     "relationship": "child",
-                    "date_of_birth": (dt.date.today() - dt.timedelta(days=3 * 365)).isoformat(),
+                    "date_of_birth": (platform_day() - dt.timedelta(days=3 * 365)).isoformat(),
                 },
             )
         )

@@ -11,6 +11,7 @@ import pytest
 from litestar import Litestar
 
 from medmarket.patients.service import CURRENT_POLICY_VERSION
+from medmarket.testing.factories import platform_day
 from medmarket.testing.fixtures import Account
 
 DETAILS = {
@@ -141,7 +142,7 @@ async def test_the_database_itself_refuses_health_data_without_consent(
 async def test_family_members_and_the_guardian_flag(client: httpx.AsyncClient, sign_up) -> None:  # type: ignore[no-untyped-def]
     parent: Account = await sign_up("patient")
     await client.put("/api/patients/me", json=DETAILS, headers=parent.headers)
-    four = (dt.date.today() - dt.timedelta(days=4 * 365)).isoformat()
+    four = (platform_day() - dt.timedelta(days=4 * 365)).isoformat()
     child = await client.post(
         "/api/patients/me/family",
         headers=parent.headers,

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
-from medmarket.testing.factories import draft_doctor, hospital_with_demo_adapter
+from medmarket.testing.factories import draft_doctor, hospital_with_demo_adapter, platform_day
 from medmarket.testing.fixtures import Account
 from medmarket.testing.pages import (
     browser_session,
@@ -72,7 +72,7 @@ async def test_fee_hours_exceptions_and_publishing(
         },
     )
     assert saved.status_code == 303
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (platform_day() + dt.timedelta(days=1)).isoformat()
     rows = [
         ("time_zone", "Asia/Shanghai"),
         ("weekday", "1"),

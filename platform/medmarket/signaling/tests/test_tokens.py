@@ -126,7 +126,7 @@ def test_garbage_is_refused_never_raised_otherwise(garbage: str) -> None:
         {"participant_id": "x" * 65},
         {"video_provider": "Bad Provider"},
         {"expires_at": NOW - dt.timedelta(minutes=15)},
-        {"not_before": dt.datetime(2026, 5, 1, 9, 0)},  # naive
+        {"not_before": dt.datetime(2026, 5, 1, 9, 0)},  # noqa: DTZ001 - naive on purpose
     ],
 )
 def test_minting_refuses_what_could_not_be_honoured(changes: dict[str, object]) -> None:
