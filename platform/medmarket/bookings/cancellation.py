@@ -1,16 +1,17 @@
 """What a patient gets back when they cancel (the doctor's policy, applied at one moment),
-and from when a doctor may end a visit.
+from when a doctor may end a visit, and so what each may do with a booking now.
 
-The same rules decide what ``endings`` does and what a page shows before anyone confirms,
-so the two can never disagree.
+The same rules decide what ``endings`` does and what the API and the pages offer
+(``BookingOut.actions``) before anyone confirms, so the two can never disagree.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 
-from medmarket.bookings.schemas import BookingOut
+from medmarket.bookings.schemas import Action, BookingOut
 
 LIVE = ("held", "confirmed")
 # A doctor may record a visit's outcome from this long before it starts (they are early).
@@ -67,3 +68,26 @@ def cancellation_terms(booking: BookingOut, now: dt.datetime) -> CancellationTer
         refund_fen=refund_amount(booking.price_fen, percent) if percent else 0,
         free_until=booking.starts_at - dt.timedelta(hours=booking.free_cancel_hours),
     )
+
+
+def actions_for(
+    booking: BookingOut, role: Literal["patient", "doctor"] | None, now: dt.datetime
+) -> list[Action]:
+    """What the booking's patient account or its doctor may do with it at ``now``."""
+    actions: list[Action] = []
+    confirmed = booking.status == "confirmed"
+    if role == "patient":
+        if booking.status == "held" and booking.hold_expires_at and booking.hold_expires_at > now:
+            actions.append("pay")
+        if confirmed and booking.consultation_id:
+            actions.append("enter")
+        if cancellation_terms(booking, now).allowed:
+            actions.append("cancel")
+    elif role == "doctor":
+        if confirmed and booking.consultation_id:
+            actions.append("enter")
+        if confirmed and now >= outcome_opens_at(booking.starts_at):
+            actions.append("end")
+        if booking.status in LIVE and booking.ends_at > now:
+            actions.append("cancel")
+    return actions

@@ -18,7 +18,6 @@ from litestar.response import Redirect, Template
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.bookings.cancellation import LIVE, outcome_opens_at
 from medmarket.bookings.endings import BookingEndings
 from medmarket.bookings.schemas import BookingOut, Outcome
 from medmarket.bookings.service import Bookings
@@ -93,15 +92,12 @@ async def _visit_page(
     notice: str | None = None,
     status: int = 200,
 ) -> Template:
-    now = dt.datetime.now(dt.UTC)
+    # The page offers ``booking.actions``: what the service would accept now.
     return page(
         request,
         "doctor/visit.html",
         status=status,
         booking=booking,
-        # Offered when the service would accept them; the service decides on submit.
-        can_end=booking.status == "confirmed" and now >= outcome_opens_at(booking.starts_at),
-        can_cancel=booking.status in LIVE and booking.ends_at > now,
         outcomes=OUTCOMES,
         form=form or FormState(values={"outcome": "completed"}),
         cancel_form=cancel_form or FormState(),

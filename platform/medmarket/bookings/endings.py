@@ -67,7 +67,7 @@ class BookingEndings:
                 dedupe_key=str(booking_id),
             )
             result = await connection.fetchrow(BOOKING_SELECT + " WHERE b.id = $1", booking_id)
-        return booking_out(result)
+        return booking_out(result, "patient")
 
     async def cancel_by_doctor(
         self, principal: Principal, booking_id: uuid.UUID, reason: str, context: AuditContext
@@ -102,7 +102,7 @@ class BookingEndings:
                 urgency="high",
             )
             result = await connection.fetchrow(BOOKING_SELECT + " WHERE b.id = $1", booking_id)
-        return booking_out(result)
+        return booking_out(result, "doctor")
 
     async def doctor_no_show(
         self, booking_id: uuid.UUID, note: str, context: AuditContext
@@ -166,7 +166,7 @@ class BookingEndings:
         async with self.db.transaction() as connection:
             await self.record_outcome_in(connection, principal, booking_id, outcome, note, context)
             result = await connection.fetchrow(BOOKING_SELECT + " WHERE b.id = $1", booking_id)
-        return booking_out(result)
+        return booking_out(result, "doctor")
 
     async def record_outcome_in(
         self,

@@ -226,7 +226,6 @@ async def _visit_page(
         "patient/visit.html",
         status=status,
         booking=booking,
-        terms=cancellation_terms(booking, now),
         hold_seconds=max(0, int((booking.hold_expires_at - now).total_seconds()))
         if booking.hold_expires_at
         else 0,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Literal
+
 import asyncpg
 
+from medmarket.bookings.cancellation import actions_for
 from medmarket.bookings.schemas import BookingOut, PriorDiagnosis
 
 BOOKING_SELECT = """
@@ -22,7 +26,11 @@ BOOKING_SELECT = """
 """
 
 
-def booking_out(row: asyncpg.Record) -> BookingOut:
+def booking_out(
+    row: asyncpg.Record, viewer: Literal["patient", "doctor"] | None = None
+) -> BookingOut:
+    """The booking as ``viewer`` (its patient account or its doctor) sees it, with what they
+    may do now; operators and other readers get no actions."""
     values = dict(row)
     prior = PriorDiagnosis(
         institution=values.pop("prior_institution"),
@@ -30,4 +38,6 @@ def booking_out(row: asyncpg.Record) -> BookingOut:
         diagnosis=values.pop("prior_diagnosis"),
         document_id=values.pop("prior_document_id"),
     )
-    return BookingOut(prior_diagnosis=prior, **values)
+    booking = BookingOut(prior_diagnosis=prior, **values)
+    booking.actions = actions_for(booking, viewer, dt.datetime.now(dt.UTC))
+    return booking

@@ -11,6 +11,9 @@ import msgspec
 Status = Literal["held", "confirmed", "expired", "cancelled", "completed", "no_show", "terminated"]
 Outcome = Literal["completed", "patient_no_show", "first_visit_unsuitable"]
 Reason = Annotated[str, msgspec.Meta(max_length=500)]
+# What the viewer may do with a booking now: pay for it (held), enter its room (confirmed),
+# cancel it, end it with an outcome (the doctor, from 15 minutes before the visit).
+Action = Literal["pay", "enter", "cancel", "end"]
 
 
 class PriorDiagnosis(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -63,6 +66,8 @@ class BookingOut(msgspec.Struct, kw_only=True):
     flagged_reason: str | None
     # The visit's consultation (call, chat, notes), once payment confirmed the booking.
     consultation_id: uuid.UUID | None = None
+    # What the viewer may do now; the service accepts exactly these (cancellation.py).
+    actions: list[Action] = msgspec.field(default_factory=list)
 
 
 class BookingList(msgspec.Struct, kw_only=True):

@@ -86,7 +86,7 @@ class Bookings:
         )
         if row is None:
             raise NotFound("no such booking")
-        return booking_out(row)
+        return booking_out(row, "patient" if principal.role == "patient" else "doctor")
 
     async def mine(
         self, principal: Principal, before: dt.datetime | None, limit: int
@@ -98,7 +98,7 @@ class Bookings:
             before,
             limit,
         )
-        return [booking_out(row) for row in rows]
+        return [booking_out(row, "patient") for row in rows]
 
     async def doctors_day(
         self, principal: Principal, start: dt.datetime, end: dt.datetime
@@ -110,7 +110,7 @@ class Bookings:
             start,
             end,
         )
-        return [booking_out(row) for row in rows]
+        return [booking_out(row, "doctor") for row in rows]
 
     # -- holding a slot ---------------------------------------------------------------------
     async def hold_slot(
@@ -252,7 +252,7 @@ class Bookings:
                 detail={"slot_id": str(slot["id"]), "price_fen": slot["price_fen"]},
             )
             row = await connection.fetchrow(BOOKING_SELECT + " WHERE b.id = $1", booking_id)
-        return booking_out(row)
+        return booking_out(row, "patient")
 
     # -- housekeeping -----------------------------------------------------------------------
     async def expire_holds(self, context: AuditContext) -> int:

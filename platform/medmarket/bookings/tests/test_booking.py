@@ -205,7 +205,12 @@ async def test_doctor_cancels_with_full_refund_and_the_patient_is_told(app: Lite
     async with client_for(app) as http:
         slot = (await free_slots(http, doctor.id))[0]
         booking = await hold(http, patient, slot["id"])
+        assert booking["actions"] == ["pay", "cancel"]
         paid = await pay(app, patient, booking["id"])
+        seen_by_doctor = await expect(
+            http.get(f"/api/bookings/{booking['id']}", headers=doctor.headers)
+        )
+        assert seen_by_doctor["actions"] == ["enter", "cancel"]  # hours ahead: no outcome yet
         no_reason = await http.post(
             f"/api/doctor/bookings/{booking['id']}/cancel", headers=doctor.headers, json={}
         )
@@ -218,6 +223,7 @@ async def test_doctor_cancels_with_full_refund_and_the_patient_is_told(app: Lite
             )
         )
         assert cancelled["refund_percent"] == 100 and cancelled["end_reason"] == "doctor_cancelled"
+        assert cancelled["actions"] == []
         refunds = await expect(
             http.get(f"/api/payments/{paid['id']}/refunds", headers=patient.headers)
         )

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from medmarket.bookings.cancellation import (
+    actions_for,
     cancellation_terms,
     outcome_opens_at,
     patient_refund_percent,
@@ -88,3 +89,28 @@ def test_nothing_is_refunded_for_what_was_not_paid(now: dt.datetime, late: int) 
 
 def test_a_doctor_may_end_a_visit_a_little_before_it_starts() -> None:
     assert outcome_opens_at(START) == START - dt.timedelta(minutes=15)
+
+
+statuses = st.sampled_from(
+    ["held", "confirmed", "expired", "cancelled", "completed", "no_show", "terminated"]
+)
+
+
+@given(now=moments, status=statuses, has_room=st.booleans(), hold_left=st.integers(-60, 60))
+def test_actions_offer_exactly_what_the_rules_allow(
+    now: dt.datetime, status: str, has_room: bool, hold_left: int
+) -> None:
+    """What the API and pages offer (``actions``) is what ``endings`` accepts: the same
+    rules, computed once."""
+    shown = booking(status, 24, 50, 5000)
+    shown.consultation_id = uuid.uuid4() if has_room else None
+    shown.hold_expires_at = now + dt.timedelta(minutes=hold_left)
+    patient = set(actions_for(shown, "patient", now))
+    doctor = set(actions_for(shown, "doctor", now))
+    assert ("pay" in patient) == (status == "held" and hold_left > 0)
+    assert ("cancel" in patient) == (status in ("held", "confirmed") and now < START)
+    assert ("cancel" in doctor) == (status in ("held", "confirmed") and now < shown.ends_at)
+    assert ("end" in doctor) == (status == "confirmed" and now >= outcome_opens_at(START))
+    assert ("enter" in patient) == ("enter" in doctor) == (status == "confirmed" and has_room)
+    assert "pay" not in doctor and "end" not in patient
+    assert actions_for(shown, None, now) == []
