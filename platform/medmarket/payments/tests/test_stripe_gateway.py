@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
 
 from medmarket.payments.interface import (
+    GatewayPayment,
     Money,
     PaymentGateway,
     PaymentRejected,
@@ -22,11 +23,13 @@ from medmarket.payments.interface import (
 from medmarket.payments.stripe_gateway import StripeGateway, form_fields
 from medmarket.payments.stripe_signature import sign
 from medmarket.settings import Settings
+from medmarket.testing.contracts import PaymentGatewayContract
 from medmarket.testing.fixtures import make_settings
 from medmarket.testing.http_recorder import HttpRecorder, Reply
 from medmarket.testing.payments import STRIPE_WEBHOOK_SECRET, LocalStripe, stripe_settings
 
 DECLINED = "4000000000000341"  # localstripe declines this card when charged
+Paying = Callable[[PaymentGateway, GatewayPayment], Awaitable[GatewayPayment]]
 
 
 @pytest.fixture
@@ -51,8 +54,30 @@ def test_form_encoding_nests_like_stripe() -> None:
     ) == {"amount": "5", "metadata[a]": "1", "metadata[b][c]": "2", "types[0]": "card"}
 
 
-def test_it_satisfies_the_gateway_contract(gateway: StripeGateway) -> None:
-    assert isinstance(gateway, PaymentGateway)
+class TestStripeGatewayContract(PaymentGatewayContract):
+    """The contract every payment gateway passes, against localstripe."""
+
+    @pytest.fixture
+    async def gateway(self, settings: Settings) -> AsyncIterator[StripeGateway]:
+        stripe = StripeGateway(settings)
+        yield stripe
+        await stripe.aclose()
+
+    @pytest.fixture
+    def approve(self, localstripe: LocalStripe) -> Paying:
+        async def pay(gateway: PaymentGateway, payment: GatewayPayment) -> GatewayPayment:
+            card = await localstripe.card_token()
+            return await gateway.confirm_payment(payment.external_id, card, payment.reference)
+
+        return pay
+
+    @pytest.fixture
+    def decline(self, localstripe: LocalStripe) -> Paying:
+        async def pay(gateway: PaymentGateway, payment: GatewayPayment) -> GatewayPayment:
+            card = await localstripe.card_token(DECLINED)
+            return await gateway.confirm_payment(payment.external_id, card, payment.reference)
+
+        return pay
 
 
 async def test_pay_with_a_card(gateway: StripeGateway, localstripe: LocalStripe) -> None:
