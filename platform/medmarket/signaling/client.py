@@ -17,7 +17,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from medmarket.signaling import messages as m
-from medmarket.signaling.rooms import parse_stream_id
 
 
 class SignalingClosed(Exception):
@@ -81,8 +80,8 @@ class SignalingClient:
             error = first if isinstance(first, m.Error) else None
             raise SignalingClosed(socket.close_code, error)
         self.welcome = first
-        if self.last_id is None or _newer(first.last_id, self.last_id):
-            self.last_id = first.last_id
+        # Where the server resumed us: our last id, or our join when it could not (a gap).
+        self.last_id = first.last_id
         self._reader = asyncio.create_task(self._read(self._socket))
         for message in list(self.unacked.values()):
             await self._socket.send(m.encoder.encode(message).decode())
@@ -156,8 +155,3 @@ class SignalingClient:
             pass
         finally:
             self.closed_code = socket.close_code
-
-
-def _newer(candidate: str, current: str) -> bool:
-    a, b = parse_stream_id(candidate), parse_stream_id(current)
-    return a is not None and b is not None and a > b

@@ -9,9 +9,10 @@ take part in it (``standing``), which is asked of the consultation on every conn
 A refused token, a full room or a removal closes the socket after an ``error`` message with
 a close code clients can act on (4401 token, also when the consultation has ended: a new one
 from ``enter`` says so; 4403 removed or not a participant; 4409 replaced, 4429 room full,
-1013 try again later). The server (uvicorn's ``ws_max_size``, set to
-``messages.MAX_FRAME_BYTES`` wherever the app is served) closes a connection whose message is
-larger than that with 1009 before reading it whole.
+4400 a ``last_id`` that is not a stream id: reconnect without it; 1013 try again later).
+The server (uvicorn's ``ws_max_size``, set to ``messages.MAX_FRAME_BYTES`` wherever the app
+is served) closes a connection whose message is larger than that with 1009 before reading it
+whole.
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ MESSAGES_PER_SECOND = 50.0
 BURST = 200
 WRITER_DRAIN_SECONDS = 5.0
 CLOSE_TOKEN, CLOSE_REMOVED, CLOSE_FULL, CLOSE_TRY_LATER = 4401, 4403, 4429, 1013
+CLOSE_MALFORMED = 4400
+_CLOSE_FOR_REFUSAL: dict[m.ErrorCode, int] = {
+    "malformed": CLOSE_MALFORMED,
+    "room-full": CLOSE_FULL,
+    "removed": CLOSE_REMOVED,
+}
 SUBPROTOCOL = "medmarket-signal"
 TOKEN_PROTOCOL_PREFIX = "token."  # noqa: S105 - a prefix, not a secret
 
@@ -102,8 +109,7 @@ async def signal(
     try:
         connection, _welcome = await hub.join(grant, last_id)
     except JoinRefused as exc:
-        close = CLOSE_FULL if exc.code == "room-full" else CLOSE_REMOVED
-        await _refuse(socket, exc.code, exc.message, close)
+        await _refuse(socket, exc.code, exc.message, _CLOSE_FOR_REFUSAL[exc.code])
         return
     except (RedisError, OSError):
         await _refuse(socket, "unavailable", "signaling is unavailable; retry", CLOSE_TRY_LATER)
