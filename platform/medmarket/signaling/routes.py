@@ -6,7 +6,7 @@ It travels in the connection's first message, ``{"type": "hello", "token": ..., 
 ...}``, sent within ``HELLO_SECONDS`` of opening (``new WebSocket(url, ["medmarket-signal"])``,
 then the hello on ``open``), never in the URL or a header, which servers and proxies write
 into their logs: a token in the query string (``?token=``) or in a subprotocol is refused
-even when genuine.
+even when genuine, and the server's own log lines do not show a query's token.
 A genuine token is not enough: the consultation must not have ended and the person must still
 take part in it (``standing``), which is asked of the consultation on every connection.
 A refused token, a full room or a removal closes the socket after an ``error`` message with
@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -59,6 +60,29 @@ SUBPROTOCOL = m.SUBPROTOCOL
 # A client has this long after opening to say hello: a socket that says nothing is not kept.
 HELLO_SECONDS = 10.0
 _HELLO = '{"type": "hello", "token": <room token>, "last_id": <optional>}'
+
+
+# uvicorn logs a WebSocket's path with its query string (``"WebSocket /ws/...?token=..."``).
+SERVER_LOGGERS = ("uvicorn.error", "uvicorn.access")
+_QUERY_TOKEN = re.compile(r"([?&]token=)[^&\s\"]*")
+
+
+class QueryTokenRedaction(logging.Filter):
+    """Blanks a ``token=`` query parameter in server log lines: a client that still sends its
+    token in the URL is refused, and its token is not written down either."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _QUERY_TOKEN.sub(r"\1[redacted]", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _QUERY_TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+_REDACTION = QueryTokenRedaction()
 
 
 def offered_protocols(socket: WebSocket[Any, Any, Any]) -> list[str]:
@@ -233,7 +257,10 @@ def _error(code: m.ErrorCode, text: str, ref: str | None = None) -> bytes:
 
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    """One hub per instance: its reader and presence tasks live as long as the app."""
+    """One hub per instance: its reader and presence tasks live as long as the app. The
+    server's loggers get the token redaction (once, whichever app of the process is first)."""
+    for name in SERVER_LOGGERS:
+        logging.getLogger(name).addFilter(_REDACTION)
     settings = app.state.settings
     hub = SignalingHub(
         lambda: Redis.from_url(settings.redis_url, decode_responses=False),

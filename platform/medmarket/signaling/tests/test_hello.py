@@ -1,12 +1,14 @@
 """The room token travels in the connection's first message, the hello, and nowhere else: not
 in the URL (which servers and proxies log), not in a subprotocol; a first message that is not
-a hello, or none in time, closes the socket."""
+a hello, or none in time, closes the socket; a token sent in a URL is not logged either."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from litestar import Litestar
@@ -154,3 +156,45 @@ async def test_a_socket_that_never_says_hello_is_closed(
             error, code = await refusal(socket)
     assert (code, error.code) == (4400, "malformed")
     assert "hello within 0.3 seconds" in error.message
+
+
+class Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def server_log() -> Iterator[Lines]:
+    """What uvicorn logs (at INFO, as ``medmarket serve`` runs it) about requests. Entered
+    once the server runs: starting one configures uvicorn's loggers afresh."""
+    lines = Lines()
+    loggers = [logging.getLogger(name) for name in routes.SERVER_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(lines)
+        logger.setLevel(logging.INFO)
+    try:
+        yield lines
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(lines)
+            logger.setLevel(level)
+
+
+async def test_a_token_sent_in_the_url_is_not_logged(app: Litestar) -> None:
+    consultation = uuid.uuid4()
+    token = room_token(app, consultation)
+    async with serving(app) as url:
+        leaky = SignalingClient(consultation, token).url(url) + f"?last_id=1-0&token={token}&x=1"
+        with server_log() as server:
+            async with connect(leaky) as socket:
+                error, code = await refusal(socket)
+    assert (code, error.code) == (4401, "token-malformed")
+    logged = [line for line in server.lines if "/signal" in line]
+    assert logged, server.lines  # the request was logged ...
+    assert all(token not in line for line in server.lines)  # ... without the token
+    assert any("?last_id=1-0&token=[redacted]&x=1" in line for line in logged), logged
