@@ -7,15 +7,15 @@ meant for. A connection that joins replays what it missed (``XRANGE`` after its 
 while the reader buffers live entries for it, then switches to live delivery: entries reach
 a socket once each and in stream order.
 
-One room cannot hold up the others' read. A client's ``last_id`` is only ever used for its
-own catch-up, and only once it is exactly a stream id (else the join is refused) and older
-than the entry announcing the join (else the client starts from now and is told of a gap);
-where the shared read continues in a room comes from Redis alone (the entry announcing a
-join, the last entry read). An entry the hub cannot make sense of is skipped, never retried
-for every room. Should Redis still refuse the shared read, the hub reads each
-room alone, closes the connections of the rooms it refuses (they reconnect, and their join
-says whether the room can be read again) and carries on with the rest; only when every room
-is refused (Redis itself is failing) does it wait and retry.
+One room cannot hold up the others' read. A client's ``last_id`` only ever serves its own
+catch-up, and only once it is exactly a stream id (else the join is refused) and no later
+than the entry announcing its join (else the client starts from now and is told of a gap).
+Where the shared read continues in a room comes from Redis alone: that entry, then the last
+one read. An entry the hub cannot make sense of is skipped, not failed on for every room. If
+Redis still refuses the shared read, the hub reads each room alone, closes the connections of
+the rooms it refuses (they reconnect, and their join says whether the room can be read
+again) and carries on with the rest; only when it refuses every room (Redis itself is
+failing) does the reader wait and retry.
 
 A connection's outgoing messages wait in a bounded queue; a socket that cannot keep up is
 closed (its client reconnects and resumes from its last id, so nothing is lost).
