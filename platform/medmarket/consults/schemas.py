@@ -112,9 +112,10 @@ class ConsultationOut(msgspec.Struct, kw_only=True):
 
 
 class RoomAccess(msgspec.Struct, kw_only=True):
-    """How to join the room: open ``signal_path`` as a WebSocket with the subprotocols
-    ``[subprotocol, "token." + token]``; ask ``video_setup_path`` (POST {"token": ...}) for ICE
-    servers and the media profile when the call starts."""
+    """How to join the room: open ``signal_path`` as a WebSocket with the subprotocol
+    ``subprotocol`` and send ``{"type": "hello", "token": token}`` first (the token never goes
+    in the URL); ask ``video_setup_path`` (POST {"token": ...}) for ICE servers and the media
+    profile when the call starts."""
 
     token: str
     not_before: dt.datetime

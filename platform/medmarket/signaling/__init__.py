@@ -3,7 +3,8 @@ hub that brokers messages through one Redis Stream per consultation.
 
 The consults domain mints a room token (:func:`mint_room_token`) for a person allowed into a
 consultation; with it the person's browser (or an aiortc peer) opens
-``/ws/consultations/{id}/signal?token=...`` on any app instance. Every message goes into the
+``/ws/consultations/{id}/signal`` on any app instance and says hello with it (the token travels
+in that first message, never in the URL). Every message goes into the
 consultation's stream (``signal:{<id>}``); each instance reads the streams of the rooms its
 sockets are in and forwards, so the two sides may sit on different instances, and a peer that
 reconnects (anywhere) resumes from the last id it saw. A token admits its holder only while

@@ -1,6 +1,7 @@
 """A Python signaling client: what the browser's call client does, for robots, tests and the
-benchmarks. It keeps the last stream id it saw, resumes from it on reconnect (to any
-instance), and resends what the server had not acknowledged, each message once."""
+benchmarks. It says hello with its room token (never in the URL), keeps the last stream id it
+saw, resumes from it on reconnect (to any instance), and resends what the server had not
+acknowledged, each message once."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import contextlib
 import uuid
 from collections import OrderedDict
 from typing import Any
-from urllib.parse import urlencode
 
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
@@ -17,7 +17,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from medmarket.signaling import messages as m
-from medmarket.signaling.rooms import parse_stream_id
 
 
 class SignalingClosed(Exception):
@@ -29,12 +28,9 @@ class SignalingClosed(Exception):
 
 
 class SignalingClient:
-    def __init__(
-        self, consultation_id: uuid.UUID | str, token: str, *, token_in_query: bool = False
-    ) -> None:
+    def __init__(self, consultation_id: uuid.UUID | str, token: str) -> None:
         self.consultation_id = str(consultation_id)
         self.token = token
-        self.token_in_query = token_in_query
         self.last_id: str | None = None
         self.welcome: m.Welcome | None = None
         self.inbox: asyncio.Queue[m.ServerMessage] = asyncio.Queue()
@@ -45,31 +41,26 @@ class SignalingClient:
         self._reader: asyncio.Task[None] | None = None
         self._acked = asyncio.Condition()
 
-    def url(self, base: str, *, token_in_query: bool = False) -> str:
-        query = {"token": self.token} if token_in_query else {}
-        if self.last_id:
-            query["last_id"] = self.last_id
+    def url(self, base: str) -> str:
         path = f"/ws/consultations/{self.consultation_id}/signal"
-        base = base.rstrip("/").replace("http", "ws", 1)
-        return base + path + ("?" + urlencode(query) if query else "")
+        return base.rstrip("/").replace("http", "ws", 1) + path
 
-    @property
-    def subprotocols(self) -> list[Subprotocol]:
-        """The token travels as a subprotocol, as a browser sends it (not in the URL, so it
-        stays out of access logs)."""
-        return [Subprotocol("medmarket-signal"), Subprotocol("token." + self.token)]
+    def hello(self) -> m.Hello:
+        """The first message: the token, and where to resume (if this client saw anything)."""
+        return m.Hello(token=self.token, last_id=self.last_id)
 
     async def connect(self, base_url: str, *, timeout: float = 30.0) -> m.Welcome:
-        """Open the socket (resuming after ``last_id`` if this client saw anything), wait for
-        the welcome, then resend every message not yet acknowledged, in order."""
+        """Open the socket, say hello (resuming after ``last_id`` if this client saw
+        anything), wait for the welcome, then resend every message not yet acknowledged, in
+        order."""
         await self._drop()
         self.closed_code, self.welcome = None, None
         async with asyncio.timeout(timeout):
             self._socket = await connect(
-                self.url(base_url, token_in_query=self.token_in_query),
-                subprotocols=None if self.token_in_query else self.subprotocols,
-                max_size=2**20,
+                self.url(base_url), subprotocols=[Subprotocol(m.SUBPROTOCOL)], max_size=2**20
             )
+            with contextlib.suppress(ConnectionClosed):  # the server's reason follows
+                await self._socket.send(m.encoder.encode(self.hello()).decode())
             first = m.server_decoder.decode(await self._socket.recv())
         if not isinstance(first, m.Welcome):
             socket = self._socket
@@ -81,8 +72,8 @@ class SignalingClient:
             error = first if isinstance(first, m.Error) else None
             raise SignalingClosed(socket.close_code, error)
         self.welcome = first
-        if self.last_id is None or _newer(first.last_id, self.last_id):
-            self.last_id = first.last_id
+        # Where the server resumed us: our last id, or our join when it could not (a gap).
+        self.last_id = first.last_id
         self._reader = asyncio.create_task(self._read(self._socket))
         for message in list(self.unacked.values()):
             await self._socket.send(m.encoder.encode(message).decode())
@@ -156,8 +147,3 @@ class SignalingClient:
             pass
         finally:
             self.closed_code = socket.close_code
-
-
-def _newer(candidate: str, current: str) -> bool:
-    a, b = parse_stream_id(candidate), parse_stream_id(current)
-    return a is not None and b is not None and a > b

@@ -3,6 +3,7 @@ per app instance that relays it through Redis."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,7 +18,10 @@ from medmarket.signaling.standing import ROOM_AUTHORITY
 
 @asynccontextmanager
 async def hub_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """One hub per instance: its reader and presence tasks live as long as the app."""
+    """One hub per instance: its reader and presence tasks live as long as the app. The
+    server's loggers get the token redaction (once, whichever app of the process is first)."""
+    for name in routes.SERVER_LOGGERS:
+        logging.getLogger(name).addFilter(routes.REDACTION)
     services, settings = app.state.services, app.state.settings
     hub = SignalingHub(
         lambda: Redis.from_url(settings.redis_url, decode_responses=False),

@@ -7,6 +7,16 @@ meant for. A connection that joins replays what it missed (``XRANGE`` after its 
 while the reader buffers live entries for it, then switches to live delivery: entries reach
 a socket once each and in stream order.
 
+One room cannot hold up the others' read. A client's ``last_id`` only ever serves its own
+catch-up, and only once it is exactly a stream id (else the join is refused) and no later
+than the entry announcing its join (else the client starts from now and is told of a gap).
+Where the shared read continues in a room comes from Redis alone: that entry, then the last
+one read. An entry the hub cannot make sense of is skipped, not failed on for every room. If
+Redis still refuses the shared read, the hub reads each room alone, closes the connections of
+the rooms it refuses (they reconnect, and their join says whether the room can be read
+again) and carries on with the rest; only when it refuses every room (Redis itself is
+failing) does the reader wait and retry.
+
 A connection's outgoing messages wait in a bounded queue; a socket that cannot keep up is
 closed (its client reconnects and resumes from its last id, so nothing is lost).
 
@@ -27,16 +37,16 @@ from typing import Any, Literal
 
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from medmarket.services import Port
 from medmarket.signaling import messages as m
+from medmarket.signaling.entries import Entry
 from medmarket.signaling.rooms import (
     REFRESH_EVERY_SECONDS,
     RoomStore,
     StreamId,
     format_stream_id,
-    parse_members,
     parse_stream_id,
     stream_key,
 )
@@ -48,6 +58,8 @@ READ_COUNT = 200
 CATCH_UP_PAGE = 500
 OUTGOING_QUEUE = 512
 OBSERVER_TIMEOUT_SECONDS = 5.0
+# How long the reader waits before reading again when Redis fails it (not one room).
+READ_RETRY_SECONDS = 0.5
 # As for a refused token: a client asking for a new one (``enter``) learns the visit ended.
 CLOSE_ENDED = 4401
 
@@ -112,7 +124,8 @@ class Connection:
 class Room:
     consultation_id: uuid.UUID
     key: str
-    # Where the reader continues; None until the first connection knows where it starts.
+    # Where the reader continues, always an id Redis gave; None while it does not read the
+    # room (until its first connection has joined, or after Redis refused to read it).
     cursor: StreamId | None = None
     connections: dict[str, Connection] = field(default_factory=dict)
 
@@ -165,8 +178,16 @@ class SignalingHub:
 
     # -- joining and leaving ---------------------------------------------------------------
     async def join(self, grant: RoomGrant, last_id: str | None) -> tuple[Connection, m.Welcome]:
-        """Admit a connection to its room. Raises JoinRefused (room full, removed)."""
-        resume_from = parse_stream_id(last_id) if last_id else None
+        """Admit a connection to its room, resuming after ``last_id`` (an id this room's
+        stream gave the client). Raises JoinRefused (malformed ``last_id``, room full,
+        removed)."""
+        resume_from = None
+        if last_id is not None:
+            resume_from = parse_stream_id(last_id)
+            if resume_from is None:
+                raise JoinRefused(
+                    "malformed", "last_id must be a stream id the room sent (<ms>-<seq>)"
+                )
         connection = Connection(grant)
         room = self._room_for(grant.consultation_id)
         room.connections[connection.id] = connection  # buffer live entries from now on
@@ -183,9 +204,12 @@ class SignalingHub:
                 raise JoinRefused("room-full", "this consultation already has the most people")
             raise JoinRefused("removed", "you were removed from this consultation")
         connection.joined_at = parse_stream_id(joined.entry_id) or (0, 0)
-        start = resume_from or connection.joined_at
+        # Nothing the client saw can be newer than its own join: an id beyond it was not
+        # this stream's (or the stream lost it), so the client starts from now.
+        beyond = resume_from is not None and resume_from > connection.joined_at
+        start = connection.joined_at if resume_from is None or beyond else resume_from
         connection.last_delivered = start
-        self._read_from(room, start)
+        self._read_from(room, connection.joined_at)
         welcome = m.Welcome(
             consultation_id=str(grant.consultation_id),
             participant=connection.participant,
@@ -195,7 +219,9 @@ class SignalingHub:
         connection.push(m.encoder.encode(welcome))
         try:
             await self._observe(grant, "joined")
-            if resume_from and await self.store.trimmed_past(grant.consultation_id, resume_from):
+            if beyond or (
+                resume_from and await self.store.trimmed_past(grant.consultation_id, resume_from)
+            ):
                 gap = m.Error(code="resume-gap", message="some messages expired; renegotiate")
                 connection.push(m.encoder.encode(gap))
             await self._catch_up(room, connection)
@@ -235,10 +261,10 @@ class SignalingHub:
         return room
 
     def _read_from(self, room: Room, start: StreamId) -> None:
-        """Make the reader read ``room`` from ``start`` on (or from earlier). A connection's
-        catch-up covers what is already stored; this guarantees the reader covers the rest,
-        whatever the order in which concurrent joins finish. Re-reading is harmless: each
-        connection skips ids it already has."""
+        """Make the reader read ``room`` from ``start`` (an id Redis gave: a join's own
+        entry) on, or from earlier. A connection's catch-up covers what is already stored;
+        this guarantees the reader covers the rest, whatever the order in which concurrent
+        joins finish. Re-reading is harmless: each connection skips ids it already has."""
         if room.cursor is not None and room.cursor <= start:
             return
         was_reading = room.cursor is not None
@@ -337,7 +363,10 @@ class SignalingHub:
                     for key, (_, cursor) in requested.items()
                     if cursor is not None
                 }
-                reply: Any = await reader.xread(streams, count=READ_COUNT, block=READ_BLOCK_MS)
+                try:
+                    reply: Any = await reader.xread(streams, count=READ_COUNT, block=READ_BLOCK_MS)
+                except ResponseError:
+                    reply = await self._read_each_room(reader, streams, requested)
                 self._dispatch(reply or [], dict(requested))
             except asyncio.CancelledError:
                 if reader is not None:
@@ -349,9 +378,46 @@ class SignalingHub:
                     with contextlib.suppress(Exception):
                         await reader.aclose()
                 reader, self._reader_client_id = None, None
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(READ_RETRY_SECONDS)
         if reader is not None:
             await reader.aclose()
+
+    async def _read_each_room(
+        self,
+        reader: Redis,
+        streams: dict[Any, Any],
+        requested: dict[bytes, tuple[Room, StreamId | None]],
+    ) -> list[Any]:
+        """Redis refused the shared read: read each room on its own (without blocking), let
+        go of the rooms it refuses, and return what the others hold. When it refuses every
+        room, the fault is not a room's: raise, and the reader waits and retries."""
+        async with reader.pipeline(transaction=False) as pipe:
+            for key, cursor in streams.items():
+                pipe.xread({key: cursor}, count=READ_COUNT)
+            replies = await pipe.execute(raise_on_error=False)
+        refused = [
+            (key, reply)
+            for key, reply in zip(streams, replies, strict=True)
+            if isinstance(reply, Exception)
+        ]
+        if len(refused) == len(replies):
+            raise refused[0][1]
+        for key, error in refused:
+            self._let_go(requested[key][0], error)
+        return [
+            stream
+            for reply in replies
+            if not isinstance(reply, Exception)
+            for stream in reply or []
+        ]
+
+    def _let_go(self, room: Room, error: Exception) -> None:
+        """Stop reading a room Redis refuses to read, and close its connections: their
+        clients reconnect, and joining tells them whether the room can be read again."""
+        log.error("signaling room %s cannot be read (%s); closing it", room.consultation_id, error)
+        room.cursor = None
+        for connection in list(room.connections.values()):
+            connection.close(1013, m.encoder.encode(_UNREADABLE))
 
     def _dispatch(
         self, reply: list[Any], requested: dict[bytes, tuple[Room, StreamId | None]]
@@ -426,54 +492,4 @@ class SignalingHub:
 _REPLACED = m.Error(code="replaced", message="you joined this consultation from elsewhere")
 _REMOVED = m.Error(code="removed", message="you were removed from this consultation")
 _ENDED = m.Error(code="ended", message="this consultation has ended")
-
-
-@dataclass(frozen=True, eq=False)
-class Entry:
-    """A stream entry as the hub routes it: parsed once, its frame encoded once and shared by
-    every local recipient."""
-
-    sid: StreamId
-    frame: bytes | None
-    sender: str | None = None
-    to: str | None = None
-    joined: str | None = None  # presence "joined" of this participant ...
-    connection_id: str | None = None  # ... on this connection
-    removes: str | None = None  # control: this participant was removed
-    ends_room: bool = False  # a final status: the consultation is over
-
-    @classmethod
-    def parse(cls, raw_id: bytes, fields: dict[bytes, bytes]) -> Entry:
-        entry_id = raw_id.decode()
-        sid = parse_stream_id(entry_id)
-        if sid is None:
-            raise ValueError(f"not a stream id: {entry_id!r}")
-        if b"m" in fields:
-            try:
-                relayed = m.relayed_decoder.decode(fields[b"m"])
-            except msgspec.DecodeError:
-                log.error("unreadable signaling entry %s skipped", entry_id)
-                return cls(sid, None)
-            frame = m.encoder.encode(msgspec.structs.replace(relayed, id=entry_id))
-            final = isinstance(relayed, m.StatusChange) and relayed.status in m.FINAL_STATUSES
-            return cls(sid, frame, sender=relayed.sender or "", to=relayed.to, ends_room=final)
-        if b"ev" in fields:
-            participant_id = fields[b"p"].decode()
-            presence = m.Presence(
-                id=entry_id,
-                event="left" if fields[b"ev"] == b"left" else "joined",
-                participant=msgspec.convert(
-                    {"id": participant_id, "role": fields[b"r"].decode()}, m.Participant
-                ),
-                participants=parse_members(fields[b"ms"]),
-            )
-            joined = participant_id if presence.event == "joined" else None
-            return cls(
-                sid,
-                m.encoder.encode(presence),
-                joined=joined,
-                connection_id=fields.get(b"conn", b"").decode(),
-            )
-        if fields.get(b"ctl") == b"remove":
-            return cls(sid, None, removes=fields[b"p"].decode())
-        return cls(sid, None)
+_UNREADABLE = m.Error(code="unavailable", message="signaling failed in this room; reconnect")

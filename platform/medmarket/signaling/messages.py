@@ -1,16 +1,19 @@
 """Signaling messages: msgspec tagged unions on the ``type`` field, JSON on the wire.
 
-Clients send offer, answer, candidate and bye (each optionally addressed ``to`` one
-participant, else to everyone else in the room, and optionally carrying a ``ref`` the server
-acknowledges, so a client can resend what was not acknowledged after a reconnect without it
-being delivered twice). The server relays those with ``id`` (the Redis Stream entry id, which
-a reconnecting client hands back as ``last_id``), ``from`` and ``from_role`` filled in; what a
-client puts in those fields is overwritten. The server also sends welcome, presence, ack and
-error, and relays what the consultation itself publishes into the room: ``chat`` (a message a
-participant posted over HTTP, relayed once it is stored; clients cannot send chat on the
-socket) and ``status`` (the consultation moved on: waiting, in progress, ended). A malformed or
-oversized message is answered with an error; the connection stays open. A message beyond
-``MAX_FRAME_BYTES`` is not read at all: the server closes the connection (1009).
+A connection's first message is the client's ``hello``: the room token, and ``last_id`` when
+resuming (the token never travels in the URL, where access logs would keep it). The server
+answers ``welcome``, or an ``error`` and closes. After that, clients send offer, answer,
+candidate and bye (each optionally addressed ``to`` one participant, else to everyone else in
+the room, and optionally carrying a ``ref`` the server acknowledges, so a client can resend
+what was not acknowledged after a reconnect without it being delivered twice). The server
+relays those with ``id`` (the Redis Stream entry id, which a reconnecting client hands back
+as ``last_id``), ``from`` and ``from_role`` filled in; what a client puts in those fields is
+overwritten. The server also sends welcome, presence, ack and error, and relays what the
+consultation itself publishes into the room: ``chat`` (a message a participant posted over
+HTTP, relayed once it is stored; clients cannot send chat on the socket) and ``status`` (the
+consultation moved on: waiting, in progress, ended). A malformed or oversized message is
+answered with an error; the connection stays open. A message beyond ``MAX_FRAME_BYTES`` is
+not read at all: the server closes the connection (1009).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import msgspec
 
 from medmarket.signaling.tokens import ParticipantRole
 
-# The WebSocket subprotocol a client offers (the call page and the test peers do).
+# Offered by clients and confirmed by the server: the protocol these messages make.
 SUBPROTOCOL = "medmarket-signal"
 MAX_MESSAGE_BYTES = 64 * 1024
 # The largest WebSocket message the server reads at all (uvicorn's ``ws_max_size``): anything
@@ -35,6 +38,16 @@ _ParticipantId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 # An ICE candidate line ("candidate:..."), or "" for the end of candidates.
 _CandidateLine = Annotated[str, msgspec.Meta(max_length=1024, pattern=r"^(candidate:.*)?$")]
 _SdpMid = Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class Hello(
+    msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="hello"
+):
+    """The first message on a connection, and only the first: who the client is (the room
+    token ``enter`` gave) and, when reconnecting, the ``id`` of the last message it got."""
+
+    token: str
+    last_id: str | None = None
 
 
 class _Relayable(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
@@ -158,6 +171,8 @@ ServerMessage = (
 )
 
 client_decoder = msgspec.json.Decoder(ClientMessage)
+# The other kinds too, so that a client that starts with one hears that it must say hello.
+first_decoder = msgspec.json.Decoder(Hello | ClientMessage)
 relayed_decoder = msgspec.json.Decoder(Offer | Answer | Candidate | Bye | Chat | StatusChange)
 server_decoder = msgspec.json.Decoder(ServerMessage)
 encoder = msgspec.json.Encoder()

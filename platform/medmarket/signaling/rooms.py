@@ -28,7 +28,9 @@ STREAM_MAXLEN = 2000  # a consultation's signaling is tens to hundreds of messag
 ROOM_TTL_SECONDS = 6 * 3600  # rooms vanish this long after their last activity
 STALE_AFTER_MS = 35_000
 REFRESH_EVERY_SECONDS = 10.0
-_STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+# As Redis writes an id: two decimals without sign, padding or leading zeros, each of 64 bits.
+_STREAM_ID = re.compile(r"(0|[1-9][0-9]{0,19})-(0|[1-9][0-9]{0,19})")
+MAX_ID_PART = 2**64 - 1
 
 StreamId = tuple[int, int]
 
@@ -43,10 +45,15 @@ def room_keys(consultation_id: uuid.UUID) -> list[str]:
 
 
 def parse_stream_id(text: str) -> StreamId | None:
-    if not _STREAM_ID.match(text):
+    """``(ms, seq)`` of a stream id exactly as Redis writes one (``<ms>-<seq>``, each part
+    at most 2**64 - 1), else None: nothing Redis would refuse, or read as another id, passes."""
+    match = _STREAM_ID.fullmatch(text)
+    if match is None:
         return None
-    ms, seq = text.split("-")
-    return int(ms), int(seq)
+    ms, seq = int(match[1]), int(match[2])
+    if ms > MAX_ID_PART or seq > MAX_ID_PART:
+        return None
+    return ms, seq
 
 
 def format_stream_id(sid: StreamId) -> str:

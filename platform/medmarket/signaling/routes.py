@@ -2,16 +2,21 @@
 
 The route is public to the access guard because the room token is the credential: it names
 the consultation, the person and their role, and is checked before anything else happens.
-Clients pass it as a WebSocket subprotocol (``new WebSocket(url, ["medmarket-signal",
-"token." + token])``), which keeps it out of access logs, or as ``?token=``.
+It travels in the connection's first message, ``{"type": "hello", "token": ..., "last_id":
+...}``, sent within ``HELLO_SECONDS`` of opening (``new WebSocket(url, ["medmarket-signal"])``,
+then the hello on ``open``), never in the URL or a header, which servers and proxies write
+into their logs: a token in the query string (``?token=``) or in a subprotocol is refused
+even when genuine, and the server's own log lines do not show a query's token.
 A genuine token is not enough: the consultation must not have ended and the person must still
 take part in it (``standing``), which is asked of the consultation on every connection.
 A refused token, a full room or a removal closes the socket after an ``error`` message with
 a close code clients can act on (4401 token, also when the consultation has ended: a new one
 from ``enter`` says so; 4403 removed or not a participant; 4409 replaced, 4429 room full,
-1013 try again later). The server (uvicorn's ``ws_max_size``, set to
-``messages.MAX_FRAME_BYTES`` wherever the app is served) closes a connection whose message is
-larger than that with 1009 before reading it whole.
+4400 a first message that is not a hello, none in time, or a ``last_id`` that is not a
+stream id: reconnect without it; 1013 try again later).
+The server (uvicorn's ``ws_max_size``, set to ``messages.MAX_FRAME_BYTES`` wherever the app
+is served) closes a connection whose message is larger than that with 1009 before reading it
+whole.
 """
 
 from __future__ import annotations
@@ -19,13 +24,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import uuid
 from typing import Any
 
 import msgspec
 from litestar import WebSocket, websocket
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from redis.exceptions import RedisError
 
 from medmarket.accounts.guards import PUBLIC
@@ -41,7 +47,39 @@ MESSAGES_PER_SECOND = 50.0
 BURST = 200
 WRITER_DRAIN_SECONDS = 5.0
 CLOSE_TOKEN, CLOSE_REMOVED, CLOSE_FULL, CLOSE_TRY_LATER = 4401, 4403, 4429, 1013
-TOKEN_PROTOCOL_PREFIX = "token."  # noqa: S105 - a prefix, not a secret
+CLOSE_MALFORMED = 4400
+_CLOSE_FOR_REFUSAL: dict[m.ErrorCode, int] = {
+    "malformed": CLOSE_MALFORMED,
+    "room-full": CLOSE_FULL,
+    "removed": CLOSE_REMOVED,
+}
+SUBPROTOCOL = m.SUBPROTOCOL
+# A client has this long after opening to say hello: a socket that says nothing is not kept.
+HELLO_SECONDS = 10.0
+_HELLO = '{"type": "hello", "token": <room token>, "last_id": <optional>}'
+
+
+# uvicorn logs a WebSocket's path with its query string (``"WebSocket /ws/...?token=..."``).
+SERVER_LOGGERS = ("uvicorn.error", "uvicorn.access")
+_QUERY_TOKEN = re.compile(r"([?&]token=)[^&\s\"]*")
+
+
+class QueryTokenRedaction(logging.Filter):
+    """Blanks a ``token=`` query parameter in server log lines: a client that still sends its
+    token in the URL is refused, and its token is not written down either."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _QUERY_TOKEN.sub(r"\1[redacted]", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _QUERY_TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+REDACTION = QueryTokenRedaction()
 
 
 def offered_protocols(socket: WebSocket[Any, Any, Any]) -> list[str]:
@@ -75,31 +113,31 @@ async def _refuse(
 
 
 @websocket("/ws/consultations/{consultation_id:uuid}/signal", opt=PUBLIC)
-async def signal(
-    socket: WebSocket[Any, Any, Any],
-    consultation_id: FromPath[uuid.UUID],
-    token: FromQuery[str | None] = None,
-    last_id: FromQuery[str | None] = None,
-) -> None:
+async def signal(socket: WebSocket[Any, Any, Any], consultation_id: FromPath[uuid.UUID]) -> None:
     """Join a consultation's signaling room (see ``medmarket.signaling.messages``)."""
     hub: SignalingHub = socket.app.state.signaling
     protocols = offered_protocols(socket)
-    for protocol in protocols:
-        if protocol.startswith(TOKEN_PROTOCOL_PREFIX):
-            token = protocol[len(TOKEN_PROTOCOL_PREFIX) :]
-    await socket.accept(subprotocols=m.SUBPROTOCOL if m.SUBPROTOCOL in protocols else None)
+    await socket.accept(subprotocols=SUBPROTOCOL if SUBPROTOCOL in protocols else None)
+    if "token" in socket.query_params or any(p.startswith("token.") for p in protocols):
+        message = (
+            f"send the room token in the first message, {_HELLO}, not in the URL or a subprotocol"
+        )
+        await _refuse(socket, "token-malformed", message, CLOSE_TOKEN)
+        return
+    hello = await _hello(socket)
+    if hello is None:
+        return
     try:
-        grant = verify_room_token(socket.app.state.settings, token or "", consultation_id)
+        grant = verify_room_token(socket.app.state.settings, hello.token, consultation_id)
     except RoomTokenError as exc:
         await _refuse(socket, f"token-{exc.code}", exc.message, CLOSE_TOKEN)  # type: ignore[arg-type]
         return
     if not await _still_admitted(socket, grant):
         return
     try:
-        connection, _welcome = await hub.join(grant, last_id)
+        connection, _welcome = await hub.join(grant, hello.last_id)
     except JoinRefused as exc:
-        close = CLOSE_FULL if exc.code == "room-full" else CLOSE_REMOVED
-        await _refuse(socket, exc.code, exc.message, close)
+        await _refuse(socket, exc.code, exc.message, _CLOSE_FOR_REFUSAL[exc.code])
         return
     except (RedisError, OSError):
         await _refuse(socket, "unavailable", "signaling is unavailable; retry", CLOSE_TRY_LATER)
@@ -114,6 +152,36 @@ async def signal(
             async with asyncio.timeout(WRITER_DRAIN_SECONDS):
                 await writer
         writer.cancel()
+
+
+async def _hello(socket: WebSocket[Any, Any, Any]) -> m.Hello | None:
+    """The connection's first message, which must be a hello; None (the socket refused, or
+    gone) if it is not, or does not come within ``HELLO_SECONDS``."""
+    try:
+        async with asyncio.timeout(HELLO_SECONDS):
+            event = await socket.receive()
+    except TimeoutError:
+        message = f"say hello within {HELLO_SECONDS:g} seconds of opening: {_HELLO}"
+        await _refuse(socket, "malformed", message, CLOSE_MALFORMED)
+        return None
+    if event["type"] == "websocket.disconnect":
+        return None
+    text = event.get("text")
+    first: m.Hello | m.ClientMessage | None = None
+    reason = "it is not text"
+    if isinstance(text, str) and len(text.encode()) <= m.MAX_MESSAGE_BYTES:
+        try:
+            first = m.first_decoder.decode(text)
+            reason = f"its type is {type(first).__struct_config__.tag!r}"
+        except msgspec.DecodeError as exc:
+            reason = m.explain(exc)
+    elif isinstance(text, str):
+        reason = "it is too large"
+    if isinstance(first, m.Hello):
+        return first
+    message = f"the first message must be a hello, {_HELLO}, but {reason}"
+    await _refuse(socket, "malformed", message, CLOSE_MALFORMED)
+    return None
 
 
 async def _still_admitted(socket: WebSocket[Any, Any, Any], grant: RoomGrant) -> bool:

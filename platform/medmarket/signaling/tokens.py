@@ -51,7 +51,7 @@ class RoomTokenError(Exception):
 
 
 class _Payload(msgspec.Struct, frozen=True, omit_defaults=True):
-    # Short field names: the token travels in a URL.
+    # Short field names: the token travels with every connection and video setup.
     v: int
     c: bytes  # consultation id, 16 bytes
     p: str  # participant id

@@ -18,6 +18,7 @@ import { People } from "./call-people.js";
 import { Stage } from "./call-stage.js";
 
 const ENDED = ["completed", "no_show", "terminated", "cancelled"];
+const CLOSE_MALFORMED = 4400;
 const CLOSE_TOKEN = 4401;
 const CLOSE_REMOVED = 4403;
 const CLOSE_REPLACED = 4409;
@@ -197,14 +198,13 @@ class Call {
   // -- the signaling socket ------------------------------------------------------------------
   connect() {
     const base = `${window.location.protocol === "https:" ? "wss" : "ws"}://${window.location.host}`;
-    const resume = this.lastId ? `?last_id=${encodeURIComponent(this.lastId)}` : "";
-    const socket = new WebSocket(base + this.room.signal_path + resume, [
-      this.room.subprotocol,
-      `token.${this.room.token}`,
-    ]);
+    // The room token goes in the first message, never in the URL (servers log URLs).
+    const socket = new WebSocket(base + this.room.signal_path, [this.room.subprotocol]);
     this.socket = socket;
     socket.addEventListener("open", () => {
-      this.retries = 0;
+      const hello = { type: "hello", token: this.room.token };
+      if (this.lastId) hello.last_id = this.lastId;
+      socket.send(JSON.stringify(hello));
     });
     socket.addEventListener("message", (event) => {
       let message;
@@ -226,6 +226,8 @@ class Call {
         this.say(event.code === CLOSE_REMOVED ? "removed" : "left");
         return;
       }
+      // The server could not resume from our last id: join afresh (everyone renegotiates).
+      if (event.code === CLOSE_MALFORMED) this.lastId = null;
       this.reconnect(event.code);
     });
   }
@@ -253,6 +255,7 @@ class Call {
     if (message.id) this.lastId = message.id;
     switch (message.type) {
       case "welcome":
+        this.retries = 0; // only once in: a socket refused after opening backs off too
         this.lastId = message.last_id;
         this.socketLost = false;
         this.here(message.participants);

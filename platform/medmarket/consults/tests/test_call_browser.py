@@ -122,6 +122,8 @@ async def test_a_video_visit_from_the_waiting_room_to_its_end(
     await expect(call).to_have_attribute("data-state", "reconnecting", timeout=10_000)
     await expect(call).to_have_attribute("data-state", "connected", timeout=30_000)
     assert len(sockets) >= 2  # it connected again
+    # Resuming or not, the room token travels in the first message, never in the URL.
+    assert [socket.url for socket in sockets if "?" in socket.url] == []
     await video_flows(doctor)
     await video_flows(patient)
 
