@@ -27,6 +27,7 @@ from medmarket.consults.dependencies import ConsultationServices
 from medmarket.errors import FieldError, InvalidInput, Problem
 from medmarket.pages.forms import FormState, form_fields
 from medmarket.pages.rendering import page, see_other, translator
+from medmarket.signaling.messages import CloseCode
 
 # The ways a doctor ends a visit (bookings.schemas.Outcome), in the order the page offers them.
 OUTCOMES = ("completed", "patient_no_show", "first_visit_unsuitable")
@@ -78,6 +79,7 @@ async def _call_page(
         back=back,
         outcomes=OUTCOMES,
         invite_form=invite_form or FormState(),
+        close_codes={code.name: int(code) for code in CloseCode},
         notice=translator(request)(f"call.notice_{notice}") if notice in NOTICES else None,
     )
 

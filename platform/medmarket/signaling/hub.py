@@ -60,8 +60,6 @@ OUTGOING_QUEUE = 512
 OBSERVER_TIMEOUT_SECONDS = 5.0
 # How long the reader waits before reading again when Redis fails it (not one room).
 READ_RETRY_SECONDS = 0.5
-# As for a refused token: a client asking for a new one (``enter``) learns the visit ended.
-CLOSE_ENDED = 4401
 
 # Told when a participant came into or left a room (not when a reconnect replaced their
 # connection): the consultation keeps its record of who was there. Observers must not raise.
@@ -105,7 +103,7 @@ class Connection:
             self.outgoing.put_nowait(frame)
         except asyncio.QueueFull:
             log.warning("connection %s is not reading; closing it", self.id)
-            self.close(1013)
+            self.close(m.CloseCode.TRY_LATER)
 
     def close(self, code: int, last_words: bytes | None = None) -> None:
         if self.closing:
@@ -417,7 +415,7 @@ class SignalingHub:
         log.error("signaling room %s cannot be read (%s); closing it", room.consultation_id, error)
         room.cursor = None
         for connection in list(room.connections.values()):
-            connection.close(1013, m.encoder.encode(_UNREADABLE))
+            connection.close(m.CloseCode.TRY_LATER, m.encoder.encode(_UNREADABLE))
 
     def _dispatch(
         self, reply: list[Any], requested: dict[bytes, tuple[Room, StreamId | None]]
@@ -446,7 +444,7 @@ class SignalingHub:
         me = connection.grant.participant_id
         if entry.removes == me:
             connection.removed = True
-            connection.close(4403, m.encoder.encode(_REMOVED))
+            connection.close(m.CloseCode.REMOVED, m.encoder.encode(_REMOVED))
             return
         if entry.frame is None:
             return
@@ -454,7 +452,7 @@ class SignalingHub:
             # Whoever ended the visit knows it already (their HTTP answer said so).
             if entry.sender != me:
                 connection.push(entry.frame)
-            connection.close(CLOSE_ENDED, m.encoder.encode(_ENDED))
+            connection.close(m.CloseCode.TOKEN, m.encoder.encode(_ENDED))
             return
         if entry.sender is not None and (
             entry.sender == me or (entry.to is not None and entry.to != me)
@@ -468,7 +466,7 @@ class SignalingHub:
             # The same person joined again after us (another tab, or a reconnect that beat
             # this socket's timeout): the newer connection wins. An older join of ours that
             # a resume replays is only history.
-            connection.close(4409, m.encoder.encode(_REPLACED))
+            connection.close(m.CloseCode.REPLACED, m.encoder.encode(_REPLACED))
             return
         connection.push(entry.frame)
 
@@ -486,7 +484,7 @@ class SignalingHub:
                         log.warning("presence refresh failed; will retry")
                         continue
                     if not kept:
-                        connection.close(4409, m.encoder.encode(_REPLACED))
+                        connection.close(m.CloseCode.REPLACED, m.encoder.encode(_REPLACED))
 
 
 _REPLACED = m.Error(code="replaced", message="you joined this consultation from elsewhere")

@@ -19,6 +19,7 @@ not read at all: the server closes the connection (1009).
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Annotated, Literal
 
 import msgspec
@@ -27,6 +28,21 @@ from medmarket.signaling.tokens import ParticipantRole
 
 # Offered by clients and confirmed by the server: the protocol these messages make.
 SUBPROTOCOL = "medmarket-signal"
+
+
+class CloseCode(enum.IntEnum):
+    """How the server closes a signaling socket, and what a client does about it. The one
+    list: the call page is given it (``data-close-codes``), the Python client reads it here."""
+
+    DONE = 1000  # the client left, or the server let it go
+    TRY_LATER = 1013  # signaling is unavailable (Redis, the database): reconnect with backoff
+    MALFORMED = 4400  # not a hello first, none in time, or a bad last_id: rejoin without it
+    TOKEN = 4401  # refused token, or the consultation ended: ``enter`` for a new one (it says)
+    REMOVED = 4403  # removed from the consultation, or never in it: do not come back
+    REPLACED = 4409  # the same person connected again elsewhere: this one stays closed
+    FULL = 4429  # the room holds its maximum: try again later
+
+
 MAX_MESSAGE_BYTES = 64 * 1024
 # The largest WebSocket message the server reads at all (uvicorn's ``ws_max_size``): anything
 # bigger closes the connection (1009) before it is buffered whole. Between the two limits a

@@ -10,10 +10,10 @@ even when genuine, and the server's own log lines do not show a query's token.
 A genuine token is not enough: the consultation must not have ended and the person must still
 take part in it (``standing``), which is asked of the consultation on every connection.
 A refused token, a full room or a removal closes the socket after an ``error`` message with
-a close code clients can act on (4401 token, also when the consultation has ended: a new one
-from ``enter`` says so; 4403 removed or not a participant; 4409 replaced, 4429 room full,
-4400 a first message that is not a hello, none in time, or a ``last_id`` that is not a
-stream id: reconnect without it; 1013 try again later).
+a close code clients can act on (``messages.CloseCode``: 4401 token, also when the
+consultation has ended; 4403 removed; 4409 replaced; 4429 room full; 4400 a first message
+that is not a hello, none in time, or a ``last_id`` that is not a stream id; 1013 try again
+later).
 The server (uvicorn's ``ws_max_size``, set to ``messages.MAX_FRAME_BYTES`` wherever the app
 is served) closes a connection whose message is larger than that with 1009 before reading it
 whole.
@@ -46,12 +46,10 @@ log = logging.getLogger("medmarket.signaling")
 MESSAGES_PER_SECOND = 50.0
 BURST = 200
 WRITER_DRAIN_SECONDS = 5.0
-CLOSE_TOKEN, CLOSE_REMOVED, CLOSE_FULL, CLOSE_TRY_LATER = 4401, 4403, 4429, 1013
-CLOSE_MALFORMED = 4400
-_CLOSE_FOR_REFUSAL: dict[m.ErrorCode, int] = {
-    "malformed": CLOSE_MALFORMED,
-    "room-full": CLOSE_FULL,
-    "removed": CLOSE_REMOVED,
+_CLOSE_FOR_REFUSAL: dict[m.ErrorCode, m.CloseCode] = {
+    "malformed": m.CloseCode.MALFORMED,
+    "room-full": m.CloseCode.FULL,
+    "removed": m.CloseCode.REMOVED,
 }
 SUBPROTOCOL = m.SUBPROTOCOL
 # A client has this long after opening to say hello: a socket that says nothing is not kept.
@@ -122,7 +120,7 @@ async def signal(socket: WebSocket[Any, Any, Any], consultation_id: FromPath[uui
         message = (
             f"send the room token in the first message, {_HELLO}, not in the URL or a subprotocol"
         )
-        await _refuse(socket, "token-malformed", message, CLOSE_TOKEN)
+        await _refuse(socket, "token-malformed", message, m.CloseCode.TOKEN)
         return
     hello = await _hello(socket)
     if hello is None:
@@ -130,7 +128,7 @@ async def signal(socket: WebSocket[Any, Any, Any], consultation_id: FromPath[uui
     try:
         grant = verify_room_token(socket.app.state.settings, hello.token, consultation_id)
     except RoomTokenError as exc:
-        await _refuse(socket, f"token-{exc.code}", exc.message, CLOSE_TOKEN)  # type: ignore[arg-type]
+        await _refuse(socket, f"token-{exc.code}", exc.message, m.CloseCode.TOKEN)  # type: ignore[arg-type]
         return
     if not await _still_admitted(socket, grant):
         return
@@ -140,14 +138,16 @@ async def signal(socket: WebSocket[Any, Any, Any], consultation_id: FromPath[uui
         await _refuse(socket, exc.code, exc.message, _CLOSE_FOR_REFUSAL[exc.code])
         return
     except (RedisError, OSError):
-        await _refuse(socket, "unavailable", "signaling is unavailable; retry", CLOSE_TRY_LATER)
+        await _refuse(
+            socket, "unavailable", "signaling is unavailable; retry", m.CloseCode.TRY_LATER
+        )
         return
     writer = asyncio.create_task(_write(socket, connection))
     try:
         await _read(socket, hub, connection)
     finally:
         await hub.leave(connection)
-        connection.close(1000)
+        connection.close(m.CloseCode.DONE)
         with contextlib.suppress(Exception):
             async with asyncio.timeout(WRITER_DRAIN_SECONDS):
                 await writer
@@ -162,7 +162,7 @@ async def _hello(socket: WebSocket[Any, Any, Any]) -> m.Hello | None:
             event = await socket.receive()
     except TimeoutError:
         message = f"say hello within {HELLO_SECONDS:g} seconds of opening: {_HELLO}"
-        await _refuse(socket, "malformed", message, CLOSE_MALFORMED)
+        await _refuse(socket, "malformed", message, m.CloseCode.MALFORMED)
         return None
     if event["type"] == "websocket.disconnect":
         return None
@@ -180,7 +180,7 @@ async def _hello(socket: WebSocket[Any, Any, Any]) -> m.Hello | None:
     if isinstance(first, m.Hello):
         return first
     message = f"the first message must be a hello, {_HELLO}, but {reason}"
-    await _refuse(socket, "malformed", message, CLOSE_MALFORMED)
+    await _refuse(socket, "malformed", message, m.CloseCode.MALFORMED)
     return None
 
 
@@ -192,13 +192,17 @@ async def _still_admitted(socket: WebSocket[Any, Any, Any], grant: RoomGrant) ->
         standing = await authority.standing(grant)
     except Exception:  # the database did not answer: the client retries
         log.warning("room standing of %s unavailable", grant.consultation_id, exc_info=True)
-        await _refuse(socket, "unavailable", "signaling is unavailable; retry", CLOSE_TRY_LATER)
+        await _refuse(
+            socket, "unavailable", "signaling is unavailable; retry", m.CloseCode.TRY_LATER
+        )
         return False
     if standing.verdict == "ended":
-        await _refuse(socket, "ended", "this consultation has ended", CLOSE_TOKEN)
+        await _refuse(socket, "ended", "this consultation has ended", m.CloseCode.TOKEN)
     elif standing.verdict == "not-participant":
         # What a removed colleague hears, whoever they are: nothing about the consultation.
-        await _refuse(socket, "removed", "you do not take part in this consultation", CLOSE_REMOVED)
+        await _refuse(
+            socket, "removed", "you do not take part in this consultation", m.CloseCode.REMOVED
+        )
     return standing.admitted
 
 

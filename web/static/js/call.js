@@ -18,10 +18,6 @@ import { People } from "./call-people.js";
 import { Stage } from "./call-stage.js";
 
 const ENDED = ["completed", "no_show", "terminated", "cancelled"];
-const CLOSE_MALFORMED = 4400;
-const CLOSE_TOKEN = 4401;
-const CLOSE_REMOVED = 4403;
-const CLOSE_REPLACED = 4409;
 
 function newRef() {
   // crypto.randomUUID needs a secure context; getRandomValues does not.
@@ -35,6 +31,8 @@ class Call {
     this.id = root.dataset.consultation;
     this.role = root.dataset.role;
     this.text = JSON.parse(root.dataset.messages);
+    // How the server closes the socket: the server's own list (signaling.messages.CloseCode).
+    this.closeCodes = JSON.parse(root.dataset.closeCodes);
     this.csrf = root.querySelector("input[name=_csrf]").value;
     this.stateLine = root.querySelector("[data-call-state]");
     this.localVideo = root.querySelector("[data-local-video]");
@@ -217,17 +215,17 @@ class Call {
     });
     socket.addEventListener("close", (event) => {
       if (this.socket !== socket || this.ended) return;
-      if (event.code === CLOSE_REMOVED || event.code === CLOSE_REPLACED) {
+      if (event.code === this.closeCodes.REMOVED || event.code === this.closeCodes.REPLACED) {
         // Removed by the doctor, or this person opened the call elsewhere: this page's
         // video stops (a removed colleague may not come back; the replaced page may).
         this.socket = null;
         this.stopMedia();
-        this.button("rejoin").hidden = event.code === CLOSE_REMOVED;
-        this.say(event.code === CLOSE_REMOVED ? "removed" : "left");
+        this.button("rejoin").hidden = event.code === this.closeCodes.REMOVED;
+        this.say(event.code === this.closeCodes.REMOVED ? "removed" : "left");
         return;
       }
       // The server could not resume from our last id: join afresh (everyone renegotiates).
-      if (event.code === CLOSE_MALFORMED) this.lastId = null;
+      if (event.code === this.closeCodes.MALFORMED) this.lastId = null;
       this.reconnect(event.code);
     });
   }
@@ -240,7 +238,7 @@ class Call {
     setTimeout(async () => {
       if (this.ended) return;
       const expiring = Date.parse(this.room.expires_at) - Date.now() < 60_000;
-      if ((code === CLOSE_TOKEN || expiring) && !(await this.enter())) return;
+      if ((code === this.closeCodes.TOKEN || expiring) && !(await this.enter())) return;
       this.connect();
     }, delay);
   }

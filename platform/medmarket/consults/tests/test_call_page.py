@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from litestar import Litestar
 from medmarket.consults.pages import colleague_doctor_id
 from medmarket.consults.tests.helpers import booked_visit, ok
 from medmarket.errors import InvalidInput
+from medmarket.signaling.messages import CloseCode
 from medmarket.testing.fixtures import Account, client_for
 from medmarket.testing.pages import (
     browser_session,
@@ -48,6 +50,9 @@ async def test_the_patient_and_the_doctor_open_the_call(
     assert data["time-zone"] == "Asia/Shanghai"
     messages = json.loads(data["messages"].replace("&#34;", '"'))
     assert messages["waiting_doctor"].startswith("您已进入候诊室")
+    # The socket's close codes come from the server's one list, not from the script.
+    codes = json.loads(data["close-codes"].replace("&#34;", '"'))
+    assert codes == {code.name: int(code) for code in CloseCode}
     assert "结束问诊" not in text_of(page)  # the doctor's tools are the doctor's
     assert 'src="/static/js/call.js' in page
 
@@ -171,3 +176,10 @@ async def test_only_the_doctor_invites(app: Litestar, client: httpx.AsyncClient)
     )
     assert refused.status_code == 403
     assert await ok(app, "GET", visit.path + "/colleagues", visit.doctor) == []
+
+
+def test_the_call_scripts_hold_no_close_code_of_their_own() -> None:
+    scripts = Path(__file__).resolve().parents[4] / "web" / "static" / "js"
+    for script in scripts.glob("call*.js"):
+        numbers = {int(n) for n in re.findall(r"\b(\d{4})\b", script.read_text())}
+        assert not numbers & {int(code) for code in CloseCode if code >= 4000}, script.name
