@@ -1,10 +1,14 @@
-"""The plugin's own settings, from ``MEDMARKET_5G_*`` environment variables."""
+"""The plugin's own settings, from ``MEDMARKET_5G_*`` environment variables.
+
+A bad value stops the plugin at start-up with a message that names the variable (the core
+logs it and lists it under ``medmarket plugins``), rather than reaching the carrier and being
+refused on every call."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -12,27 +16,49 @@ PREFIX = "MEDMARKET_5G_"
 _PROFILE = Annotated[str, msgspec.Meta(pattern=r"^[a-zA-Z0-9_.-]{3,256}$")]
 _IPV4_OR_SUBNET = re.compile(r"^\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?$")
 
+# The Quality-On-Demand versions the plugin speaks, by the version part of their base path
+# (``{apiRoot}/quality-on-demand/{version}``): 1.1.0 is the newest stable release (CAMARA
+# r3.2), which carriers deploy; ``vwip`` is the project's work in progress.
+QOD_VERSIONS = {"v1": "1.1.0", "vwip": "wip"}
+QodVersion = Literal["v1", "vwip"]
+QOD_API_NAME = "quality-on-demand"
+_BASE_PATH_AT_END = re.compile(rf"/{QOD_API_NAME}/(?P<version>[^/]+)/*$")
+# CAMARA's durations are int32 seconds.
+INT32_MAX = 2**31 - 1
+
 
 class ConfigError(ValueError):
     """A MEDMARKET_5G_* variable is wrong; the message names it."""
 
 
 class CarrierConfig(msgspec.Struct, frozen=True, kw_only=True):
+    # The carrier's API root (the document's ``{apiRoot}``); the plugin adds the base path of
+    # ``qod_version``. A URL that already ends in a base path must name the same version.
     qod_url: str
     application_server: str
+    qod_version: QodVersion = "v1"
     access_token: str | None = None
     token_url: str | None = None
     client_id: str | None = None
     client_secret: str | None = None
     qos_profile: _PROFILE = "QOS_M"
     high_throughput_profile: _PROFILE = "QOS_L"
-    max_session_seconds: Annotated[int, msgspec.Meta(ge=60)] = 3 * 3600
+    max_session_seconds: Annotated[int, msgspec.Meta(ge=60, le=INT32_MAX)] = 3 * 3600
     turn_urls: list[str] = msgspec.field(default_factory=list)
     turn_secret: str | None = None
 
     def __post_init__(self) -> None:
         if not self.qod_url.startswith(("https://", "http://")):
             raise ConfigError(f"{PREFIX}QOD_URL must be an http(s) URL")
+        at_end = _BASE_PATH_AT_END.search(self.qod_url)
+        if at_end is not None and at_end["version"] != self.qod_version:
+            raise ConfigError(
+                f"{PREFIX}QOD_URL ends in /{QOD_API_NAME}/{at_end['version']} but "
+                f"{PREFIX}QOD_VERSION is {self.qod_version}: give the carrier's API root "
+                f"(the plugin adds /{QOD_API_NAME}/{self.qod_version}), or set "
+                f"{PREFIX}QOD_VERSION to the version the carrier runs "
+                f"({', '.join(QOD_VERSIONS)})"
+            )
         if not _IPV4_OR_SUBNET.match(self.application_server):
             raise ConfigError(f"{PREFIX}APPLICATION_SERVER must be an IPv4 address or subnet")
         if not self.access_token and not (self.token_url and self.client_id and self.client_secret):
@@ -42,6 +68,13 @@ class CarrierConfig(msgspec.Struct, frozen=True, kw_only=True):
             )
         if self.turn_urls and not self.turn_secret:
             raise ConfigError(f"{PREFIX}TURN_SECRET is required with {PREFIX}TURN_URLS")
+
+    @property
+    def qod_base_url(self) -> str:
+        """Where the chosen version's operations are: the API root and its base path."""
+        at_end = _BASE_PATH_AT_END.search(self.qod_url)
+        root = self.qod_url[: at_end.start()] if at_end else self.qod_url.rstrip("/")
+        return f"{root}/{QOD_API_NAME}/{self.qod_version}"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> CarrierConfig | None:
@@ -61,4 +94,15 @@ class CarrierConfig(msgspec.Struct, frozen=True, kw_only=True):
         try:
             return msgspec.convert(raw, cls, strict=False)
         except msgspec.ValidationError as exc:
-            raise ConfigError(f"{PREFIX}*: {exc}") from None
+            raise ConfigError(_explain(str(exc))) from None
+
+
+def _explain(message: str) -> str:
+    """msgspec's message with the variable named ("... - at `$.field`" or "... `field`"),
+    as the core's settings do; our own checks name theirs already."""
+    if PREFIX in message:
+        return message
+    for field in CarrierConfig.__struct_fields__:
+        if message.endswith(f"`$.{field}`") or f"`{field}`" in message:
+            return f"{PREFIX}{field.upper()}: {message.split(' - at ')[0]}"
+    return f"{PREFIX}*: {message}"

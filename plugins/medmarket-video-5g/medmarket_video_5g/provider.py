@@ -133,7 +133,7 @@ class FiveGProvider:
         )
 
     async def health(self) -> HealthReport:
-        return HealthReport(healthy=True, detail=f"QoD at {self.config.qod_url}")
+        return HealthReport(healthy=True, detail=f"QoD at {self.qod.base}")
 
 
 def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

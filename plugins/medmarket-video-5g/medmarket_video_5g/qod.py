@@ -1,6 +1,12 @@
 """A client for the carrier's CAMARA Quality-On-Demand API (sessions: create, extend,
 delete, retrieve by device), speaking exactly what the OpenAPI document says: JSON bodies
-with only declared properties, an ``x-correlator`` on every request, bearer tokens."""
+with only declared properties, an ``x-correlator`` on every request, bearer tokens.
+
+It speaks the version the configuration names (1.1.0 by default, or the work in progress):
+the two differ, for what is sent and read here, only in their base path (``/v1`` or
+``/vwip``); the bodies below are valid under both, and their answers parse alike (the
+work in progress may describe the application server by a list of addresses, which is
+not read back)."""
 
 from __future__ import annotations
 
@@ -86,7 +92,7 @@ RELEASE_TIMEOUT_SECONDS = 30.0
 class QodClient:
     def __init__(self, config: CarrierConfig, *, timeout: float) -> None:
         self.config = config
-        self.base = config.qod_url.rstrip("/")
+        self.base = config.qod_base_url
         self.timeout = timeout
         # Finding and deleting sessions releases what costs money, and nobody waits on it
         # but the core, whose guard decides how long: a slow carrier is given time here.
@@ -137,7 +143,7 @@ class QodClient:
             except httpx.HTTPError as exc:
                 raise QodError(0, "UNREACHABLE", str(exc)) from exc
         if response.status_code != expected:
-            raise _error(response)
+            raise qod_error(response)
         return response.content
 
     async def create_session(self, request: CreateSession) -> SessionInfo:
@@ -174,7 +180,9 @@ class QodClient:
                 raise
 
 
-def _error(response: httpx.Response) -> QodError:
+def qod_error(response: httpx.Response) -> QodError:
+    """The carrier's error answer (CAMARA's ErrorInfo: status, code, message) as a QodError;
+    a body that is not one (a gateway's page, say) keeps its HTTP status."""
     try:
         info: Any = msgspec.json.decode(response.content, type=_ErrorInfo)
         return QodError(response.status_code, info.code, info.message)

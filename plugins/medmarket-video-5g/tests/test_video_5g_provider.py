@@ -1,26 +1,34 @@
 """The 5G provider against a fake carrier whose every message is checked against the CAMARA
-Quality-On-Demand OpenAPI document."""
+Quality-On-Demand OpenAPI document of the version in use (each test runs for 1.1.0 and for
+the work in progress)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import httpx
+import msgspec
 import pytest
+import yaml
 from medmarket_video_5g import FiveGProvider
 from medmarket_video_5g.config import CarrierConfig, ConfigError
-from medmarket_video_5g.qod import QodError
+from medmarket_video_5g.qod import QodError, SessionInfo, qod_error
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest
 
 from medmarket import CallContext
 
-from .conftest import BASE_PATH, FakeCarrier, Strictness
+from .conftest import FakeCarrier, Strictness
 
 
 def config(carrier: FakeCarrier, **changes: object) -> CarrierConfig:
     values: dict[str, object] = {
-        "MEDMARKET_5G_QOD_URL": carrier.qod_url,
+        "MEDMARKET_5G_QOD_URL": carrier.api_root,
+        "MEDMARKET_5G_QOD_VERSION": carrier.version,
         "MEDMARKET_5G_TOKEN_URL": carrier.token_url,
         "MEDMARKET_5G_CLIENT_ID": "medmarket",
         "MEDMARKET_5G_CLIENT_SECRET": "s3cret",
@@ -66,7 +74,9 @@ async def test_a_call_opens_extends_and_deletes_a_qod_session(fake_carrier: Fake
     assert extended.expires_at == session.expires_at + dt.timedelta(seconds=900)
     await provider.close_qos_session(session)
     await provider.close_qos_session(session)  # already gone: still fine
-    methods = [(r.method, r.path.removeprefix(BASE_PATH)) for r in fake_carrier.qod_requests()]
+    methods = [
+        (r.method, r.path.removeprefix(fake_carrier.base_path)) for r in fake_carrier.qod_requests()
+    ]
     assert methods == [
         ("POST", "/sessions"),
         ("POST", f"/sessions/{session.session_id}/extend"),
@@ -160,7 +170,7 @@ async def test_the_sessions_of_a_device_are_found_by_any_of_its_identifiers(
     assert [s.session_id for s in found] == [mine.session_id]
     assert found[0].provider_id == "carrier-5g" and found[0].expires_at is not None
     asked = fake_carrier.qod_requests()[-1]
-    assert asked.path == BASE_PATH + "/retrieve-sessions"
+    assert asked.path == fake_carrier.base_path + "/retrieve-sessions"
     assert asked.json() == {"device": {"phoneNumber": PHONE}}
     nobody = call(device_ipv4=None, device_public_port=None)
     assert await provider.find_qos_sessions(nobody) == []  # no device: nothing to ask
@@ -186,6 +196,56 @@ async def test_carrier_refusals_are_errors_with_the_carriers_code(
     with pytest.raises(QodError) as caught:
         await provider.open_qos_session(call())
     assert (caught.value.status, caught.value.code) == (422, "SERVICE_NOT_APPLICABLE")
+
+
+async def test_a_session_the_network_has_not_started_yet_cannot_be_extended(
+    fake_carrier: FakeCarrier,
+) -> None:
+    """REQUESTED: no expiry yet (the duration stands in for it); the carrier refuses to extend
+    such a session with its own code, which the core sees (and tries again later)."""
+    fake_carrier.mode = "requested"
+    provider = FiveGProvider(config(fake_carrier), timeout=5)
+    before = dt.datetime.now(dt.UTC)
+    session = await provider.open_qos_session(call())
+    assert session is not None and session.expires_at is not None
+    assert session.expires_at >= before + dt.timedelta(minutes=20)
+    with pytest.raises(QodError) as caught:
+        await provider.extend_qos_session(session, 900)
+    assert (caught.value.status, caught.value.code) == (
+        409,
+        "QUALITY_ON_DEMAND.SESSION_EXTENSION_NOT_ALLOWED",
+    )
+    await provider.close_qos_session(session)
+    assert fake_carrier.sessions == {}
+
+
+def _examples(document: Any) -> Iterator[Any]:
+    for example in document["components"].get("examples", {}).values():
+        yield example["value"]
+    for response in document["components"].get("responses", {}).values():
+        for media in response.get("content", {}).values():
+            if "example" in media:
+                yield media["example"]
+            for example in media.get("examples", {}).values():
+                yield example["value"]
+
+
+def test_the_documents_own_answers_are_understood(qod_spec_path: Path) -> None:
+    """Every session and every ErrorInfo the version's document gives as an example is read:
+    sessions as the plugin's SessionInfo, errors as a QodError with their status and code."""
+    document = yaml.safe_load(qod_spec_path.read_text())
+    sessions, errors = 0, 0
+    for value in _examples(document):
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and "sessionId" in item:
+                info = msgspec.convert(item, SessionInfo)
+                assert info.session_id == item["sessionId"]
+                sessions += 1
+            elif isinstance(item, dict) and set(item) == {"status", "code", "message"}:
+                error = qod_error(httpx.Response(item["status"], json=item))
+                assert (error.status, error.code) == (item["status"], item["code"])
+                errors += 1
+    assert sessions >= 4 and errors >= 10
 
 
 async def test_edge_turn_credentials_outlive_the_slot(fake_carrier: FakeCarrier) -> None:
@@ -215,7 +275,11 @@ def test_the_validator_is_not_a_rubber_stamp(
         if authorized:
             headers["authorization"] = "Bearer t"
         return MockRequest(
-            fake_carrier.recorder.url, "post", BASE_PATH + "/sessions", headers=headers, data=body
+            fake_carrier.recorder.url,
+            "post",
+            fake_carrier.base_path + "/sessions",
+            headers=headers,
+            data=body,
         )
 
     qod_openapi.validate_request(request(good))

@@ -20,7 +20,7 @@ from medmarket.consults.tests.helpers import booked_visit, ok
 from medmarket.testing.fixtures import client_for, make_settings, running
 from medmarket.testing.payments import stripe_settings
 
-from .conftest import BASE_PATH, FakeCarrier
+from .conftest import FakeCarrier
 
 
 @pytest.fixture
@@ -31,7 +31,8 @@ async def app_with_carrier(
     fake_carrier: FakeCarrier,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Litestar]:
-    monkeypatch.setenv("MEDMARKET_5G_QOD_URL", fake_carrier.qod_url)
+    monkeypatch.setenv("MEDMARKET_5G_QOD_URL", fake_carrier.api_root)
+    monkeypatch.setenv("MEDMARKET_5G_QOD_VERSION", fake_carrier.version)
     monkeypatch.setenv("MEDMARKET_5G_ACCESS_TOKEN", "carrier-token")
     monkeypatch.setenv("MEDMARKET_5G_APPLICATION_SERVER", "198.51.100.10")
     monkeypatch.setenv("MEDMARKET_5G_TURN_URLS", "turn:edge1.carrier.example:3478")
@@ -103,7 +104,7 @@ async def test_when_the_carrier_fails_the_call_goes_ahead_without_qos(
         closed = await orphans_closed(app_with_carrier, consultation)
         assert fake_carrier.sessions == {}
         assert len(closed) == 1
-        paths = [r.path.removeprefix(BASE_PATH) for r in fake_carrier.qod_requests()]
+        paths = [r.path.removeprefix(fake_carrier.base_path) for r in fake_carrier.qod_requests()]
         assert paths == ["/sessions", "/retrieve-sessions", f"/sessions/{closed[0]}"]
     assert fake_carrier.sessions == {}
 
