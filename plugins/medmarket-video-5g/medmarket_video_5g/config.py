@@ -6,15 +6,16 @@ refused on every call."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 import msgspec
 
 PREFIX = "MEDMARKET_5G_"
 _PROFILE = Annotated[str, msgspec.Meta(pattern=r"^[a-zA-Z0-9_.-]{3,256}$")]
-_IPV4_OR_SUBNET = re.compile(r"^\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?$")
+_PREFIX_LENGTH = re.compile(r"^(0|[1-9][0-9]{0,2})$")
 
 # The Quality-On-Demand versions the plugin speaks, by the version part of their base path
 # (``{apiRoot}/quality-on-demand/{version}``): 1.1.0 is the newest stable release (CAMARA
@@ -29,6 +30,37 @@ INT32_MAX = 2**31 - 1
 
 class ConfigError(ValueError):
     """A MEDMARKET_5G_* variable is wrong; the message names it."""
+
+
+class ApplicationServerAddresses(NamedTuple):
+    """CAMARA's ApplicationServer: an IPv4 and/or an IPv6 address or network, as written."""
+
+    ipv4: str | None
+    ipv6: str | None
+
+
+def parse_application_server(text: str) -> ApplicationServerAddresses:
+    """``text`` (one address or network, or an IPv4 and an IPv6 one, comma-separated) as the
+    document describes them: an address, or an address with a prefix length valid for its IP
+    version (0-32, 0-128: ``198.51.100.0/24``, ``2001:db8::/64``; host bits are allowed, as in
+    the document's own ``1.2.3.4/24``). ValueError says what is wrong."""
+    found: dict[int, str] = {}
+    for part in (piece.strip() for piece in text.split(",")):
+        address_text, slash, prefix = part.partition("/")
+        try:
+            address = ipaddress.ip_address(address_text)
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IPv4 or IPv6 address") from None
+        if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+            raise ValueError(f"{part!r}: an application server has no IPv6 zone (%...)")
+        if slash and not (_PREFIX_LENGTH.match(prefix) and int(prefix) <= address.max_prefixlen):
+            raise ValueError(
+                f"{part!r}: an IPv{address.version} prefix length is 0 to {address.max_prefixlen}"
+            )
+        if address.version in found:
+            raise ValueError(f"{part!r}: one IPv{address.version} address or network at most")
+        found[address.version] = part
+    return ApplicationServerAddresses(ipv4=found.get(4), ipv6=found.get(6))
 
 
 class CarrierConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,8 +91,13 @@ class CarrierConfig(msgspec.Struct, frozen=True, kw_only=True):
                 f"{PREFIX}QOD_VERSION to the version the carrier runs "
                 f"({', '.join(QOD_VERSIONS)})"
             )
-        if not _IPV4_OR_SUBNET.match(self.application_server):
-            raise ConfigError(f"{PREFIX}APPLICATION_SERVER must be an IPv4 address or subnet")
+        try:
+            parse_application_server(self.application_server)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{PREFIX}APPLICATION_SERVER must be an IPv4 address or network (prefix 0-32)"
+                f" and/or an IPv6 one (prefix 0-128), comma-separated: {exc}"
+            ) from None
         if not self.access_token and not (self.token_url and self.client_id and self.client_secret):
             raise ConfigError(
                 f"set {PREFIX}ACCESS_TOKEN, or {PREFIX}TOKEN_URL with {PREFIX}CLIENT_ID and "
@@ -68,6 +105,10 @@ class CarrierConfig(msgspec.Struct, frozen=True, kw_only=True):
             )
         if self.turn_urls and not self.turn_secret:
             raise ConfigError(f"{PREFIX}TURN_SECRET is required with {PREFIX}TURN_URLS")
+
+    @property
+    def application_server_addresses(self) -> ApplicationServerAddresses:
+        return parse_application_server(self.application_server)
 
     @property
     def qod_base_url(self) -> str:

@@ -94,10 +94,13 @@ class FiveGProvider:
             if call.wants_high_throughput
             else self.config.qos_profile
         )
+        server = self.config.application_server_addresses
         info = await self.qod.create_session(
             CreateSession(
                 device=device,
-                application_server=ApplicationServer(ipv4_address=self.config.application_server),
+                application_server=ApplicationServer(
+                    ipv4_address=server.ipv4, ipv6_address=server.ipv6
+                ),
                 qos_profile=profile,
                 duration=duration,
             )

@@ -46,7 +46,10 @@ class Device(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
 
 
 class ApplicationServer(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    ipv4_address: str
+    """An IPv4 and/or an IPv6 address or network (at least one)."""
+
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
 
 
 class CreateSession(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):

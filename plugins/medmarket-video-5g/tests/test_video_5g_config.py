@@ -3,8 +3,16 @@ any carrier sees it."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from medmarket_video_5g.config import CarrierConfig, ConfigError
+
+from .conftest import QOD_DOCUMENTS
 
 ROOT = "https://api.carrier.example"
 
@@ -64,3 +72,78 @@ def test_a_bad_value_names_its_variable(changes: dict[str, str], named: str) -> 
     with pytest.raises(ConfigError) as caught:
         load(**changes)
     assert str(caught.value).startswith(named)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "256.10.10.10/33",  # the issue's: neither the address nor the prefix exists
+        "198.51.100.0/33",
+        "2001:db8::/129",
+        "198.51.100.0/024",
+        "198.51.100.0/",
+        "198.51.100.0/255.255.255.0",  # a mask, where the document wants its width
+        "198.51.100.0/24/8",
+        "010.0.0.1",  # a leading zero, which some stacks read as octal
+        "198.51.100",
+        "edge.carrier.example",
+        "fe80::1%eth0",
+        "198.51.100.1,198.51.100.2",
+        "2001:db8::1,2001:db8::2",
+        "198.51.100.0/24,",
+        "",
+    ],
+)
+def test_a_bad_application_server_stops_the_plugin_naming_the_variable(value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(MEDMARKET_5G_APPLICATION_SERVER=value)
+    assert str(caught.value).startswith("MEDMARKET_5G_APPLICATION_SERVER")
+
+
+@pytest.mark.parametrize(
+    ("value", "ipv4", "ipv6"),
+    [
+        ("198.51.100.10", "198.51.100.10", None),
+        ("198.51.100.10/24", "198.51.100.10/24", None),  # as the document's own 1.2.3.4/24
+        ("0.0.0.0/0", "0.0.0.0/0", None),
+        ("2001:db8::/64", None, "2001:db8::/64"),
+        ("2001:db8:85a3:8d3:1319:8a2e:370:7344", None, "2001:db8:85a3:8d3:1319:8a2e:370:7344"),
+        (" 198.51.100.0/24 , 2001:db8::/64", "198.51.100.0/24", "2001:db8::/64"),
+    ],
+)
+def test_an_application_server_is_an_ipv4_and_or_an_ipv6_address_or_network(
+    value: str, ipv4: str | None, ipv6: str | None
+) -> None:
+    addresses = load(MEDMARKET_5G_APPLICATION_SERVER=value).application_server_addresses
+    assert (addresses.ipv4, addresses.ipv6) == (ipv4, ipv6)
+
+
+def _wip_schema(name: str) -> dict[str, object]:
+    """The work in progress's schema ``name``: 1.1.0 gives the rule only in words (the bit
+    width valid for the IP version); the work in progress also as a pattern."""
+    document = yaml.safe_load(QOD_DOCUMENTS["vwip"].read_text())
+    schema: dict[str, object] = document["components"]["schemas"][name]
+    return schema
+
+
+WIP_IPV4 = _wip_schema("ApplicationServerIpv4Address")
+WIP_IPV6 = _wip_schema("ApplicationServerIpv6Address")
+
+
+@st.composite
+def server_addresses(draw: st.DrawFn) -> str:
+    address = draw(st.ip_addresses())
+    text = draw(st.sampled_from([str(address), address.exploded]))
+    if draw(st.booleans()):
+        text += f"/{draw(st.integers(0, address.max_prefixlen))}"
+    return text
+
+
+@given(server_addresses())
+def test_every_address_or_network_is_accepted_as_the_documents_write_it(value: str) -> None:
+    addresses = load(MEDMARKET_5G_APPLICATION_SERVER=value).application_server_addresses
+    version = ipaddress.ip_address(value.partition("/")[0]).version
+    assert addresses == ((value, None) if version == 4 else (None, value))
+    schema = WIP_IPV4 if version == 4 else WIP_IPV6
+    assert re.search(str(schema["pattern"]), value)
+    assert len(value) <= int(str(schema["maxLength"]))

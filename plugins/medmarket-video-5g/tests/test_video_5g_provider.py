@@ -100,6 +100,29 @@ async def test_ordinary_calls_use_the_ordinary_profile_and_a_phone_number(
     await provider.close_qos_session(session)
 
 
+@pytest.mark.parametrize(
+    ("setting", "sent"),
+    [
+        ("198.51.100.10", {"ipv4Address": "198.51.100.10"}),
+        ("2001:db8:85a3:8d3::/64", {"ipv6Address": "2001:db8:85a3:8d3::/64"}),
+        (
+            "198.51.100.0/24,2001:db8::7",
+            {"ipv4Address": "198.51.100.0/24", "ipv6Address": "2001:db8::7"},
+        ),
+    ],
+)
+async def test_the_application_server_is_named_by_ipv4_ipv6_or_both(
+    fake_carrier: FakeCarrier, setting: str, sent: dict[str, str]
+) -> None:
+    provider = FiveGProvider(
+        config(fake_carrier, MEDMARKET_5G_APPLICATION_SERVER=setting), timeout=5
+    )
+    session = await provider.open_qos_session(call())
+    assert session is not None
+    assert fake_carrier.qod_requests()[0].json()["applicationServer"] == sent
+    await provider.close_qos_session(session)
+
+
 async def test_a_device_the_carrier_cannot_identify_gets_no_qos(fake_carrier: FakeCarrier) -> None:
     provider = FiveGProvider(config(fake_carrier), timeout=5)
     assert await provider.open_qos_session(call(device_public_port=None)) is None
@@ -295,6 +318,7 @@ def test_the_validator_is_not_a_rubber_stamp(
     ("changes", "named"),
     [
         ({"MEDMARKET_5G_APPLICATION_SERVER": "edge.carrier"}, "APPLICATION_SERVER"),
+        ({"MEDMARKET_5G_APPLICATION_SERVER": "256.10.10.10/33"}, "APPLICATION_SERVER"),
         ({"MEDMARKET_5G_TOKEN_URL": None}, "ACCESS_TOKEN"),
         ({"MEDMARKET_5G_TURN_SECRET": None}, "TURN_SECRET"),
         ({"MEDMARKET_5G_QOD_URL": "ftp://x"}, "QOD_URL"),

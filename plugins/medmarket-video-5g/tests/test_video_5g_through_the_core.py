@@ -17,6 +17,7 @@ from litestar import Litestar
 
 from medmarket.app import create_app
 from medmarket.consults.tests.helpers import booked_visit, ok
+from medmarket.plugin_manager import PluginHost
 from medmarket.testing.fixtures import client_for, make_settings, running
 from medmarket.testing.payments import stripe_settings
 
@@ -160,3 +161,17 @@ async def test_the_carrier_hears_the_patients_phone_and_address(
     assert created.json()["device"] == device
     await post(app_with_carrier, consultation, "teardown", the_token)
     assert fake_carrier.sessions == {}
+
+
+def test_a_bad_setting_keeps_the_provider_out_and_names_the_variable(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused at start-up, not by the carrier on every call: the platform starts without the
+    provider and says why (the log, ``medmarket plugins``)."""
+    monkeypatch.setenv("MEDMARKET_5G_QOD_URL", "https://api.carrier.example")
+    monkeypatch.setenv("MEDMARKET_5G_ACCESS_TOKEN", "carrier-token")
+    monkeypatch.setenv("MEDMARKET_5G_APPLICATION_SERVER", "256.10.10.10/33")
+    host = PluginHost(make_settings(database_url))
+    assert "carrier-5g" not in host.video_providers.adapters
+    [plugin] = [info for info in host.describe() if info.name == "medmarket-video-5g"]
+    assert plugin.error is not None and "MEDMARKET_5G_APPLICATION_SERVER" in plugin.error
