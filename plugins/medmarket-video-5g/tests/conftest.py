@@ -27,6 +27,8 @@ from medmarket.testing.http_recorder import HttpRecorder, Recorded, Reply
 
 HERE = Path(__file__).resolve().parent
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a secret
+# The token the test carrier takes as MEDMARKET_5G_ACCESS_TOKEN.
+STATIC_TOKEN = "carrier-token"  # noqa: S105 - a test value
 
 
 # The carrier's contracts, vendored unchanged with their licence (see specs/camara-qod/SOURCE.md).
@@ -143,6 +145,12 @@ def error_info(status: int, code: str, message: str) -> dict[str, Any]:
 
 
 NOT_FOUND = error_info(404, "NOT_FOUND", "The specified resource is not found.")
+UNAUTHENTICATED = error_info(
+    401,
+    "UNAUTHENTICATED",
+    "Request not authenticated due to missing, invalid, or expired credentials."
+    " A new authentication is required.",
+)
 
 
 @dataclass
@@ -153,7 +161,13 @@ class FakeCarrier:
     recorder: HttpRecorder = field(init=False)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
+    # Bearer tokens the carrier takes: the static one, and each it issues (until revoked).
+    valid_tokens: set[str] = field(default_factory=lambda: {STATIC_TOKEN})
     tokens_issued: int = 0
+    # The tokens it answered 401 to, in order.
+    refused_tokens: list[str] = field(default_factory=list)
+    # False: every token is refused, even one just issued (our client was blocked, say).
+    accepts_tokens: bool = True
     # "unavailable": the network cannot give QoS; "refuse": 422 SERVICE_NOT_APPLICABLE;
     # "requested": sessions are created REQUESTED (the network has not started them yet);
     # "slow": answers after ``slow_seconds``.
@@ -180,14 +194,20 @@ class FakeCarrier:
     def qod_requests(self) -> list[Recorded]:
         return [r for r in self.recorder.requests if r.path.startswith(self.base_path + "/")]
 
+    def revoke_tokens(self) -> None:
+        """Every token issued so far (and the static one) stops working, long before the
+        expiry the carrier gave."""
+        with self.lock:
+            self.valid_tokens.clear()
+
     # -- serving ---------------------------------------------------------------------------
     def respond(self, request: Recorded) -> Reply:
         if request.path == TOKEN_PATH:
             with self.lock:
                 self.tokens_issued += 1
-            return Reply(
-                200, {"access_token": "carrier-token", "token_type": "Bearer", "expires_in": 3600}
-            )
+                token = f"issued-{self.tokens_issued}"
+                self.valid_tokens.add(token)
+            return Reply(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
         mock = MockRequest(
             self.recorder.url,
             request.method.lower(),
@@ -205,9 +225,7 @@ class FakeCarrier:
             self.violations.append(f"request {request.method} {request.path}: {exc!r}")
             reply = Reply(400, error_info(400, "INVALID_ARGUMENT", f"invalid: {exc}"[:200]))
         else:
-            if request.headers.get("authorization") != "Bearer carrier-token":
-                self.violations.append("request without the carrier's bearer token")
-            reply = self._answer(request)
+            reply = self._authenticate(request) or self._answer(request)
         response = MockResponse(
             json.dumps(reply.body).encode() if reply.body is not None else b"",
             status_code=reply.status,
@@ -218,6 +236,15 @@ class FakeCarrier:
         except Exception as exc:
             self.violations.append(f"response to {request.method} {request.path}: {exc!r}")
         return reply
+
+    def _authenticate(self, request: Recorded) -> Reply | None:
+        """A 401 for a token the carrier does not take (the validator saw there is one)."""
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        with self.lock:
+            if self.accepts_tokens and token in self.valid_tokens:
+                return None
+            self.refused_tokens.append(token)
+        return Reply(401, UNAUTHENTICATED)
 
     def _undeclared(self, request: Recorded) -> list[str]:
         path = urlsplit(request.path).path

@@ -271,6 +271,64 @@ def test_the_documents_own_answers_are_understood(qod_spec_path: Path) -> None:
     assert sessions >= 4 and errors >= 10
 
 
+async def test_a_token_the_carrier_revokes_mid_life_is_replaced_and_the_call_asked_again(
+    fake_carrier: FakeCarrier,
+) -> None:
+    provider = FiveGProvider(config(fake_carrier), timeout=5)
+    session = await provider.open_qos_session(call())
+    assert session is not None and fake_carrier.tokens_issued == 1
+    fake_carrier.revoke_tokens()  # an hour's token, revoked after a minute
+    extended = await provider.extend_qos_session(session, 900)
+    assert extended.expires_at == session.expires_at + dt.timedelta(seconds=900)
+    assert fake_carrier.refused_tokens == ["issued-1"]
+    assert fake_carrier.tokens_issued == 2
+    refused, asked_again = fake_carrier.qod_requests()[1:]
+    assert (
+        refused.path
+        == asked_again.path
+        == f"{fake_carrier.base_path}/sessions/{session.session_id}/extend"
+    )
+    assert asked_again.headers["authorization"] == "Bearer issued-2"
+    assert refused.headers["x-correlator"] == asked_again.headers["x-correlator"]
+    await provider.close_qos_session(session)  # the fresh token is kept
+    assert fake_carrier.tokens_issued == 2 and fake_carrier.sessions == {}
+
+
+async def test_a_fresh_token_refused_too_is_a_failure_after_one_retry(
+    fake_carrier: FakeCarrier, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_carrier.accepts_tokens = False
+    provider = FiveGProvider(config(fake_carrier), timeout=5)
+    with pytest.raises(QodError) as caught:
+        await provider.open_qos_session(call())
+    assert (caught.value.status, caught.value.code) == (401, "UNAUTHENTICATED")
+    assert [r.method for r in fake_carrier.qod_requests()] == ["POST", "POST"]
+    assert fake_carrier.refused_tokens == ["issued-1", "issued-2"]
+    assert "refused a fresh token too" in caplog.text
+    assert fake_carrier.sessions == {}
+
+
+async def test_a_refused_static_token_is_not_asked_again(
+    fake_carrier: FakeCarrier, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A configured access token cannot be renewed: one 401 is the answer (and the log names
+    the variable to fix)."""
+    provider = FiveGProvider(
+        config(
+            fake_carrier,
+            MEDMARKET_5G_TOKEN_URL=None,
+            MEDMARKET_5G_ACCESS_TOKEN="carrier-token",
+        ),
+        timeout=5,
+    )
+    fake_carrier.revoke_tokens()
+    with pytest.raises(QodError) as caught:
+        await provider.open_qos_session(call())
+    assert caught.value.status == 401
+    assert len(fake_carrier.qod_requests()) == 1 and fake_carrier.tokens_issued == 0
+    assert "MEDMARKET_5G_ACCESS_TOKEN" in caplog.text
+
+
 async def test_edge_turn_credentials_outlive_the_slot(fake_carrier: FakeCarrier) -> None:
     provider = FiveGProvider(config(fake_carrier), timeout=5)
     the_call = call()
