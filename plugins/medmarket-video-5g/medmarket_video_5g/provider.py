@@ -27,7 +27,7 @@ from medmarket import (
     QosSession,
     coturn_credential,
 )
-from medmarket_video_5g.config import CarrierConfig
+from medmarket_video_5g.config import QOD_VERSIONS, CarrierConfig
 from medmarket_video_5g.qod import (
     ApplicationServer,
     CreateSession,
@@ -136,7 +136,8 @@ class FiveGProvider:
         )
 
     async def health(self) -> HealthReport:
-        return HealthReport(healthy=True, detail=f"QoD at {self.qod.base}")
+        version = QOD_VERSIONS[self.config.qod_version]
+        return HealthReport(healthy=True, detail=f"Quality-On-Demand {version} at {self.qod.base}")
 
 
 def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

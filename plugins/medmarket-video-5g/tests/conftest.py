@@ -188,6 +188,10 @@ class FakeCarrier:
         return base_path(self.version)
 
     @property
+    def qod_base_url(self) -> str:
+        return self.api_root + self.base_path
+
+    @property
     def token_url(self) -> str:
         return self.recorder.url + TOKEN_PATH
 

@@ -18,11 +18,11 @@ from medmarket_video_5g import FiveGProvider
 from medmarket_video_5g.config import CarrierConfig, ConfigError
 from medmarket_video_5g.qod import QodError, SessionInfo, qod_error
 from openapi_core import OpenAPI
-from openapi_core.testing import MockRequest
+from openapi_core.testing import MockRequest, MockResponse
 
 from medmarket import CallContext
 
-from .conftest import FakeCarrier, Strictness
+from .conftest import FakeCarrier, Strictness, error_info
 
 
 def config(carrier: FakeCarrier, **changes: object) -> CarrierConfig:
@@ -338,11 +338,18 @@ async def test_edge_turn_credentials_outlive_the_slot(fake_carrier: FakeCarrier)
     assert user == "patient-1" and int(expiry) > the_call.ends_at.timestamp()
 
 
+async def test_health_names_the_version_spoken_and_where(fake_carrier: FakeCarrier) -> None:
+    report = await FiveGProvider(config(fake_carrier), timeout=5).health()
+    version = "1.1.0" if fake_carrier.version == "v1" else "wip"
+    assert report.detail == f"Quality-On-Demand {version} at {fake_carrier.qod_base_url}"
+
+
 def test_the_validator_is_not_a_rubber_stamp(
     qod_openapi: OpenAPI, fake_carrier: FakeCarrier, strictness: Strictness
 ) -> None:
     """What the fake carrier checks would catch a body the API does not allow, an undeclared
-    property, or a call without a bearer token, and passes a good one."""
+    property, a call without a bearer token, a call to another version's base path, or an
+    error answer that is not an ErrorInfo, and passes good ones."""
     good = (
         b'{"device": {"phoneNumber": "+8613800138000"}, "applicationServer":'
         b' {"ipv4Address": "198.51.100.0/24"}, "qosProfile": "QOS_L", "duration": 600}'
@@ -351,25 +358,39 @@ def test_the_validator_is_not_a_rubber_stamp(
     extra = json.loads(good)
     extra["device"]["colour"] = "red"
 
-    def request(body: bytes, authorized: bool = True) -> MockRequest:
+    def request(body: bytes, authorized: bool = True, path: str | None = None) -> MockRequest:
         headers = {"content-type": "application/json"}
         if authorized:
             headers["authorization"] = "Bearer t"
         return MockRequest(
             fake_carrier.recorder.url,
             "post",
-            fake_carrier.base_path + "/sessions",
+            path or fake_carrier.base_path + "/sessions",
             headers=headers,
             data=body,
         )
+
+    def error(body: dict[str, object]) -> MockResponse:
+        return MockResponse(json.dumps(body).encode(), status_code=422)
 
     qod_openapi.validate_request(request(good))
     with pytest.raises(Exception, match=r"."):
         qod_openapi.validate_request(request(bad))
     with pytest.raises(Exception, match=r"."):
         qod_openapi.validate_request(request(good, authorized=False))
+    if fake_carrier.version == "vwip":  # 1.1.0 gives this rule in words only (see config)
+        bad_server = good.replace(b"198.51.100.0/24", b"256.10.10.10/33")
+        with pytest.raises(Exception, match=r"."):
+            qod_openapi.validate_request(request(bad_server))
+    other_version = "/quality-on-demand/" + ("vwip" if fake_carrier.version == "v1" else "v1")
+    with pytest.raises(Exception, match=r"."):
+        qod_openapi.validate_request(request(good, path=other_version + "/sessions"))
     assert strictness.check("CreateSession", json.loads(good)) == []
     assert strictness.check("CreateSession", extra) == ["$.device.colour"]
+    refused = error_info(422, "SERVICE_NOT_APPLICABLE", "Not for this device.")
+    qod_openapi.validate_response(request(good), error(refused))
+    with pytest.raises(Exception, match=r"."):
+        qod_openapi.validate_response(request(good), error({"error": "no"}))
 
 
 @pytest.mark.parametrize(
