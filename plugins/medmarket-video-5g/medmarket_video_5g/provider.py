@@ -27,7 +27,7 @@ from medmarket import (
     QosSession,
     coturn_credential,
 )
-from medmarket_video_5g.config import CarrierConfig
+from medmarket_video_5g.config import QOD_VERSIONS, CarrierConfig
 from medmarket_video_5g.qod import (
     ApplicationServer,
     CreateSession,
@@ -94,10 +94,13 @@ class FiveGProvider:
             if call.wants_high_throughput
             else self.config.qos_profile
         )
+        server = self.config.application_server_addresses
         info = await self.qod.create_session(
             CreateSession(
                 device=device,
-                application_server=ApplicationServer(ipv4_address=self.config.application_server),
+                application_server=ApplicationServer(
+                    ipv4_address=server.ipv4, ipv6_address=server.ipv6
+                ),
                 qos_profile=profile,
                 duration=duration,
             )
@@ -133,7 +136,8 @@ class FiveGProvider:
         )
 
     async def health(self) -> HealthReport:
-        return HealthReport(healthy=True, detail=f"QoD at {self.config.qod_url}")
+        version = QOD_VERSIONS[self.config.qod_version]
+        return HealthReport(healthy=True, detail=f"Quality-On-Demand {version} at {self.qod.base}")
 
 
 def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

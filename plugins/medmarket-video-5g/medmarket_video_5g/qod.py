@@ -1,10 +1,19 @@
 """A client for the carrier's CAMARA Quality-On-Demand API (sessions: create, extend,
 delete, retrieve by device), speaking exactly what the OpenAPI document says: JSON bodies
-with only declared properties, an ``x-correlator`` on every request, bearer tokens."""
+with only declared properties, an ``x-correlator`` on every request, bearer tokens. A 401
+(CAMARA's "authenticate again") drops the cached client-credentials token and asks once
+more with a fresh one.
+
+It speaks the version the configuration names (1.1.0 by default, or the work in progress):
+the two differ, for what is sent and read here, only in their base path (``/v1`` or
+``/vwip``); the bodies below are valid under both, and their answers parse alike (the
+work in progress may describe the application server by a list of addresses, which is
+not read back)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 import uuid
 from typing import Any, Literal
@@ -12,7 +21,9 @@ from typing import Any, Literal
 import httpx
 import msgspec
 
-from medmarket_video_5g.config import CarrierConfig
+from medmarket_video_5g.config import PREFIX, CarrierConfig
+
+log = logging.getLogger("medmarket.video.5g")
 
 
 class QodError(Exception):
@@ -40,7 +51,10 @@ class Device(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
 
 
 class ApplicationServer(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    ipv4_address: str
+    """An IPv4 and/or an IPv6 address or network (at least one)."""
+
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
 
 
 class CreateSession(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -86,7 +100,7 @@ RELEASE_TIMEOUT_SECONDS = 30.0
 class QodClient:
     def __init__(self, config: CarrierConfig, *, timeout: float) -> None:
         self.config = config
-        self.base = config.qod_url.rstrip("/")
+        self.base = config.qod_base_url
         self.timeout = timeout
         # Finding and deleting sessions releases what costs money, and nobody waits on it
         # but the core, whose guard decides how long: a slow carrier is given time here.
@@ -107,9 +121,38 @@ class QodClient:
         if response.status_code != 200:
             raise QodError(response.status_code, "TOKEN", "the carrier refused our credentials")
         token = msgspec.json.decode(response.content, type=_TokenResponse)
-        # Renew a little early so a token never expires in flight.
+        # Renew a little early so a token never expires in flight (and at once after a 401).
         self._token = (token.access_token, time.monotonic() + max(token.expires_in - 30, 1))
         return token.access_token
+
+    def _forget(self, token: str) -> None:
+        """Drop the cached token the carrier refused (unless another call replaced it)."""
+        if self._token is not None and self._token[0] == token:
+            self._token = None
+
+    async def _send(
+        self,
+        http: httpx.AsyncClient,
+        method: str,
+        path: str,
+        content: bytes | None,
+        correlator: str,
+    ) -> tuple[httpx.Response, str]:
+        token = await self._bearer(http)
+        headers = {
+            "authorization": f"Bearer {token}",
+            "x-correlator": correlator,
+            "accept": "application/json",
+        }
+        if content is not None:
+            headers["content-type"] = "application/json"
+        try:
+            response = await http.request(
+                method, self.base + path, content=content, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise QodError(0, "UNREACHABLE", str(exc)) from exc
+        return response, token
 
     async def _call(
         self,
@@ -120,24 +163,22 @@ class QodClient:
         *,
         timeout: float | None = None,
     ) -> bytes:
+        content = None if body is None else _encoder.encode(body)
+        correlator = str(uuid.uuid4())  # one call, even when it is asked twice
         async with httpx.AsyncClient(timeout=timeout or self.timeout) as http:
-            headers = {
-                "authorization": f"Bearer {await self._bearer(http)}",
-                "x-correlator": str(uuid.uuid4()),
-                "accept": "application/json",
-            }
-            content = None
-            if body is not None:
-                content = _encoder.encode(body)
-                headers["content-type"] = "application/json"
-            try:
-                response = await http.request(
-                    method, self.base + path, content=content, headers=headers
-                )
-            except httpx.HTTPError as exc:
-                raise QodError(0, "UNREACHABLE", str(exc)) from exc
+            response, token = await self._send(http, method, path, content, correlator)
+            if response.status_code == 401 and not self.config.access_token:
+                # CAMARA's 401 means "authenticate again": the carrier revoked the token, or
+                # ended it before the expiry it gave. It refused the request before acting on
+                # it, so asking once more, with a fresh token, cannot do anything twice.
+                self._forget(token)
+                response, _ = await self._send(http, method, path, content, correlator)
+                if response.status_code == 401:
+                    log.warning("the carrier refused a fresh token too: %s %s", method, path)
+            elif response.status_code == 401:
+                log.warning("the carrier refused %sACCESS_TOKEN: %s %s", PREFIX, method, path)
         if response.status_code != expected:
-            raise _error(response)
+            raise qod_error(response)
         return response.content
 
     async def create_session(self, request: CreateSession) -> SessionInfo:
@@ -174,7 +215,9 @@ class QodClient:
                 raise
 
 
-def _error(response: httpx.Response) -> QodError:
+def qod_error(response: httpx.Response) -> QodError:
+    """The carrier's error answer (CAMARA's ErrorInfo: status, code, message) as a QodError;
+    a body that is not one (a gateway's page, say) keeps its HTTP status."""
     try:
         info: Any = msgspec.json.decode(response.content, type=_ErrorInfo)
         return QodError(response.status_code, info.code, info.message)

@@ -1,6 +1,9 @@
 """A fake carrier: a local HTTP server speaking CAMARA Quality-On-Demand, which validates
-every request the plugin sends and every response it gives against the OpenAPI document
-(with openapi-core, independent of the plugin's own code)."""
+every request the plugin sends and every response it gives against the OpenAPI document of
+the version in use (with openapi-core, independent of the plugin's own code).
+
+Every test that uses the carrier runs once per version the plugin speaks: 1.1.0 (``v1``,
+the default) and the work in progress (``vwip``)."""
 
 from __future__ import annotations
 
@@ -23,31 +26,58 @@ from openapi_core.testing import MockRequest, MockResponse
 from medmarket.testing.http_recorder import HttpRecorder, Recorded, Reply
 
 HERE = Path(__file__).resolve().parent
-BASE_PATH = "/quality-on-demand/vwip"
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a secret
+# The token the test carrier takes as MEDMARKET_5G_ACCESS_TOKEN.
+STATIC_TOKEN = "carrier-token"  # noqa: S105 - a test value
 
 
-# The carrier's contract, vendored unchanged with its licence (see specs/camara-qod/SOURCE.md).
+# The carrier's contracts, vendored unchanged with their licence (see specs/camara-qod/SOURCE.md).
 QOD_SPEC_FOLDER = HERE.parent / "specs" / "camara-qod"
+QOD_DOCUMENTS = {
+    "v1": QOD_SPEC_FOLDER / "r3.2-stable" / "quality-on-demand.yaml",
+    "vwip": QOD_SPEC_FOLDER / "quality-on-demand.yaml",
+}
+
+
+def base_path(version: str) -> str:
+    return f"/quality-on-demand/{version}"
+
+
+@pytest.fixture(scope="session", params=sorted(QOD_DOCUMENTS))
+def qod_version(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture(scope="session")
-def qod_spec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The QoD document with the common files where its references point."""
+def qod_spec_path(qod_version: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The version's QoD document; the work in progress with the common files where its
+    references point (1.1.0 is self-contained)."""
+    if qod_version != "vwip":
+        return QOD_DOCUMENTS[qod_version]
     root = tmp_path_factory.mktemp("camara")
-    shutil.copytree(QOD_SPEC_FOLDER, root / "camara-qod")
+    shutil.copytree(
+        QOD_SPEC_FOLDER, root / "camara-qod", ignore=shutil.ignore_patterns("r3.2-stable")
+    )
     shutil.copytree(HERE / "camara_common", root / "common")
     return root / "camara-qod" / "quality-on-demand.yaml"
 
 
 @pytest.fixture(scope="session")
 def qod_openapi(qod_spec_path: Path) -> OpenAPI:
-    return OpenAPI.from_file_path(str(qod_spec_path))
+    document = yaml.safe_load(qod_spec_path.read_text())
+    schemes = document["components"]["securitySchemes"]
+    if schemes["openId"].get("type") == "openIdConnect":
+        # As in camara_common/: the access token OpenID Connect yields travels as a bearer
+        # token, which the validator can check (it does not evaluate openIdConnect).
+        schemes["openId"] = {"type": "http", "scheme": "bearer"}
+    return OpenAPI.from_dict(document, base_uri=qod_spec_path.as_uri())
 
 
 class Strictness:
-    """The document's "request body strictness" rule (undeclared properties, at any depth,
-    are refused), which its schemas alone do not express (they combine parts with allOf)."""
+    """The work in progress's "request body strictness" rule (undeclared properties, at any
+    depth, are refused), which its schemas alone do not express (they combine parts with
+    allOf). 1.1.0 does not state the rule, but a carrier may refuse what it does not know all
+    the same: the plugin is held to it under both."""
 
     def __init__(self, spec_path: Path) -> None:
         self.spec_path = spec_path
@@ -109,15 +139,37 @@ def _timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def error_info(status: int, code: str, message: str) -> dict[str, Any]:
+    """CAMARA's ErrorInfo, the body of every error answer."""
+    return {"status": status, "code": code, "message": message}
+
+
+NOT_FOUND = error_info(404, "NOT_FOUND", "The specified resource is not found.")
+UNAUTHENTICATED = error_info(
+    401,
+    "UNAUTHENTICATED",
+    "Request not authenticated due to missing, invalid, or expired credentials."
+    " A new authentication is required.",
+)
+
+
 @dataclass
 class FakeCarrier:
     openapi: OpenAPI
     strictness: Strictness
+    version: str
     recorder: HttpRecorder = field(init=False)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
+    # Bearer tokens the carrier takes: the static one, and each it issues (until revoked).
+    valid_tokens: set[str] = field(default_factory=lambda: {STATIC_TOKEN})
     tokens_issued: int = 0
+    # The tokens it answered 401 to, in order.
+    refused_tokens: list[str] = field(default_factory=list)
+    # False: every token is refused, even one just issued (our client was blocked, say).
+    accepts_tokens: bool = True
     # "unavailable": the network cannot give QoS; "refuse": 422 SERVICE_NOT_APPLICABLE;
+    # "requested": sessions are created REQUESTED (the network has not started them yet);
     # "slow": answers after ``slow_seconds``.
     mode: str = "normal"
     slow_seconds: float = 5.0
@@ -127,24 +179,39 @@ class FakeCarrier:
         self.recorder = HttpRecorder(self.respond)
 
     @property
-    def qod_url(self) -> str:
-        return self.recorder.url + BASE_PATH
+    def api_root(self) -> str:
+        """The document's ``{apiRoot}``: what ``MEDMARKET_5G_QOD_URL`` names."""
+        return self.recorder.url
+
+    @property
+    def base_path(self) -> str:
+        return base_path(self.version)
+
+    @property
+    def qod_base_url(self) -> str:
+        return self.api_root + self.base_path
 
     @property
     def token_url(self) -> str:
         return self.recorder.url + TOKEN_PATH
 
     def qod_requests(self) -> list[Recorded]:
-        return [r for r in self.recorder.requests if r.path.startswith(BASE_PATH)]
+        return [r for r in self.recorder.requests if r.path.startswith(self.base_path + "/")]
+
+    def revoke_tokens(self) -> None:
+        """Every token issued so far (and the static one) stops working, long before the
+        expiry the carrier gave."""
+        with self.lock:
+            self.valid_tokens.clear()
 
     # -- serving ---------------------------------------------------------------------------
     def respond(self, request: Recorded) -> Reply:
         if request.path == TOKEN_PATH:
             with self.lock:
                 self.tokens_issued += 1
-            return Reply(
-                200, {"access_token": "carrier-token", "token_type": "Bearer", "expires_in": 3600}
-            )
+                token = f"issued-{self.tokens_issued}"
+                self.valid_tokens.add(token)
+            return Reply(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
         mock = MockRequest(
             self.recorder.url,
             request.method.lower(),
@@ -160,10 +227,9 @@ class FakeCarrier:
                 raise ValueError(f"undeclared properties {undeclared}")
         except Exception as exc:
             self.violations.append(f"request {request.method} {request.path}: {exc!r}")
-            return Reply(400, {"status": 400, "code": "INVALID_ARGUMENT", "message": "invalid"})
-        if request.headers.get("authorization") != "Bearer carrier-token":
-            self.violations.append("request without the carrier's bearer token")
-        reply = self._answer(request)
+            reply = Reply(400, error_info(400, "INVALID_ARGUMENT", f"invalid: {exc}"[:200]))
+        else:
+            reply = self._authenticate(request) or self._answer(request)
         response = MockResponse(
             json.dumps(reply.body).encode() if reply.body is not None else b"",
             status_code=reply.status,
@@ -174,6 +240,15 @@ class FakeCarrier:
         except Exception as exc:
             self.violations.append(f"response to {request.method} {request.path}: {exc!r}")
         return reply
+
+    def _authenticate(self, request: Recorded) -> Reply | None:
+        """A 401 for a token the carrier does not take (the validator saw there is one)."""
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        with self.lock:
+            if self.accepts_tokens and token in self.valid_tokens:
+                return None
+            self.refused_tokens.append(token)
+        return Reply(401, UNAUTHENTICATED)
 
     def _undeclared(self, request: Recorded) -> list[str]:
         path = urlsplit(request.path).path
@@ -187,18 +262,18 @@ class FakeCarrier:
 
     def _answer(self, request: Recorded) -> Reply:
         delay = self.slow_seconds if self.mode == "slow" else 0.0
-        parts = urlsplit(request.path).path[len(BASE_PATH) :].strip("/").split("/")
+        parts = urlsplit(request.path).path.removeprefix(self.base_path).strip("/").split("/")
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         with self.lock:
             if request.method == "POST" and parts == ["sessions"]:
                 if self.mode == "refuse":
                     return Reply(
                         422,
-                        {
-                            "status": 422,
-                            "code": "SERVICE_NOT_APPLICABLE",
-                            "message": "The service is not available for the provided identifier.",
-                        },
+                        error_info(
+                            422,
+                            "SERVICE_NOT_APPLICABLE",
+                            "The service is not available for the provided identifier.",
+                        ),
                     )
                 body = request.json()
                 session = {
@@ -218,6 +293,9 @@ class FakeCarrier:
                         duration=1,
                         expiresAt=_timestamp(now),
                     )
+                if self.mode == "requested":  # no clock yet: neither startedAt nor expiresAt
+                    session["qosStatus"] = "REQUESTED"
+                    del session["startedAt"], session["expiresAt"]
                 self.sessions[session["sessionId"]] = session
                 return Reply(201, session, delay=delay)
             if request.method == "POST" and parts == ["retrieve-sessions"]:
@@ -230,15 +308,19 @@ class FakeCarrier:
                 return Reply(200, mine, delay=delay)
             session = self.sessions.get(parts[1]) if len(parts) >= 2 else None
             if session is None:
-                return Reply(
-                    404,
-                    {
-                        "status": 404,
-                        "code": "NOT_FOUND",
-                        "message": "The specified resource is not found.",
-                    },
-                )
+                return Reply(404, NOT_FOUND)
             if request.method == "POST" and parts[2:] == ["extend"]:
+                if session["qosStatus"] != "AVAILABLE":
+                    return Reply(
+                        409,
+                        error_info(
+                            409,
+                            "QUALITY_ON_DEMAND.SESSION_EXTENSION_NOT_ALLOWED",
+                            "Extending the session duration is not allowed in the current state"
+                            f" ({session['qosStatus']}). The session must be in the AVAILABLE"
+                            " state.",
+                        ),
+                    )
                 extra = request.json()["requestedAdditionalDuration"]
                 session["duration"] += extra
                 expires = dt.datetime.fromisoformat(session["expiresAt"].replace("Z", "+00:00"))
@@ -247,7 +329,9 @@ class FakeCarrier:
             if request.method == "DELETE" and len(parts) == 2:
                 del self.sessions[parts[1]]
                 return Reply(204, None, delay=delay)
-        return Reply(404, {"status": 404, "code": "NOT_FOUND", "message": "no such operation"})
+            if request.method == "GET" and len(parts) == 2:
+                return Reply(200, session, delay=delay)
+        return Reply(404, NOT_FOUND)
 
 
 @pytest.fixture
@@ -256,8 +340,10 @@ def strictness(qod_spec_path: Path) -> Strictness:
 
 
 @pytest.fixture
-def fake_carrier(qod_openapi: OpenAPI, strictness: Strictness) -> Iterator[FakeCarrier]:
-    carrier = FakeCarrier(qod_openapi, strictness)
+def fake_carrier(
+    qod_openapi: OpenAPI, strictness: Strictness, qod_version: str
+) -> Iterator[FakeCarrier]:
+    carrier = FakeCarrier(qod_openapi, strictness, qod_version)
     with carrier.recorder.serving():
         yield carrier
     assert carrier.violations == []

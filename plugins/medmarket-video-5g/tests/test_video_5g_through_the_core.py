@@ -17,22 +17,32 @@ from litestar import Litestar
 
 from medmarket.app import create_app
 from medmarket.consults.tests.helpers import booked_visit, ok
+from medmarket.plugin_manager import PluginHost
 from medmarket.testing.fixtures import client_for, make_settings, running
 from medmarket.testing.payments import stripe_settings
 
-from .conftest import BASE_PATH, FakeCarrier
+from .conftest import STATIC_TOKEN, FakeCarrier
 
 
 @pytest.fixture
 async def app_with_carrier(
+    request: pytest.FixtureRequest,
     database_url: str,
     localstripe_url: str,
     tmp_path: Path,
     fake_carrier: FakeCarrier,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Litestar]:
-    monkeypatch.setenv("MEDMARKET_5G_QOD_URL", fake_carrier.qod_url)
-    monkeypatch.setenv("MEDMARKET_5G_ACCESS_TOKEN", "carrier-token")
+    """The platform with the carrier installed, holding a static access token, or (with the
+    parameter "client-credentials") fetching its tokens."""
+    monkeypatch.setenv("MEDMARKET_5G_QOD_URL", fake_carrier.api_root)
+    monkeypatch.setenv("MEDMARKET_5G_QOD_VERSION", fake_carrier.version)
+    if getattr(request, "param", None) == "client-credentials":
+        monkeypatch.setenv("MEDMARKET_5G_TOKEN_URL", fake_carrier.token_url)
+        monkeypatch.setenv("MEDMARKET_5G_CLIENT_ID", "medmarket")
+        monkeypatch.setenv("MEDMARKET_5G_CLIENT_SECRET", "s3cret")
+    else:
+        monkeypatch.setenv("MEDMARKET_5G_ACCESS_TOKEN", STATIC_TOKEN)
     monkeypatch.setenv("MEDMARKET_5G_APPLICATION_SERVER", "198.51.100.10")
     monkeypatch.setenv("MEDMARKET_5G_TURN_URLS", "turn:edge1.carrier.example:3478")
     monkeypatch.setenv("MEDMARKET_5G_TURN_SECRET", "edge-turn-secret-123456")
@@ -103,8 +113,35 @@ async def test_when_the_carrier_fails_the_call_goes_ahead_without_qos(
         closed = await orphans_closed(app_with_carrier, consultation)
         assert fake_carrier.sessions == {}
         assert len(closed) == 1
-        paths = [r.path.removeprefix(BASE_PATH) for r in fake_carrier.qod_requests()]
+        paths = [r.path.removeprefix(fake_carrier.base_path) for r in fake_carrier.qod_requests()]
         assert paths == ["/sessions", "/retrieve-sessions", f"/sessions/{closed[0]}"]
+    assert fake_carrier.sessions == {}
+
+
+@pytest.mark.parametrize("app_with_carrier", ["client-credentials"], indirect=True)
+async def test_a_token_revoked_mid_call_costs_the_call_nothing(
+    app_with_carrier: Litestar, fake_carrier: FakeCarrier
+) -> None:
+    consultation, the_token = await ultrasound_in_progress(app_with_carrier)
+    body = await post(app_with_carrier, consultation, "setup", the_token)
+    assert body["qos"] is not None
+    fake_carrier.revoke_tokens()
+    await post(app_with_carrier, consultation, "teardown", the_token)
+    assert fake_carrier.sessions == {}  # deleted with a fresh token
+    assert fake_carrier.tokens_issued == 2 and fake_carrier.refused_tokens == ["issued-1"]
+
+
+@pytest.mark.parametrize("app_with_carrier", ["client-credentials"], indirect=True)
+async def test_when_even_a_fresh_token_is_refused_the_call_goes_ahead_without_qos(
+    app_with_carrier: Litestar, fake_carrier: FakeCarrier
+) -> None:
+    consultation, the_token = await ultrasound_in_progress(app_with_carrier)
+    fake_carrier.accepts_tokens = False
+    body = await post(app_with_carrier, consultation, "setup", the_token)
+    assert body["qos"] is None and body["degraded"] == ["qos"]
+    assert body["ice_servers"][0]["urls"] == ["turn:edge1.carrier.example:3478"]
+    creates = [r for r in fake_carrier.qod_requests() if r.path.endswith("/sessions")]
+    assert len(creates) == 2  # asked again once, with a fresh token
     assert fake_carrier.sessions == {}
 
 
@@ -159,3 +196,17 @@ async def test_the_carrier_hears_the_patients_phone_and_address(
     assert created.json()["device"] == device
     await post(app_with_carrier, consultation, "teardown", the_token)
     assert fake_carrier.sessions == {}
+
+
+def test_a_bad_setting_keeps_the_provider_out_and_names_the_variable(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused at start-up, not by the carrier on every call: the platform starts without the
+    provider and says why (the log, ``medmarket plugins``)."""
+    monkeypatch.setenv("MEDMARKET_5G_QOD_URL", "https://api.carrier.example")
+    monkeypatch.setenv("MEDMARKET_5G_ACCESS_TOKEN", "carrier-token")
+    monkeypatch.setenv("MEDMARKET_5G_APPLICATION_SERVER", "256.10.10.10/33")
+    host = PluginHost(make_settings(database_url))
+    assert "carrier-5g" not in host.video_providers.adapters
+    [plugin] = [info for info in host.describe() if info.name == "medmarket-video-5g"]
+    assert plugin.error is not None and "MEDMARKET_5G_APPLICATION_SERVER" in plugin.error
