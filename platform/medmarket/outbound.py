@@ -118,9 +118,9 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         for address in addresses:
             reason = self.policy.refusal(ipaddress.ip_address(address.split("%", 1)[0]))
             if reason is not None:
+                named = host if address == host else f"{host} (resolved to {address})"
                 raise OutboundRefused(
-                    f"{host} resolves to {address}: {reason} (not in "
-                    "MEDMARKET_OUTBOUND_ALLOWED_NETWORKS)"
+                    f"{named}: {reason}, not in MEDMARKET_OUTBOUND_ALLOWED_NETWORKS"
                 )
         if not addresses:
             raise httpcore.ConnectError(f"{host}: no address")

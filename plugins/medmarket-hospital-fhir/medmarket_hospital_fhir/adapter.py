@@ -40,14 +40,15 @@ from medmarket_hospital_fhir.resources import (
 )
 
 TITLES: tuple[str, ...] = get_args(Title)
+_PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+BASE_URL_PATTERN = r"^https?://(\[[0-9A-Fa-f:.]+\]|[^\s/?#@:\[\]]+)(:" + _PORT + r")?(/[^\s?#@]*)?$"
 _RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
 class FhirHospitalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    # The FHIR R4 base URL, e.g. https://his.example-hospital.cn/fhir
-    base_url: Annotated[
-        str, msgspec.Meta(pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$", max_length=500)
-    ]
+    # The FHIR R4 base URL, e.g. https://his.example-hospital.cn/fhir: http or https, a
+    # host (a name, an IPv4 or a bracketed IPv6 address), an optional port, no credentials.
+    base_url: Annotated[str, msgspec.Meta(pattern=BASE_URL_PATTERN, max_length=500)]
     # The identifier system under which the server records practice licence numbers.
     licence_system: Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
     # This hospital's Organization resource id on that server.

@@ -7,18 +7,24 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import msgspec
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.practitionerrole import PractitionerRole
+from litestar import Litestar
+from medmarket_hospital_fhir import FhirHospitalType, medmarket_hospital_adapters
 
+from medmarket.app import create_app
+from medmarket.settings import Settings
+from medmarket.testing.fixtures import running
 from medmarket.testing.http_recorder import HttpRecorder, Recorded, Reply
 
 LICENCE_SYSTEM = "https://his.example-hospital.cn/fhir/sid/practice-licence"
@@ -217,6 +223,35 @@ def fhir_server() -> Iterator[FhirServer]:
     recorder.responder = server.answer
     with recorder.serving():
         yield server
+
+
+LOOPBACK_ALLOWED = {"outbound_allowed_networks": ["127.0.0.1/32"]}
+
+
+@pytest.fixture(scope="session")
+def loopback_settings(settings: Settings) -> Settings:
+    """The session's settings with the operator's allow-list for the test servers, which
+    listen on 127.0.0.1 (a stand-in for a hospital reached over a private network)."""
+    return msgspec.structs.replace(settings, **LOOPBACK_ALLOWED)
+
+
+def fhir_type_for(settings: Settings) -> FhirHospitalType:
+    """The adapter type as the plugin's hook offers it for ``settings``."""
+    [offered] = medmarket_hospital_adapters(settings=settings)
+    assert isinstance(offered, FhirHospitalType)
+    return offered
+
+
+@pytest.fixture
+def fhir_type(loopback_settings: Settings) -> FhirHospitalType:
+    return fhir_type_for(loopback_settings)
+
+
+@pytest.fixture(scope="session")
+async def fhir_app(loopback_settings: Settings) -> AsyncIterator[Litestar]:
+    """The platform with the operator's allow-list for 127.0.0.1."""
+    async with running(create_app(loopback_settings)) as application:
+        yield application
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ PractitionerRole; and against servers that are malformed, slow, failing or down.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,12 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 import msgspec
 import pytest
 from medmarket_hospital_fhir import (
-    ALLOW_PRIVATE_NETWORKS,
+    UNREACHABLE,
     FhirError,
     FhirHospital,
     FhirHospitalConfig,
     FhirHospitalType,
-    allows_private_networks,
 )
 from medmarket_hospital_fhir.client import MAX_RESPONSE_BYTES
 
@@ -25,7 +25,14 @@ from medmarket import AffiliationQuery, LicenceQuery
 from medmarket.settings import Settings
 from medmarket.testing.http_recorder import Recorded, Reply
 
-from .conftest import LICENCE_SYSTEM, ORGANIZATION, outcome, practitioner, role
+from .conftest import (
+    LICENCE_SYSTEM,
+    ORGANIZATION,
+    fhir_type_for,
+    outcome,
+    practitioner,
+    role,
+)
 
 LICENCE = "110330200000007"
 QUERY = LicenceQuery(licence_number=LICENCE, full_name="李文华")
@@ -45,8 +52,8 @@ def config(base: str, **changes: Any) -> FhirHospitalConfig:
 
 
 @pytest.fixture
-async def hospital(fhir_server: Any) -> AsyncIterator[FhirHospital]:
-    adapter = FhirHospitalType().create(config(fhir_server.base_url))
+async def hospital(fhir_server: Any, fhir_type: FhirHospitalType) -> AsyncIterator[FhirHospital]:
+    adapter = fhir_type.create(config(fhir_server.base_url))
     yield adapter
     await adapter.aclose()
 
@@ -247,27 +254,33 @@ async def test_malformed_and_failing_servers_raise_a_clear_error(
         await hospital.confirm_affiliation(AFFILIATION)
 
 
-async def test_a_slow_server_times_out(fhir_server: Any) -> None:
+async def test_a_slow_server_times_out(fhir_server: Any, fhir_type: FhirHospitalType) -> None:
     fhir_server.override = lambda request: Reply(delay=3.0, body={})
-    adapter = FhirHospitalType().create(config(fhir_server.base_url, timeout_seconds=0.3))
+    adapter = fhir_type.create(config(fhir_server.base_url, timeout_seconds=0.3))
     started = time.monotonic()
     try:
-        with pytest.raises(FhirError, match="no answer in time"):
+        with pytest.raises(FhirError, match=f"^{UNREACHABLE}$"):
             await adapter.verify_licence(QUERY)
     finally:
         await adapter.aclose()
     assert time.monotonic() - started < 2
 
 
-async def test_a_server_that_is_down(closed_port: int) -> None:
-    adapter = FhirHospitalType().create(config(f"http://127.0.0.1:{closed_port}/fhir"))
+async def test_a_server_that_is_down(
+    closed_port: int, fhir_type: FhirHospitalType, caplog: pytest.LogCaptureFixture
+) -> None:
+    adapter = fhir_type.create(config(f"http://127.0.0.1:{closed_port}/fhir"))
     try:
-        with pytest.raises(FhirError, match="ConnectError"):
+        with (
+            caplog.at_level(logging.WARNING, logger="medmarket.hospital.fhir"),
+            pytest.raises(FhirError, match=f"^{UNREACHABLE}$"),
+        ):
             await adapter.confirm_affiliation(AFFILIATION)
         report = await adapter.health()
     finally:
         await adapter.aclose()
-    assert report.healthy is False
+    assert (report.healthy, report.detail) == (False, UNREACHABLE)
+    assert "ConnectError" in caplog.text  # what happened is in the server's log only
 
 
 @pytest.mark.parametrize(("version", "healthy"), [("4.0.1", True), ("5.0.0", False)])
@@ -280,10 +293,12 @@ async def test_health_asks_for_an_r4_capability_statement(
     assert version in report.detail
 
 
-async def test_ending_an_affiliation_writes_only_when_allowed(fhir_server: Any) -> None:
+async def test_ending_an_affiliation_writes_only_when_allowed(
+    fhir_server: Any, fhir_type: FhirHospitalType
+) -> None:
     fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r1", "p1"))
-    read_only = FhirHospitalType().create(config(fhir_server.base_url))
-    writer = FhirHospitalType().create(config(fhir_server.base_url, end_affiliation_writes=True))
+    read_only = fhir_type.create(config(fhir_server.base_url))
+    writer = fhir_type.create(config(fhir_server.base_url, end_affiliation_writes=True))
     try:
         await read_only.end_affiliation(AFFILIATION, "离职")
         assert fhir_server.updates == []
@@ -305,6 +320,8 @@ async def test_ending_an_affiliation_writes_only_when_allowed(fhir_server: Any) 
     [
         ({"base_url": "ftp://his.example/fhir"}, "base_url"),
         ({"base_url": "https://user:pw@his.example/fhir"}, "base_url"),
+        ({"base_url": "https://his.example:70000/fhir"}, "base_url"),
+        ({"base_url": "https://his.example/fhir?_format=json"}, "base_url"),
         ({"organization_id": "../Patient/1"}, "organization_id"),
         ({"timeout_seconds": 120}, "timeout_seconds"),
         ({"licence_system": ""}, "licence_system"),
@@ -315,24 +332,35 @@ def test_configuration_is_validated(changes: dict[str, Any], field: str) -> None
         config("https://his.example/fhir", **changes)
 
 
-async def test_private_addresses_are_refused_unless_allowed(fhir_server: Any) -> None:
-    guarded = FhirHospitalType(allow_private_networks=False).create(config(fhir_server.base_url))
-    try:
-        with pytest.raises(FhirError, match=r"non-public address 127\.0\.0\.1"):
-            await guarded.verify_licence(QUERY)
-    finally:
-        await guarded.aclose()
-    assert fhir_server.recorder.requests == []  # nothing was sent
-
-
-def test_production_allows_private_networks_only_when_told(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("environment", ["development", "test", "production"])
+async def test_loopback_is_refused_without_the_operators_allow_list(
+    fhir_server: Any, settings: Settings, closed_port: int, environment: str
 ) -> None:
-    production = msgspec.structs.replace(settings, environment="production")
-    monkeypatch.delenv(ALLOW_PRIVATE_NETWORKS, raising=False)
-    assert allows_private_networks(settings) is True
-    assert allows_private_networks(production) is False
-    monkeypatch.setenv(ALLOW_PRIVATE_NETWORKS, "true")
-    assert allows_private_networks(production) is True
-    monkeypatch.setenv(ALLOW_PRIVATE_NETWORKS, "false")
-    assert allows_private_networks(settings) is False
+    plain = msgspec.structs.replace(settings, environment=environment)
+    assert plain.outbound_allowed_networks == []
+    guarded = fhir_type_for(plain)
+    answers = []
+    for base_url in (fhir_server.base_url, f"http://127.0.0.1:{closed_port}/fhir"):
+        adapter = guarded.create(config(base_url))
+        try:
+            with pytest.raises(FhirError) as caught:
+                await adapter.verify_licence(QUERY)
+            answers.append((str(caught.value), (await adapter.health()).detail))
+        finally:
+            await adapter.aclose()
+    # An open port and a closed one read the same, and nothing reached the open one.
+    assert answers == [(UNREACHABLE, UNREACHABLE)] * 2
+    assert fhir_server.recorder.requests == []
+
+
+async def test_the_allow_list_lets_a_private_hospital_network_through(
+    fhir_server: Any, loopback_settings: Settings
+) -> None:
+    assert loopback_settings.outbound_allowed_networks == ["127.0.0.1/32"]
+    adapter = fhir_type_for(loopback_settings).create(config(fhir_server.base_url))
+    try:
+        report = await adapter.health()
+    finally:
+        await adapter.aclose()
+    assert report.healthy is True
+    assert [r.path for r in fhir_server.recorder.requests] == ["/fhir/metadata"]
