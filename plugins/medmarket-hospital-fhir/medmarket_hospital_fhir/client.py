@@ -39,7 +39,7 @@ def _outcome_text(body: bytes) -> str:
         return ""
     if outcome.resource_type != "OperationOutcome":
         return ""
-    return "; ".join(issue.diagnostics or issue.code or "" for issue in outcome.issue)[:300]
+    return "; ".join(text for issue in outcome.issue if (text := issue.text()))[:300]
 
 
 class FhirClient:

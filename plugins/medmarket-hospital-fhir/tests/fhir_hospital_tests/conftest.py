@@ -124,14 +124,15 @@ def searchset(base: str, resources: list[dict[str, Any]]) -> dict[str, Any]:
     )
 
 
-def outcome(diagnostics: str, code: str = "exception") -> dict[str, Any]:
-    return valid(
-        OperationOutcome,
-        {
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics}],
-        },
-    )
+def outcome(text: str, code: str = "exception", *, in_details: bool = False) -> dict[str, Any]:
+    """An OperationOutcome with ``text`` in ``diagnostics``, or in ``details.text`` where
+    many servers put the words meant for people."""
+    issue: dict[str, Any] = {"severity": "error", "code": code}
+    if in_details:
+        issue["details"] = {"text": text}
+    else:
+        issue["diagnostics"] = text
+    return valid(OperationOutcome, {"resourceType": "OperationOutcome", "issue": [issue]})
 
 
 @dataclass
@@ -160,6 +161,10 @@ class FhirServer:
     def answer(self, request: Recorded) -> Reply:
         if self.override is not None:
             return self.override(request)
+        return self.serve(request)
+
+    def serve(self, request: Recorded) -> Reply:
+        """The normal answer (an ``override`` may call it and change what it did)."""
         url = urlsplit(request.path)
         query = {key: values[0] for key, values in parse_qs(url.query).items()}
         path = url.path.removeprefix("/fhir/")
@@ -207,7 +212,9 @@ class FhirServer:
             return Reply(body=current, headers={**FHIR_JSON, "ETag": etag})
         if request.headers.get("if-match") != etag:
             return Reply(
-                status=412, body=outcome("version conflict", "conflict"), headers=FHIR_JSON
+                status=412,
+                body=outcome("资源已被他人修改（版本不符）", "processing", in_details=True),
+                headers=FHIR_JSON,
             )
         updated = valid(PractitionerRole, request.json())
         updated["meta"] = {"versionId": str(int(current["meta"]["versionId"]) + 1)}

@@ -222,6 +222,11 @@ def _unauthorised(request: Recorded) -> Reply:
     return Reply(status=401, body=outcome("token expired", "login"))
 
 
+def _unauthorised_in_details(request: Recorded) -> Reply:
+    # Where many servers put the words for people; the issue code alone says only "login".
+    return Reply(status=401, body=outcome("访问令牌已过期，请重新登录", "login", in_details=True))
+
+
 def _huge(request: Recorded) -> Reply:
     return Reply(body="x" * (MAX_RESPONSE_BYTES + 10), headers={"content-type": "application/json"})
 
@@ -240,6 +245,7 @@ def _metadata_instead(request: Recorded) -> Reply:
         (_wrong_types, "malformed"),
         (_server_error, "HTTP 500: database connection lost"),
         (_unauthorised, "HTTP 401: token expired"),
+        (_unauthorised_in_details, "HTTP 401: 访问令牌已过期，请重新登录$"),
         (_huge, "larger than"),
         (_metadata_instead, "answered a OperationOutcome"),
     ],
@@ -364,3 +370,25 @@ async def test_the_allow_list_lets_a_private_hospital_network_through(
         await adapter.aclose()
     assert report.healthy is True
     assert [r.path for r in fhir_server.recorder.requests] == ["/fhir/metadata"]
+
+
+async def test_a_role_changed_meanwhile_is_not_overwritten_and_the_server_says_why(
+    fhir_server: Any, fhir_type: FhirHospitalType
+) -> None:
+    fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r1", "p1"))
+
+    def changed_meanwhile(request: Recorded) -> Reply:
+        reply = fhir_server.serve(request)
+        if request.method == "GET" and urlsplit(request.path).path == "/fhir/PractitionerRole/r1":
+            fhir_server.roles["r1"] = {**fhir_server.roles["r1"], "meta": {"versionId": "2"}}
+        return reply
+
+    fhir_server.override = changed_meanwhile
+    writer = fhir_type.create(config(fhir_server.base_url, end_affiliation_writes=True))
+    try:
+        # The 412's OperationOutcome has its text in details.text and the code "processing".
+        with pytest.raises(FhirError, match=r"HTTP 412: 资源已被他人修改（版本不符）$"):
+            await writer.end_affiliation(AFFILIATION, "离职")
+    finally:
+        await writer.aclose()
+    assert fhir_server.updates == []
