@@ -8,10 +8,12 @@ boundary turns into "the hospital's systems did not answer".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable, Sequence
 
 from medmarket import HealthReport, HospitalAdapterType, OutboundPolicy, hookimpl
-from medmarket.settings import Settings
+from medmarket.settings import DEFAULT_TIME_ZONE, Settings
 from medmarket_hospital_fhir.adapter import FhirHospital, FhirHospitalConfig
 from medmarket_hospital_fhir.client import UNREACHABLE, FhirClient, FhirError
 
@@ -27,20 +29,37 @@ __all__ = [
 ]
 
 
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class FhirHospitalType:
     """``outbound`` decides which addresses a hospital's base URL may reach (the operator's
-    ``MEDMARKET_OUTBOUND_ALLOWED_NETWORKS``)."""
+    ``MEDMARKET_OUTBOUND_ALLOWED_NETWORKS``); ``time_zone`` is the platform's calendar, in
+    which an ended role's last day is written; ``now`` is the clock (tests fix it)."""
 
     id = ADAPTER_TYPE_ID
     display_name = "FHIR R4 server"
     config_type = FhirHospitalConfig
 
-    def __init__(self, *, outbound: OutboundPolicy) -> None:
+    def __init__(
+        self,
+        *,
+        outbound: OutboundPolicy,
+        time_zone: dt.tzinfo,
+        now: Callable[[], dt.datetime] = _utc_now,
+    ) -> None:
         self.outbound = outbound
+        self.time_zone = time_zone
+        self.now = now
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FhirHospitalType:
-        return cls(outbound=OutboundPolicy.from_settings(settings))
+        try:
+            zone: dt.tzinfo = zoneinfo.ZoneInfo(settings.default_time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = zoneinfo.ZoneInfo(DEFAULT_TIME_ZONE)
+        return cls(outbound=OutboundPolicy.from_settings(settings), time_zone=zone)
 
     def create(self, config: FhirHospitalConfig) -> FhirHospital:
         client = FhirClient(
@@ -49,7 +68,11 @@ class FhirHospitalType:
             bearer_token=config.bearer_token,
             outbound=self.outbound,
         )
-        return FhirHospital(config, client)
+        return FhirHospital(config, client, today=self.today)
+
+    def today(self) -> dt.date:
+        """Today on the platform's calendar."""
+        return self.now().astimezone(self.time_zone).date()
 
     async def health(self) -> HealthReport:
         return HealthReport(healthy=True, detail="each hospital's server is checked on its own")

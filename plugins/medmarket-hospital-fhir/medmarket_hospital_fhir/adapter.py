@@ -9,7 +9,8 @@
   Organization/<hospital>``; a role of this hospital's organization confirms it, with its
   period and specialties. An inactive role, or none, means no current affiliation.
 * Ending an affiliation writes to the hospital's server only when the configuration allows
-  it (``end_affiliation_writes``): the role becomes inactive, ended today.
+  it (``end_affiliation_writes``): the role becomes inactive, ended today on the platform's
+  calendar (Asia/Shanghai), not the UTC date.
 
 Evidence names the server and the resources (with versions) each answer came from.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, get_args
 
 import msgspec
@@ -81,9 +83,16 @@ def _version(resource: Practitioner | PractitionerRole) -> str | None:
 
 
 class FhirHospital:
-    def __init__(self, config: FhirHospitalConfig, client: FhirClient) -> None:
+    def __init__(
+        self,
+        config: FhirHospitalConfig,
+        client: FhirClient,
+        *,
+        today: Callable[[], dt.date],
+    ) -> None:
         self.config = config
         self.client = client
+        self.today = today
 
     # -- licence ---------------------------------------------------------------------------
     async def _practitioners(self, licence_number: str) -> list[Practitioner]:
@@ -262,7 +271,7 @@ class FhirHospital:
         resource, etag = await self.client.read_raw(path)
         resource["active"] = False
         period = dict(resource.get("period") or {})
-        period["end"] = dt.datetime.now(dt.UTC).date().isoformat()
+        period["end"] = self.today().isoformat()
         resource["period"] = period
         await self.client.update(path, resource, etag)
 

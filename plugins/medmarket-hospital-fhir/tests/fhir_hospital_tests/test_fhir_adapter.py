@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import zoneinfo
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,7 +22,7 @@ from medmarket_hospital_fhir import (
 )
 from medmarket_hospital_fhir.client import MAX_RESPONSE_BYTES
 
-from medmarket import AffiliationQuery, LicenceQuery
+from medmarket import AffiliationQuery, LicenceQuery, OutboundPolicy
 from medmarket.settings import Settings
 from medmarket.testing.http_recorder import Recorded, Reply
 
@@ -314,7 +315,7 @@ async def test_ending_an_affiliation_writes_only_when_allowed(
         await writer.aclose()
     [updated] = fhir_server.updates
     assert updated["active"] is False
-    assert updated["period"]["end"] == dt.datetime.now(dt.UTC).date().isoformat()
+    assert updated["period"]["end"] == fhir_type.today().isoformat()
     assert updated["period"]["start"] == "2015-01-01"  # the rest of the role is kept
     put = next(r for r in fhir_server.recorder.requests if r.method == "PUT")
     assert put.headers["if-match"] == 'W/"1"'
@@ -392,3 +393,31 @@ async def test_a_role_changed_meanwhile_is_not_overwritten_and_the_server_says_w
     finally:
         await writer.aclose()
     assert fhir_server.updates == []
+
+
+@pytest.mark.parametrize(
+    ("utc", "china_day"),
+    [
+        (dt.datetime(2026, 3, 1, 16, 0, tzinfo=dt.UTC), "2026-03-02"),  # 00:00 in Shanghai
+        (dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC), "2026-03-02"),  # 07:30
+        (dt.datetime(2026, 12, 31, 20, 0, tzinfo=dt.UTC), "2027-01-01"),  # 04:00, new year
+        (dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), "2026-03-02"),  # 17:00, same day
+    ],
+)
+async def test_an_ended_role_ends_on_the_platforms_day_not_the_utc_date(
+    fhir_server: Any, loopback_settings: Settings, utc: dt.datetime, china_day: str
+) -> None:
+    assert loopback_settings.default_time_zone == "Asia/Shanghai"
+    at_that_time = FhirHospitalType(
+        outbound=OutboundPolicy.from_settings(loopback_settings),
+        time_zone=zoneinfo.ZoneInfo(loopback_settings.default_time_zone),
+        now=lambda: utc,
+    )
+    fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r1", "p1"))
+    writer = at_that_time.create(config(fhir_server.base_url, end_affiliation_writes=True))
+    try:
+        await writer.end_affiliation(AFFILIATION, "离职")
+    finally:
+        await writer.aclose()
+    [updated] = fhir_server.updates  # the server validated it with fhir.resources
+    assert updated["period"] == {"start": "2015-01-01", "end": china_day}
