@@ -7,7 +7,10 @@
   clinical titles (主任医师 ...) gives the title.
 * Affiliation: ``GET PractitionerRole?practitioner=Practitioner/<id>&organization=
   Organization/<hospital>``; a role of this hospital's organization confirms it, with its
-  period and specialties. An inactive role, or none, means no current affiliation.
+  period and specialties. Of several roles, an active one wins, then one whose specialty is
+  the department the doctor applied for, then the one that ends last; the department
+  reported is the one that role serves. An inactive role, or none, means no current
+  affiliation.
 * Ending an affiliation writes to the hospital's server only when the configuration allows
   it (``end_affiliation_writes``): the role becomes inactive, ended today on the platform's
   calendar (Asia/Shanghai), not the UTC date.
@@ -80,6 +83,23 @@ def _names(practitioner: Practitioner) -> list[str]:
 
 def _version(resource: Practitioner | PractitionerRole) -> str | None:
     return resource.meta.version_id if resource.meta else None
+
+
+def _department_word(role: PractitionerRole, department: str | None) -> str | None:
+    """The role's label for ``department`` (spaces and case aside) when one of its
+    specialties names it, else None."""
+    if not department:
+        return None
+    wanted = _compact(department)
+    return next(
+        (
+            word
+            for specialty in role.specialty
+            for word in specialty.words()
+            if _compact(word) == wanted
+        ),
+        None,
+    )
 
 
 class FhirHospital:
@@ -214,10 +234,14 @@ class FhirHospital:
         return roles
 
     @staticmethod
-    def _current_first(role: PractitionerRole) -> tuple[bool, dt.date]:
-        """Sort key: active roles first, then the one that ends last (open-ended last of all)."""
+    def _current_first(
+        role: PractitionerRole, department: str | None
+    ) -> tuple[bool, bool, dt.date]:
+        """Sort key: active roles first, then the one in ``department`` (the one the doctor
+        applied for), then the one that ends last (open-ended last of all)."""
         end = fhir_date(role.period.end, period_end=True) if role.period else None
-        return (role.active is not False, end or dt.date.max)
+        in_department = _department_word(role, department) is not None
+        return (role.active is not False, in_department, end or dt.date.max)
 
     async def _current_role(
         self, query: AffiliationQuery
@@ -229,7 +253,7 @@ class FhirHospital:
         if not roles:
             return None, {**evidence, "roles": []}, None
         try:
-            role, raw = max(roles, key=lambda pair: self._current_first(pair[0]))
+            role, raw = max(roles, key=lambda pair: self._current_first(pair[0], query.department))
         except ValueError as exc:
             raise FhirError(f"PractitionerRole period: {exc}") from exc
         evidence = {
@@ -238,6 +262,9 @@ class FhirHospital:
             "role_version": _version(role),
             "roles": [f"PractitionerRole/{r.id}" for r, _ in roles],
         }
+        if query.department:
+            evidence["department_applied_for"] = query.department
+            evidence["department_matched"] = _department_word(role, query.department) is not None
         return role, evidence, raw
 
     async def confirm_affiliation(self, query: AffiliationQuery) -> AffiliationVerification:
@@ -250,9 +277,12 @@ class FhirHospital:
             ends_on = fhir_date(role.period.end, period_end=True) if role.period else None
         except ValueError as exc:
             raise FhirError(f"PractitionerRole/{role.id}: {exc}") from exc
+        department = _department_word(role, query.department) or (
+            specialties[0] if specialties else None
+        )
         return AffiliationVerification(
             affiliated=role.active is not False,
-            department=specialties[0] if specialties else None,
+            department=department,
             specialties=specialties,
             starts_on=starts_on,
             ends_on=ends_on,

@@ -421,3 +421,71 @@ async def test_an_ended_role_ends_on_the_platforms_day_not_the_utc_date(
         await writer.aclose()
     [updated] = fhir_server.updates  # the server validated it with fhir.resources
     assert updated["period"] == {"start": "2015-01-01", "end": china_day}
+
+
+@pytest.mark.parametrize("order", ["cardiology first", "paediatrics first"])
+async def test_of_two_current_roles_the_department_applied_for_is_reported(
+    fhir_server: Any, hospital: FhirHospital, order: str
+) -> None:
+    cardiology = role("r-cardio", "p1", start="2010-01-01", specialties=("心内科",))
+    paediatrics = role("r-paed", "p1", start="2018-01-01", specialties=("儿科", "新生儿科"))
+    roles = [cardiology, paediatrics] if order == "cardiology first" else [paediatrics, cardiology]
+    fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), *roles)
+    answer = await hospital.confirm_affiliation(
+        AffiliationQuery(licence_number=LICENCE, full_name="李文华", department="儿科")
+    )
+    assert answer.affiliated is True
+    assert (answer.department, answer.specialties) == ("儿科", ("儿科", "新生儿科"))
+    assert answer.starts_on == dt.date(2018, 1, 1)
+    assert answer.evidence["practitioner_role"] == "PractitionerRole/r-paed"
+    assert answer.evidence["department_matched"] is True
+
+
+async def test_a_department_is_matched_by_its_coding_too(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    coded = role("r-paed", "p1", specialties=())
+    coded["specialty"] = [{"coding": [{"system": "urn:dept", "code": "07", "display": "儿 科"}]}]
+    fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r-cardio", "p1"), coded)
+    answer = await hospital.confirm_affiliation(
+        AffiliationQuery(licence_number=LICENCE, full_name="李文华", department="儿科")
+    )
+    assert (answer.department, answer.evidence["practitioner_role"]) == (
+        "儿 科",
+        "PractitionerRole/r-paed",
+    )
+
+
+async def test_an_active_role_elsewhere_in_the_hospital_still_counts_and_says_so(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    fhir_server.add(
+        practitioner("p1", LICENCE, "李", "文华"),
+        role("r-paed", "p1", active=False, end="2024-06-30", specialties=("儿科",)),
+        role("r-cardio", "p1", specialties=("心内科",)),
+    )
+    answer = await hospital.confirm_affiliation(
+        AffiliationQuery(licence_number=LICENCE, full_name="李文华", department="儿科")
+    )
+    assert (answer.affiliated, answer.department) == (True, "心内科")
+    assert answer.evidence["department_matched"] is False
+
+
+async def test_ending_an_affiliation_ends_the_role_of_the_department_applied_for(
+    fhir_server: Any, fhir_type: FhirHospitalType
+) -> None:
+    fhir_server.add(
+        practitioner("p1", LICENCE, "李", "文华"),
+        role("r-cardio", "p1", specialties=("心内科",)),
+        role("r-paed", "p1", specialties=("儿科",)),
+    )
+    writer = fhir_type.create(config(fhir_server.base_url, end_affiliation_writes=True))
+    try:
+        await writer.end_affiliation(
+            AffiliationQuery(licence_number=LICENCE, full_name="李文华", department="儿科"),
+            "离职",
+        )
+    finally:
+        await writer.aclose()
+    assert [updated["id"] for updated in fhir_server.updates] == ["r-paed"]
+    assert fhir_server.roles["r-cardio"]["active"] is True

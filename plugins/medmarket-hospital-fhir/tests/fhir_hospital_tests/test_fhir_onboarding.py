@@ -156,3 +156,24 @@ async def test_a_base_url_that_is_not_a_plain_http_url_is_refused_when_saved(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert [error["field"] for error in response.json()["errors"]] == ["config.base_url"]
+
+
+async def test_an_applicant_with_two_current_roles_keeps_the_department_applied_for(
+    fhir_app: Litestar, fhir_server: Any
+) -> None:
+    hospital = await hospital_with_demo_adapter(fhir_app)
+    await connect_fhir(fhir_app, hospital, fhir_server.base_url)
+    doctor = await draft_doctor(
+        fhir_app, hospital, full_name="陈静", department="儿科", specialties=("儿科",)
+    )
+    fhir_server.add(
+        practitioner("p9", doctor.licence_number, "陈", "静", title="主治医师"),
+        role("r9-cardio", "p9", start="2012-01-01", specialties=("心内科",)),
+        role("r9-paed", "p9", start="2019-01-01", specialties=("儿科",)),
+    )
+    application = await submit(fhir_app, doctor)
+    assert application["status"] == "approved", application["latest_checks"]
+    assert application["department"] == "儿科"
+    checks = {c["kind"]: c for c in application["latest_checks"]["checks"]}
+    evidence = checks["affiliation"]["evidence"]["hospital"]
+    assert evidence["practitioner_role"] == "PractitionerRole/r9-paed"
