@@ -15,11 +15,15 @@
   it (``end_affiliation_writes``): the role becomes inactive, ended today on the platform's
   calendar (Asia/Shanghai), not the UTC date.
 
+An adapter lives for one piece of work (one application's checks, one hospital's
+re-verification, a connection test), and searches each licence number once in that time:
+the licence and the affiliation check, asked at once, share one Practitioner search.
 Evidence names the server and the resources (with versions) each answer came from.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -113,13 +117,31 @@ class FhirHospital:
         self.config = config
         self.client = client
         self.today = today
+        # Licence number -> the search's result (or its failure), for this adapter's life.
+        self._searched: dict[str, list[Practitioner] | FhirError] = {}
+        self._searching: dict[str, asyncio.Lock] = {}
 
     # -- licence ---------------------------------------------------------------------------
     async def _practitioners(self, licence_number: str) -> list[Practitioner]:
+        """The search for ``licence_number``, made once: a second caller (the affiliation
+        check beside the licence check) waits for the first one's answer."""
+        value = licence_number.strip()
+        async with self._searching.setdefault(value, asyncio.Lock()):
+            if value not in self._searched:
+                try:
+                    self._searched[value] = await self._search_practitioners(value)
+                except FhirError as exc:
+                    self._searched[value] = exc
+            found = self._searched[value]
+        if isinstance(found, FhirError):
+            raise FhirError(str(found)) from found
+        return found
+
+    async def _search_practitioners(self, licence_number: str) -> list[Practitioner]:
         bundle = await self.client.read(
             "Practitioner",
             Bundle,
-            params={"identifier": f"{self.config.licence_system}|{licence_number.strip()}"},
+            params={"identifier": f"{self.config.licence_system}|{licence_number}"},
         )
         if bundle.resource_type != "Bundle":
             raise FhirError(f"Practitioner search answered a {bundle.resource_type}")

@@ -3,6 +3,7 @@ PractitionerRole; and against servers that are malformed, slow, failing or down.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -489,3 +490,35 @@ async def test_ending_an_affiliation_ends_the_role_of_the_department_applied_for
         await writer.aclose()
     assert [updated["id"] for updated in fhir_server.updates] == ["r-paed"]
     assert fhir_server.roles["r-cardio"]["active"] is True
+
+
+def practitioner_searches(fhir_server: Any) -> int:
+    return sum(urlsplit(r.path).path == "/fhir/Practitioner" for r in fhir_server.recorder.requests)
+
+
+async def test_the_licence_and_the_affiliation_share_one_practitioner_search(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r1", "p1"))
+    licence, affiliation = await asyncio.gather(
+        hospital.verify_licence(QUERY), hospital.confirm_affiliation(AFFILIATION)
+    )
+    assert licence.valid is True and affiliation.affiliated is True
+    assert practitioner_searches(fhir_server) == 1
+    other = LicenceQuery(licence_number="110330200000099", full_name="王芳")
+    assert (await hospital.verify_licence(other)).valid is False
+    assert practitioner_searches(fhir_server) == 2  # another licence is another search
+
+
+async def test_a_failed_practitioner_search_is_not_repeated_for_the_second_question(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    fhir_server.override = _server_error
+    results = await asyncio.gather(
+        hospital.verify_licence(QUERY),
+        hospital.confirm_affiliation(AFFILIATION),
+        return_exceptions=True,
+    )
+    assert all(isinstance(result, FhirError) for result in results)
+    assert all("HTTP 500: database connection lost" in str(result) for result in results)
+    assert practitioner_searches(fhir_server) == 1

@@ -177,3 +177,8 @@ async def test_an_applicant_with_two_current_roles_keeps_the_department_applied_
     checks = {c["kind"]: c for c in application["latest_checks"]["checks"]}
     evidence = checks["affiliation"]["evidence"]["hospital"]
     assert evidence["practitioner_role"] == "PractitionerRole/r9-paed"
+    # The licence and the affiliation check asked one Practitioner search between them.
+    searches = [
+        r for r in fhir_server.recorder.requests if r.path.startswith("/fhir/Practitioner?")
+    ]
+    assert len(searches) == 1
