@@ -135,6 +135,22 @@ def outcome(text: str, code: str = "exception", *, in_details: bool = False) -> 
     return valid(OperationOutcome, {"resourceType": "OperationOutcome", "issue": [issue]})
 
 
+def has_identifier(resource: dict[str, Any], token: str) -> bool:
+    """FHIR token search on ``identifier``: ``system|value``, ``|value`` (no system) or
+    ``value`` (any system). Identifiers may lack a system or a value, as real ones do."""
+    system, bar, value = token.rpartition("|")
+    for identifier in resource.get("identifier", []):
+        if identifier.get("value") != value:
+            continue
+        if not bar or identifier.get("system", "") == system:
+            return True
+    return False
+
+
+def reference(resource: dict[str, Any], element: str) -> str | None:
+    return (resource.get(element) or {}).get("reference")
+
+
 @dataclass
 class FhirServer:
     """Practitioners and roles in memory, served over HTTP under ``/fhir``."""
@@ -181,12 +197,8 @@ class FhirServer:
             valid(CapabilityStatement, {**statement, "fhirVersion": "4.3.0"})
             return Reply(body=statement, headers=FHIR_JSON)
         if request.method == "GET" and path == "Practitioner":
-            system, _, value = query.get("identifier", "").partition("|")
-            found = [
-                p
-                for p in self.practitioners.values()
-                if any(i["system"] == system and i["value"] == value for i in p["identifier"])
-            ]
+            token = query.get("identifier", "")
+            found = [p for p in self.practitioners.values() if has_identifier(p, token)]
             return Reply(body=searchset(self.base_url, found), headers=FHIR_JSON)
         if request.method == "GET" and path == "PractitionerRole":
             found = [
@@ -194,8 +206,8 @@ class FhirServer:
                 for r in self.roles.values()
                 if self.ignores_role_filters
                 or (
-                    r["practitioner"]["reference"] == query.get("practitioner")
-                    and r["organization"]["reference"] == query.get("organization")
+                    reference(r, "practitioner") == query.get("practitioner")
+                    and reference(r, "organization") == query.get("organization")
                 )
             ]
             return Reply(body=searchset(self.base_url, found), headers=FHIR_JSON)

@@ -12,8 +12,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import msgspec
 import pytest
+from fhir.resources.R4B.practitioner import Practitioner
+from fhir.resources.R4B.practitionerrole import PractitionerRole
 from medmarket_hospital_fhir import (
     UNREACHABLE,
     FhirError,
@@ -34,6 +37,7 @@ from .conftest import (
     outcome,
     practitioner,
     role,
+    valid,
 )
 
 LICENCE = "110330200000007"
@@ -522,3 +526,27 @@ async def test_a_failed_practitioner_search_is_not_repeated_for_the_second_quest
     assert all(isinstance(result, FhirError) for result in results)
     assert all("HTTP 500: database connection lost" in str(result) for result in results)
     assert practitioner_searches(fhir_server) == 1
+
+
+async def test_the_test_server_holds_identifiers_and_roles_as_real_servers_do(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    no_system = practitioner("p2", "LOCAL-7", "王", "芳")
+    no_system["identifier"] = [{"value": "LOCAL-7"}]  # a hospital-local number, no system
+    no_identifier = practitioner("p3", "x", "赵", "磊")
+    del no_identifier["identifier"]
+    orphan_role = role("r9", "p3")
+    del orphan_role["organization"]  # a role no organization holds
+    fhir_server.add(
+        valid(Practitioner, no_system),
+        valid(Practitioner, no_identifier),
+        valid(PractitionerRole, orphan_role),
+        practitioner("p1", LICENCE, "李", "文华"),
+        role("r1", "p1"),
+    )
+    assert (await hospital.verify_licence(QUERY)).valid is True
+    assert (await hospital.confirm_affiliation(AFFILIATION)).affiliated is True
+    async with httpx.AsyncClient(base_url=fhir_server.base_url) as http:  # token search
+        for token, found in (("|LOCAL-7", ["p2"]), ("LOCAL-7", ["p2"]), ("urn:x|LOCAL-7", [])):
+            bundle = (await http.get("/Practitioner", params={"identifier": token})).json()
+            assert [e["resource"]["id"] for e in bundle.get("entry", [])] == found
