@@ -22,6 +22,7 @@ def build_handlers(services: Services) -> dict[str, Handler]:
             )
 
     async def post_webhook(message: OutboxMessage) -> None:
+        # services.http refuses non-public receivers outside the operator's allowed networks.
         payload: dict[str, Any] = message.payload
         response = await services.http.post(
             payload["url"],
