@@ -58,6 +58,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "medmarket.failpoints",
             "medmarket.files",
             "medmarket.sealed",
+            "medmarket.outbound",
             "medmarket.text_guard",
             "medmarket.plugin_manager",
             "medmarket.hookspecs",

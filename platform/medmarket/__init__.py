@@ -1,7 +1,8 @@
 """MedMarket: an open telemedicine marketplace.
 
 The public API for plugin authors is what this module exports: ``hookimpl`` to mark hook
-implementations, and the contract types each kind of adapter exchanges with the core.
+implementations, the contract types each kind of adapter exchanges with the core, and
+``outbound_client`` for connections to URLs a hospital admin or partner typed.
 Everything else in the package is the platform's own and may change.
 """
 
@@ -18,6 +19,7 @@ from medmarket.hospitals.interface import (
     LicenceVerification,
 )
 from medmarket.notifications.interface import Notification, Notifier, Recipient
+from medmarket.outbound import OutboundPolicy, OutboundRefused, outbound_client
 from medmarket.payments.interface import (
     ClientAction,
     GatewayPayment,
@@ -68,6 +70,8 @@ __all__ = [
     "Money",
     "Notification",
     "Notifier",
+    "OutboundPolicy",
+    "OutboundRefused",
     "PaymentGateway",
     "PaymentRejected",
     "PaymentRequest",
@@ -82,4 +86,5 @@ __all__ = [
     "WebhookRejected",
     "coturn_credential",
     "hookimpl",
+    "outbound_client",
 ]

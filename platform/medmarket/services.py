@@ -22,6 +22,7 @@ import httpx
 from redis.asyncio import Redis
 
 from medmarket.db import Database, Login, connect_pool
+from medmarket.outbound import OutboundPolicy, outbound_client
 from medmarket.plugin_manager import PluginHost
 from medmarket.settings import Settings, SettingsError
 
@@ -108,6 +109,8 @@ class Services:
     db: Database
     redis: Redis
     plugins: PluginHost
+    # For URLs others gave the platform (webhook receivers): reaches public addresses and
+    # MEDMARKET_OUTBOUND_ALLOWED_NETWORKS only (outbound.py).
     http: httpx.AsyncClient
     # Filled by the composition root (``open_platform``) right after the services open.
     ports: Ports = field(init=False, compare=False)
@@ -148,7 +151,9 @@ async def open_services(
         stack.push_async_callback(db.close)
         redis = Redis.from_url(settings.redis_url, decode_responses=False)
         stack.push_async_callback(redis.aclose)
-        http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
+        http = outbound_client(
+            OutboundPolicy.from_settings(settings), timeout=settings.webhook_timeout_seconds
+        )
         stack.push_async_callback(http.aclose)
         plugins = PluginHost(settings, extra_plugins)
         stack.push_async_callback(plugins.aclose)

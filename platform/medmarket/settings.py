@@ -19,7 +19,14 @@ ENV_PREFIX = "MEDMARKET_"
 _PLAIN_NAMES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
 # Fields read from one comma-separated environment variable.
 _LIST_FIELDS = frozenset(
-    {"disabled_plugins", "stun_urls", "turn_urls", "stripe_webhook_secrets", "forwarded_allow_ips"}
+    {
+        "disabled_plugins",
+        "stun_urls",
+        "turn_urls",
+        "stripe_webhook_secrets",
+        "forwarded_allow_ips",
+        "outbound_allowed_networks",
+    }
 )
 STRIPE_API = "https://api.stripe.com"
 
@@ -76,6 +83,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1.0
     outbox_max_attempts: Annotated[int, msgspec.Meta(ge=1)] = 12
     webhook_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    # Connections to URLs others typed (hospitals' servers, webhooks) reach only public
+    # addresses, and these networks (CIDRs, e.g. a VPN to the hospitals): see outbound.py.
+    outbound_allowed_networks: list[str] = msgspec.field(default_factory=list)
     # Video: the built-in "webrtc" provider hands out these STUN/TURN servers (comma-separated
     # URLs such as turn:turn.example.org:3478?transport=udp). TURN credentials follow coturn's
     # use-auth-secret scheme with turn_secret (coturn's static-auth-secret).
@@ -134,6 +144,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 ) from None
         if self.turn_urls and not self.turn_secret:
             raise ValueError("`turn_secret` is required when TURN URLs are configured")
+        for network in self.outbound_allowed_networks:
+            try:
+                ipaddress.ip_network(network.strip())
+            except ValueError as exc:
+                raise ValueError(
+                    f"MEDMARKET_OUTBOUND_ALLOWED_NETWORKS: {network!r} is not a network in "
+                    f"CIDR notation ({exc})"
+                ) from None
 
     @property
     def is_production(self) -> bool:

@@ -47,6 +47,10 @@ class LicenceVerification(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AffiliationQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """Who the core asks about, as in ``LicenceQuery``, and the department they applied
+    for (None when they named none). A practitioner may hold several roles at one hospital:
+    the adapter reports the one in ``department`` when there is one, and ends that one."""
+
     licence_number: str
     full_name: str
     department: str | None = None

@@ -14,6 +14,7 @@ WEBHOOK_TOPIC = "webhook.post"
 
 def outbox_handlers(services: Services) -> Mapping[str, Handler]:
     async def post_webhook(message: OutboxMessage) -> None:
+        # services.http refuses non-public receivers outside the operator's allowed networks.
         payload: dict[str, Any] = message.payload
         response = await services.http.post(
             payload["url"],

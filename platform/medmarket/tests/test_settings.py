@@ -36,6 +36,14 @@ def test_good_environment_loads_with_types() -> None:
         ({"MEDMARKET_PLUGIN_TIMEOUT_SECONDS": "-1"}, "MEDMARKET_PLUGIN_TIMEOUT_SECONDS"),
         ({"DATABASE_URL": None}, "DATABASE_URL"),
         ({"MEDMARKET_SECRET_KEY": None}, "MEDMARKET_SECRET_KEY"),
+        (
+            {"MEDMARKET_OUTBOUND_ALLOWED_NETWORKS": "10.0.0.1/8"},
+            "MEDMARKET_OUTBOUND_ALLOWED_NETWORKS",
+        ),
+        (
+            {"MEDMARKET_OUTBOUND_ALLOWED_NETWORKS": "hospital-vpn"},
+            "MEDMARKET_OUTBOUND_ALLOWED_NETWORKS",
+        ),
     ],
 )
 def test_bad_or_missing_setting_is_named(changes: dict[str, str | None], named: str) -> None:

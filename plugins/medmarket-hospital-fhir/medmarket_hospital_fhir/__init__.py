@@ -8,59 +8,76 @@ boundary turns into "the hospital's systems did not answer".
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable, Sequence
 
-from medmarket import HealthReport, HospitalAdapterType, hookimpl
-from medmarket.settings import Settings
+from medmarket import HealthReport, HospitalAdapterType, OutboundPolicy, hookimpl
+from medmarket.settings import DEFAULT_TIME_ZONE, Settings
 from medmarket_hospital_fhir.adapter import FhirHospital, FhirHospitalConfig
-from medmarket_hospital_fhir.client import FhirClient, FhirError
+from medmarket_hospital_fhir.client import UNREACHABLE, FhirClient, FhirError
 
 ADAPTER_TYPE_ID = "fhir-r4"
-# Hospitals reached over a VPN have private addresses; production must allow them explicitly.
-ALLOW_PRIVATE_NETWORKS = "MEDMARKET_FHIR_ALLOW_PRIVATE_NETWORKS"
 
 __all__ = [
     "ADAPTER_TYPE_ID",
-    "ALLOW_PRIVATE_NETWORKS",
+    "UNREACHABLE",
     "FhirError",
     "FhirHospital",
     "FhirHospitalConfig",
     "FhirHospitalType",
-    "allows_private_networks",
 ]
 
 
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class FhirHospitalType:
+    """``outbound`` decides which addresses a hospital's base URL may reach (the operator's
+    ``MEDMARKET_OUTBOUND_ALLOWED_NETWORKS``); ``time_zone`` is the platform's calendar, in
+    which an ended role's last day is written; ``now`` is the clock (tests fix it)."""
+
     id = ADAPTER_TYPE_ID
     display_name = "FHIR R4 server"
     config_type = FhirHospitalConfig
 
-    def __init__(self, *, allow_private_networks: bool = True) -> None:
-        self.allow_private_networks = allow_private_networks
+    def __init__(
+        self,
+        *,
+        outbound: OutboundPolicy,
+        time_zone: dt.tzinfo,
+        now: Callable[[], dt.datetime] = _utc_now,
+    ) -> None:
+        self.outbound = outbound
+        self.time_zone = time_zone
+        self.now = now
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FhirHospitalType:
+        try:
+            zone: dt.tzinfo = zoneinfo.ZoneInfo(settings.default_time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = zoneinfo.ZoneInfo(DEFAULT_TIME_ZONE)
+        return cls(outbound=OutboundPolicy.from_settings(settings), time_zone=zone)
 
     def create(self, config: FhirHospitalConfig) -> FhirHospital:
         client = FhirClient(
             config.base_url,
             timeout_seconds=config.timeout_seconds,
             bearer_token=config.bearer_token,
-            allow_private_networks=self.allow_private_networks,
+            outbound=self.outbound,
         )
-        return FhirHospital(config, client)
+        return FhirHospital(config, client, today=self.today)
+
+    def today(self) -> dt.date:
+        """Today on the platform's calendar."""
+        return self.now().astimezone(self.time_zone).date()
 
     async def health(self) -> HealthReport:
         return HealthReport(healthy=True, detail="each hospital's server is checked on its own")
 
 
-def allows_private_networks(settings: Settings) -> bool:
-    """Outside production, yes (tests and development run FHIR servers locally); in
-    production only when the operator says so."""
-    explicit = os.environ.get(ALLOW_PRIVATE_NETWORKS, "").strip().lower()
-    if explicit:
-        return explicit in ("1", "true", "yes")
-    return not settings.is_production
-
-
 @hookimpl
 def medmarket_hospital_adapters(settings: Settings) -> Sequence[HospitalAdapterType]:
-    return [FhirHospitalType(allow_private_networks=allows_private_networks(settings))]
+    return [FhirHospitalType.from_settings(settings)]

@@ -7,17 +7,26 @@
   clinical titles (主任医师 ...) gives the title.
 * Affiliation: ``GET PractitionerRole?practitioner=Practitioner/<id>&organization=
   Organization/<hospital>``; a role of this hospital's organization confirms it, with its
-  period and specialties. An inactive role, or none, means no current affiliation.
+  period and specialties. Of several roles, an active one wins, then one whose specialty is
+  the department the doctor applied for, then the one that ends last; the department
+  reported is the one that role serves. An inactive role, or none, means no current
+  affiliation.
 * Ending an affiliation writes to the hospital's server only when the configuration allows
-  it (``end_affiliation_writes``): the role becomes inactive, ended today.
+  it (``end_affiliation_writes``): the role becomes inactive, ended today on the platform's
+  calendar (Asia/Shanghai), not the UTC date.
 
+An adapter lives for one piece of work (one application's checks, one hospital's
+re-verification, a connection test), and searches each licence number once in that time:
+the licence and the affiliation check, asked at once, share one Practitioner search.
 Evidence names the server and the resources (with versions) each answer came from.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, get_args
 
 import msgspec
@@ -40,14 +49,15 @@ from medmarket_hospital_fhir.resources import (
 )
 
 TITLES: tuple[str, ...] = get_args(Title)
+_PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+BASE_URL_PATTERN = r"^https?://(\[[0-9A-Fa-f:.]+\]|[^\s/?#@:\[\]]+)(:" + _PORT + r")?(/[^\s?#@]*)?$"
 _RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
 class FhirHospitalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    # The FHIR R4 base URL, e.g. https://his.example-hospital.cn/fhir
-    base_url: Annotated[
-        str, msgspec.Meta(pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$", max_length=500)
-    ]
+    # The FHIR R4 base URL, e.g. https://his.example-hospital.cn/fhir: http or https, a
+    # host (a name, an IPv4 or a bracketed IPv6 address), an optional port, no credentials.
+    base_url: Annotated[str, msgspec.Meta(pattern=BASE_URL_PATTERN, max_length=500)]
     # The identifier system under which the server records practice licence numbers.
     licence_system: Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
     # This hospital's Organization resource id on that server.
@@ -79,17 +89,59 @@ def _version(resource: Practitioner | PractitionerRole) -> str | None:
     return resource.meta.version_id if resource.meta else None
 
 
+def _department_word(role: PractitionerRole, department: str | None) -> str | None:
+    """The role's label for ``department`` (spaces and case aside) when one of its
+    specialties names it, else None."""
+    if not department:
+        return None
+    wanted = _compact(department)
+    return next(
+        (
+            word
+            for specialty in role.specialty
+            for word in specialty.words()
+            if _compact(word) == wanted
+        ),
+        None,
+    )
+
+
 class FhirHospital:
-    def __init__(self, config: FhirHospitalConfig, client: FhirClient) -> None:
+    def __init__(
+        self,
+        config: FhirHospitalConfig,
+        client: FhirClient,
+        *,
+        today: Callable[[], dt.date],
+    ) -> None:
         self.config = config
         self.client = client
+        self.today = today
+        # Licence number -> the search's result (or its failure), for this adapter's life.
+        self._searched: dict[str, list[Practitioner] | FhirError] = {}
+        self._searching: dict[str, asyncio.Lock] = {}
 
     # -- licence ---------------------------------------------------------------------------
     async def _practitioners(self, licence_number: str) -> list[Practitioner]:
+        """The search for ``licence_number``, made once: a second caller (the affiliation
+        check beside the licence check) waits for the first one's answer."""
+        value = licence_number.strip()
+        async with self._searching.setdefault(value, asyncio.Lock()):
+            if value not in self._searched:
+                try:
+                    self._searched[value] = await self._search_practitioners(value)
+                except FhirError as exc:
+                    self._searched[value] = exc
+            found = self._searched[value]
+        if isinstance(found, FhirError):
+            raise FhirError(str(found)) from found
+        return found
+
+    async def _search_practitioners(self, licence_number: str) -> list[Practitioner]:
         bundle = await self.client.read(
             "Practitioner",
             Bundle,
-            params={"identifier": f"{self.config.licence_system}|{licence_number.strip()}"},
+            params={"identifier": f"{self.config.licence_system}|{licence_number}"},
         )
         if bundle.resource_type != "Bundle":
             raise FhirError(f"Practitioner search answered a {bundle.resource_type}")
@@ -204,10 +256,14 @@ class FhirHospital:
         return roles
 
     @staticmethod
-    def _current_first(role: PractitionerRole) -> tuple[bool, dt.date]:
-        """Sort key: active roles first, then the one that ends last (open-ended last of all)."""
+    def _current_first(
+        role: PractitionerRole, department: str | None
+    ) -> tuple[bool, bool, dt.date]:
+        """Sort key: active roles first, then the one in ``department`` (the one the doctor
+        applied for), then the one that ends last (open-ended last of all)."""
         end = fhir_date(role.period.end, period_end=True) if role.period else None
-        return (role.active is not False, end or dt.date.max)
+        in_department = _department_word(role, department) is not None
+        return (role.active is not False, in_department, end or dt.date.max)
 
     async def _current_role(
         self, query: AffiliationQuery
@@ -219,7 +275,7 @@ class FhirHospital:
         if not roles:
             return None, {**evidence, "roles": []}, None
         try:
-            role, raw = max(roles, key=lambda pair: self._current_first(pair[0]))
+            role, raw = max(roles, key=lambda pair: self._current_first(pair[0], query.department))
         except ValueError as exc:
             raise FhirError(f"PractitionerRole period: {exc}") from exc
         evidence = {
@@ -228,6 +284,9 @@ class FhirHospital:
             "role_version": _version(role),
             "roles": [f"PractitionerRole/{r.id}" for r, _ in roles],
         }
+        if query.department:
+            evidence["department_applied_for"] = query.department
+            evidence["department_matched"] = _department_word(role, query.department) is not None
         return role, evidence, raw
 
     async def confirm_affiliation(self, query: AffiliationQuery) -> AffiliationVerification:
@@ -240,9 +299,12 @@ class FhirHospital:
             ends_on = fhir_date(role.period.end, period_end=True) if role.period else None
         except ValueError as exc:
             raise FhirError(f"PractitionerRole/{role.id}: {exc}") from exc
+        department = _department_word(role, query.department) or (
+            specialties[0] if specialties else None
+        )
         return AffiliationVerification(
             affiliated=role.active is not False,
-            department=specialties[0] if specialties else None,
+            department=department,
             specialties=specialties,
             starts_on=starts_on,
             ends_on=ends_on,
@@ -261,7 +323,7 @@ class FhirHospital:
         resource, etag = await self.client.read_raw(path)
         resource["active"] = False
         period = dict(resource.get("period") or {})
-        period["end"] = dt.datetime.now(dt.UTC).date().isoformat()
+        period["end"] = self.today().isoformat()
         resource["period"] = period
         await self.client.update(path, resource, etag)
 

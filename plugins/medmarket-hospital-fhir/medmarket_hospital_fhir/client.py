@@ -1,22 +1,31 @@
 """A small FHIR R4 REST client over httpx: timeouts on every call, a bound on how much a
-server may send, and every way a server can misbehave turned into one ``FhirError``."""
+server may send, and every way a server can misbehave turned into one ``FhirError``.
+
+Connections go through the platform's ``outbound_client``: a base URL that resolves to a
+non-public address outside the operator's allowed networks is never connected to. Every
+connection failure (refused by that rule, refused by the host, DNS, TLS, timeout, a peer
+that does not speak HTTP) reads the same, ``UNREACHABLE``, to whoever sees the error; what
+actually happened goes to the server log only, so an admin's base URL cannot map ports.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
+import logging
 from typing import Any, TypeVar
 
 import httpx
 import msgspec
 
+from medmarket import OutboundPolicy, outbound_client
 from medmarket_hospital_fhir.resources import OperationOutcome
 
 T = TypeVar("T")
+log = logging.getLogger("medmarket.hospital.fhir")
 
 FHIR_JSON = "application/fhir+json"
 MAX_RESPONSE_BYTES = 2 * 1024 * 1024
+UNREACHABLE = "the hospital's server could not be reached"
 
 
 class FhirError(Exception):
@@ -30,7 +39,7 @@ def _outcome_text(body: bytes) -> str:
         return ""
     if outcome.resource_type != "OperationOutcome":
         return ""
-    return "; ".join(issue.diagnostics or issue.code or "" for issue in outcome.issue)[:300]
+    return "; ".join(text for issue in outcome.issue if (text := issue.text()))[:300]
 
 
 class FhirClient:
@@ -39,68 +48,46 @@ class FhirClient:
         base_url: str,
         *,
         timeout_seconds: float,
+        outbound: OutboundPolicy,
         bearer_token: str | None = None,
-        allow_private_networks: bool = False,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.allow_private_networks = allow_private_networks
         headers = {"Accept": FHIR_JSON}
         if bearer_token:
             headers["Authorization"] = f"Bearer {bearer_token}"
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(
+        self.timeout_seconds = timeout_seconds
+        self._http = outbound_client(
+            outbound,
             base_url=self.base_url + "/",
             headers=headers,
             timeout=httpx.Timeout(timeout_seconds),
-            follow_redirects=False,
-            transport=transport,
         )
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _check_destination(self, url: httpx.URL) -> None:
-        """Refuse hosts that resolve to loopback, private or link-local addresses: a base URL
-        an admin typed must not make the platform probe its own network. (The check runs
-        before each request; DNS answers that change in between are not covered.)"""
-        if self.allow_private_networks:
-            return
-        port = url.port or (443 if url.scheme == "https" else 80)
-        try:
-            found = await asyncio.get_running_loop().getaddrinfo(
-                url.host, port, type=socket.SOCK_STREAM
-            )
-        except OSError as exc:
-            raise FhirError(f"{url.host}: cannot be resolved ({exc})") from exc
-        for *_, address in found:
-            ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
-            if not ip.is_global:
-                raise FhirError(
-                    f"{url.host} resolves to the non-public address {ip}; set "
-                    "MEDMARKET_FHIR_ALLOW_PRIVATE_NETWORKS=true if the hospital is reached "
-                    "over a private network"
-                )
-
     async def _send(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
-        await self._check_destination(request.url)
         try:
-            response = await self._http.send(request, stream=True)
-            try:
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body.extend(chunk)
-                    if len(body) > MAX_RESPONSE_BYTES:
-                        raise FhirError(
-                            f"{request.url.path}: answer larger than {MAX_RESPONSE_BYTES} bytes"
-                        )
-            finally:
-                await response.aclose()
-        except httpx.TimeoutException as exc:
-            raise FhirError(
-                f"{request.url.path}: no answer in time ({type(exc).__name__})"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise FhirError(f"{request.url.path}: {type(exc).__name__}: {exc}") from exc
+            # httpx's timeout is per read: a server that trickles bytes needs a deadline.
+            async with asyncio.timeout(self.timeout_seconds):
+                response = await self._http.send(request, stream=True)
+                try:
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        body.extend(chunk)
+                        if len(body) > MAX_RESPONSE_BYTES:
+                            raise FhirError(
+                                f"{request.url.path}: answer larger than {MAX_RESPONSE_BYTES} bytes"
+                            )
+                finally:
+                    await response.aclose()
+        except (httpx.TransportError, TimeoutError) as exc:
+            # Refused, unreachable, slow, TLS, not HTTP: one message outside, the log knows.
+            cause = exc.__cause__ or exc
+            log.warning(
+                "FHIR %s %s: %s: %s", request.method, request.url, type(cause).__name__, cause
+            )
+            raise FhirError(UNREACHABLE) from exc
         if response.status_code >= 400:
             detail = _outcome_text(bytes(body))
             raise FhirError(

@@ -113,7 +113,18 @@ class Bundle(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 class Issue(msgspec.Struct, frozen=True, kw_only=True):
     severity: str | None = None
     code: str | None = None
+    details: CodeableConcept | None = None
     diagnostics: str | None = None
+
+    def text(self) -> str:
+        """What the server says to people: ``details.text`` (where servers put it), else
+        ``diagnostics``, else the details' coding, else the bare issue code."""
+        if self.details is not None and self.details.text:
+            return self.details.text
+        if self.diagnostics:
+            return self.diagnostics
+        words = self.details.words() if self.details is not None else []
+        return words[0] if words else self.code or ""
 
 
 class OperationOutcome(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

@@ -8,17 +8,34 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 from litestar import Litestar
 
+from medmarket.app import create_app
 from medmarket.domains import DOMAINS, outbox_handlers
 from medmarket.outbox import enqueue
 from medmarket.outbox.worker import OutboxMessage, OutboxWorker, backoff_seconds
 from medmarket.settings import Settings
+from medmarket.testing.fixtures import running
 from medmarket.testing.http_recorder import HttpRecorder, Reply
 
 pytestmark = pytest.mark.slow
+# The test receivers listen on 127.0.0.1: the operator's allow-list lets webhooks reach them.
+LOOPBACK_ALLOWED = ["127.0.0.1/32"]
+
+
+@pytest.fixture(scope="module")
+def webhook_settings(settings: Settings) -> Settings:
+    return msgspec.structs.replace(settings, outbound_allowed_networks=LOOPBACK_ALLOWED)
+
+
+@pytest.fixture(scope="module")
+async def webhook_app(webhook_settings: Settings) -> AsyncIterator[Litestar]:
+    async with running(create_app(webhook_settings)) as application:
+        yield application
 
 
 async def row(app: Litestar, message_id: int) -> dict:  # type: ignore[type-arg]
@@ -54,7 +71,8 @@ async def test_message_rolled_back_with_its_change_is_never_sent(app: Litestar) 
     assert count == 0
 
 
-async def test_worker_delivers_webhooks_with_an_idempotency_key(app: Litestar) -> None:
+async def test_worker_delivers_webhooks_with_an_idempotency_key(webhook_app: Litestar) -> None:
+    app = webhook_app
     services = app.state.services
     with HttpRecorder().serving() as receiver:
         message_id = await put(
@@ -69,7 +87,8 @@ async def test_worker_delivers_webhooks_with_an_idempotency_key(app: Litestar) -
         assert receiver.requests[-1].headers["idempotency-key"] == f"outbox-{message_id}"
 
 
-async def test_failures_are_retried_with_backoff_then_abandoned(app: Litestar) -> None:
+async def test_failures_are_retried_with_backoff_then_abandoned(webhook_app: Litestar) -> None:
+    app = webhook_app
     services = app.state.services
     with HttpRecorder(lambda request: Reply(status=503)).serving() as receiver:
         message_id = await put(app, "webhook.post", {"url": receiver.url, "body": {}})
@@ -96,6 +115,29 @@ async def test_failures_are_retried_with_backoff_then_abandoned(app: Litestar) -
             )
         )
         assert (await row(app, message_id))["abandoned_at"] is not None
+
+
+async def test_a_webhook_into_the_platforms_own_network_is_never_sent(app: Litestar) -> None:
+    services = app.state.services
+    assert services.settings.outbound_allowed_networks == []
+    with HttpRecorder().serving() as receiver:
+        message_id = await put(app, "webhook.post", {"url": receiver.url + "/hook", "body": {}})
+        worker = OutboxWorker(
+            services.db, outbox_handlers(DOMAINS, services), lease_seconds=30, max_attempts=3
+        )
+        delivered = await worker.deliver(
+            OutboxMessage(
+                id=message_id,
+                topic="webhook.post",
+                payload=(await row(app, message_id))["payload"],
+                attempts=1,
+            )
+        )
+    assert delivered is False
+    assert receiver.requests == []
+    failed = await row(app, message_id)
+    assert failed["delivered_at"] is None
+    assert "loopback" in failed["last_error"]  # for the operator; no connection was made
 
 
 async def test_unknown_topic_is_a_failure_not_a_crash(app: Litestar) -> None:
@@ -125,6 +167,7 @@ def start_worker(settings: Settings) -> subprocess.Popen[bytes]:
         "MEDMARKET_SECRET_KEY": settings.secret_key,
         "MEDMARKET_OUTBOX_LEASE_SECONDS": "1",
         "MEDMARKET_OUTBOX_POLL_SECONDS": "0.1",
+        "MEDMARKET_OUTBOUND_ALLOWED_NETWORKS": ",".join(LOOPBACK_ALLOWED),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "medmarket.cli", "worker"],

@@ -7,18 +7,24 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import msgspec
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.practitionerrole import PractitionerRole
+from litestar import Litestar
+from medmarket_hospital_fhir import FhirHospitalType, medmarket_hospital_adapters
 
+from medmarket.app import create_app
+from medmarket.settings import Settings
+from medmarket.testing.fixtures import running
 from medmarket.testing.http_recorder import HttpRecorder, Recorded, Reply
 
 LICENCE_SYSTEM = "https://his.example-hospital.cn/fhir/sid/practice-licence"
@@ -118,14 +124,31 @@ def searchset(base: str, resources: list[dict[str, Any]]) -> dict[str, Any]:
     )
 
 
-def outcome(diagnostics: str, code: str = "exception") -> dict[str, Any]:
-    return valid(
-        OperationOutcome,
-        {
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics}],
-        },
-    )
+def outcome(text: str, code: str = "exception", *, in_details: bool = False) -> dict[str, Any]:
+    """An OperationOutcome with ``text`` in ``diagnostics``, or in ``details.text`` where
+    many servers put the words meant for people."""
+    issue: dict[str, Any] = {"severity": "error", "code": code}
+    if in_details:
+        issue["details"] = {"text": text}
+    else:
+        issue["diagnostics"] = text
+    return valid(OperationOutcome, {"resourceType": "OperationOutcome", "issue": [issue]})
+
+
+def has_identifier(resource: dict[str, Any], token: str) -> bool:
+    """FHIR token search on ``identifier``: ``system|value``, ``|value`` (no system) or
+    ``value`` (any system). Identifiers may lack a system or a value, as real ones do."""
+    system, bar, value = token.rpartition("|")
+    for identifier in resource.get("identifier", []):
+        if identifier.get("value") != value:
+            continue
+        if not bar or identifier.get("system", "") == system:
+            return True
+    return False
+
+
+def reference(resource: dict[str, Any], element: str) -> str | None:
+    return (resource.get(element) or {}).get("reference")
 
 
 @dataclass
@@ -154,6 +177,10 @@ class FhirServer:
     def answer(self, request: Recorded) -> Reply:
         if self.override is not None:
             return self.override(request)
+        return self.serve(request)
+
+    def serve(self, request: Recorded) -> Reply:
+        """The normal answer (an ``override`` may call it and change what it did)."""
         url = urlsplit(request.path)
         query = {key: values[0] for key, values in parse_qs(url.query).items()}
         path = url.path.removeprefix("/fhir/")
@@ -170,12 +197,8 @@ class FhirServer:
             valid(CapabilityStatement, {**statement, "fhirVersion": "4.3.0"})
             return Reply(body=statement, headers=FHIR_JSON)
         if request.method == "GET" and path == "Practitioner":
-            system, _, value = query.get("identifier", "").partition("|")
-            found = [
-                p
-                for p in self.practitioners.values()
-                if any(i["system"] == system and i["value"] == value for i in p["identifier"])
-            ]
+            token = query.get("identifier", "")
+            found = [p for p in self.practitioners.values() if has_identifier(p, token)]
             return Reply(body=searchset(self.base_url, found), headers=FHIR_JSON)
         if request.method == "GET" and path == "PractitionerRole":
             found = [
@@ -183,8 +206,8 @@ class FhirServer:
                 for r in self.roles.values()
                 if self.ignores_role_filters
                 or (
-                    r["practitioner"]["reference"] == query.get("practitioner")
-                    and r["organization"]["reference"] == query.get("organization")
+                    reference(r, "practitioner") == query.get("practitioner")
+                    and reference(r, "organization") == query.get("organization")
                 )
             ]
             return Reply(body=searchset(self.base_url, found), headers=FHIR_JSON)
@@ -201,7 +224,9 @@ class FhirServer:
             return Reply(body=current, headers={**FHIR_JSON, "ETag": etag})
         if request.headers.get("if-match") != etag:
             return Reply(
-                status=412, body=outcome("version conflict", "conflict"), headers=FHIR_JSON
+                status=412,
+                body=outcome("资源已被他人修改（版本不符）", "processing", in_details=True),
+                headers=FHIR_JSON,
             )
         updated = valid(PractitionerRole, request.json())
         updated["meta"] = {"versionId": str(int(current["meta"]["versionId"]) + 1)}
@@ -217,6 +242,35 @@ def fhir_server() -> Iterator[FhirServer]:
     recorder.responder = server.answer
     with recorder.serving():
         yield server
+
+
+LOOPBACK_ALLOWED = {"outbound_allowed_networks": ["127.0.0.1/32"]}
+
+
+@pytest.fixture(scope="session")
+def loopback_settings(settings: Settings) -> Settings:
+    """The session's settings with the operator's allow-list for the test servers, which
+    listen on 127.0.0.1 (a stand-in for a hospital reached over a private network)."""
+    return msgspec.structs.replace(settings, **LOOPBACK_ALLOWED)
+
+
+def fhir_type_for(settings: Settings) -> FhirHospitalType:
+    """The adapter type as the plugin's hook offers it for ``settings``."""
+    [offered] = medmarket_hospital_adapters(settings=settings)
+    assert isinstance(offered, FhirHospitalType)
+    return offered
+
+
+@pytest.fixture
+def fhir_type(loopback_settings: Settings) -> FhirHospitalType:
+    return fhir_type_for(loopback_settings)
+
+
+@pytest.fixture(scope="session")
+async def fhir_app(loopback_settings: Settings) -> AsyncIterator[Litestar]:
+    """The platform with the operator's allow-list for 127.0.0.1."""
+    async with running(create_app(loopback_settings)) as application:
+        yield application
 
 
 @pytest.fixture

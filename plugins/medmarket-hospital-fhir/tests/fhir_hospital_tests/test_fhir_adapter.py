@@ -3,29 +3,42 @@ PractitionerRole; and against servers that are malformed, slow, failing or down.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import time
+import zoneinfo
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import msgspec
 import pytest
+from fhir.resources.R4B.practitioner import Practitioner
+from fhir.resources.R4B.practitionerrole import PractitionerRole
 from medmarket_hospital_fhir import (
-    ALLOW_PRIVATE_NETWORKS,
+    UNREACHABLE,
     FhirError,
     FhirHospital,
     FhirHospitalConfig,
     FhirHospitalType,
-    allows_private_networks,
 )
 from medmarket_hospital_fhir.client import MAX_RESPONSE_BYTES
 
-from medmarket import AffiliationQuery, LicenceQuery
+from medmarket import AffiliationQuery, LicenceQuery, OutboundPolicy
 from medmarket.settings import Settings
 from medmarket.testing.http_recorder import Recorded, Reply
 
-from .conftest import LICENCE_SYSTEM, ORGANIZATION, outcome, practitioner, role
+from .conftest import (
+    LICENCE_SYSTEM,
+    ORGANIZATION,
+    fhir_type_for,
+    outcome,
+    practitioner,
+    role,
+    valid,
+)
 
 LICENCE = "110330200000007"
 QUERY = LicenceQuery(licence_number=LICENCE, full_name="李文华")
@@ -45,8 +58,8 @@ def config(base: str, **changes: Any) -> FhirHospitalConfig:
 
 
 @pytest.fixture
-async def hospital(fhir_server: Any) -> AsyncIterator[FhirHospital]:
-    adapter = FhirHospitalType().create(config(fhir_server.base_url))
+async def hospital(fhir_server: Any, fhir_type: FhirHospitalType) -> AsyncIterator[FhirHospital]:
+    adapter = fhir_type.create(config(fhir_server.base_url))
     yield adapter
     await adapter.aclose()
 
@@ -215,6 +228,11 @@ def _unauthorised(request: Recorded) -> Reply:
     return Reply(status=401, body=outcome("token expired", "login"))
 
 
+def _unauthorised_in_details(request: Recorded) -> Reply:
+    # Where many servers put the words for people; the issue code alone says only "login".
+    return Reply(status=401, body=outcome("访问令牌已过期，请重新登录", "login", in_details=True))
+
+
 def _huge(request: Recorded) -> Reply:
     return Reply(body="x" * (MAX_RESPONSE_BYTES + 10), headers={"content-type": "application/json"})
 
@@ -233,6 +251,7 @@ def _metadata_instead(request: Recorded) -> Reply:
         (_wrong_types, "malformed"),
         (_server_error, "HTTP 500: database connection lost"),
         (_unauthorised, "HTTP 401: token expired"),
+        (_unauthorised_in_details, "HTTP 401: 访问令牌已过期，请重新登录$"),
         (_huge, "larger than"),
         (_metadata_instead, "answered a OperationOutcome"),
     ],
@@ -247,27 +266,33 @@ async def test_malformed_and_failing_servers_raise_a_clear_error(
         await hospital.confirm_affiliation(AFFILIATION)
 
 
-async def test_a_slow_server_times_out(fhir_server: Any) -> None:
+async def test_a_slow_server_times_out(fhir_server: Any, fhir_type: FhirHospitalType) -> None:
     fhir_server.override = lambda request: Reply(delay=3.0, body={})
-    adapter = FhirHospitalType().create(config(fhir_server.base_url, timeout_seconds=0.3))
+    adapter = fhir_type.create(config(fhir_server.base_url, timeout_seconds=0.3))
     started = time.monotonic()
     try:
-        with pytest.raises(FhirError, match="no answer in time"):
+        with pytest.raises(FhirError, match=f"^{UNREACHABLE}$"):
             await adapter.verify_licence(QUERY)
     finally:
         await adapter.aclose()
     assert time.monotonic() - started < 2
 
 
-async def test_a_server_that_is_down(closed_port: int) -> None:
-    adapter = FhirHospitalType().create(config(f"http://127.0.0.1:{closed_port}/fhir"))
+async def test_a_server_that_is_down(
+    closed_port: int, fhir_type: FhirHospitalType, caplog: pytest.LogCaptureFixture
+) -> None:
+    adapter = fhir_type.create(config(f"http://127.0.0.1:{closed_port}/fhir"))
     try:
-        with pytest.raises(FhirError, match="ConnectError"):
+        with (
+            caplog.at_level(logging.WARNING, logger="medmarket.hospital.fhir"),
+            pytest.raises(FhirError, match=f"^{UNREACHABLE}$"),
+        ):
             await adapter.confirm_affiliation(AFFILIATION)
         report = await adapter.health()
     finally:
         await adapter.aclose()
-    assert report.healthy is False
+    assert (report.healthy, report.detail) == (False, UNREACHABLE)
+    assert "ConnectError" in caplog.text  # what happened is in the server's log only
 
 
 @pytest.mark.parametrize(("version", "healthy"), [("4.0.1", True), ("5.0.0", False)])
@@ -280,10 +305,12 @@ async def test_health_asks_for_an_r4_capability_statement(
     assert version in report.detail
 
 
-async def test_ending_an_affiliation_writes_only_when_allowed(fhir_server: Any) -> None:
+async def test_ending_an_affiliation_writes_only_when_allowed(
+    fhir_server: Any, fhir_type: FhirHospitalType
+) -> None:
     fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r1", "p1"))
-    read_only = FhirHospitalType().create(config(fhir_server.base_url))
-    writer = FhirHospitalType().create(config(fhir_server.base_url, end_affiliation_writes=True))
+    read_only = fhir_type.create(config(fhir_server.base_url))
+    writer = fhir_type.create(config(fhir_server.base_url, end_affiliation_writes=True))
     try:
         await read_only.end_affiliation(AFFILIATION, "离职")
         assert fhir_server.updates == []
@@ -293,7 +320,7 @@ async def test_ending_an_affiliation_writes_only_when_allowed(fhir_server: Any) 
         await writer.aclose()
     [updated] = fhir_server.updates
     assert updated["active"] is False
-    assert updated["period"]["end"] == dt.datetime.now(dt.UTC).date().isoformat()
+    assert updated["period"]["end"] == fhir_type.today().isoformat()
     assert updated["period"]["start"] == "2015-01-01"  # the rest of the role is kept
     put = next(r for r in fhir_server.recorder.requests if r.method == "PUT")
     assert put.headers["if-match"] == 'W/"1"'
@@ -305,6 +332,8 @@ async def test_ending_an_affiliation_writes_only_when_allowed(fhir_server: Any) 
     [
         ({"base_url": "ftp://his.example/fhir"}, "base_url"),
         ({"base_url": "https://user:pw@his.example/fhir"}, "base_url"),
+        ({"base_url": "https://his.example:70000/fhir"}, "base_url"),
+        ({"base_url": "https://his.example/fhir?_format=json"}, "base_url"),
         ({"organization_id": "../Patient/1"}, "organization_id"),
         ({"timeout_seconds": 120}, "timeout_seconds"),
         ({"licence_system": ""}, "licence_system"),
@@ -315,24 +344,209 @@ def test_configuration_is_validated(changes: dict[str, Any], field: str) -> None
         config("https://his.example/fhir", **changes)
 
 
-async def test_private_addresses_are_refused_unless_allowed(fhir_server: Any) -> None:
-    guarded = FhirHospitalType(allow_private_networks=False).create(config(fhir_server.base_url))
-    try:
-        with pytest.raises(FhirError, match=r"non-public address 127\.0\.0\.1"):
-            await guarded.verify_licence(QUERY)
-    finally:
-        await guarded.aclose()
-    assert fhir_server.recorder.requests == []  # nothing was sent
-
-
-def test_production_allows_private_networks_only_when_told(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("environment", ["development", "test", "production"])
+async def test_loopback_is_refused_without_the_operators_allow_list(
+    fhir_server: Any, settings: Settings, closed_port: int, environment: str
 ) -> None:
-    production = msgspec.structs.replace(settings, environment="production")
-    monkeypatch.delenv(ALLOW_PRIVATE_NETWORKS, raising=False)
-    assert allows_private_networks(settings) is True
-    assert allows_private_networks(production) is False
-    monkeypatch.setenv(ALLOW_PRIVATE_NETWORKS, "true")
-    assert allows_private_networks(production) is True
-    monkeypatch.setenv(ALLOW_PRIVATE_NETWORKS, "false")
-    assert allows_private_networks(settings) is False
+    plain = msgspec.structs.replace(settings, environment=environment)
+    assert plain.outbound_allowed_networks == []
+    guarded = fhir_type_for(plain)
+    answers = []
+    for base_url in (fhir_server.base_url, f"http://127.0.0.1:{closed_port}/fhir"):
+        adapter = guarded.create(config(base_url))
+        try:
+            with pytest.raises(FhirError) as caught:
+                await adapter.verify_licence(QUERY)
+            answers.append((str(caught.value), (await adapter.health()).detail))
+        finally:
+            await adapter.aclose()
+    # An open port and a closed one read the same, and nothing reached the open one.
+    assert answers == [(UNREACHABLE, UNREACHABLE)] * 2
+    assert fhir_server.recorder.requests == []
+
+
+async def test_the_allow_list_lets_a_private_hospital_network_through(
+    fhir_server: Any, loopback_settings: Settings
+) -> None:
+    assert loopback_settings.outbound_allowed_networks == ["127.0.0.1/32"]
+    adapter = fhir_type_for(loopback_settings).create(config(fhir_server.base_url))
+    try:
+        report = await adapter.health()
+    finally:
+        await adapter.aclose()
+    assert report.healthy is True
+    assert [r.path for r in fhir_server.recorder.requests] == ["/fhir/metadata"]
+
+
+async def test_a_role_changed_meanwhile_is_not_overwritten_and_the_server_says_why(
+    fhir_server: Any, fhir_type: FhirHospitalType
+) -> None:
+    fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r1", "p1"))
+
+    def changed_meanwhile(request: Recorded) -> Reply:
+        reply = fhir_server.serve(request)
+        if request.method == "GET" and urlsplit(request.path).path == "/fhir/PractitionerRole/r1":
+            fhir_server.roles["r1"] = {**fhir_server.roles["r1"], "meta": {"versionId": "2"}}
+        return reply
+
+    fhir_server.override = changed_meanwhile
+    writer = fhir_type.create(config(fhir_server.base_url, end_affiliation_writes=True))
+    try:
+        # The 412's OperationOutcome has its text in details.text and the code "processing".
+        with pytest.raises(FhirError, match=r"HTTP 412: 资源已被他人修改（版本不符）$"):
+            await writer.end_affiliation(AFFILIATION, "离职")
+    finally:
+        await writer.aclose()
+    assert fhir_server.updates == []
+
+
+@pytest.mark.parametrize(
+    ("utc", "china_day"),
+    [
+        (dt.datetime(2026, 3, 1, 16, 0, tzinfo=dt.UTC), "2026-03-02"),  # 00:00 in Shanghai
+        (dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC), "2026-03-02"),  # 07:30
+        (dt.datetime(2026, 12, 31, 20, 0, tzinfo=dt.UTC), "2027-01-01"),  # 04:00, new year
+        (dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), "2026-03-02"),  # 17:00, same day
+    ],
+)
+async def test_an_ended_role_ends_on_the_platforms_day_not_the_utc_date(
+    fhir_server: Any, loopback_settings: Settings, utc: dt.datetime, china_day: str
+) -> None:
+    assert loopback_settings.default_time_zone == "Asia/Shanghai"
+    at_that_time = FhirHospitalType(
+        outbound=OutboundPolicy.from_settings(loopback_settings),
+        time_zone=zoneinfo.ZoneInfo(loopback_settings.default_time_zone),
+        now=lambda: utc,
+    )
+    fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r1", "p1"))
+    writer = at_that_time.create(config(fhir_server.base_url, end_affiliation_writes=True))
+    try:
+        await writer.end_affiliation(AFFILIATION, "离职")
+    finally:
+        await writer.aclose()
+    [updated] = fhir_server.updates  # the server validated it with fhir.resources
+    assert updated["period"] == {"start": "2015-01-01", "end": china_day}
+
+
+@pytest.mark.parametrize("order", ["cardiology first", "paediatrics first"])
+async def test_of_two_current_roles_the_department_applied_for_is_reported(
+    fhir_server: Any, hospital: FhirHospital, order: str
+) -> None:
+    cardiology = role("r-cardio", "p1", start="2010-01-01", specialties=("心内科",))
+    paediatrics = role("r-paed", "p1", start="2018-01-01", specialties=("儿科", "新生儿科"))
+    roles = [cardiology, paediatrics] if order == "cardiology first" else [paediatrics, cardiology]
+    fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), *roles)
+    answer = await hospital.confirm_affiliation(
+        AffiliationQuery(licence_number=LICENCE, full_name="李文华", department="儿科")
+    )
+    assert answer.affiliated is True
+    assert (answer.department, answer.specialties) == ("儿科", ("儿科", "新生儿科"))
+    assert answer.starts_on == dt.date(2018, 1, 1)
+    assert answer.evidence["practitioner_role"] == "PractitionerRole/r-paed"
+    assert answer.evidence["department_matched"] is True
+
+
+async def test_a_department_is_matched_by_its_coding_too(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    coded = role("r-paed", "p1", specialties=())
+    coded["specialty"] = [{"coding": [{"system": "urn:dept", "code": "07", "display": "儿 科"}]}]
+    fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r-cardio", "p1"), coded)
+    answer = await hospital.confirm_affiliation(
+        AffiliationQuery(licence_number=LICENCE, full_name="李文华", department="儿科")
+    )
+    assert (answer.department, answer.evidence["practitioner_role"]) == (
+        "儿 科",
+        "PractitionerRole/r-paed",
+    )
+
+
+async def test_an_active_role_elsewhere_in_the_hospital_still_counts_and_says_so(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    fhir_server.add(
+        practitioner("p1", LICENCE, "李", "文华"),
+        role("r-paed", "p1", active=False, end="2024-06-30", specialties=("儿科",)),
+        role("r-cardio", "p1", specialties=("心内科",)),
+    )
+    answer = await hospital.confirm_affiliation(
+        AffiliationQuery(licence_number=LICENCE, full_name="李文华", department="儿科")
+    )
+    assert (answer.affiliated, answer.department) == (True, "心内科")
+    assert answer.evidence["department_matched"] is False
+
+
+async def test_ending_an_affiliation_ends_the_role_of_the_department_applied_for(
+    fhir_server: Any, fhir_type: FhirHospitalType
+) -> None:
+    fhir_server.add(
+        practitioner("p1", LICENCE, "李", "文华"),
+        role("r-cardio", "p1", specialties=("心内科",)),
+        role("r-paed", "p1", specialties=("儿科",)),
+    )
+    writer = fhir_type.create(config(fhir_server.base_url, end_affiliation_writes=True))
+    try:
+        await writer.end_affiliation(
+            AffiliationQuery(licence_number=LICENCE, full_name="李文华", department="儿科"),
+            "离职",
+        )
+    finally:
+        await writer.aclose()
+    assert [updated["id"] for updated in fhir_server.updates] == ["r-paed"]
+    assert fhir_server.roles["r-cardio"]["active"] is True
+
+
+def practitioner_searches(fhir_server: Any) -> int:
+    return sum(urlsplit(r.path).path == "/fhir/Practitioner" for r in fhir_server.recorder.requests)
+
+
+async def test_the_licence_and_the_affiliation_share_one_practitioner_search(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r1", "p1"))
+    licence, affiliation = await asyncio.gather(
+        hospital.verify_licence(QUERY), hospital.confirm_affiliation(AFFILIATION)
+    )
+    assert licence.valid is True and affiliation.affiliated is True
+    assert practitioner_searches(fhir_server) == 1
+    other = LicenceQuery(licence_number="110330200000099", full_name="王芳")
+    assert (await hospital.verify_licence(other)).valid is False
+    assert practitioner_searches(fhir_server) == 2  # another licence is another search
+
+
+async def test_a_failed_practitioner_search_is_not_repeated_for_the_second_question(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    fhir_server.override = _server_error
+    results = await asyncio.gather(
+        hospital.verify_licence(QUERY),
+        hospital.confirm_affiliation(AFFILIATION),
+        return_exceptions=True,
+    )
+    assert all(isinstance(result, FhirError) for result in results)
+    assert all("HTTP 500: database connection lost" in str(result) for result in results)
+    assert practitioner_searches(fhir_server) == 1
+
+
+async def test_the_test_server_holds_identifiers_and_roles_as_real_servers_do(
+    fhir_server: Any, hospital: FhirHospital
+) -> None:
+    no_system = practitioner("p2", "LOCAL-7", "王", "芳")
+    no_system["identifier"] = [{"value": "LOCAL-7"}]  # a hospital-local number, no system
+    no_identifier = practitioner("p3", "x", "赵", "磊")
+    del no_identifier["identifier"]
+    orphan_role = role("r9", "p3")
+    del orphan_role["organization"]  # a role no organization holds
+    fhir_server.add(
+        valid(Practitioner, no_system),
+        valid(Practitioner, no_identifier),
+        valid(PractitionerRole, orphan_role),
+        practitioner("p1", LICENCE, "李", "文华"),
+        role("r1", "p1"),
+    )
+    assert (await hospital.verify_licence(QUERY)).valid is True
+    assert (await hospital.confirm_affiliation(AFFILIATION)).affiliated is True
+    async with httpx.AsyncClient(base_url=fhir_server.base_url) as http:  # token search
+        for token, found in (("|LOCAL-7", ["p2"]), ("LOCAL-7", ["p2"]), ("urn:x|LOCAL-7", [])):
+            bundle = (await http.get("/Practitioner", params={"identifier": token})).json()
+            assert [e["resource"]["id"] for e in bundle.get("entry", [])] == found
