@@ -20,10 +20,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 
 from medmarket.accounts import routes as account_routes
+from medmarket.accounts.devices import KnownDevices
 from medmarket.accounts.guards import PUBLIC, access_guard, audit_context, current_principal
 from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.service import Accounts
-from medmarket.accounts.throttle import SignInThrottle
+from medmarket.accounts.throttle import AccountThrottle, Limits
 from medmarket.audit import routes as audit_routes
 from medmarket.bookings import doctor_pages as booking_doctor_pages
 from medmarket.bookings import pages as booking_pages
@@ -144,13 +145,9 @@ def create_app(
             app.state.accounts = Accounts(
                 services.db,
                 Passwords(settings),
-                SignInThrottle(
-                    services.redis,
-                    per_account=settings.login_failures_per_account,
-                    per_address=settings.login_failures_per_address,
-                    window=settings.login_throttle_window_seconds,
-                ),
-                dt.timedelta(seconds=settings.session_ttl_seconds),
+                AccountThrottle(services.redis, Limits.from_settings(settings)),
+                KnownDevices(settings.secret_key),
+                session_ttl=dt.timedelta(seconds=settings.session_ttl_seconds),
             )
             async with AsyncExitStack() as domains:
                 for domain_lifespan in _domain_lifespans():

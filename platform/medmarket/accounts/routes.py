@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from litestar import Request, Response, delete, get, patch, post
@@ -10,6 +11,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from medmarket.accounts.devices import DEVICE_COOKIE, DEVICE_MAX_AGE
 from medmarket.accounts.guards import (
     CSRF_COOKIE,
     PUBLIC,
@@ -34,6 +36,21 @@ from medmarket.audit import AuditContext
 
 def provide_accounts(request: Request[Any, Any, Any]) -> Accounts:
     return request.app.state.accounts  # type: ignore[no-any-return]
+
+
+def device_cookie(request: Request[Any, Any, Any], user_id: uuid.UUID) -> Cookie:
+    """The known-device cookie (devices.py) renewed for ``user_id``: sent wherever the
+    person proved who they are, so this browser's next sign-ins count as a known place."""
+    accounts: Accounts = request.app.state.accounts
+    return Cookie(
+        key=DEVICE_COOKIE,
+        value=accounts.devices.issue(request.cookies.get(DEVICE_COOKIE), user_id),
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
+        max_age=DEVICE_MAX_AGE,
+        path="/",
+    )
 
 
 def session_cookies(
@@ -81,23 +98,33 @@ async def sign_in_browser(
     context: NamedDependency[AuditContext],
 ) -> Response[SessionOut]:
     """Sign in from a browser: the session travels in an HttpOnly cookie."""
-    token, principal = await accounts.sign_in(data.email, data.password, "browser", context)
+    token, principal = await accounts.sign_in(
+        data.email, data.password, "browser", context, device=request.cookies.get(DEVICE_COOKIE)
+    )
     user = await accounts.user(principal.user_id)
     body = SessionOut(user=user, csrf_token=principal.csrf_token, expires_at=principal.expires_at)
     max_age = request.app.state.settings.session_ttl_seconds
-    return Response(body, cookies=session_cookies(request, token, principal.csrf_token, max_age))
+    cookies = session_cookies(request, token, principal.csrf_token, max_age)
+    return Response(body, cookies=[*cookies, device_cookie(request, principal.user_id)])
 
 
 @post("/api/tokens", opt=PUBLIC, status_code=HTTP_201_CREATED, tags=["accounts"])
 async def sign_in_api(
+    request: Request[Any, Any, Any],
     data: JSONBody[SignInRequest],
     accounts: NamedDependency[Accounts],
     context: NamedDependency[AuditContext],
-) -> TokenOut:
-    """Sign in as an API client: returns a bearer token."""
-    token, principal = await accounts.sign_in(data.email, data.password, "api", context)
+) -> Response[TokenOut]:
+    """Sign in as an API client: returns a bearer token. A client that keeps the
+    ``mm_device`` cookie it is given counts as a known device on its next sign-ins."""
+    token, principal = await accounts.sign_in(
+        data.email, data.password, "api", context, device=request.cookies.get(DEVICE_COOKIE)
+    )
     user = await accounts.user(principal.user_id)
-    return TokenOut(user=user, token=token, expires_at=principal.expires_at)
+    body = TokenOut(user=user, token=token, expires_at=principal.expires_at)
+    return Response(
+        body, status_code=HTTP_201_CREATED, cookies=[device_cookie(request, principal.user_id)]
+    )
 
 
 @delete("/api/session", opt=SIGNED_IN, status_code=HTTP_204_NO_CONTENT, tags=["accounts"])

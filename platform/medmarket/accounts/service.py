@@ -15,6 +15,7 @@ import msgspec
 from email_validator import EmailNotValidError, validate_email
 
 from medmarket import audit
+from medmarket.accounts.devices import KnownDevices
 from medmarket.accounts.passwords import Passwords, password_problem
 from medmarket.accounts.schemas import (
     InvitationOut,
@@ -25,12 +26,15 @@ from medmarket.accounts.schemas import (
     SignUpRequest,
     UserOut,
 )
-from medmarket.accounts.throttle import SignInThrottle
+from medmarket.accounts.throttle import AccountThrottle
 from medmarket.audit import AuditContext
 from medmarket.db import Database
 from medmarket.errors import Conflict, FieldError, InvalidInput, NotAuthenticated
 
 INVITATION_TTL = dt.timedelta(days=7)
+# An address the account signed in from this recently (since its password last changed) is
+# a known place: see throttle.py.
+KNOWN_ADDRESS_FOR = dt.timedelta(days=90)
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,12 +76,15 @@ class Accounts:
         self,
         db: Database,
         passwords: Passwords,
-        throttle: SignInThrottle,
+        throttle: AccountThrottle,
+        devices: KnownDevices,
+        *,
         session_ttl: dt.timedelta,
     ) -> None:
         self.db = db
         self.passwords = passwords
         self.throttle = throttle
+        self.devices = devices
         self.session_ttl = session_ttl
 
     # -- sign-up ---------------------------------------------------------------------------
@@ -164,21 +171,43 @@ class Accounts:
 
     # -- sign-in ---------------------------------------------------------------------------
     async def sign_in(
-        self, email: str, password: str, kind: str, context: AuditContext
+        self,
+        email: str,
+        password: str,
+        kind: str,
+        context: AuditContext,
+        *,
+        device: str | None = None,
     ) -> tuple[str, Principal]:
-        """Returns (token, principal). Unknown account and wrong password look the same."""
+        """Returns (token, principal). Unknown account and wrong password look the same.
+        ``device`` is the known-device cookie the client sent (devices.py), if any."""
         try:
             email = normalize_email(email)
         except EmailNotValidError:
             email = email.strip().lower()
         address = context.ip or "unknown"
-        await self.throttle.attempt(email, address)
         row = await self.db.fetchrow(
-            "SELECT id, role, password_hash FROM users WHERE email = $1 AND disabled_at IS NULL",
+            """
+            SELECT u.id, u.role, u.password_hash, u.password_changed_at,
+                   EXISTS (SELECT 1 FROM sessions s
+                            WHERE s.user_id = u.id AND s.ip = $2::inet
+                              AND s.created_at > now() - $3::interval
+                              AND s.created_at >= coalesce(u.password_changed_at, '-infinity'))
+                     AS known_address
+              FROM users u
+             WHERE u.email = $1 AND u.disabled_at IS NULL
+            """,
             email,
+            context.ip,
+            KNOWN_ADDRESS_FOR,
         )
+        known_place = None
+        if row is not None:
+            known_place = self.devices.place(device, row["id"], row["password_changed_at"])
+            if known_place is None and row["known_address"]:
+                known_place = f"address:{address}"
+        attempt = await self.throttle.sign_in_attempt(email, address, known_place=known_place)
         if not await self.passwords.verify(row["password_hash"] if row else None, password):
-            await self.throttle.failed(address)
             async with self.db.transaction() as connection:
                 await audit.record(
                     connection,
@@ -187,10 +216,10 @@ class Accounts:
                     "user",
                     row["id"] if row else None,
                     outcome="failed",
-                    detail={"email": email},
+                    detail={"email": email, "from": (known_place or "unknown").split(":")[0]},
                 )
             raise NotAuthenticated("the e-mail address or the password is wrong")
-        await self.throttle.succeeded(email)
+        await self.throttle.succeeded(attempt)
         assert row is not None
         token = secrets.token_urlsafe(32)
         csrf_token = secrets.token_urlsafe(24)

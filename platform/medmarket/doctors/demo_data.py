@@ -16,10 +16,11 @@ import msgspec
 from litestar.datastructures import UploadFile
 
 from medmarket.accounts.acting import context_of, principal_of
+from medmarket.accounts.devices import KnownDevices
 from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.schemas import InvitationRequest, Role, SignUpRequest
 from medmarket.accounts.service import Accounts, Principal
-from medmarket.accounts.throttle import SignInThrottle
+from medmarket.accounts.throttle import AccountThrottle, Limits
 from medmarket.audit import AuditContext
 from medmarket.doctors.schemas import ApplicationIn, DocumentUpload
 from medmarket.doctors.service import DoctorService
@@ -163,9 +164,13 @@ class _DemoOnboarding:
         self.password = password
         settings = services.settings
         # Nobody signs in here; the throttle is only what Accounts is built with.
-        throttle = SignInThrottle(services.redis, per_account=1, per_address=1, window=1)
+        throttle = AccountThrottle(services.redis, Limits.from_settings(settings))
         self.accounts = Accounts(
-            services.db, Passwords(settings), throttle, dt.timedelta(seconds=60)
+            services.db,
+            Passwords(settings),
+            throttle,
+            KnownDevices(settings.secret_key),
+            session_ttl=dt.timedelta(seconds=60),
         )
         self.hospitals = HospitalService(services)
         self.doctors = DoctorService(services)

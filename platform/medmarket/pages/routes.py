@@ -16,6 +16,7 @@ from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
+from medmarket.accounts.devices import DEVICE_COOKIE
 from medmarket.accounts.guards import (
     CSRF_COOKIE,
     PUBLIC,
@@ -25,7 +26,7 @@ from medmarket.accounts.guards import (
     session_token,
 )
 from medmarket.accounts.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
-from medmarket.accounts.routes import session_cookies
+from medmarket.accounts.routes import device_cookie, session_cookies
 from medmarket.accounts.schemas import Locale, PreferencesRequest, SignUpRequest
 from medmarket.accounts.service import Accounts, Principal
 from medmarket.audit import AuditContext
@@ -146,7 +147,13 @@ async def sign_up_submit(
         return await _sign_up_page(
             request, accounts, form, status=problem.status, headers=problem.headers
         )
-    token, principal = await accounts.sign_in(signup.email, signup.password, "browser", context)
+    token, principal = await accounts.sign_in(
+        signup.email,
+        signup.password,
+        "browser",
+        context,
+        device=request.cookies.get(DEVICE_COOKIE),
+    )
     # A patient goes on to the real-name details and the health-data consent (two steps);
     # everyone else to their account, which says what comes next.
     target = "/profile?signup=1" if principal.role == "patient" else "/account?welcome=1"
@@ -160,6 +167,7 @@ def _signed_in(
     settings = settings_of(request)
     cookies = [
         *session_cookies(request, token, principal.csrf_token, settings.session_ttl_seconds),
+        device_cookie(request, principal.user_id),
         # The saved language follows the person into this browser, even after sign-out.
         locale_cookie(principal.locale, settings.secure_cookies),
     ]
@@ -190,7 +198,13 @@ async def sign_in_submit(
     if form.has_errors:
         return page(request, "sign_in.html", status=422, form=form)
     try:
-        token, principal = await accounts.sign_in(values["email"], password, "browser", context)
+        token, principal = await accounts.sign_in(
+            values["email"],
+            password,
+            "browser",
+            context,
+            device=request.cookies.get(DEVICE_COOKIE),
+        )
     except Problem as problem:
         form = FormState.from_problem(problem, t, values, SIGN_IN_FIELDS)
         if isinstance(problem, NotAuthenticated):
