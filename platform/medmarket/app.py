@@ -23,6 +23,7 @@ from medmarket.accounts import routes as account_routes
 from medmarket.accounts.devices import KnownDevices
 from medmarket.accounts.guards import PUBLIC, access_guard, audit_context, current_principal
 from medmarket.accounts.passwords import Passwords
+from medmarket.accounts.resets import PasswordResets
 from medmarket.accounts.service import Accounts
 from medmarket.accounts.throttle import AccountThrottle, Limits
 from medmarket.audit import routes as audit_routes
@@ -142,12 +143,21 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_services(settings, extra, purposes) as services:
             app.state.services = services
+            passwords = Passwords(settings)
+            throttle = AccountThrottle(services.redis, Limits.from_settings(settings))
             app.state.accounts = Accounts(
                 services.db,
-                Passwords(settings),
-                AccountThrottle(services.redis, Limits.from_settings(settings)),
+                passwords,
+                throttle,
                 KnownDevices(settings.secret_key),
                 session_ttl=dt.timedelta(seconds=settings.session_ttl_seconds),
+            )
+            app.state.password_resets = PasswordResets(
+                services.db,
+                passwords,
+                throttle,
+                ttl=dt.timedelta(seconds=settings.password_reset_ttl_seconds),
+                base_url=settings.base_url,
             )
             async with AsyncExitStack() as domains:
                 for domain_lifespan in _domain_lifespans():

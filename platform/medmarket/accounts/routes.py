@@ -1,4 +1,4 @@
-"""Accounts API: sign-up, browser sessions, API tokens, invitations."""
+"""Accounts API: sign-up, browser sessions, API tokens, password resets, invitations."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from medmarket.accounts.devices import DEVICE_COOKIE, DEVICE_MAX_AGE
 from medmarket.accounts.guards import (
@@ -20,9 +20,13 @@ from medmarket.accounts.guards import (
     allow,
     session_token,
 )
+from medmarket.accounts.resets import PasswordResets
 from medmarket.accounts.schemas import (
     InvitationOut,
     InvitationRequest,
+    PasswordResetAccepted,
+    PasswordResetConfirm,
+    PasswordResetRequest,
     PreferencesRequest,
     SessionOut,
     SignInRequest,
@@ -36,6 +40,10 @@ from medmarket.audit import AuditContext
 
 def provide_accounts(request: Request[Any, Any, Any]) -> Accounts:
     return request.app.state.accounts  # type: ignore[no-any-return]
+
+
+def provide_password_resets(request: Request[Any, Any, Any]) -> PasswordResets:
+    return request.app.state.password_resets  # type: ignore[no-any-return]
 
 
 def device_cookie(request: Request[Any, Any, Any], user_id: uuid.UUID) -> Cookie:
@@ -127,6 +135,37 @@ async def sign_in_api(
     )
 
 
+@post("/api/password-resets", opt=PUBLIC, status_code=HTTP_202_ACCEPTED, tags=["accounts"])
+async def request_password_reset(
+    data: JSONBody[PasswordResetRequest],
+    password_resets: NamedDependency[PasswordResets],
+    context: NamedDependency[AuditContext],
+) -> PasswordResetAccepted:
+    """Send a link to choose a new password to the account of this address, through its
+    notification channels. The answer is the same whether or not an account uses it."""
+    return await password_resets.request(data.email, context)
+
+
+@post(
+    "/api/password-resets/confirm",
+    opt=PUBLIC,
+    status_code=HTTP_204_NO_CONTENT,
+    tags=["accounts"],
+)
+async def confirm_password_reset(
+    request: Request[Any, Any, Any],
+    data: JSONBody[PasswordResetConfirm],
+    password_resets: NamedDependency[PasswordResets],
+    context: NamedDependency[AuditContext],
+) -> Response[None]:
+    """Set a new password with the link's token. The link then no longer works, and every
+    session of the account has ended: sign in with the new password."""
+    user_id = await password_resets.confirm(data.token, data.password, context)
+    return Response(
+        None, status_code=HTTP_204_NO_CONTENT, cookies=[device_cookie(request, user_id)]
+    )
+
+
 @delete("/api/session", opt=SIGNED_IN, status_code=HTTP_204_NO_CONTENT, tags=["accounts"])
 async def sign_out(
     request: Request[Any, Any, Any],
@@ -169,5 +208,18 @@ async def invite(
     return await accounts.invite(data, context)
 
 
-ROUTES = [sign_up, sign_in_browser, sign_in_api, sign_out, me, update_me, invite]
-DEPENDENCIES = {"accounts": Provide(provide_accounts, sync_to_thread=False)}
+ROUTES = [
+    sign_up,
+    sign_in_browser,
+    sign_in_api,
+    request_password_reset,
+    confirm_password_reset,
+    sign_out,
+    me,
+    update_me,
+    invite,
+]
+DEPENDENCIES = {
+    "accounts": Provide(provide_accounts, sync_to_thread=False),
+    "password_resets": Provide(provide_password_resets, sync_to_thread=False),
+}

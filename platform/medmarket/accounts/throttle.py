@@ -1,4 +1,4 @@
-"""How often sign-in may be tried, counted in Redis.
+"""How often sign-in and password reset may be tried, counted in Redis.
 
 Every count is a sliding window: a sorted set of attempts scored by Redis' own clock, each
 attempt leaving the window on its own once the window has passed it. So a limit never holds
@@ -12,7 +12,7 @@ Sign-in keeps three windows, so that nobody can lock an owner out of their accou
 - per account, for attempts from unknown places (an address or device the account never
   signed in from): a larger number. A guesser spreading over many addresses meets it; the
   owner at home, at their hospital or on their phone does not, and an owner somewhere new
-  still gets in once the window moves on.
+  still gets in once the window moves on, or at once through a password reset.
 - per address, for attempts from unknown places: failures across all accounts. A guesser
   trying many accounts from one address meets it; the honest people behind the same
   hospital NAT who signed in there before do not, and the others only until it decays.
@@ -95,6 +95,9 @@ class Limits:
     sign_in_per_account: int
     sign_in_per_address: int
     sign_in_window: int
+    resets_per_address: int
+    resets_per_account: int
+    reset_window: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -103,6 +106,9 @@ class Limits:
             sign_in_per_account=settings.login_failures_per_account,
             sign_in_per_address=settings.login_failures_per_address,
             sign_in_window=settings.login_throttle_window_seconds,
+            resets_per_address=settings.password_resets_per_address,
+            resets_per_account=settings.password_resets_per_account,
+            reset_window=settings.password_reset_throttle_window_seconds,
         )
 
 
@@ -177,6 +183,26 @@ class AccountThrottle:
             for window in attempt.others:
                 pipe.zrem(window.key, attempt.member)
             await pipe.execute()
+
+    # -- password reset --------------------------------------------------------------------
+    async def reset_requested(self, email: str, address: str) -> bool:
+        """Count a request for a reset link. Past the address' limit raise TooManyRequests;
+        past the account's, return False: no more links are sent to it for a while, and the
+        requester is told nothing they could not tell for any address."""
+        limits = self.limits
+        place = Window(
+            "address",
+            _key("reset:address", address),
+            limits.resets_per_address,
+            limits.reset_window,
+        )
+        refusal = await self.take([place], secrets.token_hex(8))
+        if refusal is not None:
+            raise refusal.problem("too many password-reset requests from this address")
+        account = Window(
+            "account", _key("reset:account", email), limits.resets_per_account, limits.reset_window
+        )
+        return await self.take([account], secrets.token_hex(8)) is None
 
 
 _SIGN_IN_REFUSED = {

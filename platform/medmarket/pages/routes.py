@@ -1,4 +1,5 @@
-"""The pages people use: home, sign-up, sign-in, sign-out, my account, the language switch.
+"""The pages people use: home, sign-up, sign-in, sign-out, my account, the language switch
+(forgetting a password: ``password_pages.py``).
 
 Thin handlers: the accounts service holds every rule; a handler turns a form into the
 service's request, and a problem the service raises into errors beside the fields. Forms
@@ -38,6 +39,7 @@ from medmarket.pages.forms import (
     safe_next,
 )
 from medmarket.pages.i18n import SUPPORTED_LOCALES
+from medmarket.pages.password_pages import PASSWORD_PAGE_HANDLERS
 from medmarket.pages.rendering import (
     locale_cookie,
     locale_of,
@@ -175,9 +177,12 @@ def _signed_in(
 
 
 @get("/sign-in", opt=PUBLIC)
-async def sign_in_form(request: Request[Any, Any, Any], next_path: NextPath = None) -> Template:
+async def sign_in_form(
+    request: Request[Any, Any, Any], next_path: NextPath = None, reset: Query = None
+) -> Template:
     form = FormState(values={"next": safe_next(next_path, "")})
-    return page(request, "sign_in.html", form=form)
+    notice = translator(request)("sign_in.password_changed") if reset else None
+    return page(request, "sign_in.html", form=form, notice=notice)
 
 
 @post("/sign-in", opt=PUBLIC)
@@ -330,4 +335,10 @@ PAGE_HANDLERS = [
     switch_language,
 ]
 
-ROUTES = [Router(path="/", route_handlers=PAGE_HANDLERS, include_in_schema=False)]
+ROUTES = [
+    Router(
+        path="/",
+        route_handlers=[*PAGE_HANDLERS, *PASSWORD_PAGE_HANDLERS],
+        include_in_schema=False,
+    )
+]

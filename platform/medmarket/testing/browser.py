@@ -139,9 +139,10 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     served = msgspec.structs.replace(
         settings,
         base_url=url,
-        # Every browser connects from 127.0.0.1, and Redis (with its per-address sign-in
-        # counters) outlives test sessions: do not let earlier runs lock this one out.
+        # Every browser connects from 127.0.0.1, and Redis (with its per-address counters)
+        # outlives test sessions: do not let earlier runs lock this one out.
         login_failures_per_address=100_000,
+        password_resets_per_address=100_000,
     )
     thread = _ServerThread(served, port)
     thread.start()

@@ -1,5 +1,5 @@
-"""Sign-in while Redis (the sign-in throttle's counters) is down: a 503 problem the client
-may retry, never a 500."""
+"""Sign-in and password resets while Redis (their throttle's counters) is down: a 503
+problem the client may retry, never a 500."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ async def without_redis(database_url: str) -> AsyncIterator[Litestar]:
     [
         ("/api/tokens", {"email": "someone@example.org", "password": STRONG_PASSWORD}),
         ("/api/session", {"email": "someone@example.org", "password": STRONG_PASSWORD}),
+        ("/api/password-resets", {"email": "someone@example.org"}),
     ],
 )
 async def test_an_api_call_is_a_503_with_retry_after(

@@ -129,6 +129,7 @@ def test_error_codes_the_accounts_service_raises_are_translated() -> None:
         "invalid-email",
         "weak-password",
         "account-exists",
+        "invalid-token",
         "unknown-time-zone",
     ):
         assert f"error.{code}" in messages
