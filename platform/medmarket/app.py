@@ -151,6 +151,7 @@ def create_app(
                 throttle,
                 KnownDevices(settings.secret_key),
                 session_ttl=dt.timedelta(seconds=settings.session_ttl_seconds),
+                base_url=settings.base_url,
             )
             app.state.password_resets = PasswordResets(
                 services.db,

@@ -59,6 +59,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_failures_per_account: Annotated[int, msgspec.Meta(ge=1)] = 20
     login_failures_per_address: Annotated[int, msgspec.Meta(ge=1)] = 30
     login_throttle_window_seconds: Annotated[int, msgspec.Meta(ge=1)] = 15 * 60
+    # Sign-ups from one address in a sliding window.
+    signups_per_address: Annotated[int, msgspec.Meta(ge=1)] = 20
+    signup_throttle_window_seconds: Annotated[int, msgspec.Meta(ge=1)] = 3600
     # Password resets: how long a link works; requests per address (then 429) and messages
     # per account (then silently none) in a sliding window.
     password_reset_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=24 * 3600)] = 30 * 60

@@ -10,6 +10,7 @@ Messages (templates) the notifier plugins render, with their params:
 - ``account.password_reset``: ``link`` (``{base_url}/reset-password?token=...``) and
   ``expires_minutes``.
 - ``account.password_changed``: ``reset_url``, for an owner who did not change it.
+- ``account.sign_up_attempted`` (from ``service.py``): ``sign_in_url`` and ``reset_url``.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from medmarket.accounts.schemas import (
     PreferencesRequest,
     SessionOut,
     SignInRequest,
+    SignUpAccepted,
     SignUpRequest,
     TokenOut,
     UserOut,
@@ -88,13 +89,15 @@ def session_cookies(
     ]
 
 
-@post("/api/accounts", opt=PUBLIC, status_code=HTTP_201_CREATED, tags=["accounts"])
+@post("/api/accounts", opt=PUBLIC, status_code=HTTP_202_ACCEPTED, tags=["accounts"])
 async def sign_up(
     data: JSONBody[SignUpRequest],
     accounts: NamedDependency[Accounts],
     context: NamedDependency[AuditContext],
-) -> UserOut:
-    """Create an account. Patients and doctors sign up themselves; staff need an invitation."""
+) -> SignUpAccepted:
+    """Create an account. Patients and doctors sign up themselves; staff need an invitation.
+    The answer is the same when the address already has an account (its owner is told by
+    notification), so it does not say who has an account: sign in next."""
     return await accounts.sign_up(data, context)
 
 

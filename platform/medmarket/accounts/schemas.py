@@ -27,6 +27,18 @@ class SignUpRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     locale: Locale = "zh-CN"
 
 
+class SignUpAccepted(msgspec.Struct, kw_only=True):
+    """The answer to every sign-up that passes the checks, whether the address was new (the
+    account now exists: sign in with it) or already had an account (whose owner is told by
+    notification instead), so sign-up does not say who has an account here."""
+
+    email: str
+    detail: str = (
+        "if this address is new, its account is ready: sign in with it; if it already had "
+        "an account, we have sent that account a message"
+    )
+
+
 class PasswordResetRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     email: Annotated[str, msgspec.Meta(max_length=254)]
 

@@ -1,4 +1,4 @@
-"""How often sign-in and password reset may be tried, counted in Redis.
+"""How often sign-in, sign-up and password reset may be tried, counted in Redis.
 
 Every count is a sliding window: a sorted set of attempts scored by Redis' own clock, each
 attempt leaving the window on its own once the window has passed it. So a limit never holds
@@ -89,12 +89,14 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Limits:
-    """The numbers, from the settings."""
+    """The numbers, from the settings (the demo's seeding passes its own)."""
 
     sign_in_per_account_address: int
     sign_in_per_account: int
     sign_in_per_address: int
     sign_in_window: int
+    sign_ups_per_address: int
+    sign_up_window: int
     resets_per_address: int
     resets_per_account: int
     reset_window: int
@@ -106,6 +108,8 @@ class Limits:
             sign_in_per_account=settings.login_failures_per_account,
             sign_in_per_address=settings.login_failures_per_address,
             sign_in_window=settings.login_throttle_window_seconds,
+            sign_ups_per_address=settings.signups_per_address,
+            sign_up_window=settings.signup_throttle_window_seconds,
             resets_per_address=settings.password_resets_per_address,
             resets_per_account=settings.password_resets_per_account,
             reset_window=settings.password_reset_throttle_window_seconds,
@@ -184,7 +188,19 @@ class AccountThrottle:
                 pipe.zrem(window.key, attempt.member)
             await pipe.execute()
 
-    # -- password reset --------------------------------------------------------------------
+    # -- sign-up and password reset --------------------------------------------------------
+    async def sign_up(self, address: str) -> None:
+        window = Window(
+            "address",
+            _key("signup:address", address),
+            self.limits.sign_ups_per_address,
+            self.limits.sign_up_window,
+        )
+        refusal = await self.take([window], secrets.token_hex(8))
+        if refusal is not None:
+            log.warning("sign-up refused: address limit reached")
+            raise refusal.problem("too many sign-ups from this address")
+
     async def reset_requested(self, email: str, address: str) -> bool:
         """Count a request for a reset link. Past the address' limit raise TooManyRequests;
         past the account's, return False: no more links are sent to it for a while, and the

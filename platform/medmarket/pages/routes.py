@@ -36,6 +36,7 @@ from medmarket.pages.forms import (
     FormState,
     form_fields,
     from_validation_error,
+    problem_message,
     safe_next,
 )
 from medmarket.pages.i18n import SUPPORTED_LOCALES
@@ -149,13 +150,25 @@ async def sign_up_submit(
         return await _sign_up_page(
             request, accounts, form, status=problem.status, headers=problem.headers
         )
-    token, principal = await accounts.sign_in(
-        signup.email,
-        signup.password,
-        "browser",
-        context,
-        device=request.cookies.get(DEVICE_COOKIE),
-    )
+    try:
+        token, principal = await accounts.sign_in(
+            signup.email,
+            signup.password,
+            "browser",
+            context,
+            device=request.cookies.get(DEVICE_COOKIE),
+        )
+    except Problem as problem:
+        # The address had an account (its owner has been told how to get in) and this is
+        # not its password, or signing in must wait: the sign-in page says what to do.
+        t = translator(request)
+        form = FormState(values={"email": signup.email, "next": ""})
+        if isinstance(problem, NotAuthenticated):
+            return page(request, "sign_in.html", form=form, notice=t("sign_up.check_messages"))
+        form.message = problem_message(t, problem)
+        return page(
+            request, "sign_in.html", status=problem.status, headers=problem.headers, form=form
+        )
     # A patient goes on to the real-name details and the health-data consent (two steps);
     # everyone else to their account, which says what comes next.
     target = "/profile?signup=1" if principal.role == "patient" else "/account?welcome=1"

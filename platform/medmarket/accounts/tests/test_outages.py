@@ -1,5 +1,5 @@
-"""Sign-in and password resets while Redis (their throttle's counters) is down: a 503
-problem the client may retry, never a 500."""
+"""Sign-in, sign-up and password resets while Redis (their throttle's counters) is down:
+a 503 problem the client may retry, never a 500."""
 
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ async def without_redis(database_url: str) -> AsyncIterator[Litestar]:
     [
         ("/api/tokens", {"email": "someone@example.org", "password": STRONG_PASSWORD}),
         ("/api/session", {"email": "someone@example.org", "password": STRONG_PASSWORD}),
+        (
+            "/api/accounts",
+            {"email": "new@example.org", "password": STRONG_PASSWORD, "display_name": "Ann"},
+        ),
         ("/api/password-resets", {"email": "someone@example.org"}),
     ],
 )

@@ -128,7 +128,6 @@ def test_error_codes_the_accounts_service_raises_are_translated() -> None:
         "required",
         "invalid-email",
         "weak-password",
-        "account-exists",
         "invalid-token",
         "unknown-time-zone",
     ):
