@@ -115,6 +115,7 @@ class PasswordResets:
             """
             SELECT u.email FROM password_resets r JOIN users u ON u.id = r.user_id
              WHERE r.token_hash = $1 AND r.ended_at IS NULL AND r.expires_at > now()
+               AND u.disabled_at IS NULL
             """,
             digest,
         )
@@ -131,9 +132,11 @@ class PasswordResets:
             # The row lock decides between two uses of one link: the second finds it ended.
             user_id = await connection.fetchval(
                 """
-                UPDATE password_resets SET ended_at = now(), ended_because = 'used'
-                 WHERE token_hash = $1 AND ended_at IS NULL AND expires_at > now()
-                RETURNING user_id
+                UPDATE password_resets r SET ended_at = now(), ended_because = 'used'
+                  FROM users u
+                 WHERE r.token_hash = $1 AND r.ended_at IS NULL AND r.expires_at > now()
+                   AND u.id = r.user_id AND u.disabled_at IS NULL
+                RETURNING r.user_id
                 """,
                 digest,
             )

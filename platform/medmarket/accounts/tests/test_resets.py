@@ -144,6 +144,25 @@ async def test_an_expired_link_does_not_work(
     assert still.status_code == 201
 
 
+async def test_a_disabled_accounts_link_does_not_work(
+    app: Litestar, client: httpx.AsyncClient, sign_up: SignUp, database_url: str
+) -> None:
+    owner = await sign_up("patient")
+    await ask(client, owner.email)
+    token = await reset_token(app, owner.id)
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute(
+            "UPDATE users SET disabled_at = now() WHERE id = $1", uuid.UUID(owner.id)
+        )
+    finally:
+        await connection.close()
+    refused = await confirm(client, token, NEW_PASSWORD)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "token"
+    assert (await ask(client, owner.email)).status_code == 202  # answered like any address
+    assert len(await notifications(app, owner.id, "account.password_reset")) == 1
+
+
 @pytest.mark.parametrize("password", ["short1", "qwertyuiop", "aaaaaaaaaaaaaa"])
 async def test_the_new_password_follows_the_sign_up_rules(
     app: Litestar, client: httpx.AsyncClient, sign_up: SignUp, password: str
