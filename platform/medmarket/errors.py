@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
+import redis.exceptions
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -120,6 +121,37 @@ class ServiceUnavailable(Problem):
 
 class InternalError(Problem):
     status, slug, title = 500, "internal", "Something went wrong on our side"
+
+
+# -- outages of what every request stands on -------------------------------------------------
+# Losing the connection to PostgreSQL or Redis (refused, reset, shut down, full) is not the
+# client's fault nor a bug: it is a 503 the client may retry, from any route, without each
+# route catching it.
+DEPENDENCY_OUTAGES: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,  # class 08: the connection failed or was closed
+    asyncpg.CannotConnectNowError,  # the server is starting up
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    redis.exceptions.ConnectionError,  # also Redis loading its data, or out of connections
+    redis.exceptions.TimeoutError,
+    ConnectionError,  # the operating system's: refused, reset, broken pipe
+)
+OUTAGE_RETRY_AFTER_SECONDS = 5
+
+
+def outage_problem(exc: Exception) -> ServiceUnavailable:
+    log.warning("a dependency is not answering: %s: %s", type(exc).__name__, exc)
+    problem = ServiceUnavailable(
+        "a service this needs is not answering; try again in a moment",
+        headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+    )
+    problem.extra["retry_after"] = OUTAGE_RETRY_AFTER_SECONDS
+    return problem
+
+
+def handle_outage(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return problem_response(request, outage_problem(exc))
 
 
 def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Any]:
@@ -234,6 +266,8 @@ def as_problem(exc: Exception) -> Problem:
         return _from_validation(exc)
     if isinstance(exc, HTTPException):
         return _from_http(exc)
+    if isinstance(exc, DEPENDENCY_OUTAGES):
+        return outage_problem(exc)
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
         return _from_integrity(exc)
     if isinstance(exc, asyncpg.DataError):
@@ -284,6 +318,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     asyncpg.DataError: handle_refused_by_database,
     asyncpg.IntegrityConstraintViolationError: handle_refused_by_database,
     Exception: handle_unexpected,
+    **dict.fromkeys(DEPENDENCY_OUTAGES, handle_outage),
 }
 
 __all__ = [

@@ -65,9 +65,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     web_dir: str = ""
     # Accounts
     session_ttl_seconds: Annotated[int, msgspec.Meta(ge=60)] = 14 * 24 * 3600
-    login_failures_per_account: Annotated[int, msgspec.Meta(ge=1)] = 5
+    # Failed sign-ins counted in a sliding window (accounts/throttle.py): per account from one
+    # address (or one known device); per account from addresses and devices it never signed
+    # in from; per address, for accounts that never signed in from it.
+    login_failures_per_account_address: Annotated[int, msgspec.Meta(ge=1)] = 5
+    login_failures_per_account: Annotated[int, msgspec.Meta(ge=1)] = 20
     login_failures_per_address: Annotated[int, msgspec.Meta(ge=1)] = 30
     login_throttle_window_seconds: Annotated[int, msgspec.Meta(ge=1)] = 15 * 60
+    # Sign-ups from one address in a sliding window.
+    signups_per_address: Annotated[int, msgspec.Meta(ge=1)] = 20
+    signup_throttle_window_seconds: Annotated[int, msgspec.Meta(ge=1)] = 3600
+    # Password resets: how long a link works; requests per address (then 429) and messages
+    # per account (then silently none) in a sliding window.
+    password_reset_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=24 * 3600)] = 30 * 60
+    password_resets_per_address: Annotated[int, msgspec.Meta(ge=1)] = 10
+    password_resets_per_account: Annotated[int, msgspec.Meta(ge=1)] = 3
+    password_reset_throttle_window_seconds: Annotated[int, msgspec.Meta(ge=1)] = 3600
     # argon2id cost; the defaults follow RFC 9106's second recommended option.
     password_time_cost: Annotated[int, msgspec.Meta(ge=1)] = 3
     password_memory_kib: Annotated[int, msgspec.Meta(ge=8192)] = 65536

@@ -9,26 +9,35 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 
 from medmarket.accounts import routes
+from medmarket.accounts.devices import KnownDevices
 from medmarket.accounts.passwords import Passwords
+from medmarket.accounts.resets import PasswordResets
 from medmarket.accounts.service import Accounts
-from medmarket.accounts.throttle import SignInThrottle
+from medmarket.accounts.throttle import AccountThrottle, Limits
 from medmarket.domain import Domain
 
 
 @asynccontextmanager
 async def accounts_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """The accounts service every request's guard asks who is signed in."""
+    """The accounts service every request's guard asks who is signed in, and password
+    resets, sharing the passwords and the throttle."""
     services, settings = app.state.services, app.state.settings
+    passwords = Passwords(settings)
+    throttle = AccountThrottle(services.redis, Limits.from_settings(settings))
     app.state.accounts = Accounts(
         services.db,
-        Passwords(settings),
-        SignInThrottle(
-            services.redis,
-            per_account=settings.login_failures_per_account,
-            per_address=settings.login_failures_per_address,
-            window=settings.login_throttle_window_seconds,
-        ),
-        dt.timedelta(seconds=settings.session_ttl_seconds),
+        passwords,
+        throttle,
+        KnownDevices(settings.secret_key),
+        session_ttl=dt.timedelta(seconds=settings.session_ttl_seconds),
+        base_url=settings.base_url,
+    )
+    app.state.password_resets = PasswordResets(
+        services.db,
+        passwords,
+        throttle,
+        ttl=dt.timedelta(seconds=settings.password_reset_ttl_seconds),
+        base_url=settings.base_url,
     )
     yield
 

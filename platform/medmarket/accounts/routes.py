@@ -1,15 +1,17 @@
-"""Accounts API: sign-up, browser sessions, API tokens, invitations."""
+"""Accounts API: sign-up, browser sessions, API tokens, password resets, invitations."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from litestar import Request, Response, delete, get, patch, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from medmarket.accounts.devices import DEVICE_COOKIE, DEVICE_MAX_AGE
 from medmarket.accounts.guards import (
     CSRF_COOKIE,
     PUBLIC,
@@ -18,12 +20,17 @@ from medmarket.accounts.guards import (
     allow,
     session_token,
 )
+from medmarket.accounts.resets import PasswordResets
 from medmarket.accounts.schemas import (
     InvitationOut,
     InvitationRequest,
+    PasswordResetAccepted,
+    PasswordResetConfirm,
+    PasswordResetRequest,
     PreferencesRequest,
     SessionOut,
     SignInRequest,
+    SignUpAccepted,
     SignUpRequest,
     TokenOut,
     UserOut,
@@ -34,6 +41,25 @@ from medmarket.audit import AuditContext
 
 def provide_accounts(request: Request[Any, Any, Any]) -> Accounts:
     return request.app.state.accounts  # type: ignore[no-any-return]
+
+
+def provide_password_resets(request: Request[Any, Any, Any]) -> PasswordResets:
+    return request.app.state.password_resets  # type: ignore[no-any-return]
+
+
+def device_cookie(request: Request[Any, Any, Any], user_id: uuid.UUID) -> Cookie:
+    """The known-device cookie (devices.py) renewed for ``user_id``: sent wherever the
+    person proved who they are, so this browser's next sign-ins count as a known place."""
+    accounts: Accounts = request.app.state.accounts
+    return Cookie(
+        key=DEVICE_COOKIE,
+        value=accounts.devices.issue(request.cookies.get(DEVICE_COOKIE), user_id),
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
+        max_age=DEVICE_MAX_AGE,
+        path="/",
+    )
 
 
 def session_cookies(
@@ -63,13 +89,15 @@ def session_cookies(
     ]
 
 
-@post("/api/accounts", opt=PUBLIC, status_code=HTTP_201_CREATED, tags=["accounts"])
+@post("/api/accounts", opt=PUBLIC, status_code=HTTP_202_ACCEPTED, tags=["accounts"])
 async def sign_up(
     data: JSONBody[SignUpRequest],
     accounts: NamedDependency[Accounts],
     context: NamedDependency[AuditContext],
-) -> UserOut:
-    """Create an account. Patients and doctors sign up themselves; staff need an invitation."""
+) -> SignUpAccepted:
+    """Create an account. Patients and doctors sign up themselves; staff need an invitation.
+    The answer is the same when the address already has an account (its owner is told by
+    notification), so it does not say who has an account: sign in next."""
     return await accounts.sign_up(data, context)
 
 
@@ -81,23 +109,64 @@ async def sign_in_browser(
     context: NamedDependency[AuditContext],
 ) -> Response[SessionOut]:
     """Sign in from a browser: the session travels in an HttpOnly cookie."""
-    token, principal = await accounts.sign_in(data.email, data.password, "browser", context)
+    token, principal = await accounts.sign_in(
+        data.email, data.password, "browser", context, device=request.cookies.get(DEVICE_COOKIE)
+    )
     user = await accounts.user(principal.user_id)
     body = SessionOut(user=user, csrf_token=principal.csrf_token, expires_at=principal.expires_at)
     max_age = request.app.state.settings.session_ttl_seconds
-    return Response(body, cookies=session_cookies(request, token, principal.csrf_token, max_age))
+    cookies = session_cookies(request, token, principal.csrf_token, max_age)
+    return Response(body, cookies=[*cookies, device_cookie(request, principal.user_id)])
 
 
 @post("/api/tokens", opt=PUBLIC, status_code=HTTP_201_CREATED, tags=["accounts"])
 async def sign_in_api(
+    request: Request[Any, Any, Any],
     data: JSONBody[SignInRequest],
     accounts: NamedDependency[Accounts],
     context: NamedDependency[AuditContext],
-) -> TokenOut:
-    """Sign in as an API client: returns a bearer token."""
-    token, principal = await accounts.sign_in(data.email, data.password, "api", context)
+) -> Response[TokenOut]:
+    """Sign in as an API client: returns a bearer token. A client that keeps the
+    ``mm_device`` cookie it is given counts as a known device on its next sign-ins."""
+    token, principal = await accounts.sign_in(
+        data.email, data.password, "api", context, device=request.cookies.get(DEVICE_COOKIE)
+    )
     user = await accounts.user(principal.user_id)
-    return TokenOut(user=user, token=token, expires_at=principal.expires_at)
+    body = TokenOut(user=user, token=token, expires_at=principal.expires_at)
+    return Response(
+        body, status_code=HTTP_201_CREATED, cookies=[device_cookie(request, principal.user_id)]
+    )
+
+
+@post("/api/password-resets", opt=PUBLIC, status_code=HTTP_202_ACCEPTED, tags=["accounts"])
+async def request_password_reset(
+    data: JSONBody[PasswordResetRequest],
+    password_resets: NamedDependency[PasswordResets],
+    context: NamedDependency[AuditContext],
+) -> PasswordResetAccepted:
+    """Send a link to choose a new password to the account of this address, through its
+    notification channels. The answer is the same whether or not an account uses it."""
+    return await password_resets.request(data.email, context)
+
+
+@post(
+    "/api/password-resets/confirm",
+    opt=PUBLIC,
+    status_code=HTTP_204_NO_CONTENT,
+    tags=["accounts"],
+)
+async def confirm_password_reset(
+    request: Request[Any, Any, Any],
+    data: JSONBody[PasswordResetConfirm],
+    password_resets: NamedDependency[PasswordResets],
+    context: NamedDependency[AuditContext],
+) -> Response[None]:
+    """Set a new password with the link's token. The link then no longer works, and every
+    session of the account has ended: sign in with the new password."""
+    user_id = await password_resets.confirm(data.token, data.password, context)
+    return Response(
+        None, status_code=HTTP_204_NO_CONTENT, cookies=[device_cookie(request, user_id)]
+    )
 
 
 @delete("/api/session", opt=SIGNED_IN, status_code=HTTP_204_NO_CONTENT, tags=["accounts"])
@@ -142,5 +211,18 @@ async def invite(
     return await accounts.invite(data, context)
 
 
-ROUTES = [sign_up, sign_in_browser, sign_in_api, sign_out, me, update_me, invite]
-DEPENDENCIES = {"accounts": Provide(provide_accounts, sync_to_thread=False)}
+ROUTES = [
+    sign_up,
+    sign_in_browser,
+    sign_in_api,
+    request_password_reset,
+    confirm_password_reset,
+    sign_out,
+    me,
+    update_me,
+    invite,
+]
+DEPENDENCIES = {
+    "accounts": Provide(provide_accounts, sync_to_thread=False),
+    "password_resets": Provide(provide_password_resets, sync_to_thread=False),
+}

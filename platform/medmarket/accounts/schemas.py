@@ -27,6 +27,36 @@ class SignUpRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     locale: Locale = "zh-CN"
 
 
+class SignUpAccepted(msgspec.Struct, kw_only=True):
+    """The answer to every sign-up that passes the checks, whether the address was new (the
+    account now exists: sign in with it) or already had an account (whose owner is told by
+    notification instead), so sign-up does not say who has an account here."""
+
+    email: str
+    detail: str = (
+        "if this address is new, its account is ready: sign in with it; if it already had "
+        "an account, we have sent that account a message"
+    )
+
+
+class PasswordResetRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+
+
+class PasswordResetAccepted(msgspec.Struct, kw_only=True):
+    """The same answer for every address, with an account or without."""
+
+    expires_in_seconds: int
+    detail: str = "if an account uses this address, we have sent it a link to choose a new password"
+
+
+class PasswordResetConfirm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The token from the link, and the new password (the same rules as at sign-up)."""
+
+    token: Annotated[str, msgspec.Meta(max_length=200)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
 class SignInRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     email: Annotated[str, msgspec.Meta(max_length=254)]
     password: Annotated[str, msgspec.Meta(max_length=1024)]

@@ -1,4 +1,10 @@
-"""The rules of accounts: who may sign up as what, sign-in, sessions and invitations."""
+"""The rules of accounts: who may sign up as what, sign-in, sessions and invitations.
+
+Nothing here tells a stranger whether an address has an account: sign-in answers a wrong
+password and an unknown address alike (and checks a hash either way), sign-up answers a
+taken address like a new one and tells the address' owner instead. How often each may be
+tried is in ``throttle.py``; password resets are in ``resets.py``.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import msgspec
 from email_validator import EmailNotValidError, validate_email
 
 from medmarket import audit
+from medmarket.accounts.devices import KnownDevices
 from medmarket.accounts.passwords import Passwords, password_problem
 from medmarket.accounts.schemas import (
     InvitationOut,
@@ -22,15 +29,20 @@ from medmarket.accounts.schemas import (
     InvitationRequest,
     PreferencesRequest,
     Role,
+    SignUpAccepted,
     SignUpRequest,
     UserOut,
 )
-from medmarket.accounts.throttle import SignInThrottle
+from medmarket.accounts.throttle import AccountThrottle
 from medmarket.audit import AuditContext
 from medmarket.db import Database
-from medmarket.errors import Conflict, FieldError, InvalidInput, NotAuthenticated
+from medmarket.errors import FieldError, InvalidInput, NotAuthenticated
+from medmarket.notifications.service import notify
 
 INVITATION_TTL = dt.timedelta(days=7)
+# An address the account signed in from this recently (since its password last changed) is
+# a known place: see throttle.py.
+KNOWN_ADDRESS_FOR = dt.timedelta(days=90)
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,16 +84,23 @@ class Accounts:
         self,
         db: Database,
         passwords: Passwords,
-        throttle: SignInThrottle,
+        throttle: AccountThrottle,
+        devices: KnownDevices,
+        *,
         session_ttl: dt.timedelta,
+        base_url: str,
     ) -> None:
         self.db = db
         self.passwords = passwords
         self.throttle = throttle
+        self.devices = devices
         self.session_ttl = session_ttl
+        self.base_url = base_url.rstrip("/")
 
     # -- sign-up ---------------------------------------------------------------------------
-    async def sign_up(self, request: SignUpRequest, context: AuditContext) -> UserOut:
+    async def sign_up(self, request: SignUpRequest, context: AuditContext) -> SignUpAccepted:
+        """Create the account, or, when the address already has one, tell its owner: the
+        answer is the same either way (and so is the work: the password is hashed)."""
         errors: list[FieldError] = []
         email = ""
         try:
@@ -99,6 +118,7 @@ class Accounts:
         if errors:
             raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
 
+        await self.throttle.sign_up(context.ip or "unknown")
         password_hash = await self.passwords.hash(request.password)
         async with self.db.transaction() as connection:
             role: Role = request.role
@@ -118,26 +138,22 @@ class Accounts:
                         field="invitation",
                     )
                 role = invitation["role"]
-            try:
-                row = await connection.fetchrow(
-                    """
-                    INSERT INTO users (email, password_hash, role, display_name, locale)
-                    VALUES ($1, $2, $3, $4, $5)
-                    RETURNING id, email, role, display_name, locale, time_zone, created_at
-                    """,
-                    email,
-                    password_hash,
-                    role,
-                    display_name,
-                    request.locale,
-                )
-            except asyncpg.UniqueViolationError:
-                raise Conflict(
-                    "an account with this e-mail address already exists; sign in instead",
-                    field="email",
-                    code="account-exists",
-                ) from None
-            assert row is not None
+            row = await connection.fetchrow(
+                """
+                INSERT INTO users (email, password_hash, role, display_name, locale)
+                VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (email) DO NOTHING
+                RETURNING id
+                """,
+                email,
+                password_hash,
+                role,
+                display_name,
+                request.locale,
+            )
+            if row is None:
+                await self._tell_owner_of_sign_up(connection, email, role, context)
+                return SignUpAccepted(email=email)
             if invitation is not None:
                 await connection.execute(
                     "UPDATE invitations SET accepted_at = now(), accepted_user_id = $2 "
@@ -160,25 +176,74 @@ class Accounts:
                 row["id"],
                 detail={"role": role, "invited": invitation is not None},
             )
-        return user_out(row)
+        return SignUpAccepted(email=email)
+
+    async def _tell_owner_of_sign_up(
+        self, connection: asyncpg.Connection, email: str, role: Role, context: AuditContext
+    ) -> None:
+        """Someone signed up with an address that has an account: tell the account (at most
+        once an hour, however often it is tried) how to sign in or reset the password."""
+        owner = await connection.fetchval("SELECT id FROM users WHERE email = $1", email)
+        hour = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H")
+        await notify(
+            connection,
+            owner,
+            "account.sign_up_attempted",
+            {
+                "sign_in_url": f"{self.base_url}/sign-in",
+                "reset_url": f"{self.base_url}/forgot-password",
+            },
+            dedupe_key=hour,
+        )
+        await audit.record(
+            connection,
+            context,
+            "account.sign_up",
+            "user",
+            owner,
+            outcome="denied",
+            detail={"reason": "address-has-account", "role": role},
+        )
 
     # -- sign-in ---------------------------------------------------------------------------
     async def sign_in(
-        self, email: str, password: str, kind: str, context: AuditContext
+        self,
+        email: str,
+        password: str,
+        kind: str,
+        context: AuditContext,
+        *,
+        device: str | None = None,
     ) -> tuple[str, Principal]:
-        """Returns (token, principal). Unknown account and wrong password look the same."""
+        """Returns (token, principal). Unknown account and wrong password look the same.
+        ``device`` is the known-device cookie the client sent (devices.py), if any."""
         try:
             email = normalize_email(email)
         except EmailNotValidError:
             email = email.strip().lower()
         address = context.ip or "unknown"
-        await self.throttle.attempt(email, address)
         row = await self.db.fetchrow(
-            "SELECT id, role, password_hash FROM users WHERE email = $1 AND disabled_at IS NULL",
+            """
+            SELECT u.id, u.role, u.password_hash, u.password_changed_at,
+                   EXISTS (SELECT 1 FROM sessions s
+                            WHERE s.user_id = u.id AND s.ip = $2::inet
+                              AND s.created_at > now() - $3::interval
+                              AND s.created_at >= coalesce(u.password_changed_at, '-infinity'))
+                     AS known_address
+              FROM users u
+             WHERE u.email = $1 AND u.disabled_at IS NULL
+            """,
             email,
+            context.ip,
+            KNOWN_ADDRESS_FOR,
         )
+        known_place = None
+        if row is not None:
+            known_place = self.devices.place(device, row["id"], row["password_changed_at"])
+            if known_place is None and row["known_address"]:
+                known_place = f"address:{address}"
+        attempt = await self.throttle.sign_in_attempt(email, address, known_place=known_place)
         if not await self.passwords.verify(row["password_hash"] if row else None, password):
-            await self.throttle.failed(address)
             async with self.db.transaction() as connection:
                 await audit.record(
                     connection,
@@ -187,10 +252,10 @@ class Accounts:
                     "user",
                     row["id"] if row else None,
                     outcome="failed",
-                    detail={"email": email},
+                    detail={"email": email, "from": (known_place or "unknown").split(":")[0]},
                 )
             raise NotAuthenticated("the e-mail address or the password is wrong")
-        await self.throttle.succeeded(email)
+        await self.throttle.succeeded(attempt)
         assert row is not None
         token = secrets.token_urlsafe(32)
         csrf_token = secrets.token_urlsafe(24)

@@ -7,6 +7,7 @@ Idempotent: whatever exists already is left as it is, so a second run changes no
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import uuid
@@ -16,10 +17,11 @@ import msgspec
 from litestar.datastructures import UploadFile
 
 from medmarket.accounts.acting import context_of, principal_of
+from medmarket.accounts.devices import KnownDevices
 from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.schemas import InvitationRequest, Role, SignUpRequest
 from medmarket.accounts.service import Accounts, Principal
-from medmarket.accounts.throttle import SignInThrottle
+from medmarket.accounts.throttle import AccountThrottle, Limits
 from medmarket.audit import AuditContext
 from medmarket.doctors.schemas import ApplicationIn, DocumentUpload
 from medmarket.doctors.service import DoctorService
@@ -162,10 +164,17 @@ class _DemoOnboarding:
         self.services = services
         self.password = password
         settings = services.settings
-        # Nobody signs in here; the throttle is only what Accounts is built with.
-        throttle = SignInThrottle(services.redis, per_account=1, per_address=1, window=1)
+        # Nobody signs in here, and the seeding's sign-ups come from no address: they must
+        # not fill the throttle's count for "unknown" (Redis outlives a run).
+        limits = dataclasses.replace(Limits.from_settings(settings), sign_ups_per_address=10**9)
+        throttle = AccountThrottle(services.redis, limits)
         self.accounts = Accounts(
-            services.db, Passwords(settings), throttle, dt.timedelta(seconds=60)
+            services.db,
+            Passwords(settings),
+            throttle,
+            KnownDevices(settings.secret_key),
+            session_ttl=dt.timedelta(seconds=60),
+            base_url=settings.base_url,
         )
         self.hospitals = HospitalService(services)
         self.doctors = DoctorService(services)

@@ -1,4 +1,5 @@
-"""The pages people use: home, sign-up, sign-in, sign-out, my account, the language switch.
+"""The pages people use: home, sign-up, sign-in, sign-out, my account, the language switch
+(forgetting a password: ``password_pages.py``).
 
 Thin handlers: the accounts service holds every rule; a handler turns a form into the
 service's request, and a problem the service raises into errors beside the fields. Forms
@@ -16,6 +17,7 @@ from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
+from medmarket.accounts.devices import DEVICE_COOKIE
 from medmarket.accounts.guards import (
     CSRF_COOKIE,
     PUBLIC,
@@ -25,7 +27,7 @@ from medmarket.accounts.guards import (
     session_token,
 )
 from medmarket.accounts.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
-from medmarket.accounts.routes import session_cookies
+from medmarket.accounts.routes import device_cookie, session_cookies
 from medmarket.accounts.schemas import Locale, PreferencesRequest, SignUpRequest
 from medmarket.accounts.service import Accounts, Principal
 from medmarket.audit import AuditContext
@@ -34,9 +36,11 @@ from medmarket.pages.forms import (
     FormState,
     form_fields,
     from_validation_error,
+    problem_message,
     safe_next,
 )
 from medmarket.pages.i18n import SUPPORTED_LOCALES
+from medmarket.pages.password_pages import PASSWORD_PAGE_HANDLERS
 from medmarket.pages.rendering import (
     locale_cookie,
     locale_of,
@@ -146,7 +150,25 @@ async def sign_up_submit(
         return await _sign_up_page(
             request, accounts, form, status=problem.status, headers=problem.headers
         )
-    token, principal = await accounts.sign_in(signup.email, signup.password, "browser", context)
+    try:
+        token, principal = await accounts.sign_in(
+            signup.email,
+            signup.password,
+            "browser",
+            context,
+            device=request.cookies.get(DEVICE_COOKIE),
+        )
+    except Problem as problem:
+        # The address had an account (its owner has been told how to get in) and this is
+        # not its password, or signing in must wait: the sign-in page says what to do.
+        t = translator(request)
+        form = FormState(values={"email": signup.email, "next": ""})
+        if isinstance(problem, NotAuthenticated):
+            return page(request, "sign_in.html", form=form, notice=t("sign_up.check_messages"))
+        form.message = problem_message(t, problem)
+        return page(
+            request, "sign_in.html", status=problem.status, headers=problem.headers, form=form
+        )
     # A patient goes on to the real-name details and the health-data consent (two steps);
     # everyone else to their account, which says what comes next.
     target = "/profile?signup=1" if principal.role == "patient" else "/account?welcome=1"
@@ -160,6 +182,7 @@ def _signed_in(
     settings = settings_of(request)
     cookies = [
         *session_cookies(request, token, principal.csrf_token, settings.session_ttl_seconds),
+        device_cookie(request, principal.user_id),
         # The saved language follows the person into this browser, even after sign-out.
         locale_cookie(principal.locale, settings.secure_cookies),
     ]
@@ -167,9 +190,12 @@ def _signed_in(
 
 
 @get("/sign-in", opt=PUBLIC)
-async def sign_in_form(request: Request[Any, Any, Any], next_path: NextPath = None) -> Template:
+async def sign_in_form(
+    request: Request[Any, Any, Any], next_path: NextPath = None, reset: Query = None
+) -> Template:
     form = FormState(values={"next": safe_next(next_path, "")})
-    return page(request, "sign_in.html", form=form)
+    notice = translator(request)("sign_in.password_changed") if reset else None
+    return page(request, "sign_in.html", form=form, notice=notice)
 
 
 @post("/sign-in", opt=PUBLIC)
@@ -190,7 +216,13 @@ async def sign_in_submit(
     if form.has_errors:
         return page(request, "sign_in.html", status=422, form=form)
     try:
-        token, principal = await accounts.sign_in(values["email"], password, "browser", context)
+        token, principal = await accounts.sign_in(
+            values["email"],
+            password,
+            "browser",
+            context,
+            device=request.cookies.get(DEVICE_COOKIE),
+        )
     except Problem as problem:
         form = FormState.from_problem(problem, t, values, SIGN_IN_FIELDS)
         if isinstance(problem, NotAuthenticated):
@@ -316,4 +348,10 @@ PAGE_HANDLERS = [
     switch_language,
 ]
 
-ROUTES = [Router(path="/", route_handlers=PAGE_HANDLERS, include_in_schema=False)]
+ROUTES = [
+    Router(
+        path="/",
+        route_handlers=[*PAGE_HANDLERS, *PASSWORD_PAGE_HANDLERS],
+        include_in_schema=False,
+    )
+]

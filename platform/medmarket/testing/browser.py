@@ -79,13 +79,13 @@ class LiveServer:
         }
         async with httpx.AsyncClient(base_url=self.url) as http:
             created = await http.post("/api/accounts", json=body)
-            assert created.status_code == 201, created.text
+            assert created.status_code == 202, created.text
             token = await http.post(
                 "/api/tokens", json={"email": email, "password": STRONG_PASSWORD}
             )
             assert token.status_code == 201, token.text
         return Account(
-            id=created.json()["id"],
+            id=token.json()["user"]["id"],
             email=email,
             role=role,
             password=STRONG_PASSWORD,
@@ -139,9 +139,11 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     served = msgspec.structs.replace(
         settings,
         base_url=url,
-        # Every browser connects from 127.0.0.1, and Redis (with its per-address sign-in
-        # counters) outlives test sessions: do not let earlier runs lock this one out.
+        # Every browser connects from 127.0.0.1, and Redis (with its per-address counters)
+        # outlives test sessions: do not let earlier runs lock this one out.
         login_failures_per_address=100_000,
+        signups_per_address=100_000,
+        password_resets_per_address=100_000,
     )
     thread = _ServerThread(served, port)
     thread.start()

@@ -75,5 +75,5 @@ async def test_invitation_preview_shows_open_invitations_only(
             "invitation": token,
         },
     )
-    assert joined.status_code == 201
+    assert joined.status_code == 202
     assert await accounts.invitation(token) is None  # used

@@ -1,4 +1,5 @@
-"""Sign-in, browser sessions with CSRF proof, bearer tokens, sign-out, expiry, throttling."""
+"""Sign-in, browser sessions with CSRF proof, bearer tokens, sign-out, expiry (throttling:
+``test_sign_in_throttle.py``)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,9 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from medmarket.app import create_app
 from medmarket.testing.fixtures import (
     STRONG_PASSWORD,
     Account,
-    client_for,
-    make_settings,
-    random_address,
-    running,
-    sign_up_and_in,
     unique_email,
 )
 
@@ -92,71 +87,6 @@ async def test_wrong_password_and_unknown_account_look_alike(
     )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["detail"] == unknown.json()["detail"]
-
-
-async def test_failed_sign_ins_are_throttled_per_account(app: Litestar, sign_up) -> None:  # type: ignore[no-untyped-def]
-    account: Account = await sign_up("patient")
-    limit = app.state.settings.login_failures_per_account
-    # Each guess from a different address: the per-account limit must still hold.
-    for _ in range(limit):
-        async with client_for(app) as http:
-            response = await http.post(
-                "/api/tokens", json={"email": account.email, "password": "guess" * 3}
-            )
-            assert response.status_code == 401
-    async with client_for(app) as http:
-        blocked = await http.post(
-            "/api/tokens", json={"email": account.email, "password": STRONG_PASSWORD}
-        )
-    assert blocked.status_code == 429
-    assert (
-        0 < int(blocked.headers["retry-after"]) <= app.state.settings.login_throttle_window_seconds
-    )
-    assert blocked.json()["limited_by"] == "account"
-    # Other accounts are not affected.
-    other: Account = await sign_up("patient")
-    async with client_for(app) as http:
-        ok = await http.post(
-            "/api/tokens", json={"email": other.email, "password": STRONG_PASSWORD}
-        )
-    assert ok.status_code == 201
-
-
-async def test_successful_sign_in_resets_the_account_count(app: Litestar, sign_up) -> None:  # type: ignore[no-untyped-def]
-    account: Account = await sign_up("patient")  # signing up signed in once already
-    limit = app.state.settings.login_failures_per_account
-    async with client_for(app) as http:
-        for _ in range(3):
-            for _ in range(limit - 1):
-                bad = await http.post(
-                    "/api/tokens", json={"email": account.email, "password": "guess" * 3}
-                )
-                assert bad.status_code == 401
-            good = await http.post(
-                "/api/tokens", json={"email": account.email, "password": STRONG_PASSWORD}
-            )
-            assert good.status_code == 201
-
-
-async def test_failed_sign_ins_are_throttled_per_address(database_url: str) -> None:
-    settings = make_settings(database_url, login_failures_per_address=4)
-    async with running(create_app(settings)) as app:
-        address = random_address()
-        async with client_for(app, address) as http:
-            for _ in range(4):  # four different accounts, one guess each
-                response = await http.post(
-                    "/api/tokens", json={"email": unique_email(), "password": "guess" * 3}
-                )
-                assert response.status_code == 401
-            blocked = await http.post(
-                "/api/tokens", json={"email": unique_email(), "password": "guess" * 3}
-            )
-            assert blocked.status_code == 429
-            assert blocked.json()["limited_by"] == "address"
-            assert int(blocked.headers["retry-after"]) > 0
-        async with client_for(app) as elsewhere:
-            account = await sign_up_and_in(elsewhere)
-            assert account.token
 
 
 @pytest.mark.parametrize("path", ["/api/session", "/api/tokens"])

@@ -37,9 +37,10 @@ async def test_sign_up_and_sign_in_are_recorded_with_who_what_where(
         json={"email": email, "password": STRONG_PASSWORD, "display_name": "Ann"},
         headers={"user-agent": "audit-test/1.0", "x-request-id": "req-123"},
     )
-    user_id = created.json()["id"]
+    assert created.status_code == 202
     await client.post("/api/tokens", json={"email": email, "password": "wrong-password!"})
-    await client.post("/api/tokens", json={"email": email, "password": STRONG_PASSWORD})
+    signed_in = await client.post("/api/tokens", json={"email": email, "password": STRONG_PASSWORD})
+    user_id = signed_in.json()["user"]["id"]
     events = await events_for(app, user_id)
     assert [(e["action"], e["outcome"]) for e in events] == [
         ("account.signed_up", "success"),

@@ -7,8 +7,10 @@ import asyncio
 import re
 
 import pytest
+from litestar import Litestar
 from playwright.async_api import Page, Route, expect
 
+from medmarket.accounts.tests.sent import reset_link
 from medmarket.testing.browser import (
     LiveServer,
     NewPage,
@@ -255,3 +257,34 @@ async def test_apply_problem_puts_api_errors_beside_their_fields(
     await expect(field.locator(".field-error")).to_have_text("无法识别这个时区")
     await expect(page.get_by_label("时区", exact=True)).to_have_attribute("aria-invalid", "true")
     await expect(page.get_by_label("时区", exact=True)).to_be_focused()
+
+
+async def test_forgetting_the_password_on_a_phone(
+    app: Litestar, live_server: LiveServer, new_page: NewPage
+) -> None:
+    account = await live_server.sign_up("patient", display_name="王 芳")
+    page = await new_page(width=375)
+    await page.goto(live_server.url + "/sign-in")
+    await page.get_by_role("link", name="忘记密码？").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("找回密码")
+    await page.get_by_label("电子邮箱").fill(account.email)
+    await page.get_by_role("button", name="发送链接").click()
+    await expect(page.get_by_role("status").first).to_contain_text("链接 30 分钟内有效")
+    await at_widths(page, "forgot-password-sent")
+
+    # The link arrives by e-mail or SMS; the notifier would deliver this one.
+    await page.goto(await reset_link(app, account.id))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("设置新密码")
+    await page.get_by_label("新密码").fill("short")
+    await page.get_by_role("button", name="保存新密码").click()
+    await expect(page.locator('[data-field="password"] .field-error')).to_contain_text("密码太弱")
+    assert await horizontal_overflow(page) == 0
+    await at_widths(page, "reset-password-error")
+    await page.get_by_label("新密码").fill("plum-kettle-meadow-93")
+    await page.get_by_role("button", name="保存新密码").click()
+    await expect(page).to_have_url(re.compile(r"/sign-in\?reset=1$"))
+    await expect(page.get_by_role("status").first).to_contain_text("密码已修改")
+    await page.get_by_label("电子邮箱").fill(account.email)
+    await page.locator("#f-password").fill("plum-kettle-meadow-93")
+    await page.get_by_role("button", name="登录", exact=True).click()
+    await expect(page).to_have_url(live_server.url + "/account")

@@ -94,7 +94,7 @@ def test_keys_built_at_run_time_exist_for_every_value() -> None:
     expected += ["account.notice_welcome", "account.notice_saved"]
     expected += [
         f"error_page.{kind}.{part}"
-        for kind in ("403", "404", "500", "other")
+        for kind in ("403", "404", "500", "503", "other")
         for part in ("title", "text")
     ]
     assert [key for key in expected if key not in messages] == []
@@ -128,7 +128,7 @@ def test_error_codes_the_accounts_service_raises_are_translated() -> None:
         "required",
         "invalid-email",
         "weak-password",
-        "account-exists",
+        "invalid-token",
         "unknown-time-zone",
     ):
         assert f"error.{code}" in messages

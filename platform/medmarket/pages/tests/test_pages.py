@@ -191,9 +191,11 @@ async def test_sign_up_then_account_page_in_english(client: httpx.AsyncClient) -
     assert me.json()["locale"] == "en"  # the language they signed up in is saved
 
 
-async def test_a_taken_address_is_named_beside_the_email(
+async def test_a_taken_address_leads_to_sign_in_without_saying_it_is_taken(
     client: httpx.AsyncClient, sign_up: Any
 ) -> None:
+    """Someone who forgot they have an account (or anyone trying an address) is sent to
+    sign in, told that the account, if any, has had a message; nothing says "taken"."""
     existing: Account = await sign_up("patient")
     response = await post_form(
         client,
@@ -201,12 +203,29 @@ async def test_a_taken_address_is_named_beside_the_email(
         {
             "display_name": "Again",
             "email": existing.email,
-            "password": STRONG_PASSWORD,
+            "password": "not-the-owners-pass-1",
             "role": "patient",
         },
     )
-    assert response.status_code == 409
-    assert error_beside(response.text, "email") == "错误：这个电子邮箱已经注册过了，请直接登录。"
+    assert response.status_code == 200
+    assert 'action="/sign-in"' in response.text
+    assert field_value(form_of(response.text, "/sign-in"), "email") == existing.email
+    assert "我们已经给这个账户发了一条消息" in response.text
+    assert 'href="/forgot-password"' in response.text
+    assert "mm_session" not in response.headers.get("set-cookie", "")
+    # The owner who typed their own password is simply signed in.
+    again = await post_form(
+        client,
+        "/sign-up",
+        {
+            "display_name": "Again",
+            "email": existing.email,
+            "password": existing.password,
+            "role": "patient",
+        },
+    )
+    assert again.status_code == 303
+    assert (await client.get("/api/me")).json()["email"] == existing.email
 
 
 async def test_staff_join_through_their_invitation(
