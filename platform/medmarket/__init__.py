@@ -1,9 +1,11 @@
 """MedMarket: an open telemedicine marketplace.
 
 The public API for plugin authors is what this module exports: ``hookimpl`` to mark hook
-implementations, the contract types each kind of adapter exchanges with the core, and
-``outbound_client`` for connections to URLs a hospital admin or partner typed.
-Everything else in the package is the platform's own and may change.
+implementations, the platform's ``Settings`` every hook receives (read-only), the contract
+types each kind of adapter exchanges with the core, and ``outbound_client`` for connections
+to URLs a hospital admin or partner typed. Plugins import nothing else of the package (a
+test keeps them to it); their tests use the kit ``medmarket.testing`` (``pip install
+medmarket[testing]``). Everything else in the package is the platform's own and may change.
 """
 
 import pluggy
@@ -17,6 +19,7 @@ from medmarket.hospitals.interface import (
     HospitalAdapterType,
     LicenceQuery,
     LicenceVerification,
+    Title,
 )
 from medmarket.notifications.interface import Notification, Notifier, Recipient
 from medmarket.outbound import OutboundPolicy, OutboundRefused, outbound_client
@@ -33,6 +36,7 @@ from medmarket.payments.interface import (
     WebhookEvent,
     WebhookRejected,
 )
+from medmarket.settings import Settings
 from medmarket.video.interface import (
     HIGH_THROUGHPUT,
     STANDARD,
@@ -79,6 +83,8 @@ __all__ = [
     "Quote",
     "Recipient",
     "RefundRequest",
+    "Settings",
+    "Title",
     "TrackingEvent",
     "VideoProvider",
     "WebhookAck",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
@@ -155,6 +156,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise ValueError(
                     f"MEDMARKET_FORWARDED_ALLOW_IPS: {proxy!r} is not an address or network"
                 ) from None
+        try:
+            zoneinfo.ZoneInfo(self.default_time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"MEDMARKET_DEFAULT_TIME_ZONE: {self.default_time_zone!r} is not a time zone "
+                "name like Asia/Shanghai"
+            ) from None
         if self.turn_urls and not self.turn_secret:
             raise ValueError("`turn_secret` is required when TURN URLs are configured")
         for network in self.outbound_allowed_networks:
@@ -165,6 +173,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     f"MEDMARKET_OUTBOUND_ALLOWED_NETWORKS: {network!r} is not a network in "
                     f"CIDR notation ({exc})"
                 ) from None
+
+    @property
+    def calendar(self) -> zoneinfo.ZoneInfo:
+        """The platform's time zone: the days licences expire on, the months statements
+        cover, what visitors see before they choose."""
+        return zoneinfo.ZoneInfo(self.default_time_zone)
 
     @property
     def is_production(self) -> bool:

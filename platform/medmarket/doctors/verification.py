@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-import zoneinfo
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -34,11 +33,7 @@ T = TypeVar("T")
 
 def platform_today(settings: Settings) -> dt.date:
     """Today in the platform's time zone: licences expire on Chinese calendar days."""
-    try:
-        zone = zoneinfo.ZoneInfo(settings.default_time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    return dt.datetime.now(zone).date()
+    return dt.datetime.now(settings.calendar).date()
 
 
 def system_context(context: AuditContext) -> AuditContext:

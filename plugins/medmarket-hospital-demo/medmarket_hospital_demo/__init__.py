@@ -21,10 +21,10 @@ from medmarket import (
     HospitalAdapterType,
     LicenceQuery,
     LicenceVerification,
+    Settings,
+    Title,
     hookimpl,
 )
-from medmarket.hospitals.interface import Title
-from medmarket.settings import Settings
 
 log = logging.getLogger("medmarket.hospital.demo")
 

@@ -9,11 +9,9 @@ boundary turns into "the hospital's systems did not answer".
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable, Sequence
 
-from medmarket import HealthReport, HospitalAdapterType, OutboundPolicy, hookimpl
-from medmarket.settings import DEFAULT_TIME_ZONE, Settings
+from medmarket import HealthReport, HospitalAdapterType, OutboundPolicy, Settings, hookimpl
 from medmarket_hospital_fhir.adapter import FhirHospital, FhirHospitalConfig
 from medmarket_hospital_fhir.client import UNREACHABLE, FhirClient, FhirError
 
@@ -55,11 +53,7 @@ class FhirHospitalType:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FhirHospitalType:
-        try:
-            zone: dt.tzinfo = zoneinfo.ZoneInfo(settings.default_time_zone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            zone = zoneinfo.ZoneInfo(DEFAULT_TIME_ZONE)
-        return cls(outbound=OutboundPolicy.from_settings(settings), time_zone=zone)
+        return cls(outbound=OutboundPolicy.from_settings(settings), time_zone=settings.calendar)
 
     def create(self, config: FhirHospitalConfig) -> FhirHospital:
         client = FhirClient(

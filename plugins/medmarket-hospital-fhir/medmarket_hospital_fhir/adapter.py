@@ -37,8 +37,8 @@ from medmarket import (
     HealthReport,
     LicenceQuery,
     LicenceVerification,
+    Title,
 )
-from medmarket.hospitals.interface import Title
 from medmarket_hospital_fhir.client import FhirClient, FhirError
 from medmarket_hospital_fhir.resources import (
     Bundle,

@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from medmarket import VideoProvider, hookimpl
-from medmarket.settings import Settings
+from medmarket import Settings, VideoProvider, hookimpl
 from medmarket_video_5g.config import CarrierConfig, ConfigError
 from medmarket_video_5g.provider import PROVIDER_ID, FiveGProvider
 
