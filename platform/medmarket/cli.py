@@ -1,5 +1,5 @@
-"""The `medmarket` command: serve, migrate, demo, plugins, worker, reverify, reconcile,
-create-operator."""
+"""The `medmarket` command: serve, migrate, demo, load-drugs, plugins, worker, reverify,
+reconcile, create-operator."""
 
 from __future__ import annotations
 
@@ -71,6 +71,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = _settings()
     asyncio.run(seed_demo(settings))
+    return 0
+
+
+def cmd_load_drugs(args: argparse.Namespace) -> int:
+    from medmarket.drugs.seed import load_seed
+    from medmarket.services import app_database
+
+    settings = _settings()
+
+    async def run() -> int:
+        db = await app_database(settings, max_size=1)
+        try:
+            async with db.connection() as connection:
+                return await load_seed(connection)
+        finally:
+            await db.close()
+
+    print(f"{asyncio.run(run())} new drugs loaded from the essential-medicines list")
     return 0
 
 
@@ -185,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_migrate
     )
     commands.add_parser("demo", help="seed demo data (idempotent)").set_defaults(func=cmd_demo)
+    commands.add_parser(
+        "load-drugs", help="load the seed drug catalog (idempotent; demo does it too)"
+    ).set_defaults(func=cmd_load_drugs)
     commands.add_parser("plugins", help="list installed plugins and their health").set_defaults(
         func=cmd_plugins
     )

@@ -10,6 +10,7 @@ from medmarket.accounts.service import normalize_email
 from medmarket.db import Database
 from medmarket.doctors.demo_data import DEMO_ONBOARDING_ACCOUNTS, seed_partner_hospitals
 from medmarket.domains import open_platform
+from medmarket.drugs.seed import load_seed
 from medmarket.patients.demo_data import seed_demo_patient
 from medmarket.scheduling.demo_data import seed_schedules
 from medmarket.services import app_database
@@ -64,6 +65,9 @@ async def seed_demo(settings: Settings) -> None:
         added = await seed_schedules(services)
         print(f"demo schedules: {added} new slots published")
         await seed_demo_patient(services, DEMO_ACCOUNTS[1][0])
+        async with services.db.connection() as connection:
+            added = await load_seed(connection)
+        print(f"demo drug catalog: {added} new drugs from the essential-medicines list")
     print(f"demo accounts (password: {DEMO_PASSWORD}):")
     for email, role, _ in [*DEMO_ACCOUNTS, *DEMO_ONBOARDING_ACCOUNTS]:
         print(f"  {role:15} {email}")

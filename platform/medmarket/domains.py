@@ -21,6 +21,7 @@ from medmarket.catalog.domain import DOMAIN as CATALOG
 from medmarket.consults.domain import DOMAIN as CONSULTS
 from medmarket.doctors.domain import DOMAIN as DOCTORS
 from medmarket.domain import Domain
+from medmarket.drugs.domain import DOMAIN as DRUGS
 from medmarket.hospitals.domain import DOMAIN as HOSPITALS
 from medmarket.jobs import Job
 from medmarket.ledger.domain import DOMAIN as LEDGER
@@ -50,6 +51,7 @@ DOMAINS: list[Domain] = [
     PATIENTS,
     SCHEDULING,
     CATALOG,
+    DRUGS,
     BOOKINGS,
     REVIEWS,
     SIGNALING,

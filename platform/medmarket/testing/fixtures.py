@@ -17,6 +17,7 @@ from litestar import Litestar
 
 from medmarket.app import create_app
 from medmarket.db.migrate import migrate
+from medmarket.drugs.seed import load_seed_into
 from medmarket.settings import Settings, load_settings
 from medmarket.testing.databases import create_database, drop_database
 from medmarket.testing.payments import (
@@ -46,9 +47,11 @@ def server_dsn() -> str:
 
 @pytest.fixture(scope="session")
 async def database_url(server_dsn: str) -> AsyncIterator[str]:
-    """A database of this test session's own, migrated to the newest version."""
+    """A database of this test session's own, migrated to the newest version, with the seed
+    drug catalog (as the demo has it)."""
     dsn = await create_database(server_dsn)
     await migrate(dsn)
+    await load_seed_into(dsn)
     await create_test_payables_table(dsn)
     yield dsn
     await drop_database(dsn)
