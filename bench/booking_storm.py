@@ -18,7 +18,7 @@ import httpx
 from harness import bench_settings, summary_ms, write_result
 from market import pgbench, seed_market, seed_patients
 
-from medmarket.testing.instances import app_instances
+from medmarket.tests.support.instances import app_instances
 
 CLIENTS = 200
 ATTEMPTS = 10_000

@@ -13,7 +13,7 @@ from harness import bench_settings, summary_ms, two_instances, write_result
 
 from medmarket.settings import Settings
 from medmarket.signaling.client import SignalingClient
-from medmarket.testing.webrtc_peer import CallPeer, use_loopback_only
+from medmarket.tests.support.webrtc_peer import CallPeer, use_loopback_only
 
 CALL_TIMEOUT = 60.0
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from medmarket.db.migrate import migrate
 from medmarket.settings import Settings, load_settings
-from medmarket.testing.databases import create_database, drop_database
-from medmarket.testing.instances import Instance, app_instances
+from medmarket.tests.support.databases import create_database, drop_database
+from medmarket.tests.support.instances import Instance, app_instances
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

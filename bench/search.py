@@ -13,7 +13,7 @@ from harness import bench_settings, summary_ms, write_result
 from market import pgbench, seed_market
 
 from medmarket.settings import DEFAULT_TIME_ZONE
-from medmarket.testing.instances import app_instances
+from medmarket.tests.support.instances import app_instances
 
 ROUNDS = 200
 TOMORROW = (dt.datetime.now(ZoneInfo(DEFAULT_TIME_ZONE)).date() + dt.timedelta(days=1)).isoformat()

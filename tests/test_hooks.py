@@ -35,7 +35,7 @@ from medmarket.outbox.worker import OutboxWorker
 from medmarket.payments.interface import GatewayPayment
 from medmarket.plugin_manager import PluginHost
 from medmarket.settings import Settings
-from medmarket.testing.fixtures import running
+from medmarket.tests.support.fixtures import running
 
 
 class Config(msgspec.Struct):

@@ -13,9 +13,9 @@ import pytest
 from litestar import Litestar
 from playwright.async_api import expect
 
-from medmarket.testing.browser import LiveServer, NewPage, at_widths
-from medmarket.testing.browser_steps import cite_diagnosis, fill_card, video_flows
-from medmarket.testing.factories import (
+from medmarket.tests.support.browser import LiveServer, NewPage, at_widths
+from medmarket.tests.support.browser_steps import cite_diagnosis, fill_card, video_flows
+from medmarket.tests.support.factories import (
     PDF_BYTES,
     PNG_BYTES,
     add_staff,
@@ -23,8 +23,8 @@ from medmarket.testing.factories import (
     staff_record,
     unique_licence_number,
 )
-from medmarket.testing.fixtures import STRONG_PASSWORD, create_operator_account, unique_email
-from medmarket.testing.seed import move_visit
+from medmarket.tests.support.fixtures import STRONG_PASSWORD, create_operator_account, unique_email
+from medmarket.tests.support.seed import move_visit
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,7 @@ from litestar.routes import HTTPRoute
 from medmarket.accounts.guards import access_guard
 from medmarket.accounts.schemas import ALL_ROLES
 from medmarket.errors import EXCEPTION_HANDLERS
-from medmarket.testing.fixtures import Account, client_for
+from medmarket.tests.support.fixtures import Account, client_for
 
 _PARAM = re.compile(r"\{([^:}]+):?([^}]*)\}")
 

@@ -101,7 +101,7 @@ class HttpRecorder:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
-            def log_message(self, format: str, *args: Any) -> None:
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib name
                 pass
 
         return Handler

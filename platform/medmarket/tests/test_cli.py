@@ -19,8 +19,8 @@ import uvicorn
 from medmarket import cli
 from medmarket.settings import Settings
 from medmarket.signaling.messages import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
-from medmarket.testing.databases import create_database, drop_database
-from medmarket.testing.instances import (
+from medmarket.tests.support.databases import create_database, drop_database
+from medmarket.tests.support.instances import (
     free_port,
     process_environment,
     settings_environment,

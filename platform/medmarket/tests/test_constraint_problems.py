@@ -11,8 +11,8 @@ import pytest
 from litestar import Litestar
 
 from medmarket.errors import as_problem
-from medmarket.testing.fixtures import Account
-from medmarket.testing.payments import new_hospital
+from medmarket.tests.support.fixtures import Account
+from medmarket.tests.support.payments import new_hospital
 
 TABLES = """
 CREATE TEMP TABLE parents (id int PRIMARY KEY);

@@ -17,7 +17,7 @@ from litestar import Litestar, get
 from medmarket.accounts.guards import PUBLIC, access_guard
 from medmarket.app import create_app
 from medmarket.errors import DEPENDENCY_OUTAGES, EXCEPTION_HANDLERS, PROBLEM_JSON
-from medmarket.testing.fixtures import client_for, make_settings, running, sign_up_and_in
+from medmarket.tests.support.fixtures import client_for, make_settings, running, sign_up_and_in
 
 
 class Cable:

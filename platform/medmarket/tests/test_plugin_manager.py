@@ -14,8 +14,13 @@ from medmarket.app import create_app
 from medmarket.hospitals.interface import LicenceQuery
 from medmarket.plugin_manager import PluginHost, PluginUnavailable
 from medmarket.settings import Settings
-from medmarket.testing.fixtures import client_for, create_operator_account, make_settings, running
 from medmarket.tests.misbehaving_plugins import MISBEHAVING, AdapterType, RaisingAdapter
+from medmarket.tests.support.fixtures import (
+    client_for,
+    create_operator_account,
+    make_settings,
+    running,
+)
 
 QUERY = LicenceQuery(licence_number="110000000000001", full_name="张三")
 

@@ -8,7 +8,7 @@ from litestar import Litestar, get
 
 from medmarket.accounts.guards import PUBLIC, access_guard
 from medmarket.errors import EXCEPTION_HANDLERS, PROBLEM_JSON
-from medmarket.testing.fixtures import Account, unique_email
+from medmarket.tests.support.fixtures import Account, unique_email
 from medmarket.text_guard import fields_with_nul
 
 

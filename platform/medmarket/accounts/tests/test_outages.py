@@ -10,8 +10,8 @@ import pytest
 from litestar import Litestar
 
 from medmarket.app import create_app
-from medmarket.testing.fixtures import STRONG_PASSWORD, client_for, make_settings, running
-from medmarket.testing.pages import HTML, post_form
+from medmarket.tests.support.fixtures import STRONG_PASSWORD, client_for, make_settings, running
+from medmarket.tests.support.pages import HTML, post_form
 
 
 def closed_port() -> int:

@@ -6,7 +6,7 @@ import httpx
 from litestar import Litestar
 
 from medmarket.accounts.service import Accounts
-from medmarket.testing.fixtures import Account, unique_email
+from medmarket.tests.support.fixtures import Account, unique_email
 
 
 async def test_preferences_change_language_and_time_zone(

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from medmarket.testing.fixtures import (
+from medmarket.tests.support.fixtures import (
     STRONG_PASSWORD,
     Account,
     unique_email,

@@ -12,7 +12,7 @@ import httpx
 from litestar import Litestar
 
 from medmarket.app import create_app
-from medmarket.testing.fixtures import (
+from medmarket.tests.support.fixtures import (
     STRONG_PASSWORD,
     Account,
     client_for,

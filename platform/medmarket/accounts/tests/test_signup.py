@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from medmarket.testing.fixtures import STRONG_PASSWORD, unique_email
+from medmarket.tests.support.fixtures import STRONG_PASSWORD, unique_email
 
 
 async def test_patient_signs_up(client: httpx.AsyncClient) -> None:

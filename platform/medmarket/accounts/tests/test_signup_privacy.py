@@ -10,7 +10,7 @@ from litestar import Litestar
 
 from medmarket.accounts.tests.sent import notifications
 from medmarket.app import create_app
-from medmarket.testing.fixtures import (
+from medmarket.tests.support.fixtures import (
     STRONG_PASSWORD,
     Account,
     client_for,

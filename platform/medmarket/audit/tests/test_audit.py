@@ -11,14 +11,14 @@ from litestar import Litestar
 
 from medmarket.doctors import decisions
 from medmarket.failpoints import InjectedFault
-from medmarket.testing.factories import (
+from medmarket.tests.support.factories import (
     add_staff,
     draft_doctor,
     hospital_with_demo_adapter,
     staff_record,
     submit,
 )
-from medmarket.testing.fixtures import STRONG_PASSWORD, Account, unique_email
+from medmarket.tests.support.fixtures import STRONG_PASSWORD, Account, unique_email
 
 
 async def events_for(app: Litestar, subject_id: str) -> list[asyncpg.Record]:

@@ -14,9 +14,9 @@ from medmarket.app import create_app
 from medmarket.audit.service import SYSTEM
 from medmarket.bookings.service import Bookings
 from medmarket.settings import Settings
-from medmarket.testing.factories import platform_day
-from medmarket.testing.fixtures import Account, client_for, make_settings, running
-from medmarket.testing.seed import (
+from medmarket.tests.support.factories import platform_day
+from medmarket.tests.support.fixtures import Account, client_for, make_settings, running
+from medmarket.tests.support.seed import (
     PRIOR,
     admit,
     approved_doctor,
@@ -439,7 +439,7 @@ async def test_the_worker_releases_lapsed_holds_on_its_own(
 async def test_a_suspended_doctors_future_bookings_are_flagged_and_patients_told(
     app: Litestar, operator: Account
 ) -> None:
-    from medmarket.testing.payments import deliver_outbox
+    from medmarket.tests.support.payments import deliver_outbox
 
     doctor = await approved_doctor(app)
     patient, other = await ready_patient(app), await ready_patient(app)

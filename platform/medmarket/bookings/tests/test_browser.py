@@ -12,15 +12,15 @@ import pytest
 from litestar import Litestar
 from playwright.async_api import Page, expect
 
-from medmarket.testing.browser import LiveServer, NewPage, at_widths, horizontal_overflow
-from medmarket.testing.browser_steps import (
+from medmarket.tests.support.browser import LiveServer, NewPage, at_widths, horizontal_overflow
+from medmarket.tests.support.browser_steps import (
     DECLINED_CARD,
     THREE_D_SECURE_CARD,
     cite_diagnosis,
     fill_card,
 )
-from medmarket.testing.fixtures import STRONG_PASSWORD, client_for, unique_email
-from medmarket.testing.seed import approved_doctor, free_slots, pay, ready_patient
+from medmarket.tests.support.fixtures import STRONG_PASSWORD, client_for, unique_email
+from medmarket.tests.support.seed import approved_doctor, free_slots, pay, ready_patient
 
 pytestmark = pytest.mark.browser
 

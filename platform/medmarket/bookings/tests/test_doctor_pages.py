@@ -11,9 +11,15 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
-from medmarket.testing.fixtures import client_for
-from medmarket.testing.pages import browser_session, error_beside, get_page, post_form, text_of
-from medmarket.testing.seed import (
+from medmarket.tests.support.fixtures import client_for
+from medmarket.tests.support.pages import (
+    browser_session,
+    error_beside,
+    get_page,
+    post_form,
+    text_of,
+)
+from medmarket.tests.support.seed import (
     Doctor,
     Patient,
     admit,

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
-from medmarket.testing.factories import PDF_BYTES, platform_day
-from medmarket.testing.fixtures import client_for
-from medmarket.testing.pages import (
+from medmarket.tests.support.factories import PDF_BYTES, platform_day
+from medmarket.tests.support.fixtures import client_for
+from medmarket.tests.support.pages import (
     HTML,
     browser_session,
     checked,
@@ -23,7 +23,7 @@ from medmarket.testing.pages import (
     post_form,
     text_of,
 )
-from medmarket.testing.seed import (
+from medmarket.tests.support.seed import (
     Doctor,
     approved_doctor,
     complete_visit,

@@ -11,8 +11,8 @@ import pytest
 from litestar import Litestar
 
 from medmarket.catalog import pages as catalog_pages
-from medmarket.testing.pages import error_beside, field_value, get_page, post_form, text_of
-from medmarket.testing.seed import approved_doctor, hospital
+from medmarket.tests.support.pages import error_beside, field_value, get_page, post_form, text_of
+from medmarket.tests.support.seed import approved_doctor, hospital
 
 
 def names_in(page: str) -> list[str]:
@@ -118,7 +118,7 @@ async def test_free_times_are_shown_in_the_readers_zone_and_language(
     import datetime as dt
     import zoneinfo
 
-    from medmarket.testing.pages import browser_session
+    from medmarket.tests.support.pages import browser_session
 
     account = await sign_up("patient")  # type: ignore[operator]
     await browser_session(client, account)

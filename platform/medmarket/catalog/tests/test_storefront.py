@@ -8,8 +8,8 @@ import uuid
 import pytest
 from litestar import Litestar
 
-from medmarket.testing.fixtures import client_for
-from medmarket.testing.seed import approved_doctor, expect, hospital
+from medmarket.tests.support.fixtures import client_for
+from medmarket.tests.support.seed import approved_doctor, expect, hospital
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from litestar import Litestar
 from medmarket.audit.service import SYSTEM
 from medmarket.bookings.listeners import BOOKING_LISTENERS
 from medmarket.bookings.payments import confirm_paid
-from medmarket.testing.fixtures import client_for
-from medmarket.testing.seed import (
+from medmarket.tests.support.fixtures import client_for
+from medmarket.tests.support.seed import (
     PRIOR,
     Doctor,
     Patient,

@@ -17,10 +17,10 @@ from medmarket.consults.tests.helpers import booked_visit, call, ok
 from medmarket.signaling import messages as m
 from medmarket.signaling.client import SignalingClient, SignalingClosed
 from medmarket.signaling.tokens import mint_room_token
-from medmarket.testing.factories import platform_day
-from medmarket.testing.fixtures import client_for
-from medmarket.testing.payments import deliver_outbox, serving
-from medmarket.testing.seed import approved_doctor, expect, ready_patient
+from medmarket.tests.support.factories import platform_day
+from medmarket.tests.support.fixtures import client_for
+from medmarket.tests.support.payments import deliver_outbox, serving
+from medmarket.tests.support.seed import approved_doctor, expect, ready_patient
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32
 

@@ -14,8 +14,8 @@ from litestar import Litestar
 
 from medmarket.consults.chat import path_of
 from medmarket.consults.tests.helpers import Visit, actions, booked_visit, call
-from medmarket.testing.fixtures import client_for
-from medmarket.testing.seed import Patient, ready_patient
+from medmarket.tests.support.fixtures import client_for
+from medmarket.tests.support.seed import Patient, ready_patient
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64

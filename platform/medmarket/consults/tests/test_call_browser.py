@@ -15,9 +15,9 @@ from litestar import Litestar
 from playwright.async_api import Page, WebSocketRoute, expect
 
 from medmarket.consults.tests.helpers import booked_visit, ok
-from medmarket.testing.browser import LiveServer, NewPage, at_widths, horizontal_overflow
-from medmarket.testing.browser_steps import call_media, video_flows
-from medmarket.testing.factories import PNG_BYTES
+from medmarket.tests.support.browser import LiveServer, NewPage, at_widths, horizontal_overflow
+from medmarket.tests.support.browser_steps import call_media, video_flows
+from medmarket.tests.support.factories import PNG_BYTES
 
 pytestmark = pytest.mark.browser
 

@@ -17,9 +17,9 @@ from litestar import Litestar
 from playwright.async_api import Page, Route, WebSocketRoute, expect
 
 from medmarket.consults.tests.helpers import booked_visit, ok
-from medmarket.testing.browser import LiveServer, NewPage, at_widths, horizontal_overflow
-from medmarket.testing.browser_steps import call_media, video_flows_from
-from medmarket.testing.seed import approved_doctor
+from medmarket.tests.support.browser import LiveServer, NewPage, at_widths, horizontal_overflow
+from medmarket.tests.support.browser_steps import call_media, video_flows_from
+from medmarket.tests.support.seed import approved_doctor
 
 pytestmark = pytest.mark.browser
 

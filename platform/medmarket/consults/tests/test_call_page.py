@@ -18,8 +18,8 @@ from medmarket.consults.pages import colleague_doctor_id
 from medmarket.consults.tests.helpers import booked_visit, ok
 from medmarket.errors import InvalidInput
 from medmarket.signaling.messages import CloseCode
-from medmarket.testing.fixtures import Account, client_for
-from medmarket.testing.pages import (
+from medmarket.tests.support.fixtures import Account, client_for
+from medmarket.tests.support.pages import (
     browser_session,
     error_beside,
     field_value,
@@ -27,7 +27,7 @@ from medmarket.testing.pages import (
     post_form,
     text_of,
 )
-from medmarket.testing.seed import approved_doctor, ready_patient
+from medmarket.tests.support.seed import approved_doctor, ready_patient
 
 
 def script_data(page: str) -> dict[str, str]:

@@ -12,8 +12,8 @@ from medmarket.consults.room import RoomAnnouncer, Staged
 from medmarket.consults.tests.helpers import Visit, actions, booked_visit, call, ok
 from medmarket.signaling import messages as m
 from medmarket.signaling.client import SignalingClient
-from medmarket.testing.payments import deliver_outbox, serving
-from medmarket.testing.seed import move_visit
+from medmarket.tests.support.payments import deliver_outbox, serving
+from medmarket.tests.support.seed import move_visit
 
 
 async def say(app: Litestar, visit: Visit, who: object, body: str, **extra: str) -> dict:  # type: ignore[type-arg]

@@ -13,8 +13,8 @@ from medmarket.consults.tests.helpers import actions, booked_visit, call, notifi
 from medmarket.signaling import messages as m
 from medmarket.signaling.client import SignalingClient, SignalingClosed
 from medmarket.signaling.rooms import room_keys
-from medmarket.testing.payments import serving
-from medmarket.testing.seed import approved_doctor
+from medmarket.tests.support.payments import serving
+from medmarket.tests.support.seed import approved_doctor
 
 
 async def test_only_the_doctor_invites_approved_colleagues(app: Litestar) -> None:

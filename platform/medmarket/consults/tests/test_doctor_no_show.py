@@ -19,7 +19,7 @@ from medmarket.consults.tests.helpers import (
 )
 from medmarket.domains import DOMAINS, jobs
 from medmarket.signaling.client import SignalingClient
-from medmarket.testing.payments import serving
+from medmarket.tests.support.payments import serving
 
 # Slots are 30 minutes; the grace is 15: this visit's doctor is late past forgiving.
 LONG_AGO = -dt.timedelta(minutes=50)

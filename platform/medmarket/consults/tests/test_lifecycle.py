@@ -28,9 +28,9 @@ from medmarket.settings import Settings
 from medmarket.signaling.messages import Participant
 from medmarket.signaling.rooms import RoomStore
 from medmarket.signaling.tokens import verify_room_token
-from medmarket.testing.fixtures import make_settings, running
-from medmarket.testing.payments import stripe_settings
-from medmarket.testing.seed import approved_doctor, move_visit
+from medmarket.tests.support.fixtures import make_settings, running
+from medmarket.tests.support.payments import stripe_settings
+from medmarket.tests.support.seed import approved_doctor, move_visit
 from medmarket.video.interface import HIGH_THROUGHPUT
 
 

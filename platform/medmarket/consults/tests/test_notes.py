@@ -10,7 +10,7 @@ import pytest
 from litestar import Litestar
 
 from medmarket.consults.tests.helpers import actions, booked_visit, call, ok
-from medmarket.testing.seed import approved_doctor
+from medmarket.tests.support.seed import approved_doctor
 
 
 async def test_notes_are_versioned_with_who_wrote_what_when(app: Litestar) -> None:

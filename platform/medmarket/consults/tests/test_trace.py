@@ -9,9 +9,9 @@ from litestar import Litestar
 
 from medmarket.consults.tests.helpers import booked_visit, call, ok
 from medmarket.signaling.client import SignalingClient
-from medmarket.testing.fixtures import Account, client_for
-from medmarket.testing.payments import serving
-from medmarket.testing.seed import approved_doctor
+from medmarket.tests.support.fixtures import Account, client_for
+from medmarket.tests.support.payments import serving
+from medmarket.tests.support.seed import approved_doctor
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
 

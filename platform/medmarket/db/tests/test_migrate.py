@@ -11,8 +11,8 @@ import pytest
 
 from medmarket.app import create_app
 from medmarket.db.migrate import MigrationError, available_migrations, migrate
-from medmarket.testing.databases import create_database, drop_database
-from medmarket.testing.fixtures import make_settings, running
+from medmarket.tests.support.databases import create_database, drop_database
+from medmarket.tests.support.fixtures import make_settings, running
 
 
 @pytest.fixture

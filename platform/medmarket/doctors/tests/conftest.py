@@ -21,7 +21,7 @@ from medmarket import (
 )
 from medmarket.app import create_app
 from medmarket.settings import Settings
-from medmarket.testing.fixtures import client_for, make_settings, running
+from medmarket.tests.support.fixtures import client_for, make_settings, running
 
 UNRELIABLE_TIMEOUT_SECONDS = 0.5
 

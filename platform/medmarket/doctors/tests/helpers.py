@@ -9,7 +9,7 @@ import msgspec
 from litestar import Litestar
 
 from medmarket.notifications.interface import Notification
-from medmarket.testing.factories import platform_day
+from medmarket.tests.support.factories import platform_day
 
 
 async def outbox(app: Litestar, topic: str, **payload: Any) -> list[dict[str, Any]]:

@@ -11,13 +11,13 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from medmarket.testing.factories import (
+from medmarket.tests.support.factories import (
     DoctorAccount,
     HospitalHandle,
     approved_doctor,
     hospital_with_demo_adapter,
 )
-from medmarket.testing.fixtures import Account, create_operator_account
+from medmarket.tests.support.fixtures import Account, create_operator_account
 
 
 def without_instance(response: httpx.Response) -> dict[str, Any]:

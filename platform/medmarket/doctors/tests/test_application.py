@@ -22,7 +22,7 @@ from medmarket.doctors.tests.helpers import (
     notifications,
     statuses,
 )
-from medmarket.testing.factories import (
+from medmarket.tests.support.factories import (
     add_staff,
     draft_doctor,
     hospital_with_demo_adapter,
@@ -31,7 +31,7 @@ from medmarket.testing.factories import (
     submit,
     unique_licence_number,
 )
-from medmarket.testing.fixtures import client_for, create_operator_account, sign_up_and_in
+from medmarket.tests.support.fixtures import client_for, create_operator_account, sign_up_and_in
 
 
 def application_body(hospital: str, **changes: Any) -> dict[str, Any]:

@@ -12,8 +12,8 @@ import pytest
 from litestar import Litestar
 from playwright.async_api import Route, expect
 
-from medmarket.testing.browser import LiveServer, NewPage, at_widths, horizontal_overflow
-from medmarket.testing.factories import (
+from medmarket.tests.support.browser import LiveServer, NewPage, at_widths, horizontal_overflow
+from medmarket.tests.support.factories import (
     PDF_BYTES,
     PNG_BYTES,
     add_staff,
@@ -21,7 +21,7 @@ from medmarket.testing.factories import (
     staff_record,
     unique_licence_number,
 )
-from medmarket.testing.fixtures import STRONG_PASSWORD, create_operator_account, unique_email
+from medmarket.tests.support.fixtures import STRONG_PASSWORD, create_operator_account, unique_email
 
 pytestmark = pytest.mark.browser
 

@@ -22,7 +22,7 @@ from medmarket.doctors.tests.helpers import (
     outbox,
     statuses,
 )
-from medmarket.testing.factories import (
+from medmarket.tests.support.factories import (
     DoctorAccount,
     HospitalHandle,
     add_staff,
@@ -32,7 +32,7 @@ from medmarket.testing.factories import (
     staff_record,
     submit,
 )
-from medmarket.testing.fixtures import Account, create_operator_account
+from medmarket.tests.support.fixtures import Account, create_operator_account
 
 
 @pytest.fixture

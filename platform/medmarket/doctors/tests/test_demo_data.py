@@ -11,8 +11,8 @@ import pytest
 
 from medmarket.db.migrate import migrate
 from medmarket.demo import seed_demo
-from medmarket.testing.databases import create_database, drop_database
-from medmarket.testing.fixtures import make_settings
+from medmarket.tests.support.databases import create_database, drop_database
+from medmarket.tests.support.fixtures import make_settings
 
 
 @pytest.fixture

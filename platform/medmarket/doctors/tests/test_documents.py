@@ -15,7 +15,7 @@ from litestar import Litestar
 from medmarket.app import create_app
 from medmarket.doctors.tests.helpers import audit_actions
 from medmarket.settings import Settings
-from medmarket.testing.factories import (
+from medmarket.tests.support.factories import (
     JPEG_BYTES,
     PDF_BYTES,
     PNG_BYTES,
@@ -24,7 +24,7 @@ from medmarket.testing.factories import (
     hospital_with_demo_adapter,
     submit,
 )
-from medmarket.testing.fixtures import client_for, make_settings, running
+from medmarket.tests.support.fixtures import client_for, make_settings, running
 
 HTML = b"<!doctype html><html><script>alert(document.cookie)</script></html>"
 WINDOWS_EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 64

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
-from medmarket.testing.factories import (
+from medmarket.tests.support.factories import (
     PDF_BYTES,
     PNG_BYTES,
     add_staff,
@@ -17,8 +17,8 @@ from medmarket.testing.factories import (
     staff_record,
     unique_licence_number,
 )
-from medmarket.testing.fixtures import Account
-from medmarket.testing.pages import (
+from medmarket.tests.support.fixtures import Account
+from medmarket.tests.support.pages import (
     HTML,
     browser_session,
     csrf_of,

@@ -25,7 +25,7 @@ from medmarket.jobs import Job, run_periodically
 from medmarket.outbox.worker import OutboxWorker
 from medmarket.services import Services
 from medmarket.settings import Settings
-from medmarket.testing.factories import (
+from medmarket.tests.support.factories import (
     DoctorAccount,
     HospitalHandle,
     add_staff,
@@ -35,7 +35,7 @@ from medmarket.testing.factories import (
     platform_day,
     staff_record,
 )
-from medmarket.testing.fixtures import client_for
+from medmarket.tests.support.fixtures import client_for
 
 
 async def approved_with(app: Litestar, **record: object) -> tuple[HospitalHandle, DoctorAccount]:

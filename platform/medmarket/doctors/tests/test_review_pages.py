@@ -10,7 +10,7 @@ import pytest
 from litestar import Litestar
 
 from medmarket.doctors import review_pages
-from medmarket.testing.factories import (
+from medmarket.tests.support.factories import (
     DoctorAccount,
     add_staff,
     draft_doctor,
@@ -18,8 +18,14 @@ from medmarket.testing.factories import (
     staff_record,
     submit,
 )
-from medmarket.testing.fixtures import Account, client_for
-from medmarket.testing.pages import browser_session, error_beside, get_page, post_form, text_of
+from medmarket.tests.support.fixtures import Account, client_for
+from medmarket.tests.support.pages import (
+    browser_session,
+    error_beside,
+    get_page,
+    post_form,
+    text_of,
+)
 
 
 async def test_the_queue_filters_pages_and_leads_to_a_decision(

@@ -13,7 +13,7 @@ from litestar import Litestar
 
 from medmarket.doctors.schemas import DoctorStatus
 from medmarket.doctors.states import TRANSITIONS
-from medmarket.testing.factories import approved_doctor
+from medmarket.tests.support.factories import approved_doctor
 
 STATUSES: tuple[str, ...] = get_args(DoctorStatus)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from medmarket.testing.fixtures import Account
+from medmarket.tests.support.fixtures import Account
 
 # Chinese names from characters pypinyin reads one way, with a distinct tail per test.
 _TAILS = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"

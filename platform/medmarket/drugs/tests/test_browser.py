@@ -8,8 +8,8 @@ from litestar import Litestar
 from playwright.async_api import expect
 
 from medmarket.drugs.tests.helpers import unique_names
-from medmarket.testing.browser import LiveServer, NewPage, at_widths, horizontal_overflow
-from medmarket.testing.fixtures import create_operator_account
+from medmarket.tests.support.browser import LiveServer, NewPage, at_widths, horizontal_overflow
+from medmarket.tests.support.fixtures import create_operator_account
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from litestar import Litestar
 
 from medmarket.drugs import service
 from medmarket.drugs.tests.helpers import add_drug, drug_body
-from medmarket.testing.fixtures import Account
+from medmarket.tests.support.fixtures import Account
 
 
 async def audit_of(app: Litestar, drug_id: str) -> list[dict[str, Any]]:

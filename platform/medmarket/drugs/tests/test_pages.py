@@ -15,8 +15,8 @@ from medmarket.drugs.schemas import DosageForm, Route, SpecialClass
 from medmarket.drugs.tests.helpers import unique_names
 from medmarket.pages.assets import locate_web_dir
 from medmarket.pages.i18n import SUPPORTED_LOCALES, Catalogs
-from medmarket.testing.fixtures import Account
-from medmarket.testing.pages import (
+from medmarket.tests.support.fixtures import Account
+from medmarket.tests.support.pages import (
     browser_session,
     error_beside,
     field_value,

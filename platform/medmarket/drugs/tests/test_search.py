@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from medmarket.drugs.tests.helpers import add_drug
-from medmarket.testing.fixtures import Account
+from medmarket.tests.support.fixtures import Account
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import httpx
 from litestar import Litestar
 
 from medmarket.drugs.seed import load_seed, read_seed, seed_id
-from medmarket.testing.fixtures import Account
+from medmarket.tests.support.fixtures import Account
 
 
 async def test_the_seed_is_loaded_with_ids_fixed_by_its_keys(app: Litestar) -> None:

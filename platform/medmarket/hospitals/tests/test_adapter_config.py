@@ -16,8 +16,8 @@ from medmarket import HealthReport, hookimpl
 from medmarket.app import create_app
 from medmarket.sealed import Sealer
 from medmarket.settings import Settings
-from medmarket.testing.factories import HospitalHandle, hospital_with_demo_adapter
-from medmarket.testing.fixtures import client_for, running
+from medmarket.tests.support.factories import HospitalHandle, hospital_with_demo_adapter
+from medmarket.tests.support.fixtures import client_for, running
 
 SECRET = "s3cret-value-never-shown"
 TOKEN = "tok-9f8e7d6c5b4a"

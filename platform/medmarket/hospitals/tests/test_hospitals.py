@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
-from medmarket.testing.factories import approved_doctor, hospital_with_demo_adapter
-from medmarket.testing.fixtures import Account, sign_up_and_in, unique_email
+from medmarket.tests.support.factories import approved_doctor, hospital_with_demo_adapter
+from medmarket.tests.support.fixtures import Account, sign_up_and_in, unique_email
 
 HOSPITAL = {
     "name": "",

@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
-from medmarket.testing.factories import (
+from medmarket.tests.support.factories import (
     DEMO_ADAPTER,
     approved_doctor,
     hospital_with_demo_adapter,
 )
-from medmarket.testing.fixtures import Account, client_for
-from medmarket.testing.pages import (
+from medmarket.tests.support.fixtures import Account, client_for
+from medmarket.tests.support.pages import (
     browser_session,
     error_beside,
     field_value,

@@ -6,9 +6,9 @@ from typing import Any
 
 from litestar import Litestar
 
-from medmarket.testing.factories import HospitalHandle
-from medmarket.testing.fixtures import Account, client_for
-from medmarket.testing.seed import (
+from medmarket.tests.support.factories import HospitalHandle
+from medmarket.tests.support.fixtures import Account, client_for
+from medmarket.tests.support.seed import (
     Doctor,
     approved_doctor,
     expect,

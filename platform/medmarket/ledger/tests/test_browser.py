@@ -11,8 +11,8 @@ from litestar import Litestar
 from playwright.async_api import expect
 
 from medmarket.ledger.tests.helpers import visits_this_month
-from medmarket.testing.browser import LiveServer, NewPage, at_widths, horizontal_overflow
-from medmarket.testing.fixtures import Account
+from medmarket.tests.support.browser import LiveServer, NewPage, at_widths, horizontal_overflow
+from medmarket.tests.support.fixtures import Account
 
 pytestmark = pytest.mark.browser
 

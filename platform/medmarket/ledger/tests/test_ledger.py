@@ -18,7 +18,7 @@ from litestar import Litestar
 
 from medmarket.db import Database
 from medmarket.ledger.service import ChargeToBook, Rates, account, book_charge, book_refund
-from medmarket.testing.payments import new_doctor, new_hospital
+from medmarket.tests.support.payments import new_doctor, new_hospital
 
 NOW = dt.datetime(2026, 3, 5, 1, 0, tzinfo=dt.UTC)
 

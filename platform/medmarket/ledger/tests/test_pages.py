@@ -16,10 +16,16 @@ import pytest
 from litestar import Litestar
 
 from medmarket.ledger.tests.helpers import visits_this_month
-from medmarket.testing.factories import HospitalHandle
-from medmarket.testing.fixtures import Account, client_for
-from medmarket.testing.pages import browser_session, error_beside, field_value, get_page, text_of
-from medmarket.testing.seed import Doctor
+from medmarket.tests.support.factories import HospitalHandle
+from medmarket.tests.support.fixtures import Account, client_for
+from medmarket.tests.support.pages import (
+    browser_session,
+    error_beside,
+    field_value,
+    get_page,
+    text_of,
+)
+from medmarket.tests.support.seed import Doctor
 
 
 def this_month() -> str:

@@ -17,8 +17,8 @@ from litestar import Litestar
 
 from medmarket.errors import InvalidInput
 from medmarket.ledger.statements import month_bounds
-from medmarket.testing.fixtures import Account
-from medmarket.testing.payments import LocalStripe, new_doctor, new_hospital, new_payable
+from medmarket.tests.support.fixtures import Account
+from medmarket.tests.support.payments import LocalStripe, new_doctor, new_hospital, new_payable
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 

@@ -10,11 +10,18 @@ import httpx
 from litestar import Litestar
 
 from medmarket.ops.dashboard import today_figures
-from medmarket.testing.factories import draft_doctor, hospital_with_demo_adapter, submit
-from medmarket.testing.fixtures import Account, client_for
-from medmarket.testing.pages import browser_session, get_page, text_of
-from medmarket.testing.payments import deliver_outbox
-from medmarket.testing.seed import approved_doctor, expect, free_slots, hold, pay, ready_patient
+from medmarket.tests.support.factories import draft_doctor, hospital_with_demo_adapter, submit
+from medmarket.tests.support.fixtures import Account, client_for
+from medmarket.tests.support.pages import browser_session, get_page, text_of
+from medmarket.tests.support.payments import deliver_outbox
+from medmarket.tests.support.seed import (
+    approved_doctor,
+    expect,
+    free_slots,
+    hold,
+    pay,
+    ready_patient,
+)
 
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 

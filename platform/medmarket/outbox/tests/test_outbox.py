@@ -19,8 +19,8 @@ from medmarket.domains import DOMAINS, outbox_handlers
 from medmarket.outbox import enqueue
 from medmarket.outbox.worker import OutboxMessage, OutboxWorker, backoff_seconds
 from medmarket.settings import Settings
-from medmarket.testing.fixtures import running
 from medmarket.testing.http_recorder import HttpRecorder, Reply
+from medmarket.tests.support.fixtures import running
 
 pytestmark = pytest.mark.slow
 # The test receivers listen on 127.0.0.1: the operator's allow-list lets webhooks reach them.

@@ -11,13 +11,13 @@ from litestar import Litestar
 from playwright.async_api import Page, Route, expect
 
 from medmarket.accounts.tests.sent import reset_link
-from medmarket.testing.browser import (
+from medmarket.tests.support.browser import (
     LiveServer,
     NewPage,
     at_widths,
     horizontal_overflow,
 )
-from medmarket.testing.fixtures import STRONG_PASSWORD, unique_email
+from medmarket.tests.support.fixtures import STRONG_PASSWORD, unique_email
 
 pytestmark = pytest.mark.browser
 

@@ -16,14 +16,14 @@ from medmarket.accounts.guards import allow
 from medmarket.app import create_app
 from medmarket.pages.assets import locate_web_dir
 from medmarket.settings import Settings, SettingsError
-from medmarket.testing.fixtures import (
+from medmarket.tests.support.fixtures import (
     STRONG_PASSWORD,
     Account,
     client_for,
     running,
     unique_email,
 )
-from medmarket.testing.pages import (
+from medmarket.tests.support.pages import (
     HTML,
     csrf_of,
     error_beside,

@@ -9,8 +9,8 @@ import httpx
 from litestar import Litestar
 
 from medmarket.accounts.tests.sent import reset_token
-from medmarket.testing.fixtures import Account
-from medmarket.testing.pages import (
+from medmarket.tests.support.fixtures import Account
+from medmarket.tests.support.pages import (
     HTML,
     csrf_of,
     error_beside,

@@ -10,11 +10,11 @@ import pytest
 from litestar import Litestar
 from playwright.async_api import Route, expect
 
-from medmarket.testing.browser import LiveServer, NewPage, at_widths, horizontal_overflow
-from medmarket.testing.factories import PDF_BYTES
-from medmarket.testing.fixtures import client_for
-from medmarket.testing.seed import expect as answered
-from medmarket.testing.seed import ready_patient
+from medmarket.tests.support.browser import LiveServer, NewPage, at_widths, horizontal_overflow
+from medmarket.tests.support.factories import PDF_BYTES
+from medmarket.tests.support.fixtures import client_for
+from medmarket.tests.support.seed import expect as answered
+from medmarket.tests.support.seed import ready_patient
 
 pytestmark = pytest.mark.browser
 

@@ -7,9 +7,9 @@ import uuid
 
 from litestar import Litestar
 
-from medmarket.testing.factories import JPEG_BYTES, PDF_BYTES
-from medmarket.testing.fixtures import client_for
-from medmarket.testing.seed import (
+from medmarket.tests.support.factories import JPEG_BYTES, PDF_BYTES
+from medmarket.tests.support.fixtures import client_for
+from medmarket.tests.support.seed import (
     PRIOR,
     Patient,
     approved_doctor,

@@ -11,9 +11,9 @@ import httpx
 from litestar import Litestar
 
 from medmarket.patients.service import CURRENT_POLICY_VERSION
-from medmarket.testing.factories import PDF_BYTES
-from medmarket.testing.fixtures import Account, client_for
-from medmarket.testing.pages import (
+from medmarket.tests.support.factories import PDF_BYTES
+from medmarket.tests.support.fixtures import Account, client_for
+from medmarket.tests.support.pages import (
     HTML,
     browser_session,
     csrf_of,
@@ -23,7 +23,7 @@ from medmarket.testing.pages import (
     post_form,
     text_of,
 )
-from medmarket.testing.seed import Patient, expect, ready_patient
+from medmarket.tests.support.seed import Patient, expect, ready_patient
 
 DOCUMENT = {
     "kind": "report",

@@ -9,8 +9,8 @@ import httpx
 from litestar import Litestar
 
 from medmarket.patients.service import CURRENT_POLICY_VERSION
-from medmarket.testing.fixtures import STRONG_PASSWORD, Account, unique_email
-from medmarket.testing.pages import (
+from medmarket.tests.support.fixtures import STRONG_PASSWORD, Account, unique_email
+from medmarket.tests.support.pages import (
     browser_session,
     checked,
     error_beside,

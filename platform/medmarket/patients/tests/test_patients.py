@@ -11,8 +11,8 @@ import pytest
 from litestar import Litestar
 
 from medmarket.patients.service import CURRENT_POLICY_VERSION
-from medmarket.testing.factories import platform_day
-from medmarket.testing.fixtures import Account
+from medmarket.tests.support.factories import platform_day
+from medmarket.tests.support.fixtures import Account
 
 DETAILS = {
     "real_name": "王 小明",

@@ -26,10 +26,10 @@ from litestar import Litestar
 from medmarket.payments.reconcile import Reconciler
 from medmarket.payments.service import Payments
 from medmarket.settings import Settings
-from medmarket.testing.fixtures import client_for
-from medmarket.testing.instances import process_environment
-from medmarket.testing.payments import STRIPE_WEBHOOK_SECRET, LocalStripe, free_port
-from medmarket.testing.seed import (
+from medmarket.tests.support.fixtures import client_for
+from medmarket.tests.support.instances import process_environment
+from medmarket.tests.support.payments import STRIPE_WEBHOOK_SECRET, LocalStripe, free_port
+from medmarket.tests.support.seed import (
     PRIOR,
     Patient,
     approved_doctor,

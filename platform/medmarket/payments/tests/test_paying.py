@@ -12,8 +12,8 @@ import httpx
 from litestar import Litestar
 
 from medmarket.app import create_app
-from medmarket.testing.fixtures import Account, client_for, make_settings, running
-from medmarket.testing.payments import (
+from medmarket.tests.support.fixtures import Account, client_for, make_settings, running
+from medmarket.tests.support.payments import (
     SAMPLE_PAYABLES,
     LocalStripe,
     deliver_outbox,

@@ -20,8 +20,8 @@ from medmarket.payments import refunds
 from medmarket.payments.reconcile import Reconciler
 from medmarket.payments.refunding import Refunder
 from medmarket.payments.service import Payments
-from medmarket.testing.fixtures import Account, client_for, make_settings, running
-from medmarket.testing.payments import (
+from medmarket.tests.support.fixtures import Account, client_for, make_settings, running
+from medmarket.tests.support.payments import (
     SAMPLE_PAYABLES,
     LocalStripe,
     deliver_outbox,

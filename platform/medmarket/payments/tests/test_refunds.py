@@ -17,8 +17,8 @@ from medmarket.errors import InvalidInput
 from medmarket.payments import refunds
 from medmarket.payments.reconcile import Reconciler
 from medmarket.payments.service import Payments
-from medmarket.testing.fixtures import Account, client_for, make_settings, running
-from medmarket.testing.payments import (
+from medmarket.tests.support.fixtures import Account, client_for, make_settings, running
+from medmarket.tests.support.payments import (
     SAMPLE_PAYABLES,
     LocalStripe,
     deliver_outbox,

@@ -24,9 +24,9 @@ from medmarket.payments.stripe_gateway import StripeGateway, form_fields
 from medmarket.payments.stripe_signature import sign
 from medmarket.settings import Settings
 from medmarket.testing.contracts import PaymentGatewayContract
-from medmarket.testing.fixtures import make_settings
 from medmarket.testing.http_recorder import HttpRecorder, Reply
-from medmarket.testing.payments import STRIPE_WEBHOOK_SECRET, LocalStripe, stripe_settings
+from medmarket.tests.support.fixtures import make_settings
+from medmarket.tests.support.payments import STRIPE_WEBHOOK_SECRET, LocalStripe, stripe_settings
 
 DECLINED = "4000000000000341"  # localstripe declines this card when charged
 Paying = Callable[[PaymentGateway, GatewayPayment], Awaitable[GatewayPayment]]

@@ -20,8 +20,8 @@ from medmarket.app import create_app
 from medmarket.payments import refunds
 from medmarket.payments.stripe_signature import sign
 from medmarket.settings import Settings
-from medmarket.testing.fixtures import Account, client_for, running
-from medmarket.testing.payments import (
+from medmarket.tests.support.fixtures import Account, client_for, running
+from medmarket.tests.support.payments import (
     SAMPLE_PAYABLES,
     STRIPE_WEBHOOK_SECRET,
     LocalStripe,

@@ -7,8 +7,8 @@ from typing import Any
 
 from litestar import Litestar
 
-from medmarket.testing.fixtures import client_for
-from medmarket.testing.seed import (
+from medmarket.tests.support.fixtures import client_for
+from medmarket.tests.support.seed import (
     Doctor,
     Patient,
     complete_visit,

@@ -8,8 +8,8 @@ from litestar import Litestar
 from playwright.async_api import expect
 
 from medmarket.reviews.tests.helpers import reviewed_visit
-from medmarket.testing.browser import LiveServer, NewPage, at_widths, horizontal_overflow
-from medmarket.testing.seed import approved_doctor, ready_patient
+from medmarket.tests.support.browser import LiveServer, NewPage, at_widths, horizontal_overflow
+from medmarket.tests.support.seed import approved_doctor, ready_patient
 
 pytestmark = pytest.mark.browser
 

@@ -14,9 +14,9 @@ from litestar import Litestar
 
 from medmarket.pages.formatting import Formatter
 from medmarket.reviews.tests.helpers import reviewed_visit
-from medmarket.testing.fixtures import Account, client_for
-from medmarket.testing.pages import browser_session, get_page, post_form, text_of
-from medmarket.testing.seed import approved_doctor, expect, ready_patient
+from medmarket.tests.support.fixtures import Account, client_for
+from medmarket.tests.support.pages import browser_session, get_page, post_form, text_of
+from medmarket.tests.support.seed import approved_doctor, expect, ready_patient
 
 
 def error_of(page: str, review_id: str) -> str | None:

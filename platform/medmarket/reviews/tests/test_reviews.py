@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar import Litestar
 
-from medmarket.testing.fixtures import client_for
-from medmarket.testing.seed import (
+from medmarket.tests.support.fixtures import client_for
+from medmarket.tests.support.seed import (
     Doctor,
     Patient,
     approved_doctor,

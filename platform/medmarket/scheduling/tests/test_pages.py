@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
-from medmarket.testing.factories import draft_doctor, hospital_with_demo_adapter, platform_day
-from medmarket.testing.fixtures import Account
-from medmarket.testing.pages import (
+from medmarket.tests.support.factories import draft_doctor, hospital_with_demo_adapter, platform_day
+from medmarket.tests.support.fixtures import Account
+from medmarket.tests.support.pages import (
     browser_session,
     error_beside,
     field_value,
@@ -20,7 +20,7 @@ from medmarket.testing.pages import (
     post_form,
     text_of,
 )
-from medmarket.testing.seed import approved_doctor
+from medmarket.tests.support.seed import approved_doctor
 
 
 def row_values(page: str, name: str) -> list[str]:

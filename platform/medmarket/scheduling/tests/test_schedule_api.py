@@ -8,8 +8,8 @@ import uuid
 
 from litestar import Litestar
 
-from medmarket.testing.fixtures import client_for
-from medmarket.testing.seed import approved_doctor, expect, free_slots, hold, ready_patient
+from medmarket.tests.support.fixtures import client_for
+from medmarket.tests.support.seed import approved_doctor, expect, free_slots, hold, ready_patient
 
 MORNINGS = [{"weekday": d, "starts_at": "09:00", "ends_at": "12:00"} for d in range(1, 8)]
 

@@ -15,8 +15,8 @@ import pytest
 
 from medmarket.signaling import messages as m
 from medmarket.signaling.client import SignalingClient
-from medmarket.testing.video_fixtures import InstancePair
-from medmarket.testing.webrtc_peer import CallPeer, use_loopback_only
+from medmarket.tests.support.video_fixtures import InstancePair
+from medmarket.tests.support.webrtc_peer import CallPeer, use_loopback_only
 from medmarket.video.interface import IceServer
 
 pytestmark = pytest.mark.slow

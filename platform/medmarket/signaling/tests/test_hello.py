@@ -20,8 +20,8 @@ from medmarket.signaling import messages as m
 from medmarket.signaling import routes
 from medmarket.signaling.client import SignalingClient, SignalingClosed
 from medmarket.signaling.tokens import mint_room_token, slot_window
-from medmarket.testing.payments import serving
-from medmarket.testing.video_fixtures import InstancePair
+from medmarket.tests.support.payments import serving
+from medmarket.tests.support.video_fixtures import InstancePair
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import pytest
 
 from medmarket.signaling import messages as m
 from medmarket.signaling.client import SignalingClient
-from medmarket.testing.video_fixtures import InstancePair
+from medmarket.tests.support.video_fixtures import InstancePair
 
 pytestmark = pytest.mark.slow
 MESSAGES = 300

@@ -20,7 +20,7 @@ from medmarket.signaling import messages as m
 from medmarket.signaling.client import SignalingClient, SignalingClosed
 from medmarket.signaling.hub import READ_RETRY_SECONDS
 from medmarket.signaling.rooms import stream_key
-from medmarket.testing.video_fixtures import InstancePair
+from medmarket.tests.support.video_fixtures import InstancePair
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ from medmarket.signaling import messages as m
 from medmarket.signaling.client import SignalingClient, SignalingClosed
 from medmarket.signaling.rooms import RoomStore
 from medmarket.signaling.tokens import mint_room_token
-from medmarket.testing.video_fixtures import InstancePair
+from medmarket.tests.support.video_fixtures import InstancePair
 
 pytestmark = pytest.mark.slow
 
@@ -320,7 +320,7 @@ async def test_an_app_stopped_right_after_it_started_stops(settings: Settings) -
     """At shutdown the hub's reader may be inside its first Redis command, where redis-py can
     swallow the cancellation; the app must still stop (this hung before the hub re-cancelled)."""
     from medmarket.app import create_app
-    from medmarket.testing.fixtures import running
+    from medmarket.tests.support.fixtures import running
 
     for _ in range(3):
         async with asyncio.timeout(30), running(create_app(settings)):

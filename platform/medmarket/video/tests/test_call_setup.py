@@ -23,8 +23,8 @@ from medmarket.consults.tests.helpers import booked_visit, ok
 from medmarket.settings import Settings
 from medmarket.signaling.rooms import RoomStore
 from medmarket.signaling.tokens import mint_room_token
-from medmarket.testing.fixtures import client_for, make_settings, running
-from medmarket.testing.payments import stripe_settings
+from medmarket.tests.support.fixtures import client_for, make_settings, running
+from medmarket.tests.support.payments import stripe_settings
 from medmarket.video.service import VideoCalls
 
 TURN_SECRET = "a-test-turn-secret-0123456789"

@@ -14,7 +14,7 @@ import pytest
 from aioice.stun import TransactionFailed
 from aioice.turn import TurnClientUdpProtocol
 
-from medmarket.testing.coturn import PRODUCTION_CONFIG, TEST_CONFIG, Coturn, running_coturn
+from medmarket.tests.support.coturn import PRODUCTION_CONFIG, TEST_CONFIG, Coturn, running_coturn
 from medmarket.video.turn import coturn_credential
 
 pytestmark = pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import msgspec
 import pytest
@@ -11,13 +12,14 @@ from medmarket_hospital_demo import (
     DemoHospital,
     DemoHospitalConfig,
     DemoHospitalType,
+    medmarket_hospital_adapters,
 )
 
-from medmarket import AffiliationQuery, LicenceQuery
-from medmarket.plugin_manager import PluginHost
-from medmarket.settings import Settings
+from medmarket import AffiliationQuery, HospitalAdapterType, LicenceQuery
+from medmarket.testing import plugin_settings
+from medmarket.testing.contracts import HospitalAdapterContract
 
-RECORD = {
+RECORD: dict[str, Any] = {
     "licence_number": "110330100000001",
     "full_name": "李文华",
     "title": "主任医师",
@@ -36,9 +38,27 @@ def hospital(**changes: object) -> DemoHospital:
     return DemoHospitalType().create(config)
 
 
-def test_the_plugin_offers_its_adapter_type(settings: Settings) -> None:
-    host = PluginHost(settings)
-    assert host.hospital_adapters.owners[ADAPTER_TYPE_ID] == "medmarket-hospital-demo"
+def test_the_plugin_offers_its_adapter_type() -> None:
+    [offered] = medmarket_hospital_adapters(settings=plugin_settings())
+    assert offered.id == ADAPTER_TYPE_ID
+
+
+class TestDemoHospitalContract(HospitalAdapterContract):
+    @pytest.fixture
+    def adapter_type(self) -> HospitalAdapterType:
+        return DemoHospitalType()
+
+    @pytest.fixture
+    def config(self) -> dict[str, Any]:
+        return {"hospital_code": "DEMO-HZ", "staff": [RECORD]}
+
+    @pytest.fixture
+    def known(self) -> LicenceQuery:
+        return LicenceQuery(licence_number=RECORD["licence_number"], full_name="李文华")
+
+    @pytest.fixture
+    def unknown(self) -> LicenceQuery:
+        return LicenceQuery(licence_number="110330100009999", full_name="王无名")
 
 
 async def test_a_registered_licence_is_confirmed() -> None:

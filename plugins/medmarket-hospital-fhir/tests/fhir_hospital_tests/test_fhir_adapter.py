@@ -26,19 +26,12 @@ from medmarket_hospital_fhir import (
 )
 from medmarket_hospital_fhir.client import MAX_RESPONSE_BYTES
 
-from medmarket import AffiliationQuery, LicenceQuery, OutboundPolicy
-from medmarket.settings import Settings
+from medmarket import AffiliationQuery, LicenceQuery, OutboundPolicy, Settings
+from medmarket.testing.contracts import HospitalAdapterContract
 from medmarket.testing.http_recorder import Recorded, Reply
 
-from .conftest import (
-    LICENCE_SYSTEM,
-    ORGANIZATION,
-    fhir_type_for,
-    outcome,
-    practitioner,
-    role,
-    valid,
-)
+from .conftest import fhir_type_for
+from .server import LICENCE_SYSTEM, ORGANIZATION, outcome, practitioner, role, valid
 
 LICENCE = "110330200000007"
 QUERY = LicenceQuery(licence_number=LICENCE, full_name="李文华")
@@ -550,3 +543,29 @@ async def test_the_test_server_holds_identifiers_and_roles_as_real_servers_do(
         for token, found in (("|LOCAL-7", ["p2"]), ("LOCAL-7", ["p2"]), ("urn:x|LOCAL-7", [])):
             bundle = (await http.get("/Practitioner", params={"identifier": token})).json()
             assert [e["resource"]["id"] for e in bundle.get("entry", [])] == found
+
+
+class TestFhirHospitalContract(HospitalAdapterContract):
+    """The contract every hospital adapter passes, against the test FHIR server."""
+
+    @pytest.fixture
+    def adapter_type(self, fhir_type: FhirHospitalType) -> FhirHospitalType:
+        return fhir_type
+
+    @pytest.fixture
+    def config(self, fhir_server: Any) -> dict[str, Any]:
+        fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r1", "p1"))
+        return {
+            "base_url": fhir_server.base_url,
+            "licence_system": LICENCE_SYSTEM,
+            "organization_id": ORGANIZATION,
+            "bearer_token": "his-token-123",
+        }
+
+    @pytest.fixture
+    def known(self) -> LicenceQuery:
+        return QUERY
+
+    @pytest.fixture
+    def unknown(self) -> LicenceQuery:
+        return LicenceQuery(licence_number="110330299999999", full_name="王无名")

@@ -32,7 +32,7 @@ import pytest
 from medmarket.app import create_app
 from medmarket.settings import Settings
 from medmarket.signaling.messages import MAX_FRAME_BYTES
-from medmarket.testing.fixtures import STRONG_PASSWORD, Account, unique_email
+from medmarket.tests.support.fixtures import STRONG_PASSWORD, Account, unique_email
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
@@ -52,7 +52,7 @@ CHROMIUM_FLAGS = [
 ]
 PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1280, "height": 860}
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "tests" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[4] / "tests" / "screenshots"
 START_TIMEOUT = 30.0
 
 

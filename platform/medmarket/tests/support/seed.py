@@ -12,10 +12,10 @@ import httpx
 from litestar import Litestar
 
 from medmarket.patients.service import CURRENT_POLICY_VERSION
-from medmarket.testing.factories import HospitalHandle, hospital_with_demo_adapter
-from medmarket.testing.factories import approved_doctor as onboarded_doctor
-from medmarket.testing.fixtures import STRONG_PASSWORD, Account, client_for, sign_up_and_in
-from medmarket.testing.payments import LocalStripe
+from medmarket.tests.support.factories import HospitalHandle, hospital_with_demo_adapter
+from medmarket.tests.support.factories import approved_doctor as onboarded_doctor
+from medmarket.tests.support.fixtures import STRONG_PASSWORD, Account, client_for, sign_up_and_in
+from medmarket.tests.support.payments import LocalStripe
 
 ALL_DAY = [{"weekday": day, "starts_at": "00:00", "ends_at": "23:30"} for day in range(1, 8)]
 

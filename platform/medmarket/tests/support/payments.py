@@ -34,7 +34,7 @@ from medmarket.services import provide
 from medmarket.settings import load_settings
 from medmarket.signaling.messages import MAX_FRAME_BYTES
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 STRIPE_WEBHOOK_SECRET = "whsec_medmarket_tests_0123456789abcdef"
 STRIPE_SECRET_KEY = "sk_test_medmarket"
 STRIPE_PUBLISHABLE_KEY = "pk_test_medmarket"

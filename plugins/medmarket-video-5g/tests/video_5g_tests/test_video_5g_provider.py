@@ -21,8 +21,9 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 from medmarket import CallContext
+from medmarket.testing.contracts import VideoProviderContract
 
-from .conftest import FakeCarrier, Strictness, error_info
+from .carrier import FakeCarrier, Strictness, error_info
 
 
 def config(carrier: FakeCarrier, **changes: object) -> CarrierConfig:
@@ -412,3 +413,15 @@ def test_bad_configuration_names_the_variable(
 
 def test_without_a_qod_url_the_plugin_offers_nothing() -> None:
     assert CarrierConfig.from_environment({}) is None
+
+
+class TestFiveGProviderContract(VideoProviderContract):
+    """The contract every video provider passes, against the fake carrier (each version)."""
+
+    @pytest.fixture
+    def provider(self, fake_carrier: FakeCarrier) -> FiveGProvider:
+        return FiveGProvider(config(fake_carrier), timeout=5)
+
+    @pytest.fixture
+    def call(self) -> CallContext:
+        return call()

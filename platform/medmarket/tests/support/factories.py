@@ -24,7 +24,7 @@ import httpx
 from litestar import Litestar
 
 from medmarket.settings import DEFAULT_TIME_ZONE
-from medmarket.testing.fixtures import (
+from medmarket.tests.support.fixtures import (
     Account,
     client_for,
     create_operator_account,

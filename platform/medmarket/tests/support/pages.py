@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from medmarket.testing.fixtures import Account
+from medmarket.tests.support.fixtures import Account
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 

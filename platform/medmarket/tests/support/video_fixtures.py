@@ -13,9 +13,9 @@ import pytest
 
 from medmarket.settings import Settings
 from medmarket.signaling.tokens import ParticipantRole, mint_room_token, slot_window
-from medmarket.testing.coturn import Coturn, running_coturn
-from medmarket.testing.fixtures import make_settings
-from medmarket.testing.instances import Instance, app_instances
+from medmarket.tests.support.coturn import Coturn, running_coturn
+from medmarket.tests.support.fixtures import make_settings
+from medmarket.tests.support.instances import Instance, app_instances
 
 
 @dataclass

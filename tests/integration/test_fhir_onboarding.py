@@ -10,14 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fhir_hospital_tests.server import LICENCE_SYSTEM, ORGANIZATION, practitioner, role
 from litestar import Litestar
 from medmarket_hospital_fhir import UNREACHABLE
 
-from medmarket.testing.factories import draft_doctor, hospital_with_demo_adapter, submit
-from medmarket.testing.fixtures import client_for
 from medmarket.testing.http_recorder import Reply
-
-from .conftest import LICENCE_SYSTEM, ORGANIZATION, practitioner, role
+from medmarket.tests.support.factories import draft_doctor, hospital_with_demo_adapter, submit
+from medmarket.tests.support.fixtures import client_for
 
 TOKEN = "his-secret-token-42"
 

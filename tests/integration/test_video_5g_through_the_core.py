@@ -14,14 +14,13 @@ from typing import Any, cast
 import httpx
 import pytest
 from litestar import Litestar
+from video_5g_tests.carrier import STATIC_TOKEN, FakeCarrier
 
 from medmarket.app import create_app
 from medmarket.consults.tests.helpers import booked_visit, ok
 from medmarket.plugin_manager import PluginHost
-from medmarket.testing.fixtures import client_for, make_settings, running
-from medmarket.testing.payments import stripe_settings
-
-from .conftest import STATIC_TOKEN, FakeCarrier
+from medmarket.tests.support.fixtures import client_for, make_settings, running
+from medmarket.tests.support.payments import stripe_settings
 
 
 @pytest.fixture

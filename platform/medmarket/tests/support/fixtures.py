@@ -19,8 +19,8 @@ from medmarket.app import create_app
 from medmarket.db.migrate import migrate
 from medmarket.drugs.seed import load_seed_into
 from medmarket.settings import Settings, load_settings
-from medmarket.testing.databases import create_database, drop_database
-from medmarket.testing.payments import (
+from medmarket.tests.support.databases import create_database, drop_database
+from medmarket.tests.support.payments import (
     SAMPLE_PAYABLES,
     create_test_payables_table,
     localstripe,
@@ -90,7 +90,7 @@ def settings(
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[Litestar]:
     """The app with its lifespan running, shared by the session's tests. It can take
-    payments for ``test_payable`` (see ``testing/payments.py``)."""
+    payments for ``test_payable`` (see ``tests/support/payments.py``)."""
     application = create_app(settings, extra_domains=[SAMPLE_PAYABLES])
     async with running(application):
         yield application
@@ -242,4 +242,4 @@ def sign_up(app: Litestar) -> Callable[..., Any]:
 
 
 # Signaling and video: a private coturn and two app instances in separate processes.
-from medmarket.testing.video_fixtures import coturn, instance_pair  # noqa: E402, F401
+from medmarket.tests.support.video_fixtures import coturn, instance_pair  # noqa: E402, F401

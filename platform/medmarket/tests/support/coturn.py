@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from medmarket.testing.instances import free_port
+from medmarket.tests.support.instances import free_port
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 TEST_CONFIG = ROOT / "infra" / "coturn" / "turnserver-test.conf"
 PRODUCTION_CONFIG = ROOT / "infra" / "coturn" / "turnserver.conf"
 # What a test run sets itself; taken out of the template first.

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from medmarket_video_5g.config import CarrierConfig, ConfigError
 
-from .conftest import QOD_DOCUMENTS
+from .carrier import QOD_DOCUMENTS
 
 ROOT = "https://api.carrier.example"
 

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import threading
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 import yaml
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
@@ -32,7 +29,7 @@ STATIC_TOKEN = "carrier-token"  # noqa: S105 - a test value
 
 
 # The carrier's contracts, vendored unchanged with their licence (see specs/camara-qod/SOURCE.md).
-QOD_SPEC_FOLDER = HERE.parent / "specs" / "camara-qod"
+QOD_SPEC_FOLDER = HERE.parent.parent / "specs" / "camara-qod"
 QOD_DOCUMENTS = {
     "v1": QOD_SPEC_FOLDER / "r3.2-stable" / "quality-on-demand.yaml",
     "vwip": QOD_SPEC_FOLDER / "quality-on-demand.yaml",
@@ -41,36 +38,6 @@ QOD_DOCUMENTS = {
 
 def base_path(version: str) -> str:
     return f"/quality-on-demand/{version}"
-
-
-@pytest.fixture(scope="session", params=sorted(QOD_DOCUMENTS))
-def qod_version(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture(scope="session")
-def qod_spec_path(qod_version: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The version's QoD document; the work in progress with the common files where its
-    references point (1.1.0 is self-contained)."""
-    if qod_version != "vwip":
-        return QOD_DOCUMENTS[qod_version]
-    root = tmp_path_factory.mktemp("camara")
-    shutil.copytree(
-        QOD_SPEC_FOLDER, root / "camara-qod", ignore=shutil.ignore_patterns("r3.2-stable")
-    )
-    shutil.copytree(HERE / "camara_common", root / "common")
-    return root / "camara-qod" / "quality-on-demand.yaml"
-
-
-@pytest.fixture(scope="session")
-def qod_openapi(qod_spec_path: Path) -> OpenAPI:
-    document = yaml.safe_load(qod_spec_path.read_text())
-    schemes = document["components"]["securitySchemes"]
-    if schemes["openId"].get("type") == "openIdConnect":
-        # As in camara_common/: the access token OpenID Connect yields travels as a bearer
-        # token, which the validator can check (it does not evaluate openIdConnect).
-        schemes["openId"] = {"type": "http", "scheme": "bearer"}
-    return OpenAPI.from_dict(document, base_uri=qod_spec_path.as_uri())
 
 
 class Strictness:
@@ -332,18 +299,3 @@ class FakeCarrier:
             if request.method == "GET" and len(parts) == 2:
                 return Reply(200, session, delay=delay)
         return Reply(404, NOT_FOUND)
-
-
-@pytest.fixture
-def strictness(qod_spec_path: Path) -> Strictness:
-    return Strictness(qod_spec_path)
-
-
-@pytest.fixture
-def fake_carrier(
-    qod_openapi: OpenAPI, strictness: Strictness, qod_version: str
-) -> Iterator[FakeCarrier]:
-    carrier = FakeCarrier(qod_openapi, strictness, qod_version)
-    with carrier.recorder.serving():
-        yield carrier
-    assert carrier.violations == []
