@@ -41,6 +41,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "medmarket.*.dependencies",
             "medmarket.pages.*",
             "medmarket.accounts.guards",
+            "medmarket.openapi",
+            "medmarket.strict_reading",
         ],
     ),
     # What plugins meet (contract types), and what holds the platform together, sit below

@@ -18,15 +18,23 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 
-from medmarket.accounts.guards import PUBLIC, access_guard, audit_context, current_principal
+from medmarket.accounts.guards import (
+    AUTHENTICATION,
+    PUBLIC,
+    access_guard,
+    audit_context,
+    current_principal,
+)
 from medmarket.domain import Domain
 from medmarket.domains import DOMAINS, dependencies, open_platform
 from medmarket.errors import EXCEPTION_HANDLERS
+from medmarket.openapi import complete_openapi
 from medmarket.pages.assets import WebAssets
 from medmarket.pages.errors import page_aware
 from medmarket.pages.forms import form_token_guard
 from medmarket.services import Services
 from medmarket.settings import Settings, load_settings
+from medmarket.strict_reading import read_as_documented
 from medmarket.text_guard import refuse_nul_characters
 
 log = logging.getLogger("medmarket")
@@ -60,7 +68,7 @@ def create_app(
     def provide_services(request: Request[Any, Any, Any]) -> Services:
         return request.app.state.services  # type: ignore[no-any-return]
 
-    return Litestar(
+    app = Litestar(
         # Every API first, then the pages, which use the APIs' services.
         route_handlers=[
             *(handler for domain in domains for handler in domain.routes),
@@ -68,8 +76,9 @@ def create_app(
             web.static_router(),
         ],
         lifespan=[lifespan],
-        # Who may call a route, then: a form-like body must carry our CSRF token.
-        guards=[access_guard, form_token_guard],
+        # Who may call a route, then: a form-like body must carry our CSRF token; then
+        # parameters and bodies are read as the OpenAPI document describes them.
+        guards=[access_guard, form_token_guard, read_as_documented],
         middleware=[refuse_nul_characters],
         dependencies={
             **dependencies(domains),
@@ -85,12 +94,17 @@ def create_app(
             title="MedMarket",
             version="0.1.0",
             path="/schema",
-            openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC),
+            openapi_router=Router(
+                path="/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False
+            ),
             render_plugins=[SwaggerRenderPlugin(), JsonRenderPlugin(), YamlRenderPlugin()],
         ),
         request_max_body_size=20 * 1024 * 1024,
         debug=False,
     )
+    # Every operation's problems, content types and security, from what its route is.
+    complete_openapi(app, AUTHENTICATION)
+    return app
 
 
 def create_app_from_environment() -> Litestar:

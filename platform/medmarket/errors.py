@@ -154,6 +154,23 @@ def handle_outage(request: Request[Any, Any, Any], exc: Exception) -> Response[A
     return problem_response(request, outage_problem(exc))
 
 
+_MSGSPEC_PATH = re.compile(r"at `\$\.([A-Za-z_][\w.\[\]]*)`")
+_MSGSPEC_MISSING = re.compile(r"missing required field `(\w+)`")
+
+
+def from_validation_error(exc: msgspec.ValidationError, fallback_field: str) -> FieldError:
+    """A msgspec complaint about a value converted to a Struct (a form, a JSON body), as a
+    field error (its path, ``prior_diagnosis.institution``, names the field)."""
+    message = str(exc)
+    path = _MSGSPEC_PATH.search(message)
+    missing = _MSGSPEC_MISSING.search(message)
+    field = path[1] if path else ""
+    if missing:
+        field = f"{field}.{missing[1]}" if field else missing[1]
+    code = "too-long" if "length <=" in message else "required" if missing else "invalid"
+    return FieldError(field=field or fallback_field, message=message, code=code)
+
+
 def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Any]:
     return Response(
         content=problem.body(instance=request.url.path),
@@ -338,4 +355,5 @@ __all__ = [
     "TooManyRequests",
     "UnsupportedMedia",
     "as_problem",
+    "from_validation_error",
 ]

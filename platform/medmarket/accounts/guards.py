@@ -16,18 +16,20 @@ from typing import Any, cast
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.spec import SecurityRequirement, SecurityScheme
 
 from medmarket.accounts.schemas import ALL_ROLES, Role
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.errors import Forbidden, NotAuthenticated
+from medmarket.openapi import Authentication
 
 SESSION_COOKIE = "mm_session"
 CSRF_COOKIE = "mm_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "_csrf"
 _PRINCIPAL = "medmarket.principal"
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 PUBLIC: dict[str, Any] = {"access": "public"}
 SIGNED_IN: dict[str, Any] = {"access": ALL_ROLES}
@@ -89,12 +91,51 @@ async def access_guard(
     if principal.role not in access:
         raise Forbidden()
     method = connection.scope.get("method")
-    if principal.session_kind == "browser" and method and method not in _SAFE_METHODS:
+    if principal.session_kind == "browser" and method and method not in SAFE_METHODS:
         proof = await submitted_csrf_token(connection)
         if not hmac.compare_digest(proof.encode(), principal.csrf_token.encode()):
             raise Forbidden(
                 "missing or wrong CSRF token; reload the page and try again", code="csrf"
             )
+
+
+def security_requirements(
+    handler: BaseRouteHandler, method: str
+) -> list[SecurityRequirement] | None:
+    """What a route requires of its caller, for the OpenAPI document: nothing when it is
+    public; else a bearer token, or the session cookie with, on unsafe methods, the CSRF
+    header (``access_guard`` decides the same)."""
+    if handler.opt.get("access") == "public":
+        return None
+    cookie: SecurityRequirement = {"session": []}
+    if method not in SAFE_METHODS:
+        cookie = {"session": [], "csrf": []}
+    return [{"bearer": []}, cookie]
+
+
+AUTHENTICATION = Authentication(
+    schemes={
+        "bearer": SecurityScheme(
+            type="http", scheme="bearer", description="An API token from `POST /api/tokens`."
+        ),
+        "session": SecurityScheme(
+            type="apiKey",
+            name=SESSION_COOKIE,
+            security_scheme_in="cookie",
+            description="A browser session from `POST /api/session` (an HttpOnly cookie).",
+        ),
+        "csrf": SecurityScheme(
+            type="apiKey",
+            name=CSRF_HEADER,
+            security_scheme_in="header",
+            description=(
+                "With the session cookie, unsafe methods carry the session's CSRF token "
+                f"(`csrf_token` of `POST /api/session`, also in the `{CSRF_COOKIE}` cookie)."
+            ),
+        ),
+    },
+    requirements=security_requirements,
+)
 
 
 def current_principal(request: Request[Any, Any, Any]) -> Principal:

@@ -37,6 +37,7 @@ from medmarket.accounts.schemas import (
 )
 from medmarket.accounts.service import Accounts, Principal
 from medmarket.audit import AuditContext
+from medmarket.openapi import answers
 
 
 def provide_accounts(request: Request[Any, Any, Any]) -> Accounts:
@@ -89,7 +90,12 @@ def session_cookies(
     ]
 
 
-@post("/api/accounts", opt=PUBLIC, status_code=HTTP_202_ACCEPTED, tags=["accounts"])
+@post(
+    "/api/accounts",
+    opt={**PUBLIC, **answers(429)},
+    status_code=HTTP_202_ACCEPTED,
+    tags=["accounts"],
+)
 async def sign_up(
     data: JSONBody[SignUpRequest],
     accounts: NamedDependency[Accounts],
@@ -101,7 +107,7 @@ async def sign_up(
     return await accounts.sign_up(data, context)
 
 
-@post("/api/session", opt=PUBLIC, tags=["accounts"])
+@post("/api/session", opt={**PUBLIC, **answers(401, 429)}, tags=["accounts"])
 async def sign_in_browser(
     request: Request[Any, Any, Any],
     data: JSONBody[SignInRequest],
@@ -119,7 +125,12 @@ async def sign_in_browser(
     return Response(body, cookies=[*cookies, device_cookie(request, principal.user_id)])
 
 
-@post("/api/tokens", opt=PUBLIC, status_code=HTTP_201_CREATED, tags=["accounts"])
+@post(
+    "/api/tokens",
+    opt={**PUBLIC, **answers(401, 429)},
+    status_code=HTTP_201_CREATED,
+    tags=["accounts"],
+)
 async def sign_in_api(
     request: Request[Any, Any, Any],
     data: JSONBody[SignInRequest],
@@ -138,7 +149,12 @@ async def sign_in_api(
     )
 
 
-@post("/api/password-resets", opt=PUBLIC, status_code=HTTP_202_ACCEPTED, tags=["accounts"])
+@post(
+    "/api/password-resets",
+    opt={**PUBLIC, **answers(429)},
+    status_code=HTTP_202_ACCEPTED,
+    tags=["accounts"],
+)
 async def request_password_reset(
     data: JSONBody[PasswordResetRequest],
     password_resets: NamedDependency[PasswordResets],

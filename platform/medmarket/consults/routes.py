@@ -35,7 +35,8 @@ from medmarket.consults.schemas import (
     VideoChoice,
 )
 from medmarket.consults.trace import consultation_trace
-from medmarket.files import disposition
+from medmarket.files import ACCEPTED, disposition
+from medmarket.openapi import responds_with
 
 TAGS = ["consultations"]
 PARTICIPANTS = allow("patient", "doctor")
@@ -222,7 +223,11 @@ async def upload_attachment(
     return await consults.chat.upload(principal, consultation_id, data, context)
 
 
-@get(BASE + "/attachments/{attachment_id:uuid}", opt=PARTICIPANTS, tags=TAGS)
+@get(
+    BASE + "/attachments/{attachment_id:uuid}",
+    opt={**PARTICIPANTS, **responds_with(*ACCEPTED)},
+    tags=TAGS,
+)
 async def download_attachment(
     consultation_id: FromPath[uuid.UUID],
     attachment_id: FromPath[uuid.UUID],

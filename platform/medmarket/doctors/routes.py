@@ -28,9 +28,11 @@ from medmarket.doctors.schemas import (
     RecheckIn,
 )
 from medmarket.doctors.service import DoctorService
+from medmarket.openapi import answers, responds_with
 
 TAGS = ["doctors"]
-DOCTOR = allow("doctor")
+# The doctor's own application: 404 until it is saved.
+DOCTOR = {**allow("doctor"), **answers(404)}
 OPERATOR = allow("operator")
 REVIEWERS = allow("operator", "hospital_admin")
 ANY_CONCERNED = allow("doctor", "operator", "hospital_admin")
@@ -150,7 +152,7 @@ async def list_checks(
 
 @get(
     "/api/onboarding/doctors/{doctor_id:uuid}/documents/{document_id:uuid}",
-    opt=ANY_CONCERNED,
+    opt={**ANY_CONCERNED, **responds_with(*files.ACCEPTED)},
     tags=TAGS,
 )
 async def download_document(

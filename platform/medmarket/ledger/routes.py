@@ -19,6 +19,7 @@ from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.ledger.schemas import AgreementIn, AgreementOut, Statement
 from medmarket.ledger.statements import Settlements, statement_csv
+from medmarket.openapi import JSON, answers, responds_with
 
 TAGS = ["settlement"]
 PeriodQuery = Annotated[
@@ -29,6 +30,8 @@ FormatQuery = Annotated[
     Literal["json", "csv"], QueryParameter(name="format", description="json or csv")
 ]
 LocaleQuery = Annotated[Literal["zh-CN", "en"], QueryParameter(description="CSV headings")]
+CSV = "text/csv"
+AS_JSON_OR_CSV = responds_with(JSON, CSV)  # ?format=csv
 
 
 def provide_settlements(request: Request[Any, Any, Any]) -> Settlements:
@@ -48,7 +51,11 @@ def _render(statement: Statement, output: str, locale: str) -> Response[Any]:
     )
 
 
-@get("/api/settlements/doctors/{doctor_id:uuid}", opt=allow("operator", "doctor"), tags=TAGS)
+@get(
+    "/api/settlements/doctors/{doctor_id:uuid}",
+    opt={**allow("operator", "doctor"), **AS_JSON_OR_CSV},
+    tags=TAGS,
+)
 async def doctor_statement(
     doctor_id: FromPath[uuid.UUID],
     period: PeriodQuery,
@@ -57,13 +64,18 @@ async def doctor_statement(
     currency: CurrencyQuery = "CNY",
     output: FormatQuery = "json",
     locale: LocaleQuery = "zh-CN",
-) -> Response[Any]:
+) -> Response[Statement]:
     """A doctor's earnings in a month: each charge and refund with the doctor's share."""
     statement = await settlements.doctor_statement(principal, doctor_id, period, currency)
     return _render(statement, output, locale)
 
 
-@get("/api/settlements/doctor", opt=allow("doctor"), tags=TAGS)
+@get(
+    "/api/settlements/doctor",
+    # 404 until the doctor has applied
+    opt={**allow("doctor"), **answers(404), **AS_JSON_OR_CSV},
+    tags=TAGS,
+)
 async def my_statement(
     period: PeriodQuery,
     settlements: NamedDependency[Settlements],
@@ -71,7 +83,7 @@ async def my_statement(
     currency: CurrencyQuery = "CNY",
     output: FormatQuery = "json",
     locale: LocaleQuery = "zh-CN",
-) -> Response[Any]:
+) -> Response[Statement]:
     """The signed-in doctor's own statement."""
     statement = await settlements.my_doctor_statement(principal, period, currency)
     return _render(statement, output, locale)
@@ -79,7 +91,7 @@ async def my_statement(
 
 @get(
     "/api/settlements/hospitals/{hospital_id:uuid}",
-    opt=allow("operator", "hospital_admin"),
+    opt={**allow("operator", "hospital_admin"), **AS_JSON_OR_CSV},
     tags=TAGS,
 )
 async def hospital_statement(
@@ -90,7 +102,7 @@ async def hospital_statement(
     currency: CurrencyQuery = "CNY",
     output: FormatQuery = "json",
     locale: LocaleQuery = "zh-CN",
-) -> Response[Any]:
+) -> Response[Statement]:
     """A hospital's share of every charge and refund in a month, by doctor."""
     statement = await settlements.hospital_statement(principal, hospital_id, period, currency)
     return _render(statement, output, locale)

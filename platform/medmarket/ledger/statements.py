@@ -61,10 +61,11 @@ def month_bounds(period: str, time_zone: str) -> tuple[dt.datetime, dt.datetime]
         year, month = (int(part) for part in period.split("-"))
         zone = ZoneInfo(time_zone)
         start = dt.datetime(year, month, 1, tzinfo=zone)
-    except (ValueError, KeyError):
+        end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+        return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    except (ValueError, KeyError, OverflowError):
+        # Also a month at either end of the calendar, which UTC or the next month leaves.
         raise InvalidInput("a period is a month like 2026-03", field="period") from None
-    end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
 class Settlements:

@@ -25,7 +25,7 @@ from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
 
 from medmarket.accounts.guards import authenticate, submitted_csrf_token
-from medmarket.errors import FieldError, Forbidden, InvalidInput, Problem
+from medmarket.errors import FieldError, Forbidden, InvalidInput, Problem, from_validation_error
 from medmarket.pages.i18n import Translator
 
 # Signed-out visitors have no session and so no session CSRF token; their forms carry a token
@@ -143,23 +143,6 @@ def problem_message(t: Translator, problem: Problem) -> str:
     retry_after = int(problem.extra.get("retry_after", 0) or 0)
     minutes = max(1, -(-retry_after // 60))
     return t.get(f"problem.{problem.slug}", minutes=minutes) or problem.detail
-
-
-_MSGSPEC_PATH = re.compile(r"at `\$\.([A-Za-z_][\w.\[\]]*)`")
-_MSGSPEC_MISSING = re.compile(r"missing required field `(\w+)`")
-
-
-def from_validation_error(exc: msgspec.ValidationError, fallback_field: str) -> FieldError:
-    """A msgspec complaint about a form converted to a Struct, as a field error (its path,
-    ``prior_diagnosis.institution``, names the field)."""
-    message = str(exc)
-    path = _MSGSPEC_PATH.search(message)
-    missing = _MSGSPEC_MISSING.search(message)
-    field = path[1] if path else ""
-    if missing:
-        field = f"{field}.{missing[1]}" if field else missing[1]
-    code = "too-long" if "length <=" in message else "required" if missing else "invalid"
-    return FieldError(field=field or fallback_field, message=message, code=code)
 
 
 def parse_form(

@@ -31,14 +31,8 @@ from medmarket.accounts.routes import device_cookie, session_cookies
 from medmarket.accounts.schemas import Locale, PreferencesRequest, SignUpRequest
 from medmarket.accounts.service import Accounts, Principal
 from medmarket.audit import AuditContext
-from medmarket.errors import InvalidInput, NotAuthenticated, Problem
-from medmarket.pages.forms import (
-    FormState,
-    form_fields,
-    from_validation_error,
-    problem_message,
-    safe_next,
-)
+from medmarket.errors import InvalidInput, NotAuthenticated, Problem, from_validation_error
+from medmarket.pages.forms import FormState, form_fields, problem_message, safe_next
 from medmarket.pages.i18n import SUPPORTED_LOCALES
 from medmarket.pages.password_pages import PASSWORD_PAGE_HANDLERS
 from medmarket.pages.rendering import (

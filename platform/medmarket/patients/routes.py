@@ -14,6 +14,7 @@ from medmarket import files
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
+from medmarket.openapi import responds_with
 from medmarket.patients.documents import (
     PatientDocumentOut,
     PatientDocuments,
@@ -161,7 +162,11 @@ async def list_documents(
     return await patient_documents.list(principal, patient_id)
 
 
-@get("/api/patient-documents/{document_id:uuid}", opt=allow("patient", "doctor"), tags=TAGS)
+@get(
+    "/api/patient-documents/{document_id:uuid}",
+    opt={**allow("patient", "doctor"), **responds_with(*files.ACCEPTED)},
+    tags=TAGS,
+)
 async def download_document(
     document_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -22,6 +23,7 @@ from medmarket.accounts.guards import PUBLIC, SIGNED_IN, allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.errors import InvalidInput
+from medmarket.openapi import answers, responds_with
 from medmarket.payments import webhooks
 from medmarket.payments.reconcile import Reconciler
 from medmarket.payments.refunding import Refunder
@@ -58,7 +60,12 @@ async def active_gateway(payments: NamedDependency[Payments]) -> GatewayOut:
     )
 
 
-@post("/api/payments", opt=allow("patient"), tags=TAGS)
+@post(
+    "/api/payments",
+    opt=allow("patient"),
+    tags=TAGS,
+    responses={HTTP_200_OK: ResponseSpec(PaymentOut, description="The attempt already in flight")},
+)
 async def start_payment(
     data: JSONBody[StartPayment],
     payments: NamedDependency[Payments],
@@ -92,7 +99,12 @@ async def get_payment(
     return await payments.get(principal, payment_id)
 
 
-@post("/api/payments/{payment_id:uuid}/confirm", opt=allow("patient"), tags=TAGS)
+@post(
+    "/api/payments/{payment_id:uuid}/confirm",
+    opt=allow("patient"),
+    status_code=HTTP_200_OK,
+    tags=TAGS,
+)
 async def confirm_payment(
     payment_id: FromPath[uuid.UUID],
     data: JSONBody[ConfirmPayment],
@@ -107,7 +119,12 @@ async def confirm_payment(
     return Response(payment, status_code=HTTP_200_OK)
 
 
-@post("/api/payments/{payment_id:uuid}/cancel", opt=allow("patient", "operator"), tags=TAGS)
+@post(
+    "/api/payments/{payment_id:uuid}/cancel",
+    opt=allow("patient", "operator"),
+    status_code=HTTP_200_OK,
+    tags=TAGS,
+)
 async def cancel_payment(
     payment_id: FromPath[uuid.UUID],
     payments: NamedDependency[Payments],
@@ -164,7 +181,9 @@ async def reconcile_now(payments: NamedDependency[Payments]) -> ReconcileOut:
 
 @post(
     "/api/payments/webhooks/{gateway_id:str}",
-    opt=PUBLIC,
+    # The gateway decides what an acknowledgement looks like (WebhookAck).
+    opt={**PUBLIC, **answers(400, 413), **responds_with("*/*")},
+    status_code=HTTP_200_OK,
     tags=TAGS,
     request_max_body_size=webhooks.MAX_BODY,
 )

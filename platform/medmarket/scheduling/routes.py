@@ -15,6 +15,7 @@ from medmarket.accounts.guards import PUBLIC, allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.errors import InvalidInput
+from medmarket.openapi import answers
 from medmarket.scheduling.schemas import (
     AvailabilityIn,
     AvailabilityOut,
@@ -27,7 +28,8 @@ from medmarket.scheduling.schemas import (
 )
 from medmarket.scheduling.service import Schedules
 
-DOCTOR = allow("doctor")
+# A doctor's own schedule: 404 until they have applied.
+DOCTOR = {**allow("doctor"), **answers(404)}
 TAGS = ["schedules"]
 MAX_RANGE = dt.timedelta(days=62)
 

@@ -25,6 +25,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from medmarket.accounts.guards import PUBLIC, client_address
 from medmarket.audit import AuditContext
 from medmarket.errors import NotFound, Problem
+from medmarket.openapi import answers
 from medmarket.services import Services
 from medmarket.signaling.standing import ROOM_AUTHORITY, RoomStanding
 from medmarket.signaling.tokens import RoomGrant, RoomTokenError, verify_room_token
@@ -82,7 +83,7 @@ async def _standing(request: Request[Any, Any, Any], grant: RoomGrant) -> RoomSt
 
 @post(
     "/api/consultations/{consultation_id:uuid}/video/setup",
-    opt=PUBLIC,
+    opt={**PUBLIC, **answers(RoomTokenRefused.status)},
     status_code=HTTP_200_OK,
     tags=["video"],
 )
@@ -114,7 +115,7 @@ async def set_up_call(
 
 @post(
     "/api/consultations/{consultation_id:uuid}/video/teardown",
-    opt=PUBLIC,
+    opt={**PUBLIC, **answers(RoomTokenRefused.status)},
     status_code=HTTP_204_NO_CONTENT,
     tags=["video"],
 )

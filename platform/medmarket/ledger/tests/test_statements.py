@@ -192,8 +192,9 @@ def test_months_are_counted_in_beijing_time() -> None:
     assert ends == dt.datetime(2026, 4, 30, 16, tzinfo=dt.UTC)
     december = month_bounds("2026-12", "Asia/Shanghai")
     assert december[1] == dt.datetime(2026, 12, 31, 16, tzinfo=dt.UTC)
-    with pytest.raises(InvalidInput):
-        month_bounds("2026-00", "Asia/Shanghai")
+    for unknown in ("2026-00", "0001-01", "9999-12"):
+        with pytest.raises(InvalidInput):
+            month_bounds(unknown, "Asia/Shanghai")
 
 
 async def test_agreements_are_versioned_and_checked(
