@@ -1,0 +1,37 @@
+"""The safety rules a prescription passes before the doctor may sign it.
+
+Each rule is a pure function of the draft, the patient and the platform's limits that
+answers findings (``model.Finding``); ``check`` runs the platform's rules, then the
+plugins' (the ``medmarket_prescription_rules`` hook), and answers every finding, errors
+first. A rule never reads the database or the clock: what it needs is in its arguments,
+so each is proved with hypothesis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from medmarket.prescriptions.model import DraftPrescription, Finding, Limits, PatientFacts
+
+Rule = Callable[[DraftPrescription, PatientFacts, Limits], Iterable[Finding]]
+
+# The platform's own rules, in the order the doctor reads their findings.
+PLATFORM_RULES: tuple[Rule, ...] = ()
+
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def check(
+    draft: DraftPrescription,
+    patient: PatientFacts,
+    limits: Limits,
+    extra_rules: Sequence[Rule] = (),
+) -> list[Finding]:
+    """Every finding of the platform's rules and then of ``extra_rules``, errors first,
+    then warnings, then info; within a severity, in rule order."""
+    findings = [
+        finding
+        for rule in (*PLATFORM_RULES, *extra_rules)
+        for finding in rule(draft, patient, limits)
+    ]
+    return sorted(findings, key=lambda finding: _SEVERITY_ORDER[finding.severity])
