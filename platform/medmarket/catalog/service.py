@@ -19,10 +19,11 @@ async def doctor_page(db: Database, doctor_id: uuid.UUID) -> DoctorPage:
     )
     if row is None:
         raise NotFound("no such doctor")
+    # What is booked here; a renewal is asked for on a prescription of the doctor's instead.
     offerings = await db.fetch(
         "SELECT kind, price_fen, currency, slot_minutes, free_cancel_hours, "
         "late_cancel_refund_percent FROM consult_offerings WHERE doctor_id = $1 AND active "
-        "ORDER BY kind DESC",
+        "AND kind IN ('video', 'text') ORDER BY kind DESC",
         doctor_id,
     )
     kinds = [o["kind"] for o in offerings]

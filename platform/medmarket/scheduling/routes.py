@@ -19,8 +19,8 @@ from medmarket.openapi import answers
 from medmarket.scheduling.schemas import (
     AvailabilityIn,
     AvailabilityOut,
-    ConsultKind,
     OfferingIn,
+    OfferingKind,
     OfferingOut,
     PublishIn,
     PublishOut,
@@ -40,13 +40,15 @@ def provide_schedules(request: Request[Any, Any, Any]) -> Schedules:
 
 @put("/api/doctor/offerings/{kind:str}", opt=DOCTOR, tags=TAGS)
 async def set_offering(
-    kind: FromPath[ConsultKind],
+    kind: FromPath[OfferingKind],
     data: JSONBody[OfferingIn],
     principal: NamedDependency[Principal],
     schedules: NamedDependency[Schedules],
     context: NamedDependency[AuditContext],
 ) -> OfferingOut:
-    """Price (fen), slot length and cancellation policy of one consultation kind."""
+    """Price (fen), slot length and cancellation policy of one consultation kind; for
+    ``renewal`` (renewing a prescription without a call) the price alone, and whether
+    renewals are offered at all."""
     return await schedules.set_offering(principal, kind, data, context)
 
 

@@ -9,6 +9,9 @@ from typing import Annotated, Literal
 import msgspec
 
 ConsultKind = Literal["video", "text"]
+# What a doctor puts a price on: the kinds of consultation that are booked, and renewing a
+# prescription of theirs without a call (prescriptions/renewals), which has no slot.
+OfferingKind = Literal["video", "text", "renewal"]
 # Wall-clock time of day as people write it: "09:00", "23:30".
 WallTime = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
@@ -23,15 +26,19 @@ def format_wall_time(value: dt.time) -> str:
 
 
 class OfferingIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A kind's price and terms. ``slot_minutes`` is required for a kind that is booked (video,
+    text) and absent for a renewal, which is answered without a call; the cancellation
+    terms are a booking's (a renewal is refunded by the platform's rules instead)."""
+
     price_fen: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)]
-    slot_minutes: Literal[10, 15, 20, 30, 45, 60]
+    slot_minutes: Literal[10, 15, 20, 30, 45, 60] | None = None
     free_cancel_hours: Annotated[int, msgspec.Meta(ge=0, le=168)] = 24
     late_cancel_refund_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] = 50
     active: bool = True
 
 
 class OfferingOut(OfferingIn, kw_only=True):
-    kind: ConsultKind
+    kind: OfferingKind
     currency: str = "CNY"
 
 

@@ -18,10 +18,10 @@ from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.scheduling.schemas import (
     AvailabilityIn,
     AvailabilityOut,
-    ConsultKind,
     DoctorSlot,
     ExceptionIn,
     OfferingIn,
+    OfferingKind,
     OfferingOut,
     PublishIn,
     PublishOut,
@@ -78,6 +78,17 @@ def _check_windows(weekly: list[WindowIn], exceptions: list[ExceptionIn]) -> Non
             )
 
 
+def _check_slot(kind: OfferingKind, offering: OfferingIn) -> None:
+    if kind == "renewal" and offering.slot_minutes is not None:
+        raise InvalidInput(
+            "a renewal is answered without a call: it has no slot", field="slot_minutes"
+        )
+    if kind != "renewal" and offering.slot_minutes is None:
+        raise InvalidInput(
+            f"say how long a {kind} consultation lasts", field="slot_minutes", code="required"
+        )
+
+
 def _maybe(convert: Callable[[T], U], value: T | None) -> U | None:
     return None if value is None else convert(value)
 
@@ -87,8 +98,9 @@ class Schedules:
         self.db = db
 
     async def set_offering(
-        self, principal: Principal, kind: ConsultKind, offering: OfferingIn, context: AuditContext
+        self, principal: Principal, kind: OfferingKind, offering: OfferingIn, context: AuditContext
     ) -> OfferingOut:
+        _check_slot(kind, offering)
         async with self.db.transaction() as connection:
             doctor = await own_doctor(connection, principal)
             await connection.execute(

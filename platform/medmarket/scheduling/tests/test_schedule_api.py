@@ -120,6 +120,43 @@ async def test_availability_is_validated_with_the_field_named(app: Litestar) -> 
         assert length.json()["errors"][0]["field"] == "slot_minutes"
 
 
+async def test_a_doctor_prices_renewals_without_a_slot_and_off_until_they_do(
+    app: Litestar,
+) -> None:
+    doctor = await approved_doctor(app, publish_days=None)
+    path = "/api/doctor/offerings/renewal"
+    async with client_for(app) as http:
+        db = app.state.services.db
+        offered = "SELECT count(*) FROM consult_offerings WHERE doctor_id = $1 AND kind = $2"
+        assert await db.fetchval(offered, uuid.UUID(doctor.id), "renewal") == 0
+        with_slot = await http.put(
+            path, headers=doctor.headers, json={"price_fen": 3000, "slot_minutes": 15}
+        )
+        assert with_slot.status_code == 422
+        assert with_slot.json()["errors"][0]["field"] == "slot_minutes"
+        renewal = await expect(http.put(path, headers=doctor.headers, json={"price_fen": 3000}))
+        assert (renewal["kind"], renewal["price_fen"], renewal["slot_minutes"]) == (
+            "renewal",
+            3000,
+            None,
+        )
+        assert await db.fetchval(offered, uuid.UUID(doctor.id), "renewal") == 1
+        no_length = await http.put(
+            "/api/doctor/offerings/text", headers=doctor.headers, json={"price_fen": 3000}
+        )
+        assert no_length.status_code == 422
+        assert no_length.json()["errors"][0]["field"] == "slot_minutes"
+        nothing_to_publish = await http.post(
+            "/api/doctor/slots/publish",
+            headers=doctor.headers,
+            json={"days": 7, "kind": "renewal"},
+        )
+        assert nothing_to_publish.status_code == 422  # a renewal has no times
+        # Renewals are asked for on a prescription of the doctor's, never booked.
+        page = await expect(http.get(f"/api/doctors/{doctor.id}"))
+        assert [offering["kind"] for offering in page["offerings"]] == ["video"]
+
+
 async def test_a_doctor_not_yet_approved_cannot_publish(app: Litestar) -> None:
     doctor = await approved_doctor(app, publish_days=None)
     await app.state.services.db.execute(
