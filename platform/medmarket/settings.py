@@ -124,6 +124,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     prescription_acute_days: Annotated[int, msgspec.Meta(ge=1, le=7)] = 7
     prescription_chronic_days: Annotated[int, msgspec.Meta(ge=1, le=84)] = 28
     prescription_max_items: Annotated[int, msgspec.Meta(ge=1, le=5)] = 5
+    # Renewals without a call (复诊续方): a chronic follow-up prescription may be renewed up
+    # to this many of the platform's days after the visit it was written in (at most a
+    # year: then the doctor sees the patient again), and the doctor answers a paid request
+    # within this many hours (at most three days), or the patient is refunded in full.
+    renewal_window_days: Annotated[int, msgspec.Meta(ge=1, le=366)] = 180
+    renewal_answer_hours: Annotated[int, msgspec.Meta(ge=1, le=72)] = 24
 
     # Onboarding: the largest licence scan or ID document a doctor may upload.
     document_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=20 * 1024 * 1024)] = (

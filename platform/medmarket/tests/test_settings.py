@@ -32,6 +32,15 @@ def test_prescriptions_may_be_written_a_day_after_the_visit_unless_set_otherwise
     assert settings.prescription_window_hours == 0
 
 
+def test_renewals_within_half_a_year_answered_within_a_day_unless_set_otherwise() -> None:
+    settings = load_settings(GOOD)
+    assert (settings.renewal_window_days, settings.renewal_answer_hours) == (180, 24)
+    settings = load_settings(
+        {**GOOD, "MEDMARKET_RENEWAL_WINDOW_DAYS": "90", "MEDMARKET_RENEWAL_ANSWER_HOURS": "48"}
+    )
+    assert (settings.renewal_window_days, settings.renewal_answer_hours) == (90, 48)
+
+
 @pytest.mark.parametrize(
     ("changes", "named"),
     [
@@ -51,6 +60,10 @@ def test_prescriptions_may_be_written_a_day_after_the_visit_unless_set_otherwise
             "MEDMARKET_PRESCRIPTION_CHRONIC_DAYS",
         ),
         ({"MEDMARKET_PRESCRIPTION_MAX_ITEMS": "6"}, "MEDMARKET_PRESCRIPTION_MAX_ITEMS"),
+        ({"MEDMARKET_RENEWAL_WINDOW_DAYS": "0"}, "MEDMARKET_RENEWAL_WINDOW_DAYS"),
+        ({"MEDMARKET_RENEWAL_WINDOW_DAYS": "400"}, "MEDMARKET_RENEWAL_WINDOW_DAYS"),
+        ({"MEDMARKET_RENEWAL_ANSWER_HOURS": "0"}, "MEDMARKET_RENEWAL_ANSWER_HOURS"),
+        ({"MEDMARKET_RENEWAL_ANSWER_HOURS": "a day"}, "MEDMARKET_RENEWAL_ANSWER_HOURS"),
         ({"DATABASE_URL": None}, "DATABASE_URL"),
         ({"MEDMARKET_SECRET_KEY": None}, "MEDMARKET_SECRET_KEY"),
         (
