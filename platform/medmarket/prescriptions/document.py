@@ -109,6 +109,9 @@ class PrescriptionDocument(msgspec.Struct, frozen=True, kw_only=True):
     chronic_follow_up: bool
     items: tuple[PrescribedItem, ...]
     findings: tuple[PrescriptionFinding, ...]
+    # The earlier prescription this one renews without a call (a repeat prescription, in
+    # the earlier one's consultation); None for one written for its visit.
+    renews: uuid.UUID | None = None
 
 
 _ENCODER = msgspec.json.Encoder(order="sorted")

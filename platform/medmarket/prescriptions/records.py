@@ -35,6 +35,7 @@ def prescription_out(row: asyncpg.Record, now: dt.datetime) -> PrescriptionOut:
         version=content.version,
         supersedes=content.supersedes,
         replaced_by=row["replaced_by"],
+        renews=content.renews,
         status=row["status"],
         standing=standing(row["status"], row["expires_at"], row["replaced_by"], now),
         status_changed_at=row["status_changed_at"],
@@ -92,8 +93,8 @@ async def store(
         INSERT INTO prescriptions (id, consultation_id, doctor_id, patient_id, lineage_id,
                                    version, supersedes, diagnosis, chronic_follow_up,
                                    written_at, valid_from, valid_until, expires_at,
-                                   status_changed_at, document)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $10, $14)
+                                   status_changed_at, document, renews)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $10, $14, $15)
         """,
         content.id,
         content.consultation_id,
@@ -109,6 +110,7 @@ async def store(
         content.valid_until,
         content.expires_at,
         document,
+        content.renews,
     )
     await connection.executemany(
         """

@@ -85,6 +85,8 @@ class PrescriptionOut(msgspec.Struct, kw_only=True):
     supersedes: uuid.UUID | None
     # The version that corrected (and voided) this one.
     replaced_by: uuid.UUID | None
+    # The earlier prescription this one renews without a call (renewals/README.md).
+    renews: uuid.UUID | None
     status: PrescriptionStatus
     # What it is now: awaiting_review, approved, rejected, dispensed, voided, replaced (voided
     # by a correction: see replaced_by) or expired (its last valid day has passed).

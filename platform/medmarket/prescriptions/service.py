@@ -146,7 +146,7 @@ class Prescribing:
                 visit = await self._prescribers_visit(connection, principal, consultation_id)
                 return await self._issue(connection, visit, request, context)
         except PrescriptionRefused as refusal:
-            await self._record_refusal(consultation_id, refusal, context)
+            await self.record_refusal(consultation_id, refusal, context)
             raise
 
     async def correct(
@@ -180,7 +180,7 @@ class Prescribing:
                 )
                 return issued
         except PrescriptionRefused as refusal:
-            await self._record_refusal(consultation_id, refusal, context)
+            await self.record_refusal(consultation_id, refusal, context)
             raise
 
     async def void(
@@ -200,6 +200,29 @@ class Prescribing:
             return records.prescription_out(
                 await records.fetch_one(connection, prescription_id), now
             )
+
+    async def renew(
+        self,
+        connection: asyncpg.Connection,
+        principal: Principal,
+        earlier_id: uuid.UUID,
+        request: PrescriptionIn,
+        context: AuditContext,
+    ) -> PrescriptionOut:
+        """Issue, in the caller's transaction, a prescription that renews ``earlier_id``
+        without a call: drafted, checked and issued exactly as one written in a visit, in the
+        consultation the earlier one was written in, by its doctor only. That visit's writing
+        window does not apply: when a renewal may be written is the renewal request's to
+        decide (``renewals``). The caller records a PrescriptionRefused (``record_refusal``)
+        once its transaction has rolled back."""
+        consultation_id = await self._consultation_of(connection, earlier_id)
+        visit = await self._visit(
+            connection, principal, consultation_id, lock=True, missing=records.NOT_FOUND
+        )
+        require_own_doctor(visit, "renew a prescription")
+        # The rules read the guardian as present when the patient is a family member: the
+        # account holder came to that visit, and it is they who asked for the renewal.
+        return await self._issue(connection, visit, request, context, renews=earlier_id)
 
     # -- reading ------------------------------------------------------------------------------
     async def read(self, principal: Principal, prescription_id: uuid.UUID) -> PrescriptionOut:
@@ -302,9 +325,11 @@ class Prescribing:
         request: PrescriptionIn,
         context: AuditContext,
         previous: asyncpg.Record | None = None,
+        *,
+        renews: uuid.UUID | None = None,
     ) -> PrescriptionOut:
-        """Draft, check and issue a prescription (a new version of ``previous``, if given)
-        in the caller's transaction."""
+        """Draft, check and issue a prescription (a new version of ``previous``, or a
+        renewal of the prescription ``renews``, if given) in the caller's transaction."""
         now = await _now(connection)
         prescriber = await connection.fetchrow(_PRESCRIBER, visit["doctor_id"])
         if prescriber["status"] != "approved":
@@ -353,6 +378,7 @@ class Prescribing:
             chronic_follow_up=draft.chronic_follow_up,
             items=tuple(prescribed_item(item) for item in draft.items),
             findings=kept,
+            renews=renews,
         )
         # Issuing. The doctor's signature goes here when doctors' signing keys land:
         # ``sign_for_doctor(connection, prescriber["id"], document)`` over exactly these
@@ -375,6 +401,7 @@ class Prescribing:
             detail={
                 "version": content.version,
                 **({"supersedes": str(content.supersedes)} if content.supersedes else {}),
+                **({"renews": str(renews)} if renews else {}),
                 "drugs": [str(item.drug.id) for item in content.items],
                 "findings": [f"{f.severity}:{f.rule}" for f in kept],
             },
@@ -395,7 +422,7 @@ class Prescribing:
         )
         return records.prescription_out(row, now)
 
-    async def _record_refusal(
+    async def record_refusal(
         self, consultation_id: uuid.UUID, refusal: PrescriptionRefused, context: AuditContext
     ) -> None:
         """A prescription a safety rule blocked leaves a trace (in a transaction of its own:
