@@ -1,9 +1,25 @@
 """What the prescriptions domain adds: writing, correcting and voiding e-prescriptions in a
-consultation, and the patient's health-record summary its doctor prescribes from."""
+consultation, and the patient's health-record summary its doctor prescribes from; renewing a
+chronic follow-up prescription without a call, paid as the "prescription_renewal" payment
+purpose."""
 
 from __future__ import annotations
 
 from medmarket.domain import Domain
+from medmarket.payments.purposes import PAYMENT_PURPOSES
 from medmarket.prescriptions import routes
+from medmarket.prescriptions.renewals import routes as renewal_routes
+from medmarket.prescriptions.renewals.payments import RenewalPayments
+from medmarket.services import provide
 
-DOMAIN = Domain(name="prescriptions", routes=routes.ROUTES, dependencies=routes.DEPENDENCIES)
+DOMAIN = Domain(
+    name="prescriptions",
+    routes=[*routes.ROUTES, *renewal_routes.ROUTES],
+    dependencies={**routes.DEPENDENCIES, **renewal_routes.DEPENDENCIES},
+    provides=[
+        provide(
+            PAYMENT_PURPOSES,
+            lambda services: RenewalPayments(services.settings.renewal_answer_hours),
+        )
+    ],
+)

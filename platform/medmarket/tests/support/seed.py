@@ -200,16 +200,19 @@ async def move_visit(app: Litestar, booking_id: str, starts_in: dt.timedelta) ->
         )
 
 
-async def pay(app: Litestar, patient: Patient, booking_id: str) -> dict[str, Any]:
-    """Pay for a held booking as the patient's browser does: start a payment, turn a test card
-    into a token at the gateway (localstripe), confirm. Returns the payment."""
+async def pay(
+    app: Litestar, patient: Patient, booking_id: str, *, purpose: str = "booking"
+) -> dict[str, Any]:
+    """Pay for a held booking (or another ``purpose``'s subject) as the patient's browser
+    does: start a payment, turn a test card into a token at the gateway (localstripe),
+    confirm. Returns the payment."""
     gateway = LocalStripe(app.state.settings.stripe_api_base)
     async with client_for(app) as http:
         payment = await expect(
             http.post(
                 "/api/payments",
                 headers=patient.headers,
-                json={"purpose": "booking", "subject_id": booking_id},
+                json={"purpose": purpose, "subject_id": booking_id},
             ),
             201,
         )

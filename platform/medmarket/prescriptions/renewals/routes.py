@@ -1,0 +1,122 @@
+"""Renewals API: the patient asks to renew their own prescription, pays (``POST
+/api/payments``, purpose ``prescription_renewal``) and follows it; the prescription's doctor
+renews it or asks for a visit (README.md beside this file). Anyone else gets the 404 of a
+request, or a prescription, that does not exist."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from medmarket.accounts.guards import allow
+from medmarket.accounts.service import Principal
+from medmarket.audit import AuditContext
+from medmarket.prescriptions.renewals.dependencies import provide_renewals
+from medmarket.prescriptions.renewals.schemas import (
+    ApprovalIn,
+    RenewalIn,
+    RenewalOut,
+    VisitRequestIn,
+)
+from medmarket.prescriptions.renewals.service import Renewals
+
+TAGS = ["prescription renewals"]
+PATIENTS = allow("patient")
+DOCTORS = allow("doctor")
+RENEWAL = "/api/renewals/{renewal_id:uuid}"
+
+
+@post(
+    "/api/prescriptions/{prescription_id:uuid}/renewals",
+    opt=PATIENTS,
+    status_code=HTTP_201_CREATED,
+    tags=TAGS,
+)
+async def request_renewal(
+    prescription_id: FromPath[uuid.UUID],
+    data: JSONBody[RenewalIn],
+    renewals: NamedDependency[Renewals],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> RenewalOut:
+    """Ask the prescription's doctor to renew it without a call (409 naming every reason it
+    cannot be, or the request already under way); pay for it before ``pay_by``."""
+    return await renewals.request(principal, prescription_id, data, context)
+
+
+@get("/api/renewals", opt=PATIENTS, tags=TAGS)
+async def my_renewals(
+    renewals: NamedDependency[Renewals], principal: NamedDependency[Principal]
+) -> list[RenewalOut]:
+    """The account's renewal requests, newest first."""
+    return await renewals.mine(principal)
+
+
+@get(RENEWAL, opt=allow("patient", "doctor"), tags=TAGS)
+async def read_renewal(
+    renewal_id: FromPath[uuid.UUID],
+    renewals: NamedDependency[Renewals],
+    principal: NamedDependency[Principal],
+) -> RenewalOut:
+    """A renewal request and where it stands, for the account that asked and its doctor."""
+    return await renewals.read(principal, renewal_id)
+
+
+@post(RENEWAL + "/cancel", opt=PATIENTS, status_code=HTTP_200_OK, tags=TAGS)
+async def cancel_renewal(
+    renewal_id: FromPath[uuid.UUID],
+    renewals: NamedDependency[Renewals],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> RenewalOut:
+    """Withdraw a request that is not paid yet."""
+    return await renewals.cancel(principal, renewal_id, context)
+
+
+@get("/api/doctor/renewals", opt=DOCTORS, tags=TAGS)
+async def renewals_to_answer(
+    renewals: NamedDependency[Renewals], principal: NamedDependency[Principal]
+) -> list[RenewalOut]:
+    """The paid requests the doctor has still to answer, the one due first first."""
+    return await renewals.awaiting(principal)
+
+
+@post(RENEWAL + "/approve", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
+async def approve_renewal(
+    renewal_id: FromPath[uuid.UUID],
+    data: JSONBody[ApprovalIn],
+    renewals: NamedDependency[Renewals],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> RenewalOut:
+    """Renew: a new prescription, checked as any other (422 with the findings), that renews
+    the earlier one; ``renewal_id`` names it."""
+    return await renewals.approve(principal, renewal_id, data, context)
+
+
+@post(RENEWAL + "/ask-for-visit", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
+async def ask_for_visit(
+    renewal_id: FromPath[uuid.UUID],
+    data: JSONBody[VisitRequestIn],
+    renewals: NamedDependency[Renewals],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> RenewalOut:
+    """Ask to see the patient instead, with a message; the patient is refunded in full."""
+    return await renewals.ask_for_visit(principal, renewal_id, data.message, context)
+
+
+ROUTES = [
+    request_renewal,
+    my_renewals,
+    read_renewal,
+    cancel_renewal,
+    renewals_to_answer,
+    approve_renewal,
+    ask_for_visit,
+]
+DEPENDENCIES = {"renewals": Provide(provide_renewals, sync_to_thread=False)}
