@@ -1,21 +1,29 @@
 """What the prescriptions domain adds: writing, correcting and voiding e-prescriptions in a
 consultation, and the patient's health-record summary its doctor prescribes from; renewing a
 chronic follow-up prescription without a call, paid as the "prescription_renewal" payment
-purpose."""
+purpose, with the job that expires (and refunds) what the doctor left unanswered."""
 
 from __future__ import annotations
 
 from medmarket.domain import Domain
+from medmarket.jobs import Job
 from medmarket.payments.purposes import PAYMENT_PURPOSES
 from medmarket.prescriptions import routes
+from medmarket.prescriptions.renewals import expiry
 from medmarket.prescriptions.renewals import routes as renewal_routes
 from medmarket.prescriptions.renewals.payments import RenewalPayments
-from medmarket.services import provide
+from medmarket.services import Services, provide
+
+
+async def expire_renewals(services: Services) -> dict[str, int]:
+    return await expiry.sweep(services.db)
+
 
 DOMAIN = Domain(
     name="prescriptions",
     routes=[*routes.ROUTES, *renewal_routes.ROUTES],
     dependencies={**routes.DEPENDENCIES, **renewal_routes.DEPENDENCIES},
+    jobs=[Job("expire prescription renewals", 30, expire_renewals)],
     provides=[
         provide(
             PAYMENT_PURPOSES,
