@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
+from medmarket.openapi import answers
 from medmarket.prescriptions.dependencies import provide_prescribing
 from medmarket.prescriptions.schemas import (
     CorrectionIn,
@@ -54,7 +55,8 @@ async def list_prescriptions(
     return await prescribing.listing(principal, consultation_id)
 
 
-@get(CONSULTATION + "/health-summary", opt=DOCTORS, tags=TAGS)
+# A read that answers 409 when the doctor may no longer prescribe for the visit.
+@get(CONSULTATION + "/health-summary", opt={**DOCTORS, **answers(409)}, tags=TAGS)
 async def health_summary(
     consultation_id: FromPath[uuid.UUID],
     prescribing: NamedDependency[Prescribing],
