@@ -306,8 +306,11 @@ async def new_doctor(app: Litestar, user_id: str | uuid.UUID, hospital_id: uuid.
     return uuid.UUID(str(value))
 
 
-async def deliver_outbox(app: Litestar, *, rounds: int = 20) -> None:
-    """Run the outbox worker until nothing is left to deliver (what `medmarket worker` does)."""
+async def deliver_outbox(app: Litestar, *, rounds: int = 500) -> None:
+    """Run the outbox worker until nothing is left to deliver (what `medmarket worker` does).
+    The session's database holds what every earlier test queued and nobody delivered (their
+    notifications, above all), so ``rounds`` only guards against a handler that never ends
+    the backlog: a batch is 20 messages."""
     from medmarket.domains import DOMAINS, outbox_handlers
     from medmarket.outbox.worker import OutboxWorker
 
