@@ -28,7 +28,7 @@ from medmarket.consults.access import participation, require_own_doctor
 from medmarket.db import Database
 from medmarket.drugs.schemas import Route
 from medmarket.errors import FieldError, Forbidden, InvalidInput, NotFound
-from medmarket.patients.service import age_on, health_record
+from medmarket.patients.service import HealthRecord, age_on, health_record
 from medmarket.prescriptions import facts, records, rules
 from medmarket.prescriptions.document import (
     PrescribedDrug,
@@ -120,6 +120,22 @@ def prescribed_item(item: ItemDraft) -> PrescribedItem:
         quantity=decimal_text(item.quantity),
         quantity_unit=item.quantity_unit,
         instructions=item.instructions,
+    )
+
+
+def health_summary_out(
+    record: HealthRecord, today: dt.date, prescribing_until: dt.datetime | None
+) -> HealthSummaryOut:
+    """What prescribing needs of the patient's record, their age on the platform's ``today``."""
+    return HealthSummaryOut(
+        patient_id=record.patient_id,
+        age_years=age_on(record.date_of_birth, today),
+        sex=record.sex,
+        allergies=list(record.allergies),
+        chronic_conditions=list(record.chronic_conditions),
+        current_medications=list(record.current_medications),
+        recorded_at=record.profile_updated_at,
+        prescribing_until=prescribing_until,
     )
 
 
@@ -259,15 +275,10 @@ class Prescribing:
                 record.patient_id,
                 consultation_id=consultation_id,
             )
-        return HealthSummaryOut(
-            patient_id=record.patient_id,
-            age_years=age_on(record.date_of_birth, now.astimezone(self.settings.calendar).date()),
-            sex=record.sex,
-            allergies=list(record.allergies),
-            chronic_conditions=list(record.chronic_conditions),
-            current_medications=list(record.current_medications),
-            recorded_at=record.profile_updated_at,
-            prescribing_until=writing_closes_at(visit["status"], visit["ended_at"], self.window),
+        return health_summary_out(
+            record,
+            now.astimezone(self.settings.calendar).date(),
+            writing_closes_at(visit["status"], visit["ended_at"], self.window),
         )
 
     # -- the steps ----------------------------------------------------------------------------

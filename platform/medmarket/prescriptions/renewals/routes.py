@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
+from medmarket.openapi import answers
 from medmarket.prescriptions.renewals.dependencies import provide_renewals
 from medmarket.prescriptions.renewals.schemas import (
     ApprovalIn,
@@ -23,6 +24,7 @@ from medmarket.prescriptions.renewals.schemas import (
     VisitRequestIn,
 )
 from medmarket.prescriptions.renewals.service import Renewals
+from medmarket.prescriptions.schemas import HealthSummaryOut
 
 TAGS = ["prescription renewals"]
 PATIENTS = allow("patient")
@@ -110,12 +112,26 @@ async def ask_for_visit(
     return await renewals.ask_for_visit(principal, renewal_id, data.message, context)
 
 
+# A read that answers 409 once the request is no longer the doctor's to answer.
+@get(RENEWAL + "/health-summary", opt={**DOCTORS, **answers(409)}, tags=TAGS)
+async def renewal_health_summary(
+    renewal_id: FromPath[uuid.UUID],
+    renewals: NamedDependency[Renewals],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> HealthSummaryOut:
+    """The patient's allergies, chronic conditions, current medication, age and sex, for the
+    doctor while they may answer (every read is audited)."""
+    return await renewals.health_summary(principal, renewal_id, context)
+
+
 ROUTES = [
     request_renewal,
     my_renewals,
     read_renewal,
     cancel_renewal,
     renewals_to_answer,
+    renewal_health_summary,
     approve_renewal,
     ask_for_visit,
 ]

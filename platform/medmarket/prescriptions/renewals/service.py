@@ -29,8 +29,8 @@ from medmarket.prescriptions.renewals import queries
 from medmarket.prescriptions.renewals.eligibility import Candidate, NotRenewable, require_renewable
 from medmarket.prescriptions.renewals.schemas import ApprovalIn, RenewalIn, RenewalOut
 from medmarket.prescriptions.renewals.states import SUBJECT, WrongRenewalStatus, move
-from medmarket.prescriptions.schemas import ItemIn, PrescriptionIn
-from medmarket.prescriptions.service import Prescribing
+from medmarket.prescriptions.schemas import HealthSummaryOut, ItemIn, PrescriptionIn
+from medmarket.prescriptions.service import Prescribing, health_summary_out
 from medmarket.services import Services
 
 PURPOSE = "prescription_renewal"  # what the payments domain calls paying for one
@@ -274,6 +274,28 @@ class Renewals:
                 urgency="high",
             )
             return queries.renewal_out(await self._row(connection, renewal_id))
+
+    async def health_summary(
+        self, principal: Principal, renewal_id: uuid.UUID, context: AuditContext
+    ) -> HealthSummaryOut:
+        """The patient's record as prescribing reads it, for the doctor while they may answer
+        the request (``prescribing_until`` is answer_due_at); every read is audited."""
+        async with self.db.transaction() as connection:
+            row = await self._to_answer(connection, principal, renewal_id)
+            now: dt.datetime = await connection.fetchval("SELECT now()")
+            record = await health_record(connection, row["patient_id"])
+            await audit.record(
+                connection,
+                context,
+                "patient.health_summary_read",
+                "patient",
+                record.patient_id,
+                consultation_id=row["consultation_id"],
+                detail={"renewal_id": str(renewal_id)},
+            )
+        return health_summary_out(
+            record, now.astimezone(self.settings.calendar).date(), row["answer_due_at"]
+        )
 
     # -- the steps -----------------------------------------------------------------------------
     async def _row(self, connection: asyncpg.Connection, renewal_id: uuid.UUID) -> asyncpg.Record:

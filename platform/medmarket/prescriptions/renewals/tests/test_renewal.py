@@ -14,6 +14,7 @@ from litestar import Litestar
 from medmarket.prescriptions.renewals.tests.helpers import (
     NOTE,
     PRICE_FEN,
+    PROFILE,
     call,
     earlier_prescription,
     notified,
@@ -136,3 +137,27 @@ async def test_only_the_prescriptions_doctor_answers(app: Litestar) -> None:
     assert await ok(app, "GET", "/api/renewals", other.patient) == []
     seen = await ok(app, "GET", f"/api/renewals/{renewal['id']}", earlier.doctor)
     assert seen["status"] == "awaiting_doctor"
+
+
+async def test_the_doctor_reads_the_patients_record_while_answering(app: Litestar) -> None:
+    earlier = await earlier_prescription(app)
+    other = await earlier_prescription(app)
+    renewal, _ = await paid_request(app, earlier)
+    path = f"/api/renewals/{renewal['id']}/health-summary"
+    summary = await ok(app, "GET", path, earlier.doctor)
+    assert summary["chronic_conditions"] == PROFILE["chronic_conditions"]
+    assert summary["current_medications"] == PROFILE["current_medications"]
+    assert summary["prescribing_until"] == renewal["answer_due_at"]
+    reads = await app.state.services.db.fetch(
+        "SELECT actor_id, subject_id, detail FROM audit_events "
+        "WHERE action = 'patient.health_summary_read' AND consultation_id = $1",
+        uuid.UUID(earlier.visit.consultation_id),
+    )
+    assert [(str(r["actor_id"]), r["subject_id"], r["detail"]) for r in reads] == [
+        (earlier.doctor.account.id, earlier.patient.id, {"renewal_id": renewal["id"]})
+    ]
+    assert (await call(app, "GET", path, other.doctor)).status_code == 404
+    assert (await call(app, "GET", path, earlier.patient)).status_code == 403
+    await ok(app, "POST", f"/api/renewals/{renewal['id']}/approve", earlier.doctor, {})
+    closed = await call(app, "GET", path, earlier.doctor)
+    assert closed.status_code == 409 and closed.json()["status_now"] == "renewed"
