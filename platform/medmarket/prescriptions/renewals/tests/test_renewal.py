@@ -41,6 +41,15 @@ async def test_request_pay_renew(app: Litestar, superuser: asyncpg.Connection) -
 
     renewal, payment = await pay_for(app, earlier, asked)
     assert payment["amount"]["amount"] == PRICE_FEN
+    parties = await app.state.services.db.fetchrow(
+        "SELECT payer_id, doctor_id, hospital_id FROM payments WHERE id = $1",
+        uuid.UUID(payment["id"]),
+    )
+    assert (str(parties["payer_id"]), str(parties["doctor_id"])) == (
+        earlier.patient.account.id,
+        earlier.doctor.id,
+    )
+    assert str(parties["hospital_id"]) == earlier.doctor.hospital_id  # shares as for a visit
     assert renewal["status"] == "awaiting_doctor"
     paid_at = dt.datetime.fromisoformat(renewal["paid_at"])
     due = dt.datetime.fromisoformat(renewal["answer_due_at"])
