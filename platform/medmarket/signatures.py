@@ -214,9 +214,13 @@ class SignedDocument(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 
 def signed(document: Mapping[str, Any], keys: KeyPair) -> SignedDocument:
+    """The document in an envelope with its signature. The envelope holds a copy read back
+    from the very bytes signed, so nothing the caller changes afterwards reaches it."""
+    canonical = canonical_form(document)
+    private = Ed25519PrivateKey.from_private_bytes(keys.private_key)
     return SignedDocument(
-        document=dict(document),
-        signature=b64url(sign(document, keys.private_key)),
+        document=msgspec.json.decode(canonical),
+        signature=b64url(private.sign(canonical)),
         key_id=key_id(keys.public_key),
         algorithm=ALGORITHM,
         canonicalization=CANONICALIZATION,

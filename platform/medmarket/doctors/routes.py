@@ -333,8 +333,9 @@ async def verify_signature(
     ``bad-signature``). An envelope that cannot be read (a float in the document, a member
     name twice in one object, a signature that is not base64url of 64 bytes) is a 422
     naming the field."""
+    # ``data`` is litestar's reading, which documents the body and refuses its wrong shapes;
+    # it is read again, strictly: a member name twice in one object reads as either value.
     try:
-        # Read again, strictly: a member name twice in one object reads as either value.
         envelope = signatures.decode(await request.body())
     except signatures.NotCanonical as exc:
         raise InvalidInput(f"{exc.field}: {exc.message}", field=exc.field) from None

@@ -352,3 +352,11 @@ def test_the_python_recipe_in_the_docs_verifies_the_example(tmp_path: Path) -> N
     envelope_file.write_text(json.dumps(tampered), encoding="utf-8")
     with pytest.raises(InvalidSignature):
         exec(recipe.replace("…the key's public_key…", example_key), {})  # noqa: S102
+
+
+def test_an_envelope_keeps_what_was_signed_whatever_the_caller_changes_after() -> None:
+    document = {"items": [{"dose": "0.5"}]}
+    envelope = signatures.signed(document, KEYS)
+    document["items"][0]["dose"] = "5"
+    assert envelope.document == {"items": [{"dose": "0.5"}]}
+    assert signatures.verify_envelope(envelope, KEYS.public_key)
