@@ -2,7 +2,8 @@
 reinstate; a hospital's admin ends the doctor's affiliation with their hospital.
 
 Each decision carries a reason the doctor sees, moves the doctor through ``states``, and
-notifies in the same transaction. Suspension also publishes ``doctor.suspended``.
+notifies in the same transaction. Suspension also publishes ``doctor.suspended``; approval
+and reinstatement give the doctor their signing key (``signing_keys``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.audit.service import Outcome
 from medmarket.doctors import checks as rules
-from medmarket.doctors import verification
+from medmarket.doctors import signing_keys, verification
 from medmarket.doctors.access import visible_doctor
 from medmarket.doctors.events import DoctorSuspended, announce_suspension
 from medmarket.doctors.notify import notify_hospital_admins, notify_user
@@ -26,6 +27,7 @@ from medmarket.errors import Conflict, InvalidInput
 from medmarket.hospitals import adapters
 from medmarket.hospitals.interface import AffiliationQuery
 from medmarket.plugin_manager import PluginUnavailable
+from medmarket.sealed import Sealer
 from medmarket.services import Services
 
 
@@ -143,6 +145,14 @@ class DoctorDecisions:
         self.services = services
         self.db = services.db
 
+    async def _give_signing_key(
+        self, connection: asyncpg.Connection, doctor_id: uuid.UUID, context: AuditContext
+    ) -> None:
+        """An approved doctor signs with a key of their own, made as they are approved."""
+        await signing_keys.signing_key_for(
+            connection, doctor_id, sealer=Sealer(self.services.settings.secret_key), context=context
+        )
+
     async def approve(
         self, principal: Principal, doctor_id: uuid.UUID, reason: str, context: AuditContext
     ) -> None:
@@ -176,6 +186,8 @@ class DoctorDecisions:
                 reason_code="operator_decision",
                 reason=reason,
             )
+            if decision == "approved":
+                await self._give_signing_key(connection, doctor_id, context)
             await notify_user(
                 connection,
                 doctor["user_id"],
@@ -242,6 +254,8 @@ class DoctorDecisions:
                     reason_code="operator_decision",
                     reason=reason,
                 )
+                # Their key from before, or a first one for a doctor approved before keys.
+                await self._give_signing_key(connection, doctor_id, context)
                 await notify_user(
                     connection,
                     doctor["user_id"],

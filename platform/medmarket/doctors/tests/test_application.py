@@ -94,6 +94,7 @@ async def test_a_doctor_whose_every_check_passes_is_approved(app: Litestar) -> N
         "doctor.application_submitted",
         "doctor.verification_started",
         "doctor.approved",
+        "doctor.signing_key_created",  # in the same transaction (test_signing_keys.py)
     ]
 
 
