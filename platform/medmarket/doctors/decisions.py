@@ -16,6 +16,7 @@ from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.audit.service import Outcome
+from medmarket.db import Connection, fetch_one
 from medmarket.doctors import checks as rules
 from medmarket.doctors import verification
 from medmarket.doctors.access import visible_doctor
@@ -43,7 +44,7 @@ def _reason(text: str) -> str:
 
 
 async def suspend(
-    connection: asyncpg.Connection,
+    connection: Connection,
     doctor: asyncpg.Record,
     context: AuditContext,
     *,
@@ -107,9 +108,7 @@ def _must_be_suspended(doctor: asyncpg.Record) -> asyncpg.Record:
     return doctor
 
 
-async def _only_what_the_checks_left_open(
-    connection: asyncpg.Connection, doctor: asyncpg.Record
-) -> None:
+async def _only_what_the_checks_left_open(connection: Connection, doctor: asyncpg.Record) -> None:
     """An operator approves what the checks could not settle, never against them: only an
     application waiting for review, and only when no check of its latest run failed (an
     expired licence or two years of practice are rejected, or re-checked once the hospital
@@ -276,7 +275,8 @@ class DoctorDecisions:
             await connection.execute(
                 "UPDATE doctors SET affiliation_ends_on = $2 WHERE id = $1", doctor_id, today
             )
-            hospital = await connection.fetchrow(
+            hospital = await fetch_one(
+                connection,
                 "SELECT id, adapter_type, adapter_config FROM hospitals WHERE id = $1",
                 doctor["hospital_id"],
             )

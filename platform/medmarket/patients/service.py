@@ -15,7 +15,7 @@ import phonenumbers
 from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.db import Database
+from medmarket.db import Connection, Database, fetch_one
 from medmarket.errors import InvalidInput, NotFound, Problem
 from medmarket.patients.schemas import (
     ConsentIn,
@@ -88,7 +88,7 @@ class Patients:
     # -- reading ----------------------------------------------------------------------------
     async def owned(
         self,
-        connection: asyncpg.Connection | asyncpg.Pool,
+        connection: Connection | asyncpg.Pool,
         account_id: uuid.UUID,
         patient_id: uuid.UUID,
     ) -> asyncpg.Record:
@@ -103,7 +103,7 @@ class Patients:
         return row
 
     async def active_consent(
-        self, connection: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID
+        self, connection: Connection | asyncpg.Pool, account_id: uuid.UUID
     ) -> asyncpg.Record | None:
         return await connection.fetchrow(
             "SELECT id, policy_version, granted_at, withdrawn_at FROM health_data_consents "
@@ -136,7 +136,8 @@ class Patients:
         _check_birth_date(details.date_of_birth)
         name, phone = _name(details.real_name), normalize_phone(details.phone)
         async with self.db.transaction() as connection:
-            row = await connection.fetchrow(
+            row = await fetch_one(
+                connection,
                 """
                 INSERT INTO patients (account_id, relationship, real_name, date_of_birth, sex,
                                       phone)
@@ -176,7 +177,8 @@ class Patients:
                     "UPDATE health_data_consents SET withdrawn_at = now() WHERE id = $1",
                     existing["id"],
                 )
-            row = await connection.fetchrow(
+            row = await fetch_one(
+                connection,
                 """
                 INSERT INTO health_data_consents (account_id, policy_version, ip, user_agent)
                 VALUES ($1, $2, $3::inet, $4)
@@ -207,9 +209,7 @@ class Patients:
             if consent_id is not None:
                 await audit.record(connection, context, "consent.withdrawn", "consent", consent_id)
 
-    async def require_consent(
-        self, connection: asyncpg.Connection, account_id: uuid.UUID
-    ) -> uuid.UUID:
+    async def require_consent(self, connection: Connection, account_id: uuid.UUID) -> uuid.UUID:
         consent = await self.active_consent(connection, account_id)
         if consent is None:
             raise ConsentRequired(
@@ -225,7 +225,8 @@ class Patients:
         _check_birth_date(member.date_of_birth)
         name = _name(member.real_name)
         async with self.db.transaction() as connection:
-            row = await connection.fetchrow(
+            row = await fetch_one(
+                connection,
                 """
                 INSERT INTO patients (account_id, relationship, real_name, date_of_birth, sex)
                 VALUES ($1, $2, $3, $4, $5)
@@ -282,7 +283,8 @@ class Patients:
         async with self.db.transaction() as connection:
             await self.owned(connection, principal.user_id, patient_id)
             consent_id = await self.require_consent(connection, principal.user_id)
-            row = await connection.fetchrow(
+            row = await fetch_one(
+                connection,
                 """
                 INSERT INTO patient_health_profiles
                        (patient_id, allergies, chronic_conditions, current_medications, consent_id)

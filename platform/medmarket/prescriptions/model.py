@@ -28,14 +28,37 @@ Frequency = Literal[
 # What a dose is measured in: an amount of the substance (the catalog's strength unit or
 # one convertible to it) or a count of the drug's own units.
 DoseUnit = Literal[
-    "mg", "g", "μg", "IU", "U", "mL",
-    "tablet", "capsule", "sachet", "puff", "drop", "suppository", "patch", "application",
+    "mg",
+    "g",
+    "μg",
+    "IU",
+    "U",
+    "mL",
+    "tablet",
+    "capsule",
+    "sachet",
+    "puff",
+    "drop",
+    "suppository",
+    "patch",
+    "application",
 ]
 
 # What is handed over: counted units, packs, or a volume or weight (liquids, ointments).
 QuantityUnit = Literal[
-    "tablet", "capsule", "sachet", "vial", "ampoule", "bottle", "tube", "box", "inhaler",
-    "patch", "suppository", "mL", "g",
+    "tablet",
+    "capsule",
+    "sachet",
+    "vial",
+    "ampoule",
+    "bottle",
+    "tube",
+    "box",
+    "inhaler",
+    "patch",
+    "suppository",
+    "mL",
+    "g",
 ]
 
 
