@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 
 from medmarket import cli
+from medmarket.db import fetch_one
 from medmarket.settings import Settings
 from medmarket.signaling.messages import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 from medmarket.tests.support.databases import create_database, drop_database
@@ -72,14 +73,16 @@ async def test_migrate_and_demo_are_idempotent(settings: Settings, fresh_databas
     run_cli(settings, "demo", database_url=fresh_database)
     connection = await asyncpg.connect(fresh_database)
     try:
-        counts = await connection.fetchrow(
+        counts = await fetch_one(
+            connection,
             "SELECT (SELECT count(*) FROM users) AS users, "
-            "(SELECT count(*) FROM audit_events) AS events"
+            "(SELECT count(*) FROM audit_events) AS events",
         )
         run_cli(settings, "demo", database_url=fresh_database)
-        again = await connection.fetchrow(
+        again = await fetch_one(
+            connection,
             "SELECT (SELECT count(*) FROM users) AS users, "
-            "(SELECT count(*) FROM audit_events) AS events"
+            "(SELECT count(*) FROM audit_events) AS events",
         )
     finally:
         await connection.close()

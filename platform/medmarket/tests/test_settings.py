@@ -49,8 +49,7 @@ def test_good_environment_loads_with_types() -> None:
     ],
 )
 def test_bad_or_missing_setting_is_named(changes: dict[str, str | None], named: str) -> None:
-    environ = {**GOOD, **changes}
-    environ = {k: v for k, v in environ.items() if v is not None}
+    environ = {k: v for k, v in {**GOOD, **changes}.items() if v is not None}
     with pytest.raises(SettingsError) as caught:
         load_settings(environ)
     assert str(caught.value).startswith(named + ":")
