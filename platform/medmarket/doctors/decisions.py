@@ -17,6 +17,7 @@ from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.audit.service import Outcome
+from medmarket.db import Connection, fetch_one
 from medmarket.doctors import checks as rules
 from medmarket.doctors import signing_keys, verification
 from medmarket.doctors.access import visible_doctor
@@ -45,7 +46,7 @@ def _reason(text: str) -> str:
 
 
 async def suspend(
-    connection: asyncpg.Connection,
+    connection: Connection,
     doctor: asyncpg.Record,
     context: AuditContext,
     *,
@@ -109,9 +110,7 @@ def _must_be_suspended(doctor: asyncpg.Record) -> asyncpg.Record:
     return doctor
 
 
-async def _only_what_the_checks_left_open(
-    connection: asyncpg.Connection, doctor: asyncpg.Record
-) -> None:
+async def _only_what_the_checks_left_open(connection: Connection, doctor: asyncpg.Record) -> None:
     """An operator approves what the checks could not settle, never against them: only an
     application waiting for review, and only when no check of its latest run failed (an
     expired licence or two years of practice are rejected, or re-checked once the hospital
@@ -146,7 +145,7 @@ class DoctorDecisions:
         self.db = services.db
 
     async def _give_signing_key(
-        self, connection: asyncpg.Connection, doctor_id: uuid.UUID, context: AuditContext
+        self, connection: Connection, doctor_id: uuid.UUID, context: AuditContext
     ) -> None:
         """An approved doctor signs with a key of their own, made as they are approved."""
         await signing_keys.signing_key_for(
@@ -290,7 +289,8 @@ class DoctorDecisions:
             await connection.execute(
                 "UPDATE doctors SET affiliation_ends_on = $2 WHERE id = $1", doctor_id, today
             )
-            hospital = await connection.fetchrow(
+            hospital = await fetch_one(
+                connection,
                 "SELECT id, adapter_type, adapter_config FROM hospitals WHERE id = $1",
                 doctor["hospital_id"],
             )

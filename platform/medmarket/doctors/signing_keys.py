@@ -37,6 +37,7 @@ import asyncpg
 
 from medmarket import audit, signatures
 from medmarket.audit import AuditContext
+from medmarket.db import Connection
 from medmarket.doctors.schemas import DoctorSigningKeysOut, SigningKeyOut, VerificationOut
 from medmarket.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from medmarket.sealed import Sealer, SealError
@@ -87,7 +88,7 @@ def _key(row: asyncpg.Record) -> DoctorSigningKey:
     )
 
 
-async def _live_key(connection: asyncpg.Connection, doctor_id: uuid.UUID) -> asyncpg.Record | None:
+async def _live_key(connection: Connection, doctor_id: uuid.UUID) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await connection.fetchrow(
         f"SELECT {_COLUMNS}, private_key_sealed FROM doctor_signing_keys "  # noqa: S608
         "WHERE doctor_id = $1 AND retired_at IS NULL",
@@ -100,7 +101,7 @@ _STATUS = "SELECT status FROM doctors WHERE id = $1"
 _STATUS_SHARED = "SELECT status FROM doctors WHERE id = $1 FOR SHARE"
 
 
-async def _status(connection: asyncpg.Connection, doctor_id: uuid.UUID, *, lock: bool) -> str:
+async def _status(connection: Connection, doctor_id: uuid.UUID, *, lock: bool) -> str:
     status: str | None = await connection.fetchval(_STATUS_SHARED if lock else _STATUS, doctor_id)
     if status is None:
         raise NotFound(NO_SUCH_DOCTOR)
@@ -108,7 +109,7 @@ async def _status(connection: asyncpg.Connection, doctor_id: uuid.UUID, *, lock:
 
 
 async def _live_or_new(
-    connection: asyncpg.Connection,
+    connection: Connection,
     doctor_id: uuid.UUID,
     status: str,
     *,
@@ -154,7 +155,7 @@ async def _live_or_new(
 
 
 async def signing_key_for(
-    connection: asyncpg.Connection,
+    connection: Connection,
     doctor_id: uuid.UUID,
     *,
     sealer: Sealer,
@@ -190,7 +191,7 @@ def _canonical(document: Mapping[str, Any]) -> bytes:
 
 
 async def sign_for_doctor(
-    connection: asyncpg.Connection,
+    connection: Connection,
     doctor_id: uuid.UUID,
     document: Mapping[str, Any],
     *,
@@ -215,9 +216,7 @@ async def sign_for_doctor(
     return signatures.signed(document, _keys_of(row, sealer))
 
 
-async def verify_signed(
-    db: asyncpg.Connection | asyncpg.Pool, envelope: SignedDocument
-) -> VerificationOut:
+async def verify_signed(db: Connection | asyncpg.Pool, envelope: SignedDocument) -> VerificationOut:
     """Whether the envelope is a document a doctor signed, and who; whatever the doctor's
     standing now. Raises InvalidInput (the field named) for a document without a canonical
     form or a signature that is not base64url of 64 bytes."""
@@ -270,9 +269,7 @@ def key_out(key: DoctorSigningKey) -> SigningKeyOut:
     )
 
 
-async def public_keys(
-    db: asyncpg.Connection | asyncpg.Pool, doctor_id: uuid.UUID
-) -> DoctorSigningKeysOut:
+async def public_keys(db: Connection | asyncpg.Pool, doctor_id: uuid.UUID) -> DoctorSigningKeysOut:
     """Every key the doctor ever had, oldest first: public, for anyone. A doctor who was
     never approved is no signer, and as unknown as a doctor who does not exist."""
     doctor = await db.fetchrow("SELECT full_name, status FROM doctors WHERE id = $1", doctor_id)

@@ -18,6 +18,7 @@ from typing import TypeVar
 import asyncpg
 
 from medmarket.audit import AuditContext
+from medmarket.db import Connection
 from medmarket.doctors import checks as rules
 from medmarket.doctors import signing_keys
 from medmarket.doctors.notify import notify_user
@@ -102,7 +103,7 @@ async def ask_hospital_of(services: Services, doctor: asyncpg.Record) -> rules.H
 
 
 async def store_checks(
-    connection: asyncpg.Connection,
+    connection: Connection,
     doctor_id: uuid.UUID,
     run_id: uuid.UUID,
     purpose: CheckPurpose,
@@ -131,7 +132,7 @@ async def store_checks(
 
 
 async def record_confirmed_facts(
-    connection: asyncpg.Connection,
+    connection: Connection,
     doctor_id: uuid.UUID,
     answer: rules.HospitalAnswer,
     *,

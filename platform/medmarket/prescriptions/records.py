@@ -11,6 +11,7 @@ from decimal import Decimal
 import asyncpg
 
 from medmarket import signatures
+from medmarket.db import Connection
 from medmarket.errors import NotFound
 from medmarket.prescriptions.document import PrescriptionDocument, read_document
 from medmarket.prescriptions.schemas import PrescriptionOut, PrescriptionSignature
@@ -83,7 +84,7 @@ def signed_document(row: asyncpg.Record) -> SignedDocument | None:
 
 
 async def fetch_one(
-    connection: asyncpg.Connection | asyncpg.Pool, prescription_id: uuid.UUID, *, lock: bool = False
+    connection: Connection | asyncpg.Pool, prescription_id: uuid.UUID, *, lock: bool = False
 ) -> asyncpg.Record:
     row = await connection.fetchrow(
         SELECT + " WHERE p.id = $1" + (" FOR UPDATE OF p" if lock else ""), prescription_id
@@ -94,7 +95,7 @@ async def fetch_one(
 
 
 async def of_consultation(
-    connection: asyncpg.Connection | asyncpg.Pool, consultation_id: uuid.UUID
+    connection: Connection | asyncpg.Pool, consultation_id: uuid.UUID
 ) -> list[asyncpg.Record]:
     """Oldest first: each line's versions in order."""
     return list(
@@ -106,7 +107,7 @@ async def of_consultation(
 
 
 async def store(
-    connection: asyncpg.Connection,
+    connection: Connection,
     content: PrescriptionDocument,
     document: bytes,
     signed: SignedDocument,

@@ -26,7 +26,7 @@ from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.consults.access import participation, require_own_doctor
-from medmarket.db import Database
+from medmarket.db import Connection, Database, fetch_one
 from medmarket.doctors.signing_keys import sign_for_doctor
 from medmarket.drugs.schemas import Route
 from medmarket.errors import FieldError, Forbidden, InvalidInput, NotFound
@@ -264,7 +264,7 @@ class Prescribing:
     # -- the steps ----------------------------------------------------------------------------
     async def _visit(
         self,
-        connection: asyncpg.Connection | asyncpg.Pool,
+        connection: Connection | asyncpg.Pool,
         principal: Principal,
         consultation_id: uuid.UUID,
         *,
@@ -282,7 +282,7 @@ class Prescribing:
             raise NotFound(missing) from None
 
     async def _consultation_of(
-        self, connection: asyncpg.Connection | asyncpg.Pool, prescription_id: uuid.UUID
+        self, connection: Connection | asyncpg.Pool, prescription_id: uuid.UUID
     ) -> uuid.UUID:
         found: uuid.UUID | None = await connection.fetchval(
             "SELECT consultation_id FROM prescriptions WHERE id = $1", prescription_id
@@ -293,7 +293,7 @@ class Prescribing:
 
     async def _prescribers_visit(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         principal: Principal,
         consultation_id: uuid.UUID,
         *,
@@ -311,7 +311,7 @@ class Prescribing:
 
     async def _issue(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         visit: asyncpg.Record,
         request: PrescriptionIn,
         context: AuditContext,
@@ -320,7 +320,7 @@ class Prescribing:
         """Draft, check and issue a prescription (a new version of ``previous``, if given)
         in the caller's transaction."""
         now = await _now(connection)
-        prescriber = await connection.fetchrow(_PRESCRIBER, visit["doctor_id"])
+        prescriber = await fetch_one(connection, _PRESCRIBER, visit["doctor_id"])
         if prescriber["status"] != "approved":
             raise Forbidden(
                 f"a doctor whose registration is {prescriber['status']} does not prescribe",
@@ -435,6 +435,6 @@ class Prescribing:
             )
 
 
-async def _now(connection: asyncpg.Connection | asyncpg.Pool) -> dt.datetime:
+async def _now(connection: Connection | asyncpg.Pool) -> dt.datetime:
     now: dt.datetime = await connection.fetchval("SELECT now()")
     return now

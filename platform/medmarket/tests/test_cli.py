@@ -22,6 +22,7 @@ from litestar import Litestar
 
 from medmarket import cli, signatures
 from medmarket.audit.service import SYSTEM
+from medmarket.db import fetch_one
 from medmarket.doctors import signing_keys
 from medmarket.sealed import Sealer
 from medmarket.settings import Settings
@@ -87,14 +88,16 @@ async def test_migrate_and_demo_are_idempotent(settings: Settings, fresh_databas
     run_cli(settings, "demo", database_url=fresh_database)
     connection = await asyncpg.connect(fresh_database)
     try:
-        counts = await connection.fetchrow(
+        counts = await fetch_one(
+            connection,
             "SELECT (SELECT count(*) FROM users) AS users, "
-            "(SELECT count(*) FROM audit_events) AS events"
+            "(SELECT count(*) FROM audit_events) AS events",
         )
         run_cli(settings, "demo", database_url=fresh_database)
-        again = await connection.fetchrow(
+        again = await fetch_one(
+            connection,
             "SELECT (SELECT count(*) FROM users) AS users, "
-            "(SELECT count(*) FROM audit_events) AS events"
+            "(SELECT count(*) FROM audit_events) AS events",
         )
     finally:
         await connection.close()

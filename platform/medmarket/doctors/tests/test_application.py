@@ -98,7 +98,7 @@ async def test_a_doctor_whose_every_check_passes_is_approved(app: Litestar) -> N
     ]
 
 
-FAILED_CHECKS = {
+FAILED_CHECKS: dict[str, tuple[dict[str, Any], str, str]] = {
     "expired licence": (
         {"licence_valid_days": -1},
         "licence_unexpired",

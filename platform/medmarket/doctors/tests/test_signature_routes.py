@@ -119,7 +119,9 @@ async def test_a_changed_signature_is_a_bad_signature(
 ) -> None:
     raw = bytearray(signatures.from_b64url(envelope["signature"], 64, "signature"))
     raw[10] ^= 0x01
-    verdict = (await verify(client, {**envelope, "signature": signatures.b64url(raw)})).json()
+    verdict = (
+        await verify(client, {**envelope, "signature": signatures.b64url(bytes(raw))})
+    ).json()
     assert verdict["valid"] is False and verdict["reason"] == "bad-signature"
 
 

@@ -17,6 +17,7 @@ from litestar import Litestar
 
 from medmarket import signatures
 from medmarket.audit.service import SYSTEM
+from medmarket.db import Database
 from medmarket.doctors import signing_keys
 from medmarket.doctors.signing_keys import DoctorCannotSign, SigningKeyUnreadable
 from medmarket.doctors.tests.helpers import audit_actions
@@ -39,7 +40,8 @@ def sealer_of(app: Litestar) -> Sealer:
 
 
 async def key_rows(app: Litestar, doctor_id: str | uuid.UUID) -> list[asyncpg.Record]:
-    return await app.state.services.db.fetch(
+    db: Database = app.state.services.db
+    return await db.fetch(
         "SELECT * FROM doctor_signing_keys WHERE doctor_id = $1 ORDER BY created_at",
         uuid.UUID(str(doctor_id)),
     )
