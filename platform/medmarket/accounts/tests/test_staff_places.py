@@ -18,7 +18,10 @@ from medmarket.tests.support.fixtures import Account, sign_up_and_in, unique_ema
 
 async def test_the_platform_provides_a_place_per_invitation_field(app: Litestar) -> None:
     places = app.state.services.ports.collect(STAFF_PLACES)
-    assert {place.field: place.role for place in places} == {"hospital_id": "hospital_admin"}
+    assert {place.field: place.role for place in places} == {
+        "hospital_id": "hospital_admin",
+        "pharmacy_id": "pharmacist",
+    }
 
 
 def test_two_places_for_one_field_stop_the_platform() -> None:
@@ -28,7 +31,7 @@ def test_two_places_for_one_field_stop_the_platform() -> None:
 
 @pytest.mark.parametrize(
     ("role", "field"),
-    [("pharmacist", "hospital_id"), ("operator", "hospital_id")],
+    [("pharmacist", "hospital_id"), ("hospital_admin", "pharmacy_id"), ("operator", "pharmacy_id")],
 )
 async def test_a_place_for_another_role_is_a_422_naming_its_field(
     client: httpx.AsyncClient, operator: Account, role: str, field: str
