@@ -100,9 +100,9 @@ def phone(raw: str) -> str:
     try:
         number = phonenumbers.parse(raw, "CN")
     except phonenumbers.NumberParseException:
-        raise InvalidInput("not a phone number", field="phone") from None
+        raise InvalidInput("not a phone number", field="phone", code="not-a-phone") from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidInput("not a valid phone number", field="phone")
+        raise InvalidInput("not a valid phone number", field="phone", code="not-a-phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -401,6 +401,7 @@ class PharmacyService:
                 raise Forbidden(
                     "a hospital admin registers their own hospital's pharmacies only",
                     field="kind",
+                    code="hospital-admins-own",
                 )
             if data.hospital_id is not None:
                 raise InvalidInput(
