@@ -65,8 +65,9 @@ _LONGEST |= {"address": 200}
 
 
 def tidy(text: str) -> str:
-    """Full-width letters and digits as ASCII, runs of spaces as one (NFKC keeps Chinese)."""
-    return " ".join(unicodedata.normalize("NFKC", text).split())
+    """Runs of spaces (the ideographic one too) as one, none around. Not NFKC: names and
+    addresses keep their full-width punctuation, 老百姓大药房（文三路店）."""
+    return " ".join(text.split())
 
 
 def text(value: str, field: str) -> str:

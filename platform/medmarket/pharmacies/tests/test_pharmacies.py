@@ -20,9 +20,9 @@ async def test_an_operator_registers_edits_and_closes_a_pharmacy_each_audited(
     client: httpx.AsyncClient, operator: Account
 ) -> None:
     created = await register(
-        client, operator, name_zh="  测试 大药房 ", licence_number=" 浙cb 571 0001x "
+        client, operator, name_zh="  测试  大药房（文三路店） ", licence_number=" 浙cb 571 0001x "
     )
-    assert created["name_zh"] == "测试 大药房"  # tidied
+    assert created["name_zh"] == "测试 大药房（文三路店）"  # tidied, full-width punctuation kept
     assert created["licence_number"] == "浙CB5710001X"  # as printed: no spaces, capitals
     assert created["phone"] == "+8657188881234"  # E.164
     assert created["kind"] == "independent" and created["hospital_id"] is None
