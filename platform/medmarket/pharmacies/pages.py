@@ -1,7 +1,7 @@
 """Operators' pharmacy pages: the pharmacies (open, closed or all) and registering one, a
-pharmacy's own page to edit and close it, and its pharmacists (add one by e-mail, end a
-membership). Plain forms that work without script; a week's opening hours are a line per
-day ("08:00-12:00, 14:00-18:00").
+pharmacy's own page to edit and close it, and its pharmacists (add one by e-mail, invite one
+who has no account yet, end a membership). Plain forms that work without script; a week's
+opening hours are a line per day ("08:00-12:00, 14:00-18:00").
 
 Thin handlers over ``PharmacyService`` and ``PharmacyMembers``: the services hold the rules,
 the database the rest.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any, get_args
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Router, get, post
@@ -19,12 +20,13 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from medmarket.accounts.guards import allow
-from medmarket.accounts.service import Principal
+from medmarket.accounts.schemas import InvitationOut, InvitationRequest
+from medmarket.accounts.service import Accounts, Principal
 from medmarket.audit import AuditContext
 from medmarket.errors import FieldError, InvalidInput, NotFound, Problem
 from medmarket.hospitals.service import HospitalService
 from medmarket.pages.forms import FormState, form_fields, parse_form
-from medmarket.pages.rendering import page, see_other, translator
+from medmarket.pages.rendering import page, see_other, settings_of, translator
 from medmarket.pharmacies.hours import WEEKDAYS, format_day, parse_day
 from medmarket.pharmacies.members import PharmacyMembers
 from medmarket.pharmacies.schemas import (
@@ -186,9 +188,15 @@ async def _pharmacy_page(
     *,
     form: FormState | None = None,
     member_form: FormState | None = None,
+    invite_form: FormState | None = None,
+    invitation: InvitationOut | None = None,
     notice: str | None = None,
     status: int = 200,
 ) -> Template:
+    invitation_link = None
+    if invitation is not None:
+        query = urlencode({"invitation": invitation.token})
+        invitation_link = f"{settings_of(request).base_url.rstrip('/')}/sign-up?{query}"
     return page(
         request,
         "operator/pharmacy.html",
@@ -196,6 +204,9 @@ async def _pharmacy_page(
         pharmacy=pharmacy,
         form=form or FormState(values=form_values(pharmacy)),
         member_form=member_form or FormState(),
+        invite_form=invite_form or FormState(),
+        invitation=invitation,
+        invitation_link=invitation_link,
         notice=notice,
         weekdays=list(zip(WEEKDAYS, HOURS, strict=True)),
     )
@@ -283,6 +294,33 @@ async def add_pharmacist(
     return see_other(f"/operator/pharmacies/{pharmacy_id}?done=added")
 
 
+@post("/operator/pharmacies/{pharmacy_id:uuid}/invite", opt=OPERATOR)
+async def invite_pharmacist(
+    request: Request[Any, Any, Any],
+    pharmacy_id: FromPath[uuid.UUID],
+    pharmacies: NamedDependency[PharmacyService],
+    accounts: NamedDependency[Accounts],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> Template:
+    """Invite someone without a pharmacist's account yet; signing up with the invitation
+    makes them a pharmacist of this pharmacy. Its link is shown on this answer only (the
+    token is never stored in the clear), so this renders the page instead of redirecting."""
+    submitted = await form_fields(request)
+    values = {"invite_email": submitted.get("invite_email", "").strip()}
+    pharmacy = await pharmacies.get(principal, pharmacy_id)  # NotFound → the 404 page
+    try:
+        body = {"email": values["invite_email"], "role": "pharmacist", "pharmacy_id": pharmacy_id}
+        data = parse_form(InvitationRequest, body, ("invite_email",), typed=values)
+        invitation = await accounts.invite(data, context)
+    except Problem as problem:
+        t = translator(request)
+        aliases = {"email": "invite_email"}
+        form = FormState.from_problem(problem, t, values, ("invite_email",), aliases=aliases)
+        return await _pharmacy_page(request, pharmacy, invite_form=form, status=problem.status)
+    return await _pharmacy_page(request, pharmacy, invitation=invitation, status=201)
+
+
 @post("/operator/pharmacies/{pharmacy_id:uuid}/pharmacists/{user_id:uuid}/end", opt=OPERATOR)
 async def end_membership(
     pharmacy_id: FromPath[uuid.UUID],
@@ -305,6 +343,7 @@ ROUTES = [
             save_pharmacy,
             close_pharmacy,
             add_pharmacist,
+            invite_pharmacist,
             end_membership,
         ],
         include_in_schema=False,

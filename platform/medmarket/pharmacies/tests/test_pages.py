@@ -5,6 +5,7 @@ page names their pharmacy."""
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from typing import Any
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from medmarket.pharmacies.tests.helpers import register, unique_licence
-from medmarket.tests.support.fixtures import Account
+from medmarket.tests.support.fixtures import Account, sign_up_and_in
 from medmarket.tests.support.pages import (
     browser_session,
     checked,
@@ -207,3 +208,26 @@ async def test_a_pharmacist_s_account_page_names_their_pharmacy(
     await browser_session(client, pharmacist)  # the session's locale is read at sign-in
     english = text_of((await get_page(client, "/account")).text)
     assert "PharmacyRiverside Pharmacy" in english  # the fact and its value
+
+
+async def test_an_operator_invites_a_pharmacist_into_the_pharmacy_from_its_page(
+    client: httpx.AsyncClient, operator: Account
+) -> None:
+    pharmacy = await register(client, operator)
+    path = f"/operator/pharmacies/{pharmacy['id']}"
+    await browser_session(client, operator)
+    refused = await post_form(client, path + "/invite", {"invite_email": "x@"}, from_page=path)
+    assert refused.status_code == 422
+    assert (
+        error_beside(refused.text, "invite_email")
+        == "错误：请输入有效的电子邮箱，例如 name@example.com。"
+    )
+    email = f"invited-{uuid.uuid4().hex[:8]}@example.org"
+    invited = await post_form(client, path + "/invite", {"invite_email": email}, from_page=path)
+    assert invited.status_code == 201
+    link = re.search(r'id="invitation-link"[^>]*value="[^"]*invitation=([^"]+)"', invited.text)
+    assert link, "the page shows the invitation's link"
+    assert email in text_of(invited.text)
+    await sign_up_and_in(client, "pharmacist", invitation=html.unescape(link[1]), email=email)
+    shown = await client.get(f"/api/pharmacies/{pharmacy['id']}", headers=operator.headers)
+    assert [p["email"] for p in shown.json()["pharmacists"]] == [email]
