@@ -1,12 +1,12 @@
 """Prescriptions API: the consultation's doctor writes, corrects and voids; who takes part in
-the consultation reads (README.md beside this file). Anyone else gets the 404 of a
-consultation, or a prescription, that does not exist."""
+the consultation reads, and exports it as FHIR R4 (README.md beside this file). Anyone
+else gets the 404 of a consultation, or a prescription, that does not exist."""
 
 from __future__ import annotations
 
 import uuid
 
-from litestar import get, post
+from litestar import Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -14,6 +14,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
+from medmarket.openapi import responds_with
+from medmarket.prescriptions import fhir
 from medmarket.prescriptions.dependencies import provide_prescribing
 from medmarket.prescriptions.schemas import (
     CorrectionIn,
@@ -76,6 +78,23 @@ async def read_prescription(
     return await prescribing.read(principal, prescription_id)
 
 
+@get(PRESCRIPTION + "/fhir", opt={**PARTICIPANTS, **responds_with(fhir.FHIR_JSON)}, tags=TAGS)
+async def prescription_fhir(
+    prescription_id: FromPath[uuid.UUID],
+    prescribing: NamedDependency[Prescribing],
+    principal: NamedDependency[Principal],
+) -> Response[bytes]:
+    """The prescription as an HL7 FHIR R4 Bundle: one MedicationRequest per item (the drug
+    by its ATC code, the dosage, what is dispensed and for how long), with the Practitioner
+    and the Patient."""
+    bundle = await prescribing.fhir_bundle(principal, prescription_id)
+    return Response(
+        fhir.encode(bundle),
+        media_type=fhir.FHIR_JSON,
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
 @post(PRESCRIPTION + "/versions", opt=DOCTORS, status_code=HTTP_201_CREATED, tags=TAGS)
 async def correct_prescription(
     prescription_id: FromPath[uuid.UUID],
@@ -105,6 +124,7 @@ ROUTES = [
     list_prescriptions,
     health_summary,
     read_prescription,
+    prescription_fhir,
     correct_prescription,
     void_prescription,
 ]

@@ -17,7 +17,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 import asyncpg
 
@@ -29,7 +29,7 @@ from medmarket.db import Database
 from medmarket.drugs.schemas import Route
 from medmarket.errors import FieldError, Forbidden, InvalidInput, NotFound
 from medmarket.patients.service import age_on, health_record
-from medmarket.prescriptions import facts, records, rules
+from medmarket.prescriptions import facts, fhir, records, rules
 from medmarket.prescriptions.document import (
     PrescribedDrug,
     PrescribedItem,
@@ -216,6 +216,13 @@ class Prescribing:
         now = dt.datetime.now(dt.UTC)
         rows = await records.of_consultation(self.db.pool, consultation_id)
         return [records.prescription_out(row, now) for row in rows]
+
+    async def fhir_bundle(self, principal: Principal, prescription_id: uuid.UUID) -> dict[str, Any]:
+        """The prescription as a FHIR R4 Bundle of MedicationRequests (``fhir.py``), for
+        whoever may read it."""
+        prescription = await self.read(principal, prescription_id)
+        codes = await records.atc_codes(self.db.pool, [item.drug.id for item in prescription.items])
+        return fhir.bundle(prescription, codes)
 
     async def health_summary(
         self, principal: Principal, consultation_id: uuid.UUID, context: AuditContext
