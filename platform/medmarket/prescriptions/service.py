@@ -46,6 +46,8 @@ from medmarket.prescriptions.schemas import (
     HealthSummaryOut,
     PrescriptionIn,
     PrescriptionOut,
+    VerificationOut,
+    masked,
 )
 from medmarket.prescriptions.states import VOIDABLE, WrongStatus, change_status
 from medmarket.prescriptions.validity import require_writable, validity, writing_closes_at
@@ -223,6 +225,28 @@ class Prescribing:
         prescription = await self.read(principal, prescription_id)
         codes = await records.atc_codes(self.db.pool, [item.drug.id for item in prescription.items])
         return fhir.bundle(prescription, codes)
+
+    async def verification(self, prescription_id: uuid.UUID) -> VerificationOut:
+        """Whether the prescription stands, for anyone holding its id (the QR code on the
+        printed prescription opens this): no diagnosis, no drugs, the name masked."""
+        prescription = records.prescription_out(
+            await records.fetch_one(self.db.pool, prescription_id), dt.datetime.now(dt.UTC)
+        )
+        return VerificationOut(
+            id=prescription.id,
+            version=prescription.version,
+            standing=prescription.standing,
+            status_changed_at=prescription.status_changed_at,
+            replaced_by=prescription.replaced_by,
+            written_at=prescription.written_at,
+            valid_from=prescription.valid_from,
+            valid_until=prescription.valid_until,
+            doctor_name=prescription.doctor.name,
+            hospital=prescription.doctor.hospital,
+            patient_masked=masked(prescription.patient.name),
+            item_count=len(prescription.items),
+            document_sha256=prescription.document_sha256,
+        )
 
     async def health_summary(
         self, principal: Principal, consultation_id: uuid.UUID, context: AuditContext
