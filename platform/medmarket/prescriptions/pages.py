@@ -10,7 +10,8 @@ the patient only masked (``Prescribing.verification``).
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, get_args
 
 import segno
 from litestar import Request, Router, get
@@ -20,9 +21,27 @@ from litestar.response import Template
 
 from medmarket.accounts.guards import PUBLIC, allow
 from medmarket.accounts.service import Principal
+from medmarket.drugs.schemas import Route
 from medmarket.pages.rendering import formatter, page, settings_of, translator
+from medmarket.prescriptions.model import DoseUnit, Frequency, QuantityUnit
 from medmarket.prescriptions.service import Prescribing
 from medmarket.prescriptions.sheet import sheet, verify_url
+from medmarket.prescriptions.states import Standing
+
+
+@dataclass(frozen=True)
+class PrescribeChoices:
+    """What the prescribing panel (``_prescriptions.html`` ``prescribe``) offers: the
+    service's own values, so the form never offers one the API refuses."""
+
+    dose_units: list[str] = field(default_factory=lambda: list(get_args(DoseUnit)))
+    quantity_units: list[str] = field(default_factory=lambda: list(get_args(QuantityUnit)))
+    routes: list[str] = field(default_factory=lambda: list(get_args(Route)))
+    frequencies: list[str] = field(default_factory=lambda: list(get_args(Frequency)))
+    standings: list[str] = field(default_factory=lambda: list(get_args(Standing)))
+
+
+CHOICES = PrescribeChoices()
 
 
 def qr_svg(url: str, title: str) -> str:

@@ -50,7 +50,12 @@ from medmarket.prescriptions.schemas import (
     masked,
 )
 from medmarket.prescriptions.states import VOIDABLE, WrongStatus, change_status
-from medmarket.prescriptions.validity import require_writable, validity, writing_closes_at
+from medmarket.prescriptions.validity import (
+    PrescribingClosed,
+    require_writable,
+    validity,
+    writing_closes_at,
+)
 from medmarket.services import Services
 
 _PRESCRIBER = """
@@ -247,6 +252,19 @@ class Prescribing:
             item_count=len(prescription.items),
             document_sha256=prescription.document_sha256,
         )
+
+    async def may_write(self, principal: Principal, consultation_id: uuid.UUID) -> bool:
+        """Whether the caller may prescribe in the consultation now (what a page offers;
+        writing checks it again)."""
+        visit = await self._visit(self.db.pool, principal, consultation_id)
+        try:
+            require_own_doctor(visit, "prescribe")
+            require_writable(
+                visit["status"], visit["ended_at"], await _now(self.db.pool), self.window
+            )
+        except (Forbidden, PrescribingClosed):
+            return False
+        return True
 
     async def health_summary(
         self, principal: Principal, consultation_id: uuid.UUID, context: AuditContext
