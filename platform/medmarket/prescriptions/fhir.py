@@ -232,6 +232,8 @@ def bundle(prescription: PrescriptionOut, atc_codes: Mapping[uuid.UUID, str]) ->
         practitioner(prescription),
         patient(prescription),
     ]
+    # SIGNING: when doctors' signatures land, a Provenance (target: these requests,
+    # signature: the doctor's over the canonical document) joins the entries.
     return {
         "resourceType": "Bundle",
         "id": str(prescription.id),

@@ -144,6 +144,7 @@ def prescription_pdf(sheet: Sheet, *, author: str) -> bytes:
         Paragraph(_text(sheet.verify_label), styles["small"]),
         Paragraph(_text(sheet.verify_url), styles["small"]),
         Paragraph(f"{_text(sheet.digest.label)}：{_text(sheet.digest.value)}", styles["small"]),
+        # SIGNING: the doctor's signature (key id, verified) is printed here when it lands.
     ]
     footer = Table(
         [[facts, _qr(sheet.verify_url)]], colWidths=[width - QR_SIZE - 2 * mm, QR_SIZE + 2 * mm]

@@ -254,9 +254,10 @@ class Prescribe {
         if (options.hidden) return;
         event.preventDefault();
         highlight(active + (event.key === "ArrowDown" ? 1 : -1));
-      } else if (event.key === "Enter" && !options.hidden && active >= 0) {
+      } else if (event.key === "Enter") {
+        // Enter chooses (the highlighted drug, else the best match); it never sends the form.
         event.preventDefault();
-        choose(options.drugs[active]);
+        if (!options.hidden && options.drugs && options.drugs.length) choose(options.drugs[Math.max(active, 0)]);
       } else if (event.key === "Escape" && !options.hidden) {
         event.preventDefault();
         close();

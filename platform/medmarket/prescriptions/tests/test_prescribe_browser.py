@@ -1,13 +1,16 @@
 """Prescribing in real Chromium, on a 375 px phone, from the doctor's visit page without the call
 running: the doctor reads the patient's health record, finds the drug by typing, is told a
-warning needs a reason, gives it and issues the prescription; the patient, on their own
-phone, sees it on their visit page and opens the printable prescription."""
+warning needs a reason, gives it and issues the prescription, which the call page's panel
+lists too; the patient, on their own phone, sees it on their visit page and opens the
+printable prescription."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable
 
+import pypdf
 import pytest
 from litestar import Litestar
 from playwright.async_api import expect
@@ -15,7 +18,13 @@ from playwright.async_api import expect
 from medmarket.prescriptions import dependencies
 from medmarket.prescriptions.model import DraftPrescription, Finding, Limits, PatientFacts
 from medmarket.prescriptions.tests.helpers import ok, visit_in_progress
-from medmarket.tests.support.browser import LiveServer, NewPage, at_widths, horizontal_overflow
+from medmarket.tests.support.browser import (
+    SCREENSHOTS,
+    LiveServer,
+    NewPage,
+    at_widths,
+    horizontal_overflow,
+)
 from medmarket.tests.support.seed import ready_patient
 
 pytestmark = pytest.mark.browser
@@ -58,7 +67,7 @@ async def test_the_doctor_prescribes_on_a_phone_and_the_patient_sees_it(
     await expect(panel.locator("[data-health=allergies] dd")).to_have_text("青霉素")
     await expect(panel.locator("[data-health=current_medications] dd")).to_have_text("无")
 
-    await panel.get_by_label("诊断", exact=True).fill("原发性高血压 2 级")
+    await panel.get_by_label("临床诊断", exact=True).fill("原发性高血压 2 级")
     # Sent without a drug: the form names what is missing, beside it.
     await panel.get_by_role("button", name="开具处方").click()
     await expect(panel.locator('[data-field="items[0].drug_id"] .field-error')).to_have_text(
@@ -95,6 +104,14 @@ async def test_the_doctor_prescribes_on_a_phone_and_the_patient_sees_it(
     await expect(panel.get_by_role("combobox", name="药品")).to_have_value("")
     assert await horizontal_overflow(doctor) == 0
 
+    # The call page has the same panel, folded beside the call, and the same list.
+    await doctor.goto(f"{live_server.url}/call/{visit.consultation_id}")
+    fold = doctor.locator("details#prescribe")
+    await fold.locator("summary").click()
+    await expect(fold.locator("[data-health=allergies] dd")).to_have_text("青霉素")
+    await expect(fold.locator("[data-rx-list] [data-prescription]")).to_have_count(1)
+    await expect(fold.get_by_role("combobox", name="药品")).to_be_visible()
+
     issued = await ok(app, "GET", visit.path + "/prescriptions", visit.doctor)
     assert len(issued) == 1
     (warning,) = [f for f in issued[0]["findings"] if f["rule"] == "test.long_supply"]
@@ -117,3 +134,14 @@ async def test_the_doctor_prescribes_on_a_phone_and_the_patient_sees_it(
     await expect(mine.locator("svg.qr")).to_be_visible()
     assert await horizontal_overflow(mine) == 0
     await at_widths(mine, "prescription-print", widths=(375,))
+    # Printed, it is one A5 sheet: the prescription alone, without the site around it.
+    await mine.emulate_media(media="print")
+    printed = pypdf.PdfReader(io.BytesIO(await mine.pdf(prefer_css_page_size=True)))
+    assert len(printed.pages) == 1
+    width, height = (round(float(v) / 72 * 25.4) for v in printed.pages[0].mediabox.upper_right)
+    assert (width, height) == (148, 210)
+    on_paper = printed.pages[0].extract_text()
+    assert "处方笺" in on_paper.replace(" ", "") and "找专家" not in on_paper
+    (SCREENSHOTS / "prescription-print-a5.pdf").write_bytes(
+        await mine.pdf(prefer_css_page_size=True)
+    )
