@@ -485,7 +485,7 @@ class Prescribe {
       const name = this.lang.startsWith("zh") ? item.drug.generic_name_zh : item.drug.generic_name_en;
       line.textContent = [
         `${name} ${item.drug.strength} ${item.drug.unit}`,
-        `${item.dose} ${this.text.units[item.dose_unit] || item.dose_unit}`,
+        this.words("per_dose", { dose: `${item.dose} ${this.text.units[item.dose_unit] || item.dose_unit}` }),
         this.text.routes[item.route] || item.route,
         this.text.frequencies[item.frequency] || item.frequency,
         this.words("days_n", { days: item.duration_days }),
