@@ -1,14 +1,16 @@
 """What the prescriptions domain adds: writing, correcting and voiding e-prescriptions in a
-consultation, and the patient's health-record summary its doctor prescribes from; renewing a
-chronic follow-up prescription without a call, paid as the "prescription_renewal" payment
-purpose, with the job that expires (and refunds) what the doctor left unanswered."""
+consultation, the patient's health-record summary its doctor prescribes from, and the
+prescription's exports (FHIR, the printable page and its PDF, the verification page);
+renewing a chronic follow-up prescription without a call, paid as the
+"prescription_renewal" payment purpose, with the job that expires (and refunds) what the
+doctor left unanswered."""
 
 from __future__ import annotations
 
 from medmarket.domain import Domain
 from medmarket.jobs import Job
 from medmarket.payments.purposes import PAYMENT_PURPOSES
-from medmarket.prescriptions import routes
+from medmarket.prescriptions import pages, routes
 from medmarket.prescriptions.renewals import expiry
 from medmarket.prescriptions.renewals import routes as renewal_routes
 from medmarket.prescriptions.renewals.payments import RenewalPayments
@@ -22,6 +24,7 @@ async def expire_renewals(services: Services) -> dict[str, int]:
 DOMAIN = Domain(
     name="prescriptions",
     routes=[*routes.ROUTES, *renewal_routes.ROUTES],
+    pages=pages.ROUTES,
     dependencies={**routes.DEPENDENCIES, **renewal_routes.DEPENDENCIES},
     jobs=[Job("expire prescription renewals", 30, expire_renewals)],
     provides=[

@@ -14,10 +14,11 @@ prescriptions; anyone else is told they do not exist, as for the consultation it
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 import asyncpg
 
@@ -25,11 +26,12 @@ from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.consults.access import participation, require_own_doctor
-from medmarket.db import Database
+from medmarket.db import Connection, Database, fetch_one
+from medmarket.doctors.signing_keys import sign_for_doctor, verify_signed
 from medmarket.drugs.schemas import Route
 from medmarket.errors import FieldError, Forbidden, InvalidInput, NotFound
 from medmarket.patients.service import HealthRecord, age_on, health_record
-from medmarket.prescriptions import facts, records, rules
+from medmarket.prescriptions import facts, fhir, records, rules
 from medmarket.prescriptions.document import (
     PrescribedDrug,
     PrescribedItem,
@@ -46,10 +48,20 @@ from medmarket.prescriptions.schemas import (
     HealthSummaryOut,
     PrescriptionIn,
     PrescriptionOut,
+    SignatureCheck,
+    VerificationOut,
+    masked,
 )
 from medmarket.prescriptions.states import VOIDABLE, WrongStatus, change_status
-from medmarket.prescriptions.validity import require_writable, validity, writing_closes_at
+from medmarket.prescriptions.validity import (
+    PrescribingClosed,
+    require_writable,
+    validity,
+    writing_closes_at,
+)
+from medmarket.sealed import Sealer
 from medmarket.services import Services
+from medmarket.signatures import SignedDocument
 
 _PRESCRIBER = """
     SELECT d.id, d.full_name AS name, d.title, d.licence_number, d.status, h.name AS hospital
@@ -145,6 +157,8 @@ class Prescribing:
         self.settings = services.settings
         self.window = dt.timedelta(hours=services.settings.prescription_window_hours)
         self.limits = facts.limits(services.settings)
+        # Opens the doctors' private keys (sealed at rest under MEDMARKET_SECRET_KEY).
+        self.sealer = Sealer(services.settings.secret_key)
         # The plugins' rules, run after the platform's (dependencies.plugins_rules).
         self.extra_rules = tuple(extra_rules)
 
@@ -219,7 +233,7 @@ class Prescribing:
 
     async def renew(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         principal: Principal,
         earlier_id: uuid.UUID,
         request: PrescriptionIn,
@@ -247,6 +261,14 @@ class Prescribing:
         row = await records.fetch_one(self.db.pool, prescription_id)
         return records.prescription_out(row, dt.datetime.now(dt.UTC))
 
+    async def signed(self, principal: Principal, prescription_id: uuid.UUID) -> SignedDocument:
+        consultation_id = await self._consultation_of(self.db.pool, prescription_id)
+        await self._visit(self.db.pool, principal, consultation_id, missing=records.NOT_FOUND)
+        envelope = records.signed_document(await records.fetch_one(self.db.pool, prescription_id))
+        if envelope is None:
+            raise NotFound("this prescription was issued before prescriptions were signed")
+        return envelope
+
     async def listing(
         self, principal: Principal, consultation_id: uuid.UUID
     ) -> list[PrescriptionOut]:
@@ -255,6 +277,53 @@ class Prescribing:
         now = dt.datetime.now(dt.UTC)
         rows = await records.of_consultation(self.db.pool, consultation_id)
         return [records.prescription_out(row, now) for row in rows]
+
+    async def fhir_bundle(self, principal: Principal, prescription_id: uuid.UUID) -> dict[str, Any]:
+        """The prescription as a FHIR R4 Bundle of MedicationRequests (``fhir.py``), for
+        whoever may read it."""
+        prescription = await self.read(principal, prescription_id)
+        codes = await records.atc_codes(self.db.pool, [item.drug.id for item in prescription.items])
+        return fhir.bundle(prescription, codes)
+
+    async def verification(self, prescription_id: uuid.UUID) -> VerificationOut:
+        """Whether the prescription stands, for anyone holding its id (the QR code on the
+        printed prescription opens this): no diagnosis, no drugs, the name masked."""
+        row = await records.fetch_one(self.db.pool, prescription_id)
+        prescription = records.prescription_out(row, dt.datetime.now(dt.UTC))
+        envelope = records.signed_document(row)
+        checked = None
+        if envelope is not None:
+            verdict = await verify_signed(self.db.pool, envelope)
+            checked = SignatureCheck(key_id=envelope.key_id, valid=verdict.valid)
+        return VerificationOut(
+            id=prescription.id,
+            version=prescription.version,
+            standing=prescription.standing,
+            status_changed_at=prescription.status_changed_at,
+            replaced_by=prescription.replaced_by,
+            written_at=prescription.written_at,
+            valid_from=prescription.valid_from,
+            valid_until=prescription.valid_until,
+            doctor_name=prescription.doctor.name,
+            hospital=prescription.doctor.hospital,
+            patient_masked=masked(prescription.patient.name),
+            item_count=len(prescription.items),
+            document_sha256=prescription.document_sha256,
+            signature=checked,
+        )
+
+    async def may_write(self, principal: Principal, consultation_id: uuid.UUID) -> bool:
+        """Whether the caller may prescribe in the consultation now (what a page offers;
+        writing checks it again)."""
+        visit = await self._visit(self.db.pool, principal, consultation_id)
+        try:
+            require_own_doctor(visit, "prescribe")
+            require_writable(
+                visit["status"], visit["ended_at"], await _now(self.db.pool), self.window
+            )
+        except (Forbidden, PrescribingClosed):
+            return False
+        return True
 
     async def health_summary(
         self, principal: Principal, consultation_id: uuid.UUID, context: AuditContext
@@ -284,7 +353,7 @@ class Prescribing:
     # -- the steps ----------------------------------------------------------------------------
     async def _visit(
         self,
-        connection: asyncpg.Connection | asyncpg.Pool,
+        connection: Connection | asyncpg.Pool,
         principal: Principal,
         consultation_id: uuid.UUID,
         *,
@@ -302,7 +371,7 @@ class Prescribing:
             raise NotFound(missing) from None
 
     async def _consultation_of(
-        self, connection: asyncpg.Connection | asyncpg.Pool, prescription_id: uuid.UUID
+        self, connection: Connection | asyncpg.Pool, prescription_id: uuid.UUID
     ) -> uuid.UUID:
         found: uuid.UUID | None = await connection.fetchval(
             "SELECT consultation_id FROM prescriptions WHERE id = $1", prescription_id
@@ -313,7 +382,7 @@ class Prescribing:
 
     async def _prescribers_visit(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         principal: Principal,
         consultation_id: uuid.UUID,
         *,
@@ -331,7 +400,7 @@ class Prescribing:
 
     async def _issue(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         visit: asyncpg.Record,
         request: PrescriptionIn,
         context: AuditContext,
@@ -342,7 +411,7 @@ class Prescribing:
         """Draft, check and issue a prescription (a new version of ``previous``, or a
         renewal of the prescription ``renews``, if given) in the caller's transaction."""
         now = await _now(connection)
-        prescriber = await connection.fetchrow(_PRESCRIBER, visit["doctor_id"])
+        prescriber = await fetch_one(connection, _PRESCRIBER, visit["doctor_id"])
         if prescriber["status"] != "approved":
             raise Forbidden(
                 f"a doctor whose registration is {prescriber['status']} does not prescribe",
@@ -391,14 +460,21 @@ class Prescribing:
             findings=kept,
             renews=renews,
         )
-        # Issuing. The doctor's signature goes here when doctors' signing keys land:
-        # ``sign_for_doctor(connection, prescriber["id"], document)`` over exactly these
-        # bytes, stored with the row (document.py says what its migration adds).
+        # Issuing: the doctor signs exactly the bytes stored (their canonical form), in this
+        # transaction, which holds the doctor's row so no suspension slips in between.
         document = prescription_document(content)
+        signed = await sign_for_doctor(
+            connection,
+            prescriber["id"],
+            json.loads(document),
+            sealer=self.sealer,
+            context=context,
+        )
         await records.store(
             connection,
             content,
             document,
+            signed,
             lineage_id=previous["lineage_id"] if previous else prescription_id,
             patient_id=record.patient_id,
         )
@@ -427,6 +503,7 @@ class Prescribing:
             consultation_id=visit["id"],
             detail={
                 "document_sha256": bytes(row["document_sha256"]).hex(),
+                "signing_key_id": signed.key_id,
                 "valid_from": valid.valid_from.isoformat(),
                 "valid_until": valid.valid_until.isoformat(),
             },
@@ -451,6 +528,6 @@ class Prescribing:
             )
 
 
-async def _now(connection: asyncpg.Connection | asyncpg.Pool) -> dt.datetime:
+async def _now(connection: Connection | asyncpg.Pool) -> dt.datetime:
     now: dt.datetime = await connection.fetchval("SELECT now()")
     return now

@@ -13,10 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import asyncpg
-
 from medmarket import audit
 from medmarket.audit.service import SYSTEM
+from medmarket.db import Connection
 from medmarket.errors import Conflict
 from medmarket.notifications.service import notify
 from medmarket.payments import refunds
@@ -39,9 +38,7 @@ class RenewalPayments:
     def __init__(self, answer_hours: int) -> None:
         self.answer_within = dt.timedelta(hours=answer_hours)
 
-    async def payable(
-        self, connection: asyncpg.Connection, subject_id: uuid.UUID
-    ) -> Payable | None:
+    async def payable(self, connection: Connection, subject_id: uuid.UUID) -> Payable | None:
         row = await connection.fetchrow(
             """
             SELECT r.status, r.pay_by, r.pay_by > now() AS payable_now, r.price_fen,
@@ -69,7 +66,7 @@ class RenewalPayments:
             expires_at=row["pay_by"],
         )
 
-    async def on_succeeded(self, connection: asyncpg.Connection, payment: PaymentView) -> None:
+    async def on_succeeded(self, connection: Connection, payment: PaymentView) -> None:
         row = await queries.fetch_one(connection, payment.subject_id, lock=True)
         if row is None:
             return
@@ -119,11 +116,11 @@ class RenewalPayments:
             urgency="high",
         )
 
-    async def on_failed(self, connection: asyncpg.Connection, payment: PaymentView) -> None:
+    async def on_failed(self, connection: Connection, payment: PaymentView) -> None:
         """A declined card: the request waits until pay_by, so the payer may try again."""
 
     async def on_refunded(
-        self, connection: asyncpg.Connection, payment: PaymentView, refund: RefundView
+        self, connection: Connection, payment: PaymentView, refund: RefundView
     ) -> None:
         consultation_id = await connection.fetchval(
             "SELECT p.consultation_id FROM prescription_renewals r "

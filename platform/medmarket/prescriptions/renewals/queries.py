@@ -8,6 +8,7 @@ import uuid
 
 import asyncpg
 
+from medmarket.db import Connection
 from medmarket.errors import NotFound
 from medmarket.prescriptions.renewals.schemas import RenewalOut
 
@@ -63,7 +64,7 @@ def renewal_out(row: asyncpg.Record) -> RenewalOut:
 
 
 async def fetch_one(
-    connection: asyncpg.Connection | asyncpg.Pool,
+    connection: Connection | asyncpg.Pool,
     renewal_id: uuid.UUID,
     *,
     lock: bool = False,
@@ -79,7 +80,7 @@ async def fetch_one(
 
 
 async def visible(
-    connection: asyncpg.Connection | asyncpg.Pool,
+    connection: Connection | asyncpg.Pool,
     renewal_id: uuid.UUID,
     user_id: uuid.UUID,
     *,
@@ -93,8 +94,6 @@ async def visible(
     return row
 
 
-async def followed_up_since(
-    connection: asyncpg.Connection, prescription_id: uuid.UUID
-) -> dt.datetime:
+async def followed_up_since(connection: Connection, prescription_id: uuid.UUID) -> dt.datetime:
     since: dt.datetime = await connection.fetchval(FOLLOWED_UP_SINCE, prescription_id)
     return since

@@ -17,7 +17,7 @@ import asyncpg
 from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.db import Database
+from medmarket.db import Connection, Database
 from medmarket.errors import Conflict, NotFound
 from medmarket.notifications.service import notify
 from medmarket.patients.service import health_record
@@ -298,15 +298,13 @@ class Renewals:
         )
 
     # -- the steps -----------------------------------------------------------------------------
-    async def _row(self, connection: asyncpg.Connection, renewal_id: uuid.UUID) -> asyncpg.Record:
+    async def _row(self, connection: Connection, renewal_id: uuid.UUID) -> asyncpg.Record:
         row = await queries.fetch_one(connection, renewal_id)
         if row is None:
             raise NotFound(queries.NOT_FOUND)
         return row
 
-    async def _refuse_a_second(
-        self, connection: asyncpg.Connection, prescription_id: uuid.UUID
-    ) -> None:
+    async def _refuse_a_second(self, connection: Connection, prescription_id: uuid.UUID) -> None:
         open_id = await connection.fetchval(
             "SELECT id FROM prescription_renewals WHERE prescription_id = $1 "
             "AND status IN ('requested', 'awaiting_doctor')",
@@ -321,7 +319,7 @@ class Renewals:
             )
 
     async def _to_answer(
-        self, connection: asyncpg.Connection, principal: Principal, renewal_id: uuid.UUID
+        self, connection: Connection, principal: Principal, renewal_id: uuid.UUID
     ) -> asyncpg.Record:
         """The request, locked, if the caller is its doctor and may answer it now. Anyone
         else, another doctor included, is told it does not exist."""

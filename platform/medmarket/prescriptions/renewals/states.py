@@ -16,6 +16,7 @@ import asyncpg
 
 from medmarket import audit
 from medmarket.audit import AuditContext
+from medmarket.db import Connection
 from medmarket.errors import Conflict
 
 RenewalStatus = Literal[
@@ -51,7 +52,7 @@ class WrongRenewalStatus(Conflict):
 
 
 async def move(
-    connection: asyncpg.Connection,
+    connection: Connection,
     renewal: asyncpg.Record,
     target: RenewalStatus,
     context: AuditContext,

@@ -9,9 +9,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from litestar import Litestar
 
+from medmarket.db import Connection
 from medmarket.prescriptions.tests.helpers import (
     Visit,
     call,
@@ -87,7 +87,7 @@ async def earlier_prescription(
     return Earlier(visit, written)
 
 
-async def visit_long_ago(superuser: asyncpg.Connection, earlier: Earlier, by: dt.timedelta) -> None:
+async def visit_long_ago(superuser: Connection, earlier: Earlier, by: dt.timedelta) -> None:
     """Move the visit and its prescription ``by`` into the past (its writing window long
     closed), as the migrating user: the application could never do this."""
     await move_back(superuser, earlier.id, by)
@@ -122,7 +122,7 @@ async def paid_request(app: Litestar, earlier: Earlier) -> tuple[dict[str, Any],
 
 
 async def answer_overdue(
-    superuser: asyncpg.Connection, renewal_id: str, by: dt.timedelta = dt.timedelta(hours=1)
+    superuser: Connection, renewal_id: str, by: dt.timedelta = dt.timedelta(hours=1)
 ) -> None:
     """Make the request's answer due ``by`` ago (paid a day and that much earlier)."""
     async with superuser.transaction():

@@ -9,9 +9,9 @@ import asyncio
 import uuid
 from typing import Any
 
-import asyncpg
 from litestar import Litestar
 
+from medmarket.db import Connection
 from medmarket.domains import DOMAINS, jobs
 from medmarket.prescriptions.renewals import expiry
 from medmarket.prescriptions.renewals.tests.helpers import (
@@ -65,7 +65,7 @@ async def test_asking_for_a_visit_refunds_in_full(app: Litestar) -> None:
 
 
 async def test_unanswered_it_expires_and_is_refunded_exactly_once(
-    app: Litestar, superuser: asyncpg.Connection, localstripe: LocalStripe
+    app: Litestar, superuser: Connection, localstripe: LocalStripe
 ) -> None:
     earlier = await earlier_prescription(app)
     renewal, payment = await paid_request(app, earlier)
@@ -115,7 +115,7 @@ async def test_unanswered_it_expires_and_is_refunded_exactly_once(
 
 
 async def test_unpaid_in_time_it_is_cancelled_and_a_late_payment_refunded(
-    app: Litestar, superuser: asyncpg.Connection
+    app: Litestar, superuser: Connection
 ) -> None:
     earlier = await earlier_prescription(app)
     renewal = await requested(app, earlier)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import asyncpg
 from litestar import Litestar
 
+from medmarket.db import Connection
 from medmarket.prescriptions.renewals.tests.helpers import (
     NOTE,
     PRICE_FEN,
@@ -28,7 +28,7 @@ from medmarket.prescriptions.renewals.tests.helpers import (
 from medmarket.prescriptions.tests.helpers import METFORMIN, item
 
 
-async def test_request_pay_renew(app: Litestar, superuser: asyncpg.Connection) -> None:
+async def test_request_pay_renew(app: Litestar, superuser: Connection) -> None:
     earlier = await earlier_prescription(app)
     await visit_long_ago(superuser, earlier, dt.timedelta(days=60))
     asked = await requested(app, earlier)

@@ -11,9 +11,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
-import asyncpg
 from litestar import Litestar
 
+from medmarket.db import Connection
 from medmarket.prescriptions.renewals.tests.helpers import (
     NOTE,
     PRICE_FEN,
@@ -79,9 +79,7 @@ async def test_only_a_chronic_follow_up_of_a_patient_with_a_chronic_condition(
     assert codes(await refusal(app, recovered)) == ["no-chronic-condition"]
 
 
-async def test_within_the_window_after_the_visit(
-    app: Litestar, superuser: asyncpg.Connection
-) -> None:
+async def test_within_the_window_after_the_visit(app: Litestar, superuser: Connection) -> None:
     days = app.state.settings.renewal_window_days
     in_time = await earlier_prescription(app)
     await visit_long_ago(superuser, in_time, dt.timedelta(days=days - 1))
@@ -94,7 +92,7 @@ async def test_within_the_window_after_the_visit(
 
 
 async def test_renewing_a_renewal_does_not_restart_the_window(
-    app: Litestar, superuser: asyncpg.Connection
+    app: Litestar, superuser: Connection
 ) -> None:
     days = app.state.settings.renewal_window_days
     earlier = await earlier_prescription(app)
@@ -112,7 +110,7 @@ async def test_renewing_a_renewal_does_not_restart_the_window(
 
 
 async def test_not_what_was_voided_replaced_or_rejected(
-    app: Litestar, superuser: asyncpg.Connection
+    app: Litestar, superuser: Connection
 ) -> None:
     voided = await earlier_prescription(app)
     await ok(app, "POST", f"/api/prescriptions/{voided.id}/void", voided.doctor, {"reason": "停药"})

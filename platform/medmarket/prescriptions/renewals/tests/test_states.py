@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 from litestar import Litestar
 
+from medmarket.db import Connection
 from medmarket.prescriptions.renewals.states import TRANSITIONS, RenewalStatus
 from medmarket.prescriptions.renewals.tests.helpers import (
     earlier_prescription,
@@ -46,7 +47,7 @@ MOVE = SET_STATUS.format(
 
 
 async def _try_every_move(
-    superuser: asyncpg.Connection, renewal_id: uuid.UUID, renewal: uuid.UUID, due_in: dt.timedelta
+    superuser: Connection, renewal_id: uuid.UUID, renewal: uuid.UUID, due_in: dt.timedelta
 ) -> tuple[set[tuple[str, str]], dict[tuple[str, str], str]]:
     allowed: set[tuple[str, str]] = set()
     refusals: dict[tuple[str, str], str] = {}
@@ -72,7 +73,7 @@ async def _try_every_move(
 
 
 async def test_the_trigger_allows_exactly_the_named_transitions(
-    app: Litestar, superuser: asyncpg.Connection
+    app: Litestar, superuser: Connection
 ) -> None:
     earlier = await earlier_prescription(app)
     renewal, _ = await paid_request(app, earlier)
@@ -97,7 +98,7 @@ async def test_the_trigger_allows_exactly_the_named_transitions(
     assert "has expired" in refusals[("awaiting_doctor", "renewed")]
 
 
-async def test_what_was_asked_never_changes(app: Litestar, superuser: asyncpg.Connection) -> None:
+async def test_what_was_asked_never_changes(app: Litestar, superuser: Connection) -> None:
     earlier = await earlier_prescription(app)
     renewal = await requested(app, earlier)
     renewal_id = uuid.UUID(renewal["id"])
