@@ -60,7 +60,9 @@ CREATE TRIGGER prescription_reviews_decided_once
     BEFORE UPDATE ON prescription_reviews
     FOR EACH ROW EXECUTE FUNCTION prescription_reviews_decide_once();
 
--- No prescription is approved or rejected but by its review's pharmacist.
+-- No prescription is approved or rejected but by its review's pharmacist. Named to fire
+-- after 0070's prescriptions_status_only (triggers fire in name order), so a move that
+-- machine refuses, or an expired prescription, is refused with its own words first.
 CREATE FUNCTION prescriptions_reviewed_by_a_pharmacist() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -75,7 +77,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-CREATE TRIGGER prescriptions_reviewed
+CREATE TRIGGER prescriptions_status_reviewed
     BEFORE UPDATE OF status ON prescriptions
     FOR EACH ROW EXECUTE FUNCTION prescriptions_reviewed_by_a_pharmacist();
 
