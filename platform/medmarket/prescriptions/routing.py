@@ -4,7 +4,8 @@ transaction.
 The rule: the prescribing doctor's partner hospital's own pharmacy if one is open, reviews
 prescriptions and has a pharmacist working in it; else an open independent pharmacy that
 reviews and has a pharmacist. Among several, the one with the fewest prescriptions awaiting
-review, then the oldest, then by id: the same question always has the same answer. A
+review, then the oldest, then by id: the same question always has the same answer (the SQL
+function ``reviewing_pharmacy``, migration 0073). A
 correction (a new version) is routed afresh, like any new prescription.
 
 No such pharmacy at all: the prescription stays issued with no review row (nothing can
@@ -22,20 +23,20 @@ from medmarket.audit.service import SYSTEM
 from medmarket.db import Connection
 from medmarket.services import Services
 
-_REVIEWING_PHARMACY = """
-    SELECT p.id, p.kind
-      FROM pharmacies p
-     WHERE p.closed_at IS NULL AND p.reviews_prescriptions
-       AND (p.kind = 'independent' OR p.hospital_id = $1)
-       AND EXISTS (SELECT 1 FROM pharmacy_pharmacists m
-                    WHERE m.pharmacy_id = p.id AND m.left_at IS NULL)
-     ORDER BY (p.kind = 'hospital') DESC,
-              (SELECT count(*) FROM prescription_reviews r
-                 JOIN prescriptions x ON x.id = r.prescription_id
-                WHERE r.pharmacy_id = p.id AND r.decision IS NULL AND x.status = 'issued'),
-              p.created_at, p.id
-     LIMIT 1
+# The rule itself is the SQL function reviewing_pharmacy (migration 0073).
+_REVIEWING_PHARMACY = "SELECT p.id, p.kind FROM pharmacies p WHERE p.id = reviewing_pharmacy($1)"
+# Issued, still valid, never routed, and some pharmacy could review it now.
+_UNROUTED = """
+    SELECT x.id, x.consultation_id, d.hospital_id
+      FROM prescriptions x JOIN doctors d ON d.id = x.doctor_id
+     WHERE x.status = 'issued' AND x.expires_at > now()
+       AND NOT EXISTS (SELECT 1 FROM prescription_reviews r WHERE r.prescription_id = x.id)
+       AND reviewing_pharmacy(d.hospital_id) IS NOT NULL
+     ORDER BY x.written_at
+     LIMIT $1
+       FOR UPDATE OF x SKIP LOCKED
 """
+BATCH = 100
 
 
 async def route(
@@ -79,38 +80,15 @@ async def route(
 
 async def route_unrouted(services: Services) -> int:
     """Route the issued, still valid prescriptions that found no reviewing pharmacy when they
-    were issued (a worker job); how many were routed."""
+    were issued and could be routed now (a worker job); how many were routed."""
     routed = 0
-    async with services.db.transaction() as connection:
-        waiting = await connection.fetch(
-            """
-            SELECT p.id, p.consultation_id, d.hospital_id
-              FROM prescriptions p JOIN doctors d ON d.id = p.doctor_id
-             WHERE p.status = 'issued' AND p.expires_at > now()
-               AND NOT EXISTS (SELECT 1 FROM prescription_reviews r
-                                WHERE r.prescription_id = p.id)
-             ORDER BY p.written_at
-             LIMIT 100
-               FOR UPDATE OF p SKIP LOCKED
-            """
-        )
-        for row in waiting:
-            pharmacy = await connection.fetchrow(_REVIEWING_PHARMACY, row["hospital_id"])
-            if pharmacy is None:
-                break
-            await connection.execute(
-                "INSERT INTO prescription_reviews (prescription_id, pharmacy_id) VALUES ($1, $2)",
-                row["id"],
-                pharmacy["id"],
-            )
-            await audit.record(
-                connection,
-                SYSTEM,
-                "prescription.routed",
-                "prescription",
-                row["id"],
-                consultation_id=row["consultation_id"],
-                detail={"pharmacy_id": str(pharmacy["id"]), "kind": pharmacy["kind"]},
-            )
-            routed += 1
-    return routed
+    while True:
+        async with services.db.transaction() as connection:
+            waiting = await connection.fetch(_UNROUTED, BATCH)
+            for row in waiting:
+                await route(
+                    connection, row["id"], row["hospital_id"], row["consultation_id"], SYSTEM
+                )
+        routed += len(waiting)
+        if len(waiting) < BATCH:
+            return routed

@@ -39,6 +39,26 @@ CREATE TABLE prescription_reviews (
 CREATE INDEX prescription_reviews_awaiting ON prescription_reviews (pharmacy_id, routed_at)
     WHERE decision IS NULL;
 
+-- Where a prescription of a doctor of ``doctor_hospital`` is reviewed: the hospital's own
+-- pharmacy, else an independent one; open, reviewing, with a pharmacist working in it; the
+-- fewest awaiting review first, then the oldest. NULL: no pharmacy reviews now. One
+-- definition for routing at issue and for the job that routes what found none.
+CREATE FUNCTION reviewing_pharmacy(doctor_hospital uuid) RETURNS uuid
+LANGUAGE sql STABLE AS $$
+    SELECT p.id
+      FROM pharmacies p
+     WHERE p.closed_at IS NULL AND p.reviews_prescriptions
+       AND (p.kind = 'independent' OR p.hospital_id = doctor_hospital)
+       AND EXISTS (SELECT 1 FROM pharmacy_pharmacists m
+                    WHERE m.pharmacy_id = p.id AND m.left_at IS NULL)
+     ORDER BY (p.kind = 'hospital') DESC,
+              (SELECT count(*) FROM prescription_reviews r
+                 JOIN prescriptions x ON x.id = r.prescription_id
+                WHERE r.pharmacy_id = p.id AND r.decision IS NULL AND x.status = 'issued'),
+              p.created_at, p.id
+     LIMIT 1
+$$;
+
 -- A decision is made once and never changes; nothing else of the row changes.
 CREATE FUNCTION prescription_reviews_decide_once() RETURNS trigger
 LANGUAGE plpgsql AS $$

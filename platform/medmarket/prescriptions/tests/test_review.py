@@ -14,6 +14,7 @@ from litestar import Litestar
 
 from medmarket.consults.tests.helpers import actions, notifications
 from medmarket.db import Connection
+from medmarket.prescriptions.routing import route_unrouted
 from medmarket.prescriptions.tests.helpers import (
     call,
     move_back,
@@ -193,3 +194,16 @@ async def test_the_database_approves_only_with_a_pharmacists_decision(app: Lites
         await db.execute(
             "UPDATE prescriptions SET status = 'approved' WHERE id = $1", uuid.UUID(issued["id"])
         )
+
+
+async def test_one_left_unrouted_is_routed_by_the_job(app: Litestar, superuser: Connection) -> None:
+    visit = await visit_in_progress(app)
+    own = await reviewing_pharmacy(app, hospital_id=visit.doctor.hospital_id)
+    issued = await prescribe(app, visit)
+    # As if no pharmacy reviewed when it was issued (the migrating user: the app never deletes).
+    await superuser.execute(
+        "DELETE FROM prescription_reviews WHERE prescription_id = $1", uuid.UUID(issued["id"])
+    )
+    assert await routed_to(app, issued["id"]) is None
+    assert await route_unrouted(app.state.services) >= 1
+    assert await routed_to(app, issued["id"]) == own.id
