@@ -117,7 +117,11 @@ async def test_approved_stands_approved_for_the_patient_with_the_trail(app: Lite
     again = await call(app, "POST", f"{DESK}/{issued['id']}/approve", own.pharmacist)
     assert again.status_code == 409 and again.json()["status_now"] == "approved"
 
-    trail = await actions(app, visit.consultation_id)
+    # As the operators' consultation trace shows it: writing, issue, routing, review.
+    traced = await ok(
+        app, "GET", f"/api/operator/consultations/{visit.consultation_id}/trace", own.operator
+    )
+    trail = [event["action"] for event in traced["events"]]
     written = trail.index("prescription.written")
     assert trail.index("prescription.issued") > written
     assert trail.index("prescription.approved") > trail.index("prescription.routed") > written
