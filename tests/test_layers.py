@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "routes and pages",
         [
             "medmarket.*.routes",
+            "medmarket.*.*_routes",
             "medmarket.*.pages",
             "medmarket.*.*_pages",
             "medmarket.*.dependencies",

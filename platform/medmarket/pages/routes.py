@@ -259,7 +259,7 @@ async def _account_page(
 ) -> Template:
     user = await accounts.user(principal.user_id)
     form = form or FormState(values={"locale": user.locale, "time_zone": user.time_zone})
-    # A pharmacist sees the pharmacy they work in (the review desk will open there).
+    # A pharmacist sees the pharmacy they work in (its review desk is /review-desk).
     mine = None
     if principal.role == "pharmacist":
         mine = await PharmacyMembers(request.app.state.services.db).mine(principal)

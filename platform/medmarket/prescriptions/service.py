@@ -31,7 +31,7 @@ from medmarket.doctors.signing_keys import sign_for_doctor, verify_signed
 from medmarket.drugs.schemas import Route
 from medmarket.errors import FieldError, Forbidden, InvalidInput, NotFound
 from medmarket.patients.service import HealthRecord, age_on, health_record
-from medmarket.prescriptions import facts, fhir, records, rules
+from medmarket.prescriptions import facts, fhir, records, routing, rules
 from medmarket.prescriptions.document import (
     PrescribedDrug,
     PrescribedItem,
@@ -64,7 +64,8 @@ from medmarket.services import Services
 from medmarket.signatures import SignedDocument
 
 _PRESCRIBER = """
-    SELECT d.id, d.full_name AS name, d.title, d.licence_number, d.status, h.name AS hospital
+    SELECT d.id, d.full_name AS name, d.title, d.licence_number, d.status, d.hospital_id,
+           h.name AS hospital
       FROM doctors d JOIN hospitals h ON h.id = d.hospital_id
      WHERE d.id = $1
 """
@@ -507,6 +508,10 @@ class Prescribing:
                 "valid_from": valid.valid_from.isoformat(),
                 "valid_until": valid.valid_until.isoformat(),
             },
+        )
+        # To the pharmacy that reviews it (a correction afresh), in this transaction.
+        await routing.route(
+            connection, prescription_id, prescriber["hospital_id"], visit["id"], context
         )
         return records.prescription_out(row, now)
 

@@ -196,7 +196,7 @@ async def test_a_pharmacist_s_account_page_names_their_pharmacy(
     await browser_session(client, pharmacist)
     alone = text_of((await get_page(client, "/account")).text)
     assert "所在药房" in alone and "暂无：运营人员或您所在医院的管理员会把您加入药房。" in alone
-    assert "处方审核工作台即将开放。" in alone
+    assert "进入处方审核工作台：分配给本药房的处方在那里等待您审核。" in alone
     pharmacy = await register(client, operator, name_en="Riverside Pharmacy")
     await client.post(
         f"/api/pharmacies/{pharmacy['id']}/pharmacists",

@@ -11,6 +11,7 @@ from typing import Any
 from litestar import Litestar
 
 from medmarket.prescriptions.tests.helpers import ok, prescribe, prescription, visit_in_progress
+from medmarket.prescriptions.tests.review_helpers import reviewing_pharmacy
 from medmarket.tests.support.fixtures import create_operator_account
 
 
@@ -26,6 +27,8 @@ async def trail(app: Litestar, consultation_id: str) -> list[dict[str, Any]]:
 
 async def test_the_audit_trail_of_a_prescription(app: Litestar) -> None:
     visit = await visit_in_progress(app)
+    # Its hospital's pharmacy reviews what it prescribes (the routing: test_review).
+    await reviewing_pharmacy(app, hospital_id=visit.doctor.hospital_id)
     before = dt.datetime.now(dt.UTC)
     await ok(app, "GET", visit.path + "/health-summary", visit.doctor)
     first = await prescribe(app, visit)
@@ -44,15 +47,17 @@ async def test_the_audit_trail_of_a_prescription(app: Litestar) -> None:
         ("patient.health_summary_read", "patient", visit.patient.id),
         ("prescription.written", "prescription", first["id"]),
         ("prescription.issued", "prescription", first["id"]),
+        ("prescription.routed", "prescription", first["id"]),
         ("prescription.written", "prescription", second["id"]),
         ("prescription.issued", "prescription", second["id"]),
+        ("prescription.routed", "prescription", second["id"]),
         ("prescription.voided", "prescription", first["id"]),
         ("prescription.voided", "prescription", second["id"]),
     ]
     for event in events:
         assert (str(event["actor_id"]), event["actor_role"]) == (visit.doctor.account.id, "doctor")
         assert before <= event["occurred_at"] <= dt.datetime.now(dt.UTC)
-    written, issued = events[3]["detail"], events[4]["detail"]
+    written, issued = events[4]["detail"], events[5]["detail"]
     assert written["version"] == 2 and written["supersedes"] == first["id"]
     assert written["drugs"] == [i["drug"]["id"] for i in second["items"]]
     assert issued["document_sha256"] == second["document_sha256"]
@@ -60,7 +65,7 @@ async def test_the_audit_trail_of_a_prescription(app: Litestar) -> None:
         second["valid_from"],
         second["valid_until"],
     )
-    corrected, withdrawn = events[5]["detail"], events[6]["detail"]
+    corrected, withdrawn = events[7]["detail"], events[8]["detail"]
     assert corrected == {
         "from": "issued",
         "to": "voided",

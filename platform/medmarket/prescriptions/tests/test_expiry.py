@@ -21,6 +21,7 @@ from medmarket.prescriptions.tests.helpers import (
     prescription,
     visit_in_progress,
 )
+from medmarket.prescriptions.tests.review_helpers import reviewing_pharmacy
 from medmarket.tests.support.factories import platform_day
 
 
@@ -45,6 +46,7 @@ async def test_the_day_written_or_up_to_three_days(app: Litestar) -> None:
 
 async def test_past_its_last_day_it_has_expired(app: Litestar, superuser: Connection) -> None:
     visit = await visit_in_progress(app)
+    desk = await reviewing_pharmacy(app, hospital_id=visit.doctor.hospital_id)
     short = await prescribe(app, visit)
     longer = await prescribe(app, visit, prescription(valid_days=3))
     await move_back(superuser, short["id"], dt.timedelta(days=1))
@@ -68,11 +70,8 @@ async def test_past_its_last_day_it_has_expired(app: Litestar, superuser: Connec
     with pytest.raises(NotDispensable) as refused:
         require_dispensable(row["status"], row["expires_at"], None, dt.datetime.now(dt.UTC))
     assert refused.value.errors[0].code == "expired"
-    # The one still valid is approved and then may be dispensed.
-    await db.execute(
-        "UPDATE prescriptions SET status = 'approved', status_changed_at = now() WHERE id = $1",
-        uuid.UUID(longer["id"]),
-    )
+    # The one still valid is approved (at the review desk) and then may be dispensed.
+    await ok(app, "POST", f"/api/review-desk/{longer['id']}/approve", desk.pharmacist)
     row = await db.fetchrow(
         "SELECT status, expires_at FROM prescriptions WHERE id = $1", uuid.UUID(longer["id"])
     )

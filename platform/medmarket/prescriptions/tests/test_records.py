@@ -47,6 +47,10 @@ async def test_the_trigger_allows_exactly_the_named_transitions(
             await superuser.execute("SET LOCAL session_replication_role = replica")
             await superuser.execute(SET_STATUS, prescription_id, start)
             await superuser.execute("SET LOCAL session_replication_role = origin")
+            # 0070's machine alone: 0073's review rule is test_review's.
+            await superuser.execute(
+                "ALTER TABLE prescriptions DISABLE TRIGGER prescriptions_status_reviewed"
+            )
             try:
                 await superuser.execute(SET_STATUS, prescription_id, target)
                 allowed.add((start, target))

@@ -20,6 +20,7 @@ from medmarket.prescriptions.tests.helpers import (
     prescription,
     visit_in_progress,
 )
+from medmarket.prescriptions.tests.review_helpers import reviewing_pharmacy
 
 
 def correction(reason: str = "剂量写错，改为每日两次", **changes: object) -> dict[str, object]:
@@ -104,11 +105,12 @@ async def test_a_voided_prescription_cannot_be_dispensed_and_names_its_successor
     app: Litestar,
 ) -> None:
     visit = await visit_in_progress(app)
+    desk = await reviewing_pharmacy(app, hospital_id=visit.doctor.hospital_id)
     first = await prescribe(app, visit)
     second = await ok(
         app, "POST", f"/api/prescriptions/{first['id']}/versions", visit.doctor, correction()
     )
-    db = app.state.services.db  # as the application: the review desk will work so
+    db = app.state.services.db  # as the application
     row = await db.fetchrow(
         "SELECT status, expires_at, (SELECT id FROM prescriptions n WHERE n.supersedes = p.id) "
         "AS replaced_by FROM prescriptions p WHERE id = $1",
@@ -126,13 +128,12 @@ async def test_a_voided_prescription_cannot_be_dispensed_and_names_its_successor
             await db.execute(
                 "UPDATE prescriptions SET status = $2 WHERE id = $1", uuid.UUID(first["id"]), target
             )
-    # The version that replaced it goes through review and is dispensed.
-    for target in ("approved", "dispensed"):
-        await db.execute(
-            "UPDATE prescriptions SET status = $2, status_changed_at = now() WHERE id = $1",
-            uuid.UUID(second["id"]),
-            target,
-        )
+    # The version that replaced it goes through review (the desk) and is dispensed.
+    await ok(app, "POST", f"/api/review-desk/{second['id']}/approve", desk.pharmacist)
+    await db.execute(
+        "UPDATE prescriptions SET status = 'dispensed', status_changed_at = now() WHERE id = $1",
+        uuid.UUID(second["id"]),
+    )
     dispensed = await ok(app, "GET", f"/api/prescriptions/{second['id']}", visit.patient)
     assert dispensed["standing"] == "dispensed"
     late = await call(
