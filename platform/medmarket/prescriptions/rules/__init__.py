@@ -1,7 +1,7 @@
 """The safety rules a prescription passes before the doctor may sign it.
 
 Each rule is a pure function of the draft, the patient and the platform's limits that
-answers findings (``model.Finding``); ``check`` runs the platform's rules, then the
+answers findings (``interface.Finding``); ``check`` runs the platform's rules, then the
 plugins' (the ``medmarket_prescription_rules`` hook), and answers every finding, errors
 first. A rule never reads the database or the clock: what it needs is in its arguments,
 so each is proved with hypothesis.
@@ -9,11 +9,17 @@ so each is proved with hypothesis.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 
-from medmarket.prescriptions.model import DraftPrescription, Finding, Limits, PatientFacts
+from medmarket.prescriptions.interface import (
+    DraftPrescription,
+    Finding,
+    Limits,
+    PatientFacts,
+    PrescriptionRule,
+)
 
-Rule = Callable[[DraftPrescription, PatientFacts, Limits], Iterable[Finding]]
+Rule = PrescriptionRule
 
 # The platform's own rules, in the order the doctor reads their findings.
 PLATFORM_RULES: tuple[Rule, ...] = ()
