@@ -18,11 +18,15 @@ from medmarket.prescriptions.interface import (
     PatientFacts,
     PrescriptionRule,
 )
+from medmarket.prescriptions.rules.prescribable import retired_drug, special_management
 
 Rule = PrescriptionRule
 
 # The platform's own rules, in the order the doctor reads their findings.
-PLATFORM_RULES: tuple[Rule, ...] = ()
+PLATFORM_RULES: tuple[Rule, ...] = (
+    special_management,
+    retired_drug,
+)
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
