@@ -19,6 +19,7 @@ from medmarket.prescriptions.interface import (
     PrescriptionRule,
 )
 from medmarket.prescriptions.rules.prescribable import retired_drug, special_management
+from medmarket.prescriptions.rules.quantity import quantity
 from medmarket.prescriptions.rules.supply import chronic_follow_up, supply_limit
 
 Rule = PrescriptionRule
@@ -29,6 +30,7 @@ PLATFORM_RULES: tuple[Rule, ...] = (
     retired_drug,
     chronic_follow_up,
     supply_limit,
+    quantity,
 )
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}

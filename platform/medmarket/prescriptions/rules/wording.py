@@ -107,8 +107,18 @@ def number(value: Decimal | Fraction | int) -> str:
     return sign + text
 
 
+def unit_zh(unit: str) -> str:
+    """The counting word of a unit (片, 粒), or the unit as written (mg)."""
+    return _UNIT_ZH.get(unit, unit)
+
+
+def units_en(unit: str) -> str:
+    """A unit as a plural (tablets), or as written (mg)."""
+    return _UNIT_EN[unit][1] if unit in _UNIT_EN else unit
+
+
 def amount_zh(value: Decimal | Fraction | int, unit: str) -> str:
-    return f"{number(value)} {_UNIT_ZH.get(unit, unit)}"
+    return f"{number(value)} {unit_zh(unit)}"
 
 
 def amount_en(value: Decimal | Fraction | int, unit: str) -> str:
