@@ -108,6 +108,12 @@ class PatientFacts(msgspec.Struct, frozen=True, kw_only=True):
     # The patient is a family member booked for by the account holder (their guardian),
     # and the account holder is in the consultation.
     guardian_present: bool
+    # Catalog drugs that the allergies and current medications above name, as the service
+    # found them (searching the catalog for each line); the rules tie each to its line by
+    # name again (``rules.names.names_drug``), and read their ATC codes: an allergy to
+    # amoxicillin warns of ampicillin, a patient on nifedipine already takes a
+    # dihydropyridine. Without them the rules still see the draft's own drugs.
+    named_drugs: tuple[DrugFacts, ...] = ()
 
 
 class DraftPrescription(msgspec.Struct, frozen=True, kw_only=True):

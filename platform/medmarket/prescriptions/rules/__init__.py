@@ -18,6 +18,7 @@ from medmarket.prescriptions.interface import (
     PatientFacts,
     PrescriptionRule,
 )
+from medmarket.prescriptions.rules.allergies import allergy
 from medmarket.prescriptions.rules.prescribable import retired_drug, special_management
 from medmarket.prescriptions.rules.quantity import quantity
 from medmarket.prescriptions.rules.supply import chronic_follow_up, supply_limit
@@ -28,6 +29,7 @@ Rule = PrescriptionRule
 PLATFORM_RULES: tuple[Rule, ...] = (
     special_management,
     retired_drug,
+    allergy,
     chronic_follow_up,
     supply_limit,
     quantity,
