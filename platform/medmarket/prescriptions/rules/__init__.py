@@ -19,6 +19,7 @@ from medmarket.prescriptions.interface import (
     PrescriptionRule,
 )
 from medmarket.prescriptions.rules.allergies import allergy
+from medmarket.prescriptions.rules.duplicates import duplicate_therapy
 from medmarket.prescriptions.rules.prescribable import retired_drug, special_management
 from medmarket.prescriptions.rules.quantity import quantity
 from medmarket.prescriptions.rules.supply import chronic_follow_up, supply_limit
@@ -30,6 +31,7 @@ PLATFORM_RULES: tuple[Rule, ...] = (
     special_management,
     retired_drug,
     allergy,
+    duplicate_therapy,
     chronic_follow_up,
     supply_limit,
     quantity,

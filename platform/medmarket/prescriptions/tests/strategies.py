@@ -227,6 +227,25 @@ def limits(draw: st.DrawFn) -> Limits:
     )
 
 
+_WHITESPACE = st.sampled_from([" ", "  ", "\t", "\u3000", "\n"])
+
+
+@st.composite
+def respelled(draw: st.DrawFn, text: str) -> str:
+    """The text in any case, with whitespace added around it and wherever it does not join
+    two letters of one word (between Chinese characters, around punctuation)."""
+    out = [draw(st.sampled_from(["", " ", "\u3000 "]))]
+    for at, character in enumerate(text):
+        out.append(character.swapcase() if draw(st.booleans()) else character)
+        following = text[at + 1 : at + 2]
+        chinese = "\u4e00" <= character <= "\u9fff"
+        breaks = chinese or not (character.isalnum() and following.isalnum())
+        if following and breaks and draw(st.booleans()):
+            out.append(draw(_WHITESPACE))
+    out.append(draw(st.sampled_from(["", " ", "\t"])))
+    return "".join(out)
+
+
 # -- anything the types allow ---------------------------------------------------------------
 any_decimals = st.decimals(allow_nan=True, allow_infinity=True) | doses
 any_text = st.text(max_size=20)

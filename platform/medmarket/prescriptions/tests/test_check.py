@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hypothesis import given
+from hypothesis import given, settings
 
 from medmarket.prescriptions import rules
 from medmarket.prescriptions.interface import DraftPrescription, Finding, Limits, PatientFacts
@@ -20,8 +20,11 @@ from medmarket.prescriptions.tests.strategies import (
 )
 
 ORDER = {"error": 0, "warning": 1, "info": 2}
+# Every rule over a whole draft: quick, but not within hypothesis's 200 ms on a busy machine.
+ALL_RULES = settings(deadline=None)
 
 
+@ALL_RULES
 @given(draft=wild_drafts(), patient=wild_patients(), allowed=wild_limits())
 def test_no_rule_raises_for_any_draft_the_types_allow(
     draft: DraftPrescription, patient: PatientFacts, allowed: Limits
@@ -46,6 +49,7 @@ def every_severity(
             )
 
 
+@ALL_RULES
 @given(draft=drafts(), patient=patients(), allowed=limits())
 def test_errors_come_first_then_warnings_then_info_each_in_rule_order(
     draft: DraftPrescription, patient: PatientFacts, allowed: Limits
@@ -63,6 +67,7 @@ def test_errors_come_first_then_warnings_then_info_each_in_rule_order(
         ]
 
 
+@ALL_RULES
 @given(draft=drafts(), patient=patients(), allowed=limits())
 def test_every_finding_names_a_field_of_the_request_or_the_whole_prescription(
     draft: DraftPrescription, patient: PatientFacts, allowed: Limits
