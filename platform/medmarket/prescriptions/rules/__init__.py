@@ -20,6 +20,7 @@ from medmarket.prescriptions.interface import (
 )
 from medmarket.prescriptions.rules.allergies import allergy
 from medmarket.prescriptions.rules.duplicates import duplicate_therapy
+from medmarket.prescriptions.rules.guardian import guardian
 from medmarket.prescriptions.rules.prescribable import retired_drug, special_management
 from medmarket.prescriptions.rules.quantity import quantity
 from medmarket.prescriptions.rules.supply import chronic_follow_up, supply_limit
@@ -28,6 +29,7 @@ Rule = PrescriptionRule
 
 # The platform's own rules, in the order the doctor reads their findings.
 PLATFORM_RULES: tuple[Rule, ...] = (
+    guardian,
     special_management,
     retired_drug,
     allergy,
