@@ -19,6 +19,7 @@ from medmarket.prescriptions.interface import (
     PrescriptionRule,
 )
 from medmarket.prescriptions.rules.allergies import allergy
+from medmarket.prescriptions.rules.completeness import diagnosis, item_count
 from medmarket.prescriptions.rules.duplicates import duplicate_therapy
 from medmarket.prescriptions.rules.guardian import guardian
 from medmarket.prescriptions.rules.prescribable import retired_drug, special_management
@@ -29,6 +30,8 @@ Rule = PrescriptionRule
 
 # The platform's own rules, in the order the doctor reads their findings.
 PLATFORM_RULES: tuple[Rule, ...] = (
+    diagnosis,
+    item_count,
     guardian,
     special_management,
     retired_drug,
