@@ -32,6 +32,7 @@ from medmarket.outbox.worker import Handler
 from medmarket.pages.domain import DOMAIN as PAGES
 from medmarket.patients.domain import DOMAIN as PATIENTS
 from medmarket.payments.domain import DOMAIN as PAYMENTS
+from medmarket.prescriptions.domain import DOMAIN as PRESCRIPTIONS
 from medmarket.reviews.domain import DOMAIN as REVIEWS
 from medmarket.scheduling.domain import DOMAIN as SCHEDULING
 from medmarket.services import Services, open_services
@@ -57,6 +58,7 @@ DOMAINS: list[Domain] = [
     SIGNALING,
     VIDEO,
     CONSULTS,
+    PRESCRIPTIONS,
     OPS,
     PAGES,
 ]

@@ -116,6 +116,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ] = 10 * 1024 * 1024
     consultation_doctor_grace_seconds: Annotated[int, msgspec.Meta(ge=0, le=24 * 3600)] = 15 * 60
 
+    # Prescriptions: how long after a completed visit its doctor may still write (or
+    # correct) a prescription, and the limits the safety rules read: an ordinary
+    # prescription's supply in days (at most a week), a chronic disease's follow-up (at
+    # most twelve weeks, a long prescription), and items per prescription (at most five).
+    prescription_window_hours: Annotated[int, msgspec.Meta(ge=0, le=7 * 24)] = 24
+    prescription_acute_days: Annotated[int, msgspec.Meta(ge=1, le=7)] = 7
+    prescription_chronic_days: Annotated[int, msgspec.Meta(ge=1, le=84)] = 28
+    prescription_max_items: Annotated[int, msgspec.Meta(ge=1, le=5)] = 5
+
     # Onboarding: the largest licence scan or ID document a doctor may upload.
     document_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=20 * 1024 * 1024)] = (
         10 * 1024 * 1024
@@ -145,6 +154,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if self.failpoints and self.environment != "test":
             raise ValueError("MEDMARKET_FAILPOINTS: only allowed with MEDMARKET_ENVIRONMENT=test")
+        if self.prescription_chronic_days < self.prescription_acute_days:
+            raise ValueError(
+                "MEDMARKET_PRESCRIPTION_CHRONIC_DAYS: shorter than "
+                "MEDMARKET_PRESCRIPTION_ACUTE_DAYS"
+            )
         if self.platform_rate_bp + self.hospital_rate_bp > 10000:
             raise ValueError(
                 "MEDMARKET_PLATFORM_RATE_BP: plus MEDMARKET_HOSPITAL_RATE_BP exceeds 10000"

@@ -10,6 +10,7 @@ import datetime as dt
 import uuid
 
 import asyncpg
+import msgspec
 import phonenumbers
 
 from medmarket import audit
@@ -26,6 +27,8 @@ from medmarket.patients.schemas import (
     MyPatientsOut,
     PatientDetails,
     PatientOut,
+    Relationship,
+    Sex,
 )
 
 # The health-data processing policy a patient agrees to; bump it when the text changes.
@@ -79,6 +82,47 @@ def patient_out(row: asyncpg.Record) -> PatientOut:
         phone=row["phone"],
         needs_guardian=age_on(row["date_of_birth"], today) < GUARDIAN_AGE,
     )
+
+
+class HealthRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """What care needs of a patient: who they are to the account and their health profile
+    (empty lists and no ``profile_updated_at`` when nothing was ever recorded)."""
+
+    patient_id: uuid.UUID
+    relationship: Relationship
+    real_name: str
+    date_of_birth: dt.date
+    sex: Sex | None
+    allergies: tuple[str, ...]
+    chronic_conditions: tuple[str, ...]
+    current_medications: tuple[str, ...]
+    profile_updated_at: dt.datetime | None
+
+
+async def health_record(
+    connection: asyncpg.Connection | asyncpg.Pool, patient_id: uuid.UUID
+) -> HealthRecord:
+    """The patient's record for the care they booked. This decides nothing about who may
+    read it: the caller does (a consultation's doctor, while they may prescribe) and
+    audits the read. NotFound for a patient that does not exist."""
+    row = await connection.fetchrow(
+        """
+        SELECT p.id AS patient_id, p.relationship, p.real_name, p.date_of_birth, p.sex,
+               coalesce(h.allergies, '{}') AS allergies,
+               coalesce(h.chronic_conditions, '{}') AS chronic_conditions,
+               coalesce(h.current_medications, '{}') AS current_medications,
+               h.updated_at AS profile_updated_at
+          FROM patients p LEFT JOIN patient_health_profiles h ON h.patient_id = p.id
+         WHERE p.id = $1
+        """,
+        patient_id,
+    )
+    if row is None:
+        raise NotFound("no such patient")
+    values = dict(row)
+    for name in ("allergies", "chronic_conditions", "current_medications"):
+        values[name] = tuple(values[name])
+    return HealthRecord(**values)
 
 
 class Patients:

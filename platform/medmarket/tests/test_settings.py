@@ -26,6 +26,12 @@ def test_good_environment_loads_with_types() -> None:
     assert settings.database_url == GOOD["DATABASE_URL"]
 
 
+def test_prescriptions_may_be_written_a_day_after_the_visit_unless_set_otherwise() -> None:
+    assert load_settings(GOOD).prescription_window_hours == 24
+    settings = load_settings({**GOOD, "MEDMARKET_PRESCRIPTION_WINDOW_HOURS": "0"})
+    assert settings.prescription_window_hours == 0
+
+
 @pytest.mark.parametrize(
     ("changes", "named"),
     [
@@ -36,6 +42,15 @@ def test_good_environment_loads_with_types() -> None:
         ({"MEDMARKET_DEFAULT_TIME_ZONE": "Asia/Beijing"}, "MEDMARKET_DEFAULT_TIME_ZONE"),
         ({"MEDMARKET_FORWARDED_ALLOW_IPS": "proxy.local"}, "MEDMARKET_FORWARDED_ALLOW_IPS"),
         ({"MEDMARKET_PLUGIN_TIMEOUT_SECONDS": "-1"}, "MEDMARKET_PLUGIN_TIMEOUT_SECONDS"),
+        ({"MEDMARKET_PRESCRIPTION_WINDOW_HOURS": "-1"}, "MEDMARKET_PRESCRIPTION_WINDOW_HOURS"),
+        ({"MEDMARKET_PRESCRIPTION_WINDOW_HOURS": "a day"}, "MEDMARKET_PRESCRIPTION_WINDOW_HOURS"),
+        ({"MEDMARKET_PRESCRIPTION_ACUTE_DAYS": "14"}, "MEDMARKET_PRESCRIPTION_ACUTE_DAYS"),
+        ({"MEDMARKET_PRESCRIPTION_CHRONIC_DAYS": "90"}, "MEDMARKET_PRESCRIPTION_CHRONIC_DAYS"),
+        (
+            {"MEDMARKET_PRESCRIPTION_ACUTE_DAYS": "7", "MEDMARKET_PRESCRIPTION_CHRONIC_DAYS": "5"},
+            "MEDMARKET_PRESCRIPTION_CHRONIC_DAYS",
+        ),
+        ({"MEDMARKET_PRESCRIPTION_MAX_ITEMS": "6"}, "MEDMARKET_PRESCRIPTION_MAX_ITEMS"),
         ({"DATABASE_URL": None}, "DATABASE_URL"),
         ({"MEDMARKET_SECRET_KEY": None}, "MEDMARKET_SECRET_KEY"),
         (

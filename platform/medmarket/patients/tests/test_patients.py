@@ -10,7 +10,8 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from medmarket.patients.service import CURRENT_POLICY_VERSION
+from medmarket.errors import NotFound
+from medmarket.patients.service import CURRENT_POLICY_VERSION, health_record
 from medmarket.tests.support.factories import platform_day
 from medmarket.tests.support.fixtures import Account
 
@@ -191,3 +192,23 @@ async def test_another_account_sees_the_same_404_as_for_nothing(
         assert response.json()["detail"] == missing.json()["detail"]
     still = await client.get(f"/api/patients/{child['id']}/health", headers=owner.headers)
     assert still.json()["allergies"] == ["青霉素"]
+
+
+async def test_the_health_record_care_reads(
+    client: httpx.AsyncClient, sign_up, app: Litestar
+) -> None:  # type: ignore[no-untyped-def]
+    patient: Account = await sign_up("patient")
+    me = (await client.put("/api/patients/me", json=DETAILS, headers=patient.headers)).json()
+    db = app.state.services.db
+    nothing_yet = await health_record(db.pool, uuid.UUID(me["id"]))
+    assert (nothing_yet.allergies, nothing_yet.profile_updated_at) == ((), None)
+    assert (nothing_yet.relationship, nothing_yet.sex) == ("self", "male")
+    await client.post("/api/patients/me/consent", json=CONSENT, headers=patient.headers)
+    await client.put(f"/api/patients/{me['id']}/health", json=PROFILE, headers=patient.headers)
+    record = await health_record(db.pool, uuid.UUID(me["id"]))
+    assert record.allergies == ("青霉素",)
+    assert record.chronic_conditions == ("2型糖尿病", "高血压")
+    assert record.current_medications == ("二甲双胍 500mg",)
+    assert record.date_of_birth == dt.date(1968, 4, 2) and record.profile_updated_at is not None
+    with pytest.raises(NotFound):
+        await health_record(db.pool, uuid.uuid4())

@@ -1,0 +1,111 @@
+"""Prescriptions API: the consultation's doctor writes, corrects and voids; who takes part in
+the consultation reads (README.md beside this file). Anyone else gets the 404 of a
+consultation, or a prescription, that does not exist."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from medmarket.accounts.guards import allow
+from medmarket.accounts.service import Principal
+from medmarket.audit import AuditContext
+from medmarket.prescriptions.dependencies import provide_prescribing
+from medmarket.prescriptions.schemas import (
+    CorrectionIn,
+    HealthSummaryOut,
+    PrescriptionIn,
+    PrescriptionOut,
+    VoidIn,
+)
+from medmarket.prescriptions.service import Prescribing
+
+TAGS = ["prescriptions"]
+PARTICIPANTS = allow("patient", "doctor")
+DOCTORS = allow("doctor")
+CONSULTATION = "/api/consultations/{consultation_id:uuid}"
+PRESCRIPTION = "/api/prescriptions/{prescription_id:uuid}"
+
+
+@post(CONSULTATION + "/prescriptions", opt=DOCTORS, status_code=HTTP_201_CREATED, tags=TAGS)
+async def write_prescription(
+    consultation_id: FromPath[uuid.UUID],
+    data: JSONBody[PrescriptionIn],
+    prescribing: NamedDependency[Prescribing],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> PrescriptionOut:
+    """Check and issue a prescription for the consultation's patient (422 with the findings
+    when a safety rule blocks it or a warning has no reason; 409 outside the visit)."""
+    return await prescribing.write(principal, consultation_id, data, context)
+
+
+@get(CONSULTATION + "/prescriptions", opt=PARTICIPANTS, tags=TAGS)
+async def list_prescriptions(
+    consultation_id: FromPath[uuid.UUID],
+    prescribing: NamedDependency[Prescribing],
+    principal: NamedDependency[Principal],
+) -> list[PrescriptionOut]:
+    """The consultation's prescriptions, voided and replaced ones too, oldest first."""
+    return await prescribing.listing(principal, consultation_id)
+
+
+@get(CONSULTATION + "/health-summary", opt=DOCTORS, tags=TAGS)
+async def health_summary(
+    consultation_id: FromPath[uuid.UUID],
+    prescribing: NamedDependency[Prescribing],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> HealthSummaryOut:
+    """The patient's allergies, chronic conditions, current medication, age and sex, for the
+    consultation's doctor while they may prescribe (every read is audited)."""
+    return await prescribing.health_summary(principal, consultation_id, context)
+
+
+@get(PRESCRIPTION, opt=PARTICIPANTS, tags=TAGS)
+async def read_prescription(
+    prescription_id: FromPath[uuid.UUID],
+    prescribing: NamedDependency[Prescribing],
+    principal: NamedDependency[Principal],
+) -> PrescriptionOut:
+    """The prescription as it was issued, and where it stands now."""
+    return await prescribing.read(principal, prescription_id)
+
+
+@post(PRESCRIPTION + "/versions", opt=DOCTORS, status_code=HTTP_201_CREATED, tags=TAGS)
+async def correct_prescription(
+    prescription_id: FromPath[uuid.UUID],
+    data: JSONBody[CorrectionIn],
+    prescribing: NamedDependency[Prescribing],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> PrescriptionOut:
+    """Issue a corrected version, which voids this one (checked like a new prescription)."""
+    return await prescribing.correct(principal, prescription_id, data, context)
+
+
+@post(PRESCRIPTION + "/void", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
+async def void_prescription(
+    prescription_id: FromPath[uuid.UUID],
+    data: JSONBody[VoidIn],
+    prescribing: NamedDependency[Prescribing],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> PrescriptionOut:
+    """Withdraw the prescription, with the reason: nothing may be dispensed on it."""
+    return await prescribing.void(principal, prescription_id, data.reason, context)
+
+
+ROUTES = [
+    write_prescription,
+    list_prescriptions,
+    health_summary,
+    read_prescription,
+    correct_prescription,
+    void_prescription,
+]
+DEPENDENCIES = {"prescribing": Provide(provide_prescribing, sync_to_thread=False)}
