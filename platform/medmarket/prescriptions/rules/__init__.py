@@ -4,7 +4,20 @@ Each rule is a pure function of the draft, the patient and the platform's limits
 answers findings (``interface.Finding``); ``check`` runs the platform's rules, then the
 plugins' (the ``medmarket_prescription_rules`` hook), and answers every finding, errors
 first. A rule never reads the database or the clock: what it needs is in its arguments,
-so each is proved with hypothesis.
+so each is proved with hypothesis (``tests/``, with strategies the service's tests share).
+
+The platform's rules, a module each (its docstring says what it allows and why):
+
+    completeness   a diagnosis, and 1 to ``limits.max_items`` drugs         (errors)
+    guardian       a child under ``limits.guardian_age_years`` only with the guardian
+    prescribable   no specially managed drug online, no retired drug
+    allergies      by drug or class (``allergy_classes``): errors; cross-reactive: warnings
+    duplicates     two of one ATC family (``atc_groups``): error; with current medication:
+                   warning
+    supply         ``limits.acute_days``, or ``chronic_days`` for chronic follow-up
+    quantity       covers dose × frequency × days (``dosing``): less an error, more a warning
+
+Each finding names its drug (``wording``) and the request field (``items[1].quantity``).
 """
 
 from __future__ import annotations
