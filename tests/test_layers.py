@@ -60,6 +60,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "medmarket.failpoints",
             "medmarket.files",
             "medmarket.sealed",
+            "medmarket.signatures",
             "medmarket.outbound",
             "medmarket.text_guard",
             "medmarket.plugin_manager",

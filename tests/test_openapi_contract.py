@@ -179,7 +179,7 @@ def run_schemathesis(url: str, caller: Caller, folder: Path) -> str | None:
         return f"{caller.name}: schemathesis did not report within the budget\n{exc.stdout!r}"
     report = finished.stdout + finished.stderr
     tested = re.search(r"Selected: (\d+)/\d+\s+Tested: (\d+)", report)
-    every_operation = bool(tested) and tested[1] == tested[2]  # type: ignore[index]
+    every_operation = tested is not None and tested[1] == tested[2]
     if finished.returncode == 0 and every_operation:
         return None
     untested = "" if every_operation else "not every selected operation was tested\n"

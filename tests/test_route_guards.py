@@ -16,7 +16,7 @@ from litestar.routes import HTTPRoute
 from medmarket.accounts.guards import access_guard
 from medmarket.accounts.schemas import ALL_ROLES
 from medmarket.errors import EXCEPTION_HANDLERS
-from medmarket.tests.support.fixtures import Account, client_for
+from medmarket.tests.support.fixtures import Account, SignUp, asgi_transport, client_for
 
 _PARAM = re.compile(r"\{([^:}]+):?([^}]*)\}")
 
@@ -34,7 +34,7 @@ def concrete(path: str) -> str:
 
 
 def guarded_endpoints(app: Litestar) -> list[tuple[str, str, Any]]:
-    endpoints = []
+    endpoints: list[tuple[str, str, Any]] = []
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
@@ -64,7 +64,7 @@ async def test_anonymous_callers_are_refused_everywhere_but_public_routes(app: L
     assert checked > 0
 
 
-async def test_wrong_roles_are_refused_everywhere(app: Litestar, sign_up) -> None:  # type: ignore[no-untyped-def]
+async def test_wrong_roles_are_refused_everywhere(app: Litestar, sign_up: SignUp) -> None:
     accounts: dict[str, Account] = {role: await sign_up(role) for role in sorted(ALL_ROLES)}
     checked = 0
     async with client_for(app) as http:
@@ -86,9 +86,7 @@ async def test_a_route_without_an_access_rule_refuses_everyone() -> None:
         return "should never be seen"
 
     bare = Litestar([undeclared], guards=[access_guard], exception_handlers=EXCEPTION_HANDLERS)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=bare), base_url="http://t"
-    ) as http:
+    async with httpx.AsyncClient(transport=asgi_transport(bare), base_url="http://t") as http:
         response = await http.get("/undeclared")
     assert response.status_code == 403
     assert "should never be seen" not in response.text

@@ -1,5 +1,5 @@
 """The `medmarket` command: serve, migrate, demo, load-drugs, plugins, worker, reverify,
-reconcile, create-operator."""
+reconcile, create-operator, verify-signature."""
 
 from __future__ import annotations
 
@@ -11,8 +11,13 @@ import logging
 import sys
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medmarket.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from medmarket.signatures import SignedDocument
 
 log = logging.getLogger("medmarket.cli")
 
@@ -183,6 +188,75 @@ def cmd_create_operator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _public_key_text(value: str) -> str:
+    """``--public-key``: the key itself (base64url), or a file holding it or its PEM."""
+    path = Path(value)
+    try:
+        return path.read_text(encoding="ascii") if path.is_file() else value
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"medmarket: cannot read the public key in {value}: {exc}") from None
+
+
+def cmd_verify_signature(args: argparse.Namespace) -> int:
+    """0 when the envelope is valid, 1 when it is not or cannot be read. Offline with
+    ``--public-key`` (no settings, no database); else against the doctors' keys."""
+    from medmarket import signatures
+
+    try:
+        envelope = signatures.decode(Path(args.file).read_bytes())
+        if args.public_key is not None:
+            public_key = signatures.read_public_key(_public_key_text(args.public_key))
+            if envelope.key_id != signatures.key_id(public_key):
+                print(
+                    f"invalid: the envelope names key {envelope.key_id}; this public key is "
+                    f"{signatures.key_id(public_key)}"
+                )
+                return 1
+            if not signatures.verify_envelope(envelope, public_key):
+                print(
+                    f"invalid: bad-signature: the signature does not sign this document "
+                    f"with key {envelope.key_id}"
+                )
+                return 1
+            print(f"valid: signed with key {envelope.key_id}")
+            return 0
+    except OSError as exc:
+        print(f"invalid: cannot read {args.file}: {exc.strerror or exc}")
+        return 1
+    except signatures.NotCanonical as exc:
+        print(f"invalid: {exc.field}: {exc.message}")
+        return 1
+    return _verify_against_database(envelope)
+
+
+def _verify_against_database(envelope: SignedDocument) -> int:
+    from medmarket.doctors.signing_keys import verify_signed
+    from medmarket.errors import InvalidInput
+    from medmarket.services import app_database
+
+    settings = _settings()
+
+    async def run() -> tuple[int, str]:
+        db = await app_database(settings, max_size=1)
+        try:
+            verdict = await verify_signed(db.pool, envelope)
+        except InvalidInput as exc:
+            return 1, f"invalid: {exc.detail}"
+        finally:
+            await db.close()
+        if not verdict.valid:
+            return 1, f"invalid: {verdict.reason}: {verdict.detail}"
+        retired = verdict.key_retired_at
+        return 0, (
+            f"valid: signed by {verdict.doctor_name} (doctor {verdict.doctor_id}) with key "
+            f"{verdict.key_id}" + (f", retired since {retired.isoformat()}" if retired else "")
+        )
+
+    code, outcome = asyncio.run(run())
+    print(outcome)
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medmarket", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -235,6 +309,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="only rows untouched this long (default: MEDMARKET_PAYMENT_RECONCILE_GRACE_SECONDS)",
     )
     reconcile.set_defaults(func=cmd_reconcile)
+
+    verify = commands.add_parser(
+        "verify-signature",
+        help="check a signed document (an envelope file, docs/signatures.md); exit 0 if valid",
+    )
+    verify.add_argument("file", help="the envelope, as JSON")
+    verify.add_argument(
+        "--public-key",
+        default=None,
+        help="verify offline with this Ed25519 public key: base64url of its 32 bytes, or a "
+        "file holding that or its PEM (default: the doctors' keys in the database)",
+    )
+    verify.set_defaults(func=cmd_verify_signature)
 
     operator = commands.add_parser("create-operator", help="create a platform operator account")
     operator.add_argument("--email", required=True)

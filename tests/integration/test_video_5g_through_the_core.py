@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +19,7 @@ from video_5g_tests.carrier import STATIC_TOKEN, FakeCarrier
 from medmarket.app import create_app
 from medmarket.consults.tests.helpers import booked_visit, ok
 from medmarket.plugin_manager import PluginHost
-from medmarket.tests.support.fixtures import client_for, make_settings, running
+from medmarket.tests.support.fixtures import asgi_transport, client_for, make_settings, running
 from medmarket.tests.support.payments import stripe_settings
 
 
@@ -56,13 +56,14 @@ async def app_with_carrier(
         yield app
 
 
-async def post(app: Litestar, consultation: uuid.UUID, action: str, token: str) -> dict:  # type: ignore[type-arg]
+async def post(app: Litestar, consultation: uuid.UUID, action: str, token: str) -> dict[str, Any]:
     async with client_for(app) as http:
         response = await http.post(
             f"/api/consultations/{consultation}/video/{action}", json={"token": token}
         )
     assert response.status_code in (200, 204), response.text
-    return response.json() if response.status_code == 200 else {}
+    answer: dict[str, Any] = response.json() if response.status_code == 200 else {}
+    return answer
 
 
 async def ultrasound_in_progress(app: Litestar) -> tuple[uuid.UUID, str]:
@@ -184,7 +185,7 @@ async def test_the_carrier_hears_the_patients_phone_and_address(
     device: dict[str, object],
 ) -> None:
     consultation, the_token = await ultrasound_in_progress(app_with_carrier)
-    transport = httpx.ASGITransport(app=cast(Any, app_with_carrier), client=client)
+    transport = asgi_transport(app_with_carrier, client=client)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as http:
         response = await http.post(
             f"/api/consultations/{consultation}/video/setup", json={"token": the_token}

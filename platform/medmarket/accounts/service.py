@@ -35,7 +35,7 @@ from medmarket.accounts.schemas import (
 )
 from medmarket.accounts.throttle import AccountThrottle
 from medmarket.audit import AuditContext
-from medmarket.db import Database
+from medmarket.db import Connection, Database
 from medmarket.errors import FieldError, InvalidInput, NotAuthenticated
 from medmarket.notifications.service import notify
 
@@ -179,7 +179,7 @@ class Accounts:
         return SignUpAccepted(email=email)
 
     async def _tell_owner_of_sign_up(
-        self, connection: asyncpg.Connection, email: str, role: Role, context: AuditContext
+        self, connection: Connection, email: str, role: Role, context: AuditContext
     ) -> None:
         """Someone signed up with an address that has an account: tell the account (at most
         once an hour, however often it is tried) how to sign in or reset the password."""

@@ -10,6 +10,8 @@ from typing import Any, Literal
 import asyncpg
 import msgspec
 
+from medmarket.db import Connection
+
 Outcome = Literal["success", "denied", "failed"]
 
 
@@ -45,7 +47,7 @@ class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def record(
-    connection: asyncpg.Connection,
+    connection: Connection,
     context: AuditContext,
     action: str,
     subject_type: str,
@@ -76,7 +78,7 @@ async def record(
 
 
 async def events(
-    connection: asyncpg.Connection | asyncpg.Pool,
+    connection: Connection | asyncpg.Pool,
     *,
     subject_type: str | None = None,
     subject_id: str | None = None,

@@ -20,7 +20,7 @@ from medmarket.bookings.payments import settle_ended_booking
 from medmarket.bookings.queries import BOOKING_SELECT, booking_out
 from medmarket.bookings.schemas import BookingOut, Outcome
 from medmarket.bookings.service import booking_for_update
-from medmarket.db import Database
+from medmarket.db import Connection, Database, fetch_one
 from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.notifications.service import notify
 
@@ -66,7 +66,7 @@ class BookingEndings:
                 {"starts_at": row["starts_at"].isoformat()},
                 dedupe_key=str(booking_id),
             )
-            result = await connection.fetchrow(BOOKING_SELECT + " WHERE b.id = $1", booking_id)
+            result = await fetch_one(connection, BOOKING_SELECT + " WHERE b.id = $1", booking_id)
         return booking_out(result, "patient")
 
     async def cancel_by_doctor(
@@ -101,7 +101,7 @@ class BookingEndings:
                 dedupe_key=str(booking_id),
                 urgency="high",
             )
-            result = await connection.fetchrow(BOOKING_SELECT + " WHERE b.id = $1", booking_id)
+            result = await fetch_one(connection, BOOKING_SELECT + " WHERE b.id = $1", booking_id)
         return booking_out(result, "doctor")
 
     async def doctor_no_show(
@@ -110,12 +110,12 @@ class BookingEndings:
         """An operator records that the doctor did not attend: full refund, patient told."""
         async with self.db.transaction() as connection:
             await self.doctor_no_show_in(connection, booking_id, note, context)
-            result = await connection.fetchrow(BOOKING_SELECT + " WHERE b.id = $1", booking_id)
+            result = await fetch_one(connection, BOOKING_SELECT + " WHERE b.id = $1", booking_id)
         return booking_out(result)
 
     async def doctor_no_show_in(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         booking_id: uuid.UUID,
         note: str,
         context: AuditContext,
@@ -165,12 +165,12 @@ class BookingEndings:
         offline partner hospital is suggested)."""
         async with self.db.transaction() as connection:
             await self.record_outcome_in(connection, principal, booking_id, outcome, note, context)
-            result = await connection.fetchrow(BOOKING_SELECT + " WHERE b.id = $1", booking_id)
+            result = await fetch_one(connection, BOOKING_SELECT + " WHERE b.id = $1", booking_id)
         return booking_out(result, "doctor")
 
     async def record_outcome_in(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         principal: Principal,
         booking_id: uuid.UUID,
         outcome: Outcome,
@@ -238,7 +238,7 @@ class BookingEndings:
 
     async def _end(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         row: asyncpg.Record,
         status: str,
         reason: str,

@@ -12,23 +12,22 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
-import asyncpg
-
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
+from medmarket.db import Connection
 from medmarket.services import Port
 
 
 class BookingListener(Protocol):
     async def booking_confirmed(
-        self, connection: asyncpg.Connection, booking_id: uuid.UUID, context: AuditContext
+        self, connection: Connection, booking_id: uuid.UUID, context: AuditContext
     ) -> None:
         """The booking was paid and is confirmed (called once per booking)."""
         ...
 
     async def booking_ended(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         booking_id: uuid.UUID,
         status: str,
         ended_by: Principal | None,

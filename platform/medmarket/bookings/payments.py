@@ -18,6 +18,7 @@ from medmarket.audit import AuditContext
 from medmarket.audit.service import SYSTEM
 from medmarket.bookings.cancellation import refund_amount
 from medmarket.bookings.listeners import BookingListener
+from medmarket.db import Connection
 from medmarket.errors import Conflict
 from medmarket.notifications.service import notify
 from medmarket.payments import refunds
@@ -32,7 +33,7 @@ class HoldExpired(Conflict):
 
 
 async def confirm_paid(
-    connection: asyncpg.Connection,
+    connection: Connection,
     booking_id: uuid.UUID,
     context: AuditContext,
     listeners: Sequence[BookingListener],
@@ -99,9 +100,7 @@ class BookingPayments:
     def __init__(self, listeners: Sequence[BookingListener]) -> None:
         self.listeners = listeners
 
-    async def payable(
-        self, connection: asyncpg.Connection, subject_id: uuid.UUID
-    ) -> Payable | None:
+    async def payable(self, connection: Connection, subject_id: uuid.UUID) -> Payable | None:
         row = await connection.fetchrow(
             """
             SELECT b.status, b.hold_expires_at, b.price_fen, b.currency, b.booked_by,
@@ -129,7 +128,7 @@ class BookingPayments:
             expires_at=row["hold_expires_at"],
         )
 
-    async def on_succeeded(self, connection: asyncpg.Connection, payment: PaymentView) -> None:
+    async def on_succeeded(self, connection: Connection, payment: PaymentView) -> None:
         if not await confirm_paid(connection, payment.subject_id, SYSTEM, self.listeners):
             await refunds.request_refund(
                 connection,
@@ -147,11 +146,11 @@ class BookingPayments:
                 urgency="high",
             )
 
-    async def on_failed(self, connection: asyncpg.Connection, payment: PaymentView) -> None:
+    async def on_failed(self, connection: Connection, payment: PaymentView) -> None:
         """A declined card: the hold stays until it runs out, so the payer may try again."""
 
     async def on_refunded(
-        self, connection: asyncpg.Connection, payment: PaymentView, refund: RefundView
+        self, connection: Connection, payment: PaymentView, refund: RefundView
     ) -> None:
         await notify(
             connection,
@@ -170,7 +169,7 @@ def refund_reason(end_reason: str, refund_percent: int) -> str:
 
 
 async def settle_ended_booking(
-    connection: asyncpg.Connection,
+    connection: Connection,
     booking: asyncpg.Record,
     end_reason: str,
     refund_percent: int | None,

@@ -20,7 +20,7 @@ from medmarket.audit import AuditContext
 from medmarket.bookings.payments import PURPOSE
 from medmarket.bookings.queries import BOOKING_SELECT, booking_out
 from medmarket.bookings.schemas import BookingOut, BookingRequest
-from medmarket.db import Database
+from medmarket.db import Connection, Database, fetch_one
 from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.patients.service import (
     CURRENT_POLICY_VERSION,
@@ -61,7 +61,7 @@ _FOR_UPDATE = """
 
 
 async def booking_for_update(
-    connection: asyncpg.Connection, booking_id: uuid.UUID, user_id: uuid.UUID, side: str
+    connection: Connection, booking_id: uuid.UUID, user_id: uuid.UUID, side: str
 ) -> asyncpg.Record:
     """Lock a booking the caller is part of: as the booking patient or as its doctor."""
     row = await connection.fetchrow(_FOR_UPDATE, booking_id, user_id, side)
@@ -251,7 +251,7 @@ class Bookings:
                 booking_id,
                 detail={"slot_id": str(slot["id"]), "price_fen": slot["price_fen"]},
             )
-            row = await connection.fetchrow(BOOKING_SELECT + " WHERE b.id = $1", booking_id)
+            row = await fetch_one(connection, BOOKING_SELECT + " WHERE b.id = $1", booking_id)
         return booking_out(row, "patient")
 
     # -- housekeeping -----------------------------------------------------------------------
@@ -277,7 +277,3 @@ class Bookings:
                 # the late payment is refunded by BookingPayments.on_succeeded).
                 await refunds.cancel_open_attempts(connection, PURPOSE, row["id"], context)
         return len(expired)
-
-
-def lower_iso(during: asyncpg.Range) -> str:
-    return str(during.lower.isoformat())

@@ -21,7 +21,7 @@ from medmarket.consults.schemas import (
     Role,
     VideoChoice,
 )
-from medmarket.db import Database
+from medmarket.db import Connection, Database
 from medmarket.errors import Forbidden, NotFound
 from medmarket.signaling.rooms import RoomStore
 from medmarket.signaling.standing import RoomStanding
@@ -87,7 +87,7 @@ _COLLEAGUES = """
 
 
 async def participation(
-    connection: asyncpg.Connection | asyncpg.Pool,
+    connection: Connection | asyncpg.Pool,
     consultation_id: uuid.UUID,
     user_id: uuid.UUID,
     *,
@@ -107,7 +107,7 @@ async def participation(
 
 
 async def for_operator(
-    connection: asyncpg.Connection | asyncpg.Pool, consultation_id: uuid.UUID
+    connection: Connection | asyncpg.Pool, consultation_id: uuid.UUID
 ) -> asyncpg.Record:
     row = await connection.fetchrow(CONSULTATION_SELECT + " WHERE c.id = $1", consultation_id, None)
     if row is None:
@@ -129,7 +129,7 @@ def window(row: asyncpg.Record) -> tuple[dt.datetime, dt.datetime]:
 
 
 async def colleagues(
-    connection: asyncpg.Connection | asyncpg.Pool, consultation_id: uuid.UUID
+    connection: Connection | asyncpg.Pool, consultation_id: uuid.UUID
 ) -> list[ColleagueOut]:
     rows = await connection.fetch(_COLLEAGUES, consultation_id)
     return [ColleagueOut(**dict(r)) for r in rows]

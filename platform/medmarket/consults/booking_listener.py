@@ -6,23 +6,22 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
-
 from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.consults.room import stage_final_status
+from medmarket.db import Connection
 
 
 class ConsultationFollowsBooking:
     async def booking_confirmed(
-        self, connection: asyncpg.Connection, booking_id: uuid.UUID, context: AuditContext
+        self, connection: Connection, booking_id: uuid.UUID, context: AuditContext
     ) -> None:
         await open_consultation(connection, booking_id, context)
 
     async def booking_ended(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         booking_id: uuid.UUID,
         status: str,
         ended_by: Principal | None,
@@ -41,7 +40,7 @@ class ConsultationFollowsBooking:
 
 
 async def open_consultation(
-    connection: asyncpg.Connection, booking_id: uuid.UUID, context: AuditContext
+    connection: Connection, booking_id: uuid.UUID, context: AuditContext
 ) -> uuid.UUID:
     """The consultation of a booking that has just been confirmed, made if it does not exist
     yet (one per booking: the database's unique key decides a race)."""

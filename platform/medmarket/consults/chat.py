@@ -34,6 +34,7 @@ from medmarket.consults.schemas import (
     MessagePage,
 )
 from medmarket.consults.service import require_live
+from medmarket.db import Connection, fetch_one
 from medmarket.errors import InvalidInput, NotFound
 from medmarket.services import Services
 from medmarket.signaling import messages as m
@@ -236,7 +237,7 @@ class ConsultationChat:
                     },
                 )
                 stored = message_out(
-                    await connection.fetchrow(MESSAGE_SELECT + " WHERE m.id = $1", message_id)
+                    await fetch_one(connection, MESSAGE_SELECT + " WHERE m.id = $1", message_id)
                 )
                 staged = await self.announcer.stage(
                     connection, consultation_id, relayed(stored), f"chat:{message_id}"
@@ -250,7 +251,7 @@ class ConsultationChat:
 
     async def _record_file(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         consultation_id: uuid.UUID,
         attachment_id: uuid.UUID,
         file: _NewFile,

@@ -19,7 +19,7 @@ from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.consults.access import participation
 from medmarket.consults.schemas import NotesOut, NotesRequest, NoteVersion
-from medmarket.db import Database
+from medmarket.db import Connection, Database
 from medmarket.errors import Conflict, Forbidden
 
 # Notes may be completed this long after the visit ended (then they are the record).
@@ -38,7 +38,7 @@ _VERSIONS = """
 
 
 async def note_versions(
-    connection: asyncpg.Connection | asyncpg.Pool, consultation_id: uuid.UUID
+    connection: Connection | asyncpg.Pool, consultation_id: uuid.UUID
 ) -> list[NoteVersion]:
     return [NoteVersion(**dict(r)) for r in await connection.fetch(_VERSIONS, consultation_id)]
 

@@ -21,7 +21,7 @@ from medmarket.audit.service import SYSTEM
 from medmarket.bookings.endings import BookingEndings
 from medmarket.bookings.listeners import BOOKING_LISTENERS
 from medmarket.consults.room import RoomAnnouncer, Staged, status_key, status_message
-from medmarket.db import Database
+from medmarket.db import Database, fetch_one
 from medmarket.services import Services
 from medmarket.signaling.rooms import RoomStore
 from medmarket.signaling.tokens import RoomGrant
@@ -104,7 +104,8 @@ async def flag_doctor_no_shows(services: Services) -> int:
                 "FOR UPDATE SKIP LOCKED",
                 candidate["booking_id"],
             )
-            row = await connection.fetchrow(
+            row = await fetch_one(
+                connection,
                 """
                 SELECT c.id, c.status, c.waiting_since, c.doctor_joined_at,
                        upper(b.during) AS ends_at, now() AS now

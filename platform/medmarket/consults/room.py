@@ -14,10 +14,10 @@ import logging
 import uuid
 from typing import Any, Protocol
 
-import asyncpg
 from redis.exceptions import RedisError
 
 from medmarket import outbox
+from medmarket.db import Connection
 from medmarket.outbox.worker import OutboxMessage
 from medmarket.signaling import messages as m
 from medmarket.signaling.rooms import RoomStore
@@ -59,7 +59,7 @@ class RoomAnnouncer:
 
     async def stage(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         consultation_id: uuid.UUID,
         message: m.ServerPublished,
         key: str,
@@ -80,7 +80,7 @@ class RoomAnnouncer:
 
 
 async def _enqueue(
-    connection: asyncpg.Connection, consultation_id: uuid.UUID, frame: bytes, key: str
+    connection: Connection, consultation_id: uuid.UUID, frame: bytes, key: str
 ) -> None:
     await outbox.enqueue(
         connection,
@@ -105,7 +105,7 @@ def status_key(consultation_id: uuid.UUID, status: str) -> str:
 
 
 async def stage_final_status(
-    connection: asyncpg.Connection,
+    connection: Connection,
     consultation_id: uuid.UUID,
     status: str,
     actor: uuid.UUID | None,

@@ -44,6 +44,7 @@ from medmarket.consults.schemas import (
     Status,
     VideoChoice,
 )
+from medmarket.db import Connection
 from medmarket.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from medmarket.notifications.service import notify
 from medmarket.services import Services
@@ -164,7 +165,7 @@ class Consultations:
         return found
 
     async def _fresh(
-        self, connection: asyncpg.Connection, consultation_id: uuid.UUID, user_id: uuid.UUID
+        self, connection: Connection, consultation_id: uuid.UUID, user_id: uuid.UUID
     ) -> ConsultationOut:
         row = await participation(connection, consultation_id, user_id)
         return consultation_out(row, await colleagues(connection, consultation_id))
@@ -462,7 +463,7 @@ class Consultations:
             )
 
 
-async def notify_ended(connection: asyncpg.Connection, row: asyncpg.Record, status: str) -> None:
+async def notify_ended(connection: Connection, row: asyncpg.Record, status: str) -> None:
     """The visit is over: the patient and the invited colleagues are told (the booking's own
     notices about refunds go out beside this)."""
     invited = await connection.fetch(
@@ -480,7 +481,7 @@ async def notify_ended(connection: asyncpg.Connection, row: asyncpg.Record, stat
         )
 
 
-async def _now(connection: asyncpg.Connection) -> dt.datetime:
+async def _now(connection: Connection) -> dt.datetime:
     """The database's clock: every instance decides windows by the same time."""
     now: dt.datetime = await connection.fetchval("SELECT now()")
     return now

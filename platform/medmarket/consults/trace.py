@@ -15,7 +15,7 @@ from medmarket.consults.access import colleagues, consultation_out, for_operator
 from medmarket.consults.chat import MESSAGE_SELECT, attachment_out, message_out
 from medmarket.consults.notes import note_versions
 from medmarket.consults.schemas import ConsultationTrace, PaymentSummary
-from medmarket.db import Database
+from medmarket.db import Database, fetch_one
 
 _EVENTS = """
     SELECT id, occurred_at, actor_id, actor_role, action, subject_type, subject_id,
@@ -38,7 +38,9 @@ async def consultation_trace(
     ):
         row = await for_operator(connection, consultation_id)
         invited = await colleagues(connection, consultation_id)
-        booking = await connection.fetchrow(BOOKING_SELECT + " WHERE b.id = $1", row["booking_id"])
+        booking = await fetch_one(
+            connection, BOOKING_SELECT + " WHERE b.id = $1", row["booking_id"]
+        )
         payments = await connection.fetch(
             """
             SELECT id, status, amount, currency, refunded_amount, created_at, succeeded_at

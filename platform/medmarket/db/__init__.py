@@ -1,5 +1,5 @@
 """PostgreSQL: the pool the application works with, and the migrations that shape it."""
 
-from medmarket.db.pool import Database, Login, connect_pool
+from medmarket.db.pool import Connection, Database, Login, connect_pool, fetch_one
 
-__all__ = ["Database", "Login", "connect_pool"]
+__all__ = ["Connection", "Database", "Login", "connect_pool", "fetch_one"]

@@ -5,11 +5,29 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeAlias, TypedDict
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
-Connection = asyncpg.Connection  # re-exported for type hints in domain modules
+# What domain code works with: a connection of its own (``Database.dedicated``) or one the
+# pool lends (``Database.transaction``), a proxy with every method of a Connection.
+Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+
+
+class _FetchesRows(Protocol):
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None: ...
+
+
+async def fetch_one(source: _FetchesRows, query: str, *args: Any) -> asyncpg.Record:
+    """The row of a query that always has one: ``INSERT ... RETURNING``, ``UPDATE ...
+    RETURNING`` of a row the transaction holds, a row read back by its key after writing it or
+    through a foreign key. No row there is a bug, not an answer, so it raises instead of
+    handing back None."""
+    row = await source.fetchrow(query, *args)
+    if row is None:
+        raise RuntimeError(f"expected a row from: {' '.join(query.split())[:120]}")
+    return row
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
@@ -35,13 +53,20 @@ async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
     trip (``RESET ALL; UNLISTEN *; ...``), a fifth of a booking request's time under load."""
 
 
+class Credentials(TypedDict, total=False):
+    """The login keywords asyncpg takes; none when the DSN's own user logs in."""
+
+    user: str
+    password: str
+
+
 class Login(NamedTuple):
     """Who the application logs in as, when not as the DSN's own user."""
 
     user: str
     password: str = ""
 
-    def parameters(self) -> dict[str, str]:
+    def parameters(self) -> Credentials:
         return {"user": self.user, "password": self.password} if self.user else {}
 
 
@@ -101,17 +126,17 @@ class Database:
             await connection.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         async with self.pool.acquire() as connection, connection.transaction():
             yield connection
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+    async def connection(self) -> AsyncIterator[Connection]:
         async with self.pool.acquire() as connection:
             yield connection
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        return await self.pool.fetch(query, *args)  # type: ignore[no-any-return]
+        return await self.pool.fetch(query, *args)
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
         return await self.pool.fetchrow(query, *args)
@@ -120,7 +145,7 @@ class Database:
         return await self.pool.fetchval(query, *args)
 
     async def execute(self, query: str, *args: Any) -> str:
-        return await self.pool.execute(query, *args)  # type: ignore[no-any-return]
+        return await self.pool.execute(query, *args)
 
     async def close(self) -> None:
         await self.pool.close()

@@ -9,6 +9,7 @@ import uuid
 import asyncpg
 
 from medmarket.accounts.service import Principal
+from medmarket.db import Connection
 from medmarket.errors import NotFound
 
 NOT_FOUND = "no such doctor"
@@ -29,7 +30,7 @@ _OWN_LOCKED = "SELECT * FROM doctors WHERE user_id = $1 FOR UPDATE"
 
 
 async def visible_doctor(
-    connection: asyncpg.Connection | asyncpg.Pool,
+    connection: Connection | asyncpg.Pool,
     principal: Principal,
     doctor_id: uuid.UUID,
     *,
@@ -44,7 +45,7 @@ async def visible_doctor(
 
 
 async def own_doctor(
-    connection: asyncpg.Connection | asyncpg.Pool, principal: Principal, *, lock: bool = False
+    connection: Connection | asyncpg.Pool, principal: Principal, *, lock: bool = False
 ) -> asyncpg.Record:
     """The signed-in doctor's own application."""
     row = await connection.fetchrow(_OWN_LOCKED if lock else _OWN, principal.user_id)

@@ -2,7 +2,8 @@
 reinstate; a hospital's admin ends the doctor's affiliation with their hospital.
 
 Each decision carries a reason the doctor sees, moves the doctor through ``states``, and
-notifies in the same transaction. Suspension also publishes ``doctor.suspended``.
+notifies in the same transaction. Suspension also publishes ``doctor.suspended``; approval
+and reinstatement give the doctor their signing key (``signing_keys``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.audit.service import Outcome
+from medmarket.db import Connection, fetch_one
 from medmarket.doctors import checks as rules
-from medmarket.doctors import verification
+from medmarket.doctors import signing_keys, verification
 from medmarket.doctors.access import visible_doctor
 from medmarket.doctors.events import DoctorSuspended, announce_suspension
 from medmarket.doctors.notify import notify_hospital_admins, notify_user
@@ -26,6 +28,7 @@ from medmarket.errors import Conflict, InvalidInput
 from medmarket.hospitals import adapters
 from medmarket.hospitals.interface import AffiliationQuery
 from medmarket.plugin_manager import PluginUnavailable
+from medmarket.sealed import Sealer
 from medmarket.services import Services
 
 
@@ -43,7 +46,7 @@ def _reason(text: str) -> str:
 
 
 async def suspend(
-    connection: asyncpg.Connection,
+    connection: Connection,
     doctor: asyncpg.Record,
     context: AuditContext,
     *,
@@ -107,9 +110,7 @@ def _must_be_suspended(doctor: asyncpg.Record) -> asyncpg.Record:
     return doctor
 
 
-async def _only_what_the_checks_left_open(
-    connection: asyncpg.Connection, doctor: asyncpg.Record
-) -> None:
+async def _only_what_the_checks_left_open(connection: Connection, doctor: asyncpg.Record) -> None:
     """An operator approves what the checks could not settle, never against them: only an
     application waiting for review, and only when no check of its latest run failed (an
     expired licence or two years of practice are rejected, or re-checked once the hospital
@@ -142,6 +143,14 @@ class DoctorDecisions:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.db = services.db
+
+    async def _give_signing_key(
+        self, connection: Connection, doctor_id: uuid.UUID, context: AuditContext
+    ) -> None:
+        """An approved doctor signs with a key of their own, made as they are approved."""
+        await signing_keys.signing_key_for(
+            connection, doctor_id, sealer=Sealer(self.services.settings.secret_key), context=context
+        )
 
     async def approve(
         self, principal: Principal, doctor_id: uuid.UUID, reason: str, context: AuditContext
@@ -176,6 +185,8 @@ class DoctorDecisions:
                 reason_code="operator_decision",
                 reason=reason,
             )
+            if decision == "approved":
+                await self._give_signing_key(connection, doctor_id, context)
             await notify_user(
                 connection,
                 doctor["user_id"],
@@ -242,6 +253,8 @@ class DoctorDecisions:
                     reason_code="operator_decision",
                     reason=reason,
                 )
+                # Their key from before, or a first one for a doctor approved before keys.
+                await self._give_signing_key(connection, doctor_id, context)
                 await notify_user(
                     connection,
                     doctor["user_id"],
@@ -276,7 +289,8 @@ class DoctorDecisions:
             await connection.execute(
                 "UPDATE doctors SET affiliation_ends_on = $2 WHERE id = $1", doctor_id, today
             )
-            hospital = await connection.fetchrow(
+            hospital = await fetch_one(
+                connection,
                 "SELECT id, adapter_type, adapter_config FROM hospitals WHERE id = $1",
                 doctor["hospital_id"],
             )

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import asyncpg
 import msgspec
 
+from medmarket.db import Connection
 from medmarket.outbox import enqueue
 
 DOCTOR_SUSPENDED = "doctor.suspended"
@@ -32,7 +32,7 @@ class DoctorSuspended(msgspec.Struct, frozen=True, kw_only=True):
     status_change_id: int
 
 
-async def announce_suspension(connection: asyncpg.Connection, event: DoctorSuspended) -> None:
+async def announce_suspension(connection: Connection, event: DoctorSuspended) -> None:
     await enqueue(
         connection,
         DOCTOR_SUSPENDED,

@@ -10,13 +10,12 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-import asyncpg
-
+from medmarket.db import Connection
 from medmarket.notifications.service import notify
 
 
 async def notify_user(
-    connection: asyncpg.Connection,
+    connection: Connection,
     user_id: uuid.UUID,
     template: str,
     params: dict[str, Any],
@@ -29,7 +28,7 @@ async def notify_user(
 
 
 async def notify_hospital_admins(
-    connection: asyncpg.Connection,
+    connection: Connection,
     hospital_id: uuid.UUID,
     template: str,
     params: dict[str, Any],

@@ -1,5 +1,7 @@
 """Doctors' onboarding API: the doctor's own application, operators' review and decisions,
-hospital admins' view of their doctors. Who may see a doctor is decided in ``access``."""
+hospital admins' view of their doctors. Who may see a doctor is decided in ``access``.
+And, for anyone, doctors' public signing keys and the verification of what they signed
+(``signing_keys``; docs/signatures.md)."""
 
 from __future__ import annotations
 
@@ -11,26 +13,34 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from medmarket import files
-from medmarket.accounts.guards import allow
+from medmarket import files, signatures
+from medmarket.accounts.guards import PUBLIC, allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
+from medmarket.doctors import signing_keys
 from medmarket.doctors.decisions import DoctorDecisions
 from medmarket.doctors.schemas import (
     ApplicationIn,
     CheckRunOut,
     DoctorOut,
     DoctorPage,
+    DoctorSigningKeysOut,
     DoctorStatus,
     DocumentOut,
     DocumentUpload,
     ReasonIn,
     RecheckIn,
+    VerificationOut,
 )
 from medmarket.doctors.service import DoctorService
+from medmarket.errors import InvalidInput
 from medmarket.openapi import answers, responds_with
+from medmarket.signatures import SignedDocument
 
 TAGS = ["doctors"]
+SIGNATURE_TAGS = ["signatures"]
+# A signed prescription is a few kilobytes; nothing to verify is near this.
+MAX_ENVELOPE_BYTES = 1024 * 1024
 # The doctor's own application: 404 until it is saved.
 DOCTOR = {**allow("doctor"), **answers(404)}
 OPERATOR = allow("operator")
@@ -297,6 +307,41 @@ async def end_affiliation(
     return await _decided(doctors, principal, doctor_id)
 
 
+# -- signing keys and signatures: public, so that anyone can check what a doctor signed --------
+@get("/api/doctors/{doctor_id:uuid}/signing-keys", opt=PUBLIC, tags=SIGNATURE_TAGS)
+async def doctor_signing_keys(
+    request: Request[Any, Any, Any], doctor_id: FromPath[uuid.UUID]
+) -> DoctorSigningKeysOut:
+    """Every signing key the doctor has had, oldest first, retired ones too (what they
+    signed stays valid): its key id, and the Ed25519 public key as base64url of its 32 raw
+    bytes and as PEM. 404 for a doctor who was never approved."""
+    return await signing_keys.public_keys(request.app.state.services.db.pool, doctor_id)
+
+
+@post(
+    "/api/signatures/verify",
+    opt=PUBLIC,
+    status_code=HTTP_200_OK,
+    tags=SIGNATURE_TAGS,
+    request_max_body_size=MAX_ENVELOPE_BYTES,
+)
+async def verify_signature(
+    request: Request[Any, Any, Any], data: JSONBody[SignedDocument]
+) -> VerificationOut:
+    """Whether a signed document (the envelope, as docs/signatures.md describes it) is what
+    a doctor signed: ``valid`` with the doctor, or the ``reason`` it is not (``unknown-key``,
+    ``bad-signature``). An envelope that cannot be read (a float in the document, a member
+    name twice in one object, a signature that is not base64url of 64 bytes) is a 422
+    naming the field."""
+    # ``data`` is litestar's reading, which documents the body and refuses its wrong shapes;
+    # it is read again, strictly: a member name twice in one object reads as either value.
+    try:
+        envelope = signatures.decode(await request.body())
+    except signatures.NotCanonical as exc:
+        raise InvalidInput(f"{exc.field}: {exc.message}", field=exc.field) from None
+    return await signing_keys.verify_signed(request.app.state.services.db.pool, envelope)
+
+
 ROUTES = [
     my_application,
     save_application,
@@ -314,6 +359,8 @@ ROUTES = [
     suspend_doctor,
     reinstate_doctor,
     end_affiliation,
+    doctor_signing_keys,
+    verify_signature,
 ]
 DEPENDENCIES = {
     "doctors": Provide(provide_doctors, sync_to_thread=False),

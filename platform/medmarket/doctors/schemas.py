@@ -170,3 +170,44 @@ class DoctorPage(msgspec.Struct, kw_only=True):
     items: list[DoctorSummary]
     # Pass as ``cursor`` for the next page; None on the last page.
     next_cursor: str | None
+
+
+# -- signing keys and signatures (signing_keys.py; docs/signatures.md) --------------------------
+class SigningKeyOut(msgspec.Struct, kw_only=True):
+    """A doctor's public signing key, for anyone to verify what the doctor signed."""
+
+    # base64url of the first 16 bytes of the raw public key's SHA-256; envelopes name it
+    key_id: str
+    algorithm: Literal["Ed25519"]
+    # the 32 raw bytes of RFC 8032, base64url without padding
+    public_key: str
+    # the same key as PEM (SubjectPublicKeyInfo), as openssl reads it
+    public_key_pem: str
+    created_at: dt.datetime
+    # from then on the key signs nothing more; what it signed stays valid
+    retired_at: dt.datetime | None
+
+
+class DoctorSigningKeysOut(msgspec.Struct, kw_only=True):
+    doctor_id: uuid.UUID
+    doctor_name: str
+    # oldest first; at most one has no ``retired_at``
+    keys: list[SigningKeyOut]
+
+
+# unknown-key: no doctor's key has the envelope's key id; bad-signature: the signature does
+# not sign this document with that key.
+VerificationFailure = Literal["unknown-key", "bad-signature"]
+
+
+class VerificationOut(msgspec.Struct, kw_only=True):
+    """Whether a signed document is what a doctor signed; who, when it is."""
+
+    valid: bool
+    key_id: str
+    doctor_id: uuid.UUID | None = None
+    doctor_name: str | None = None
+    key_created_at: dt.datetime | None = None
+    key_retired_at: dt.datetime | None = None
+    reason: VerificationFailure | None = None
+    detail: str | None = None

@@ -19,6 +19,7 @@ import asyncpg
 from medmarket import audit, files
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
+from medmarket.db import Connection, fetch_one
 from medmarket.doctors import documents, verification, views
 from medmarket.doctors.access import own_doctor, visible_doctor
 from medmarket.doctors.schemas import (
@@ -199,8 +200,8 @@ class DoctorService:
                 context,
                 reason_code="application_submitted",
             )
-            submitted = await connection.fetchrow(
-                "SELECT * FROM doctors WHERE id = $1", doctor["id"]
+            submitted = await fetch_one(
+                connection, "SELECT * FROM doctors WHERE id = $1", doctor["id"]
             )
             await change_status(
                 connection,
@@ -213,9 +214,7 @@ class DoctorService:
         await verification.settle(self.services, doctor["id"], run_id, "application", context)
         return await self.mine(principal)
 
-    async def _require_complete(
-        self, connection: asyncpg.Connection, doctor: asyncpg.Record
-    ) -> None:
+    async def _require_complete(self, connection: Connection, doctor: asyncpg.Record) -> None:
         errors: list[FieldError] = []
         kinds = {
             row["kind"]
@@ -280,7 +279,8 @@ class DoctorService:
                     )
                 path = documents.path_of(self.settings.data_path, doctor["id"], document_id)
                 await files.store(path, content)
-                row = await connection.fetchrow(
+                row = await fetch_one(
+                    connection,
                     """
                     INSERT INTO doctor_documents (id, doctor_id, kind, content_type, size_bytes,
                                                   sha256, original_name, uploaded_by)

@@ -18,6 +18,7 @@ import asyncpg
 
 from medmarket import audit
 from medmarket.audit import AuditContext
+from medmarket.db import Connection
 from medmarket.doctors.schemas import DoctorStatus
 from medmarket.errors import Conflict
 
@@ -50,7 +51,7 @@ def can_move(current: str, target: DoctorStatus) -> bool:
 
 
 async def change_status(
-    connection: asyncpg.Connection,
+    connection: Connection,
     doctor: asyncpg.Record,
     target: DoctorStatus,
     context: AuditContext,
@@ -128,7 +129,7 @@ async def change_status(
 
 
 async def record_creation(
-    connection: asyncpg.Connection, doctor_id: uuid.UUID, context: AuditContext
+    connection: Connection, doctor_id: uuid.UUID, context: AuditContext
 ) -> None:
     """The first history row: the application exists, as a draft."""
     await connection.execute(

@@ -18,13 +18,16 @@ from typing import TypeVar
 import asyncpg
 
 from medmarket.audit import AuditContext
+from medmarket.db import Connection
 from medmarket.doctors import checks as rules
+from medmarket.doctors import signing_keys
 from medmarket.doctors.notify import notify_user
 from medmarket.doctors.schemas import CheckPurpose
 from medmarket.doctors.states import change_status
 from medmarket.hospitals import adapters
 from medmarket.hospitals.interface import AffiliationQuery, LicenceQuery
 from medmarket.plugin_manager import PluginUnavailable
+from medmarket.sealed import Sealer
 from medmarket.services import Services
 from medmarket.settings import Settings
 
@@ -100,7 +103,7 @@ async def ask_hospital_of(services: Services, doctor: asyncpg.Record) -> rules.H
 
 
 async def store_checks(
-    connection: asyncpg.Connection,
+    connection: Connection,
     doctor_id: uuid.UUID,
     run_id: uuid.UUID,
     purpose: CheckPurpose,
@@ -129,7 +132,7 @@ async def store_checks(
 
 
 async def record_confirmed_facts(
-    connection: asyncpg.Connection,
+    connection: Connection,
     doctor_id: uuid.UUID,
     answer: rules.HospitalAnswer,
     *,
@@ -195,6 +198,12 @@ async def settle(
         if passed:
             change_id = await change_status(
                 connection, doctor, "approved", automatic, reason_code="all_checks_passed"
+            )
+            await signing_keys.signing_key_for(
+                connection,
+                doctor_id,
+                sealer=Sealer(services.settings.secret_key),
+                context=automatic,
             )
             template = "doctor.application.approved"
         else:

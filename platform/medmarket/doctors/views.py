@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from medmarket.accounts.service import Principal
+from medmarket.db import Connection, fetch_one
 from medmarket.doctors import messages
 from medmarket.doctors.schemas import (
     Action,
@@ -109,11 +110,11 @@ def history_out(rows: Sequence[asyncpg.Record], locale: str) -> list[StatusChang
 
 
 async def doctor_out(
-    connection: asyncpg.Connection | asyncpg.Pool, doctor: asyncpg.Record, principal: Principal
+    connection: Connection | asyncpg.Pool, doctor: asyncpg.Record, principal: Principal
 ) -> DoctorOut:
     locale = principal.locale
-    hospital = await connection.fetchrow(
-        "SELECT id, name, level FROM hospitals WHERE id = $1", doctor["hospital_id"]
+    hospital = await fetch_one(
+        connection, "SELECT id, name, level FROM hospitals WHERE id = $1", doctor["hospital_id"]
     )
     documents = await connection.fetch(
         "SELECT * FROM doctor_documents WHERE doctor_id = $1 ORDER BY uploaded_at, id",

@@ -17,12 +17,11 @@ import uuid
 from dataclasses import dataclass
 from importlib import resources
 
-import asyncpg
 import msgspec
 
 from medmarket import audit
 from medmarket.audit.service import SYSTEM
-from medmarket.db import connect_pool
+from medmarket.db import Connection, connect_pool
 from medmarket.drugs.schemas import DrugIn
 from medmarket.drugs.service import insert_drug, normalized
 from medmarket.errors import Problem
@@ -87,7 +86,7 @@ def read_seed(text: str | None = None) -> list[SeedDrug]:
     return drugs
 
 
-async def load_seed(connection: asyncpg.Connection, drugs: list[SeedDrug] | None = None) -> int:
+async def load_seed(connection: Connection, drugs: list[SeedDrug] | None = None) -> int:
     """Add the seed drugs that are not there yet, in one transaction with one audit event
     (``drug.catalog_loaded``, by the system) when any were added. Returns how many."""
     added = 0

@@ -21,7 +21,7 @@ import msgspec
 
 from medmarket import audit
 from medmarket.audit import AuditContext
-from medmarket.db import Database
+from medmarket.db import Connection, Database, fetch_one
 from medmarket.drugs import atc, pinyin
 from medmarket.drugs.schemas import DrugIn, DrugOut, DrugPage, DrugStatus
 from medmarket.drugs.search import search_drugs
@@ -112,7 +112,7 @@ _INSERT = f"""
 
 
 async def insert_drug(
-    connection: asyncpg.Connection,
+    connection: Connection,
     drug: DrugIn,
     *,
     source: str,
@@ -233,7 +233,8 @@ class DrugCatalog:
             old = drug_out(before)
             try:
                 async with connection.transaction():
-                    row = await connection.fetchrow(
+                    row = await fetch_one(
+                        connection,
                         f"""
                         UPDATE drugs SET generic_name_zh = $2, generic_name_en = $3,
                                aliases = $4, dosage_form = $5, strength = $6, unit = $7,

@@ -95,9 +95,13 @@ class HospitalAdapterType(Protocol):
 
     id: str
     display_name: str
-    # A msgspec Struct type; its fields are the configuration form. Fields whose names end in
-    # ``_secret``, ``password`` or ``token`` are secrets: stored sealed (``medmarket.sealed``),
-    # opened only to build the adapter, never returned by the API.
-    config_type: type[msgspec.Struct]
+
+    # Read-only, so a plugin's own Struct type (``config_type = MyConfig``) fits.
+    @property
+    def config_type(self) -> type[msgspec.Struct]:
+        """A msgspec Struct type; its fields are the configuration form. Fields whose names end
+        in ``_secret``, ``password`` or ``token`` are secrets: stored sealed
+        (``medmarket.sealed``), opened only to build the adapter, never returned by the API."""
+        ...
 
     def create(self, config: Any) -> HospitalAdapter: ...

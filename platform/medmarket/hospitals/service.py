@@ -16,6 +16,7 @@ from medmarket import audit
 from medmarket.accounts.schemas import InvitationOut, InvitationRequest
 from medmarket.accounts.service import Accounts, Principal
 from medmarket.audit import AuditContext
+from medmarket.db import Connection, fetch_one
 from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.hospitals import adapters
 from medmarket.hospitals.interface import HospitalAdapterType
@@ -282,7 +283,8 @@ class HospitalService:
             submitted = adapters.merge_kept_secrets(adapter_type, data.config, kept)
             config = adapters.validate_config(adapter_type, submitted)
             stored = adapters.seal_secrets(adapter_type, msgspec.to_builtins(config), sealer)
-            updated = await connection.fetchrow(
+            updated = await fetch_one(
+                connection,
                 """
                 UPDATE hospitals
                    SET adapter_type = $2, adapter_config = $3, adapter_configured_at = now(),
@@ -353,7 +355,7 @@ class HospitalService:
 
     @staticmethod
     async def _managed(
-        connection: asyncpg.Connection | asyncpg.Pool,
+        connection: Connection | asyncpg.Pool,
         principal: Principal,
         hospital_id: uuid.UUID,
         *,

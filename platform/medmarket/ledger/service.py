@@ -15,8 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-import asyncpg
-
+from medmarket.db import Connection
 from medmarket.ledger.split import Shares, allocate, split_charge
 
 AccountKind = Literal[
@@ -44,7 +43,7 @@ class ChargeToBook:
 
 
 async def account(
-    connection: asyncpg.Connection,
+    connection: Connection,
     kind: AccountKind,
     currency: str,
     *,
@@ -84,7 +83,7 @@ async def account(
 
 
 async def rates_for(
-    connection: asyncpg.Connection, hospital_id: uuid.UUID | None, at: dt.datetime, default: Rates
+    connection: Connection, hospital_id: uuid.UUID | None, at: dt.datetime, default: Rates
 ) -> Rates:
     """The hospital's agreement in force at ``at``, or the platform's default."""
     if hospital_id is None:
@@ -102,7 +101,7 @@ async def rates_for(
 
 
 async def _write(
-    connection: asyncpg.Connection,
+    connection: Connection,
     kind: Literal["charge", "refund"],
     payment_id: uuid.UUID,
     refund_id: uuid.UUID | None,
@@ -129,7 +128,7 @@ async def _write(
     return int(transaction_id)
 
 
-async def book_charge(connection: asyncpg.Connection, charge: ChargeToBook, rates: Rates) -> Shares:
+async def book_charge(connection: Connection, charge: ChargeToBook, rates: Rates) -> Shares:
     shares = split_charge(
         charge.amount,
         platform_rate_bp=rates.platform_rate_bp,
@@ -157,7 +156,7 @@ async def book_charge(connection: asyncpg.Connection, charge: ChargeToBook, rate
 
 
 async def book_refund(
-    connection: asyncpg.Connection,
+    connection: Connection,
     payment_id: uuid.UUID,
     refund_id: uuid.UUID,
     amount: int,

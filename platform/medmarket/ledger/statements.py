@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.db import Database
+from medmarket.db import Database, fetch_one
 from medmarket.errors import InvalidInput, NotFound
 from medmarket.ledger.schemas import (
     AgreementIn,
@@ -170,7 +170,8 @@ class Settlements:
         async with self.db.transaction() as connection:
             if not await connection.fetchval("SELECT 1 FROM hospitals WHERE id = $1", hospital_id):
                 raise NotFound("no such hospital", field="hospital_id")
-            row = await connection.fetchrow(
+            row = await fetch_one(
+                connection,
                 """
                 INSERT INTO hospital_agreements (hospital_id, platform_rate_bp, hospital_rate_bp,
                                                  effective_from, created_by)

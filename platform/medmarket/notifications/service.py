@@ -6,17 +6,17 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-import asyncpg
 import msgspec
 
 from medmarket import outbox
+from medmarket.db import Connection
 from medmarket.notifications.interface import Notification, Recipient
 
 TOPIC = "notification.send"
 
 
 async def notify(
-    connection: asyncpg.Connection,
+    connection: Connection,
     user_id: uuid.UUID,
     template: str,
     params: dict[str, Any],

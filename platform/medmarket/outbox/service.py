@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
+from medmarket.db import Connection
 
 
 async def enqueue(
-    connection: asyncpg.Connection,
+    connection: Connection,
     topic: str,
     payload: dict[str, Any],
     *,

@@ -19,7 +19,7 @@ from litestar.datastructures import UploadFile
 from medmarket import audit, files
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.db import Database
+from medmarket.db import Connection, Database, fetch_one
 from medmarket.errors import InvalidInput, NotFound
 from medmarket.patients.service import Patients
 
@@ -102,7 +102,8 @@ class PatientDocuments:
                 await patients.owned(connection, principal.user_id, patient_id)
                 consent_id = await patients.require_consent(connection, principal.user_id)
                 await files.store(path, content)
-                row = await connection.fetchrow(
+                row = await fetch_one(
+                    connection,
                     f"""
                     INSERT INTO patient_documents (id, patient_id, kind, institution, issued_on,
                            title, content_type, size_bytes, sha256, original_name, consent_id,
@@ -147,7 +148,7 @@ class PatientDocuments:
 
     async def readable(
         self,
-        connection: asyncpg.Connection | asyncpg.Pool,
+        connection: Connection | asyncpg.Pool,
         principal: Principal,
         document_id: uuid.UUID,
     ) -> asyncpg.Record:

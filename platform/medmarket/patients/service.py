@@ -16,7 +16,7 @@ import phonenumbers
 from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.db import Database
+from medmarket.db import Connection, Database, fetch_one
 from medmarket.errors import InvalidInput, NotFound, Problem
 from medmarket.patients.schemas import (
     ConsentIn,
@@ -100,7 +100,7 @@ class HealthRecord(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def health_record(
-    connection: asyncpg.Connection | asyncpg.Pool, patient_id: uuid.UUID
+    connection: Connection | asyncpg.Pool, patient_id: uuid.UUID
 ) -> HealthRecord:
     """The patient's record for the care they booked. This decides nothing about who may
     read it: the caller does (a consultation's doctor, while they may prescribe) and
@@ -132,7 +132,7 @@ class Patients:
     # -- reading ----------------------------------------------------------------------------
     async def owned(
         self,
-        connection: asyncpg.Connection | asyncpg.Pool,
+        connection: Connection | asyncpg.Pool,
         account_id: uuid.UUID,
         patient_id: uuid.UUID,
     ) -> asyncpg.Record:
@@ -147,7 +147,7 @@ class Patients:
         return row
 
     async def active_consent(
-        self, connection: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID
+        self, connection: Connection | asyncpg.Pool, account_id: uuid.UUID
     ) -> asyncpg.Record | None:
         return await connection.fetchrow(
             "SELECT id, policy_version, granted_at, withdrawn_at FROM health_data_consents "
@@ -180,7 +180,8 @@ class Patients:
         _check_birth_date(details.date_of_birth)
         name, phone = _name(details.real_name), normalize_phone(details.phone)
         async with self.db.transaction() as connection:
-            row = await connection.fetchrow(
+            row = await fetch_one(
+                connection,
                 """
                 INSERT INTO patients (account_id, relationship, real_name, date_of_birth, sex,
                                       phone)
@@ -220,7 +221,8 @@ class Patients:
                     "UPDATE health_data_consents SET withdrawn_at = now() WHERE id = $1",
                     existing["id"],
                 )
-            row = await connection.fetchrow(
+            row = await fetch_one(
+                connection,
                 """
                 INSERT INTO health_data_consents (account_id, policy_version, ip, user_agent)
                 VALUES ($1, $2, $3::inet, $4)
@@ -251,9 +253,7 @@ class Patients:
             if consent_id is not None:
                 await audit.record(connection, context, "consent.withdrawn", "consent", consent_id)
 
-    async def require_consent(
-        self, connection: asyncpg.Connection, account_id: uuid.UUID
-    ) -> uuid.UUID:
+    async def require_consent(self, connection: Connection, account_id: uuid.UUID) -> uuid.UUID:
         consent = await self.active_consent(connection, account_id)
         if consent is None:
             raise ConsentRequired(
@@ -269,7 +269,8 @@ class Patients:
         _check_birth_date(member.date_of_birth)
         name = _name(member.real_name)
         async with self.db.transaction() as connection:
-            row = await connection.fetchrow(
+            row = await fetch_one(
+                connection,
                 """
                 INSERT INTO patients (account_id, relationship, real_name, date_of_birth, sex)
                 VALUES ($1, $2, $3, $4, $5)
@@ -326,7 +327,8 @@ class Patients:
         async with self.db.transaction() as connection:
             await self.owned(connection, principal.user_id, patient_id)
             consent_id = await self.require_consent(connection, principal.user_id)
-            row = await connection.fetchrow(
+            row = await fetch_one(
+                connection,
                 """
                 INSERT INTO patient_health_profiles
                        (patient_id, allergies, chronic_conditions, current_medications, consent_id)

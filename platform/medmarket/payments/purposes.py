@@ -32,9 +32,9 @@ import uuid
 from collections.abc import Iterable
 from typing import Literal, Protocol, runtime_checkable
 
-import asyncpg
 import msgspec
 
+from medmarket.db import Connection
 from medmarket.errors import InvalidInput
 from medmarket.payments.interface import Money
 from medmarket.services import Port, Services
@@ -88,16 +88,14 @@ class RefundView(msgspec.Struct, frozen=True, kw_only=True):
 class PaymentPurpose(Protocol):
     name: str  # lower-case identifier stored with each payment: "booking"
 
-    async def payable(
-        self, connection: asyncpg.Connection, subject_id: uuid.UUID
-    ) -> Payable | None: ...
+    async def payable(self, connection: Connection, subject_id: uuid.UUID) -> Payable | None: ...
 
-    async def on_succeeded(self, connection: asyncpg.Connection, payment: PaymentView) -> None: ...
+    async def on_succeeded(self, connection: Connection, payment: PaymentView) -> None: ...
 
-    async def on_failed(self, connection: asyncpg.Connection, payment: PaymentView) -> None: ...
+    async def on_failed(self, connection: Connection, payment: PaymentView) -> None: ...
 
     async def on_refunded(
-        self, connection: asyncpg.Connection, payment: PaymentView, refund: RefundView
+        self, connection: Connection, payment: PaymentView, refund: RefundView
     ) -> None: ...
 
 

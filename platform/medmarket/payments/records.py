@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from medmarket import outbox
+from medmarket.db import Connection
 from medmarket.payments.interface import Money
 from medmarket.payments.purposes import PaymentView, RefundView
 
@@ -51,21 +52,21 @@ def refund_view(row: asyncpg.Record, currency: str) -> RefundView:
 
 
 async def payment_row(
-    connection: asyncpg.Connection, payment_id: uuid.UUID, *, lock: bool = False
+    connection: Connection, payment_id: uuid.UUID, *, lock: bool = False
 ) -> asyncpg.Record | None:
     query = _PAYMENT_LOCKED if lock else _PAYMENT
     return await connection.fetchrow(query, payment_id)
 
 
 async def refund_row(
-    connection: asyncpg.Connection, refund_id: uuid.UUID, *, lock: bool = False
+    connection: Connection, refund_id: uuid.UUID, *, lock: bool = False
 ) -> asyncpg.Record | None:
     query = _REFUND_LOCKED if lock else _REFUND
     return await connection.fetchrow(query, refund_id)
 
 
 async def notify_payer(
-    connection: asyncpg.Connection,
+    connection: Connection,
     payer_id: uuid.UUID,
     template: str,
     key: str,
@@ -96,7 +97,7 @@ async def notify_payer(
 
 
 async def request_close(
-    connection: asyncpg.Connection, payment_id: uuid.UUID, external_id: str | None = None
+    connection: Connection, payment_id: uuid.UUID, external_id: str | None = None
 ) -> None:
     """After commit, close the attempt at the gateway too, so it can never charge later."""
     await outbox.enqueue(

@@ -12,10 +12,9 @@ from __future__ import annotations
 import logging
 import uuid
 
-import asyncpg
-
 from medmarket.audit import AuditContext
 from medmarket.audit.service import SYSTEM
+from medmarket.db import Connection, fetch_one
 from medmarket.errors import Conflict, NotFound
 from medmarket.payments.interface import GatewayRefund, Money, PaymentRejected, RefundRequest
 from medmarket.payments.locks import payment_lock
@@ -66,8 +65,8 @@ class Refunder:
         except PluginUnavailable:
             # Requested and committed: the outbox sends it when the gateway answers again.
             log.warning("refund %s stays pending: the gateway is not answering", view.id)
-        row = await self.payments.db.fetchrow(
-            "SELECT * FROM payment_refunds WHERE id = $1", view.id
+        row = await fetch_one(
+            self.payments.db, "SELECT * FROM payment_refunds WHERE id = $1", view.id
         )
         return refund_out(row, payment["currency"])
 
@@ -127,7 +126,7 @@ class Refunder:
 
     async def _apply_refund(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         refund_id: uuid.UUID,
         state: GatewayRefund,
         context: AuditContext,

@@ -31,6 +31,7 @@ import asyncpg
 from medmarket import audit, outbox
 from medmarket.audit import AuditContext
 from medmarket.audit.service import SYSTEM
+from medmarket.db import Connection, fetch_one
 from medmarket.errors import InvalidInput
 from medmarket.payments.purposes import PaymentView, RefundView
 from medmarket.payments.records import payment_view, refund_view, request_close
@@ -43,7 +44,7 @@ def new_reference(prefix: str) -> str:
 
 
 async def request_refund(
-    connection: asyncpg.Connection,
+    connection: Connection,
     *,
     purpose: str,
     subject_id: uuid.UUID,
@@ -75,7 +76,7 @@ async def request_refund(
 
 
 async def reserve_refund(
-    connection: asyncpg.Connection,
+    connection: Connection,
     payment: asyncpg.Record,
     *,
     amount: int | None,
@@ -114,7 +115,8 @@ async def reserve_refund(
         payment["id"],
         amount,
     )
-    refund = await connection.fetchrow(
+    refund = await fetch_one(
+        connection,
         """
         INSERT INTO payment_refunds (payment_id, reference, request_key, amount, reason, note,
                                      requested_by)
@@ -147,7 +149,7 @@ async def reserve_refund(
 
 
 async def cancel_open_attempts(
-    connection: asyncpg.Connection,
+    connection: Connection,
     purpose: str,
     subject_id: uuid.UUID,
     context: AuditContext = SYSTEM,

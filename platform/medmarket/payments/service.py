@@ -33,6 +33,7 @@ from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.audit.service import SYSTEM
+from medmarket.db import Connection, fetch_one
 from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.failpoints import Failpoints
 from medmarket.payments.interface import (
@@ -324,7 +325,7 @@ class Payments:
             return payment_out(row, state.client_action)
 
     async def adopt(
-        self, connection: asyncpg.Connection, row: asyncpg.Record, context: AuditContext
+        self, connection: Connection, row: asyncpg.Record, context: AuditContext
     ) -> tuple[asyncpg.Record, ClientAction | None] | None:
         """Take over what an earlier, interrupted create left at the gateway (under the lock).
         Extra gateway objects with the same reference are closed; should one of them have
@@ -352,7 +353,7 @@ class Payments:
 
     async def _stray(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         row: asyncpg.Record,
         stray: GatewayPayment,
         context: AuditContext,
@@ -397,13 +398,13 @@ class Payments:
         payment_method: str,
         context: AuditContext,
     ) -> PaymentOut:
-        row = await self._visible_row(payer, payment_id)
-        if row["payer_id"] != payer.user_id:
+        visible = await self._visible_row(payer, payment_id)
+        if visible["payer_id"] != payer.user_id:
             raise NotFound("no such payment", field="payment_id")
-        gateway = self.gateway(row["gateway_id"])
+        gateway = self.gateway(visible["gateway_id"])
         if not gateway.supports_server_confirmation:
             raise Conflict(f"{gateway.display_name} payments are confirmed in the payer's app")
-        if row["status"] == "pending":
+        if visible["status"] == "pending":
             await self.ensure_at_gateway(payment_id, context)
         async with payment_lock(self.db, payment_id) as connection:
             row = await payment_row(connection, payment_id)
@@ -458,7 +459,7 @@ class Payments:
             return payment_out(await self.close(connection, payment_id, context))
 
     async def close(
-        self, connection: asyncpg.Connection, payment_id: uuid.UUID, context: AuditContext
+        self, connection: Connection, payment_id: uuid.UUID, context: AuditContext
     ) -> asyncpg.Record:
         """Under the payment's lock: make sure the attempt can never charge. An attempt
         that turns out to have charged is recorded as such."""
@@ -475,7 +476,8 @@ class Payments:
                 current = await payment_row(connection, payment_id, lock=True)
                 assert current is not None
                 if current["status"] in ("pending", "canceled", "failed"):
-                    row = await connection.fetchrow(
+                    row = await fetch_one(
+                        connection,
                         """
                         UPDATE payments SET closed_at = now(),
                                status = CASE WHEN status = 'pending' THEN 'canceled' ELSE status END

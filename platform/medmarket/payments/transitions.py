@@ -20,6 +20,7 @@ import asyncpg
 
 from medmarket import audit
 from medmarket.audit import AuditContext
+from medmarket.db import Connection, fetch_one
 from medmarket.ledger.service import ChargeToBook, Rates, book_charge, book_refund, rates_for
 from medmarket.ledger.split import yuan
 from medmarket.payments.interface import GatewayPayment, GatewayRefund, GatewayStatus, Money
@@ -48,7 +49,7 @@ def attempt_status(gateway_status: GatewayStatus) -> str:
 
 
 async def apply_payment_state(
-    connection: asyncpg.Connection,
+    connection: Connection,
     services: Services,
     payment_id: uuid.UUID,
     state: GatewayPayment,
@@ -63,7 +64,8 @@ async def apply_payment_state(
         raise LookupError(f"payment {payment_id} does not exist")
     if row["external_id"] is None:
         # The gateway has it now: if we had given up on the attempt, close it there as well.
-        row = await connection.fetchrow(
+        row = await fetch_one(
+            connection,
             """
             UPDATE payments SET external_id = $2, closed_at = NULL WHERE id = $1 RETURNING *
             """,
@@ -98,8 +100,10 @@ async def apply_payment_state(
     if target in _ENDED:
         if current in _ENDED:
             if state.status == "canceled" and row["closed_at"] is None:
-                return await connection.fetchrow(
-                    "UPDATE payments SET closed_at = now() WHERE id = $1 RETURNING *", payment_id
+                return await fetch_one(
+                    connection,
+                    "UPDATE payments SET closed_at = now() WHERE id = $1 RETURNING *",
+                    payment_id,
                 )
             return row
         return await _ended(connection, services, row, state, target, source, context, event_at)
@@ -107,7 +111,8 @@ async def apply_payment_state(
     # our own call counts as news from now).
     if current in _ENDED or (event_at and row["last_event_at"] and event_at < row["last_event_at"]):
         return row
-    return await connection.fetchrow(
+    return await fetch_one(
+        connection,
         """
         UPDATE payments SET status = 'open', gateway_status = $2,
                             last_event_at = greatest(last_event_at, coalesce($3, now()))
@@ -120,7 +125,7 @@ async def apply_payment_state(
 
 
 async def _succeeded(
-    connection: asyncpg.Connection,
+    connection: Connection,
     services: Services,
     row: asyncpg.Record,
     state: GatewayPayment,
@@ -143,7 +148,8 @@ async def _succeeded(
         row["subject_id"],
         row["id"],
     )
-    row = await connection.fetchrow(
+    row = await fetch_one(
+        connection,
         """
         UPDATE payments
            SET status = 'succeeded', is_duplicate = $2, succeeded_at = now(),
@@ -205,7 +211,9 @@ async def _succeeded(
             key="duplicate",
             context=context,
         )
-        return await payment_row(connection, row["id"])
+        refunding = await payment_row(connection, row["id"])
+        assert refunding is not None
+        return refunding
     purpose = installed_purposes(services).find(row["purpose"])
     if purpose is None:
         log.error("payment %s succeeded for unknown purpose %r", row["id"], row["purpose"])
@@ -222,7 +230,7 @@ async def _succeeded(
 
 
 async def _ended(
-    connection: asyncpg.Connection,
+    connection: Connection,
     services: Services,
     row: asyncpg.Record,
     state: GatewayPayment,
@@ -231,7 +239,8 @@ async def _ended(
     context: AuditContext,
     event_at: dt.datetime | None,
 ) -> asyncpg.Record:
-    row = await connection.fetchrow(
+    row = await fetch_one(
+        connection,
         """
         UPDATE payments
            SET status = $2, gateway_status = $3, failure_code = $4, failure_message = $5,
@@ -271,7 +280,7 @@ async def _ended(
 
 
 async def apply_refund_state(
-    connection: asyncpg.Connection,
+    connection: Connection,
     services: Services,
     refund_id: uuid.UUID,
     state: GatewayRefund,
@@ -289,7 +298,8 @@ async def apply_refund_state(
     refund = await refund_row(connection, refund_id, lock=True)
     assert payment is not None and refund is not None
     if refund["external_id"] is None and state.external_id:
-        refund = await connection.fetchrow(
+        refund = await fetch_one(
+            connection,
             "UPDATE payment_refunds SET external_id = $2 WHERE id = $1 RETURNING *",
             refund_id,
             state.external_id,
@@ -302,12 +312,14 @@ async def apply_refund_state(
         log.error("refund %s: gateway refunded %s, expected %s", refund_id, state.amount, refund)
         return refund
     if state.status == "pending":
-        return await connection.fetchrow(
+        return await fetch_one(
+            connection,
             "UPDATE payment_refunds SET status = 'processing' WHERE id = $1 RETURNING *",
             refund_id,
         )
     if state.status == "failed":
-        refund = await connection.fetchrow(
+        refund = await fetch_one(
+            connection,
             """
             UPDATE payment_refunds SET status = 'failed', failure_message = $2
              WHERE id = $1 RETURNING *
@@ -330,7 +342,8 @@ async def apply_refund_state(
             detail={"refund_id": str(refund_id), "message": state.failure_message},
         )
         return refund
-    refund = await connection.fetchrow(
+    refund = await fetch_one(
+        connection,
         """
         UPDATE payment_refunds SET status = 'succeeded', succeeded_at = now(),
                                    failure_message = NULL

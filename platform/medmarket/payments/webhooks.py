@@ -15,9 +15,8 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
-import asyncpg
-
 from medmarket.audit import AuditContext
+from medmarket.db import Connection
 from medmarket.errors import MalformedRequest, NotFound
 from medmarket.payments.interface import (
     GatewayPayment,
@@ -99,7 +98,7 @@ def _summary(event: WebhookEvent) -> dict[str, object]:
 
 
 async def _payment_news(
-    connection: asyncpg.Connection,
+    connection: Connection,
     payments: Payments,
     gateway_id: str,
     event: WebhookEvent,
@@ -131,7 +130,7 @@ async def _payment_news(
 
 
 async def _refund_news(
-    connection: asyncpg.Connection,
+    connection: Connection,
     payments: Payments,
     state: GatewayRefund,
     context: AuditContext,

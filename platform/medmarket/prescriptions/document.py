@@ -1,21 +1,16 @@
 """The canonical prescription document: the prescription as it was written, in bytes that are
-the same whoever builds them and whenever, so a signature over them can be checked for as
-long as the record is kept.
+the same whoever builds them and whenever, so the doctor's signature over them can be
+checked for as long as the record is kept.
 
-``prescription_document`` encodes a ``PrescriptionDocument`` as JSON with its keys sorted,
-no whitespace, UTF-8, amounts as their shortest decimal text ("0.5", "100") and times in
-UTC. It names everything as it was on the day: the doctor (name, title, licence, hospital),
-the patient (name, sex, date of birth, age), each drug as the catalog described it, and
-every finding of the safety rules with the doctor's reason for each warning. The database
-keeps these bytes with the prescription (``prescriptions.document``, its SHA-256 beside
-it); the API shows a prescription from them, so what anyone reads is what was issued.
-
-Signing plugs in here. The doctors domain's signing (``sign_for_doctor(connection,
-doctor_id, document)``, the doctor's Ed25519 key) is to be called by
-``service.Prescribing`` with exactly these bytes, in the transaction that issues the
-prescription (``issue`` in service.py, marked), and its migration adds the signature and
-the key's id to ``prescriptions``. Nothing else changes: the bytes are already fixed before
-the prescription is stored, and the database refuses any later change of them.
+``prescription_document`` is the RFC 8785 (JSON Canonicalization Scheme) form of a
+``PrescriptionDocument``, as ``medmarket.signatures`` signs it (docs/signatures.md): keys
+sorted, no whitespace, UTF-8, amounts as their shortest decimal text ("0.5", "100") and
+times in UTC. It names everything as it was on the day: the doctor (name, title, licence,
+hospital), the patient (name, sex, date of birth, age), each drug as the catalog described
+it, and every finding of the safety rules with the doctor's reason for each warning. The
+database keeps these bytes with the prescription (``prescriptions.document``, its SHA-256
+beside it) and the doctor's Ed25519 signature of them (``signature``, ``signing_key_id``);
+the API shows a prescription from them, so what anyone reads is what was signed.
 """
 
 from __future__ import annotations
@@ -27,6 +22,7 @@ from typing import Literal
 
 import msgspec
 
+from medmarket import signatures
 from medmarket.drugs.schemas import Route
 from medmarket.prescriptions.model import DoseUnit, Frequency, QuantityUnit
 from medmarket.prescriptions.model import Severity as FindingSeverity
@@ -111,7 +107,6 @@ class PrescriptionDocument(msgspec.Struct, frozen=True, kw_only=True):
     findings: tuple[PrescriptionFinding, ...]
 
 
-_ENCODER = msgspec.json.Encoder(order="sorted")
 _DECODER = msgspec.json.Decoder(PrescriptionDocument)
 
 
@@ -127,7 +122,7 @@ def prescription_document(content: PrescriptionDocument) -> bytes:
         written_at=content.written_at.astimezone(dt.UTC),
         expires_at=content.expires_at.astimezone(dt.UTC),
     )
-    return _ENCODER.encode(in_utc)
+    return signatures.canonical_form(msgspec.to_builtins(in_utc))
 
 
 def read_document(document: bytes) -> PrescriptionDocument:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 import asyncpg
 
+from medmarket.db import Connection
 from medmarket.drugs.service import COLUMNS as DRUG_COLUMNS
 from medmarket.drugs.service import drug_out
 from medmarket.patients.service import GUARDIAN_AGE, HealthRecord
@@ -26,7 +27,7 @@ def limits(settings: Settings) -> Limits:
 
 
 async def drug_facts(
-    connection: asyncpg.Connection, drug_ids: Iterable[uuid.UUID]
+    connection: Connection, drug_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, DrugFacts]:
     """The catalog's rows for these drugs, retired ones too (a rule decides about those);
     an id the catalog does not have is simply absent."""

@@ -4,15 +4,19 @@ the caller's transaction) and reading them back as the API shows them."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from decimal import Decimal
 
 import asyncpg
 
+from medmarket import signatures
+from medmarket.db import Connection
 from medmarket.errors import NotFound
 from medmarket.prescriptions.document import PrescriptionDocument, read_document
-from medmarket.prescriptions.schemas import PrescriptionOut
+from medmarket.prescriptions.schemas import PrescriptionOut, PrescriptionSignature
 from medmarket.prescriptions.states import standing
+from medmarket.signatures import SignedDocument
 
 NOT_FOUND = "no such prescription"
 
@@ -20,6 +24,7 @@ NOT_FOUND = "no such prescription"
 SELECT = """
     SELECT p.id, p.consultation_id, p.lineage_id, p.version, p.status, p.status_changed_at,
            p.expires_at, p.voided_at, p.void_reason, p.document, p.document_sha256,
+           p.signature, p.signing_key_id,
            (SELECT n.id FROM prescriptions n WHERE n.supersedes = p.id) AS replaced_by
       FROM prescriptions p
 """
@@ -51,11 +56,35 @@ def prescription_out(row: asyncpg.Record, now: dt.datetime) -> PrescriptionOut:
         voided_at=row["voided_at"],
         void_reason=row["void_reason"],
         document_sha256=bytes(row["document_sha256"]).hex(),
+        signature=signature_out(row),
+    )
+
+
+def signature_out(row: asyncpg.Record) -> PrescriptionSignature | None:
+    if row["signature"] is None:
+        return None  # issued before prescriptions were signed (development databases)
+    return PrescriptionSignature(
+        key_id=row["signing_key_id"], signature=signatures.b64url(bytes(row["signature"]))
+    )
+
+
+def signed_document(row: asyncpg.Record) -> SignedDocument | None:
+    """The prescription as its doctor signed it: an envelope anyone can verify (POST
+    /api/signatures/verify, ``medmarket verify-signature``, or any Ed25519 library)."""
+    signature = signature_out(row)
+    if signature is None:
+        return None
+    return SignedDocument(
+        document=json.loads(row["document"]),
+        signature=signature.signature,
+        key_id=signature.key_id,
+        algorithm=signature.algorithm,
+        canonicalization=signature.canonicalization,
     )
 
 
 async def fetch_one(
-    connection: asyncpg.Connection | asyncpg.Pool, prescription_id: uuid.UUID, *, lock: bool = False
+    connection: Connection | asyncpg.Pool, prescription_id: uuid.UUID, *, lock: bool = False
 ) -> asyncpg.Record:
     row = await connection.fetchrow(
         SELECT + " WHERE p.id = $1" + (" FOR UPDATE OF p" if lock else ""), prescription_id
@@ -66,7 +95,7 @@ async def fetch_one(
 
 
 async def of_consultation(
-    connection: asyncpg.Connection | asyncpg.Pool, consultation_id: uuid.UUID
+    connection: Connection | asyncpg.Pool, consultation_id: uuid.UUID
 ) -> list[asyncpg.Record]:
     """Oldest first: each line's versions in order."""
     return list(
@@ -78,22 +107,24 @@ async def of_consultation(
 
 
 async def store(
-    connection: asyncpg.Connection,
+    connection: Connection,
     content: PrescriptionDocument,
     document: bytes,
+    signed: SignedDocument,
     *,
     lineage_id: uuid.UUID,
     patient_id: uuid.UUID,
 ) -> None:
     """Store an issued prescription: its row (with ``document``, the canonical bytes of
-    ``content``), its items and its findings, as ``content`` has them."""
+    ``content``, and the doctor's signature of them), its items and its findings, as
+    ``content`` has them."""
     await connection.execute(
         """
         INSERT INTO prescriptions (id, consultation_id, doctor_id, patient_id, lineage_id,
                                    version, supersedes, diagnosis, chronic_follow_up,
                                    written_at, valid_from, valid_until, expires_at,
-                                   status_changed_at, document)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $10, $14)
+                                   status_changed_at, document, signature, signing_key_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $10, $14, $15, $16)
         """,
         content.id,
         content.consultation_id,
@@ -109,6 +140,8 @@ async def store(
         content.valid_until,
         content.expires_at,
         document,
+        signed.signature_bytes(),
+        signed.key_id,
     )
     await connection.executemany(
         """

@@ -23,6 +23,7 @@ from medmarket.prescriptions.schemas import (
     VoidIn,
 )
 from medmarket.prescriptions.service import Prescribing
+from medmarket.signatures import SignedDocument
 
 TAGS = ["prescriptions"]
 PARTICIPANTS = allow("patient", "doctor")
@@ -76,6 +77,18 @@ async def read_prescription(
     return await prescribing.read(principal, prescription_id)
 
 
+@get(PRESCRIPTION + "/signed", opt=PARTICIPANTS, tags=TAGS)
+async def signed_prescription(
+    prescription_id: FromPath[uuid.UUID],
+    prescribing: NamedDependency[Prescribing],
+    principal: NamedDependency[Principal],
+) -> SignedDocument:
+    """The prescription as its doctor signed it: the canonical document, the Ed25519
+    signature and the key's id. Verify it with POST /api/signatures/verify, ``medmarket
+    verify-signature`` or any Ed25519 library (docs/signatures.md)."""
+    return await prescribing.signed(principal, prescription_id)
+
+
 @post(PRESCRIPTION + "/versions", opt=DOCTORS, status_code=HTTP_201_CREATED, tags=TAGS)
 async def correct_prescription(
     prescription_id: FromPath[uuid.UUID],
@@ -105,6 +118,7 @@ ROUTES = [
     list_prescriptions,
     health_summary,
     read_prescription,
+    signed_prescription,
     correct_prescription,
     void_prescription,
 ]

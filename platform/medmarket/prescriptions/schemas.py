@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -104,6 +104,18 @@ class PrescriptionOut(msgspec.Struct, kw_only=True):
     void_reason: str | None
     # Hex SHA-256 of the canonical document (what the doctor's signature covers).
     document_sha256: str
+    # The doctor's signature of the canonical document; None only for prescriptions issued
+    # before prescriptions were signed. GET /api/prescriptions/{id}/signed is the envelope.
+    signature: PrescriptionSignature | None
+
+
+class PrescriptionSignature(msgspec.Struct, kw_only=True):
+    # The doctor's key (GET /api/doctors/{doctor id}/signing-keys lists it).
+    key_id: str
+    # base64url of the 64-byte Ed25519 signature.
+    signature: str
+    algorithm: Literal["Ed25519"] = "Ed25519"
+    canonicalization: Literal["RFC8785"] = "RFC8785"
 
 
 class HealthSummaryOut(msgspec.Struct, kw_only=True):

@@ -14,6 +14,7 @@ prescriptions; anyone else is told they do not exist, as for the consultation it
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -25,7 +26,8 @@ from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.consults.access import participation, require_own_doctor
-from medmarket.db import Database
+from medmarket.db import Connection, Database, fetch_one
+from medmarket.doctors.signing_keys import sign_for_doctor
 from medmarket.drugs.schemas import Route
 from medmarket.errors import FieldError, Forbidden, InvalidInput, NotFound
 from medmarket.patients.service import age_on, health_record
@@ -49,7 +51,9 @@ from medmarket.prescriptions.schemas import (
 )
 from medmarket.prescriptions.states import VOIDABLE, WrongStatus, change_status
 from medmarket.prescriptions.validity import require_writable, validity, writing_closes_at
+from medmarket.sealed import Sealer
 from medmarket.services import Services
+from medmarket.signatures import SignedDocument
 
 _PRESCRIBER = """
     SELECT d.id, d.full_name AS name, d.title, d.licence_number, d.status, h.name AS hospital
@@ -129,6 +133,8 @@ class Prescribing:
         self.settings = services.settings
         self.window = dt.timedelta(hours=services.settings.prescription_window_hours)
         self.limits = facts.limits(services.settings)
+        # Opens the doctors' private keys (sealed at rest under MEDMARKET_SECRET_KEY).
+        self.sealer = Sealer(services.settings.secret_key)
         # The plugins' rules, run after the platform's (dependencies.plugins_rules).
         self.extra_rules = tuple(extra_rules)
 
@@ -208,6 +214,14 @@ class Prescribing:
         row = await records.fetch_one(self.db.pool, prescription_id)
         return records.prescription_out(row, dt.datetime.now(dt.UTC))
 
+    async def signed(self, principal: Principal, prescription_id: uuid.UUID) -> SignedDocument:
+        consultation_id = await self._consultation_of(self.db.pool, prescription_id)
+        await self._visit(self.db.pool, principal, consultation_id, missing=records.NOT_FOUND)
+        envelope = records.signed_document(await records.fetch_one(self.db.pool, prescription_id))
+        if envelope is None:
+            raise NotFound("this prescription was issued before prescriptions were signed")
+        return envelope
+
     async def listing(
         self, principal: Principal, consultation_id: uuid.UUID
     ) -> list[PrescriptionOut]:
@@ -250,7 +264,7 @@ class Prescribing:
     # -- the steps ----------------------------------------------------------------------------
     async def _visit(
         self,
-        connection: asyncpg.Connection | asyncpg.Pool,
+        connection: Connection | asyncpg.Pool,
         principal: Principal,
         consultation_id: uuid.UUID,
         *,
@@ -268,7 +282,7 @@ class Prescribing:
             raise NotFound(missing) from None
 
     async def _consultation_of(
-        self, connection: asyncpg.Connection | asyncpg.Pool, prescription_id: uuid.UUID
+        self, connection: Connection | asyncpg.Pool, prescription_id: uuid.UUID
     ) -> uuid.UUID:
         found: uuid.UUID | None = await connection.fetchval(
             "SELECT consultation_id FROM prescriptions WHERE id = $1", prescription_id
@@ -279,7 +293,7 @@ class Prescribing:
 
     async def _prescribers_visit(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         principal: Principal,
         consultation_id: uuid.UUID,
         *,
@@ -297,7 +311,7 @@ class Prescribing:
 
     async def _issue(
         self,
-        connection: asyncpg.Connection,
+        connection: Connection,
         visit: asyncpg.Record,
         request: PrescriptionIn,
         context: AuditContext,
@@ -306,7 +320,7 @@ class Prescribing:
         """Draft, check and issue a prescription (a new version of ``previous``, if given)
         in the caller's transaction."""
         now = await _now(connection)
-        prescriber = await connection.fetchrow(_PRESCRIBER, visit["doctor_id"])
+        prescriber = await fetch_one(connection, _PRESCRIBER, visit["doctor_id"])
         if prescriber["status"] != "approved":
             raise Forbidden(
                 f"a doctor whose registration is {prescriber['status']} does not prescribe",
@@ -354,14 +368,21 @@ class Prescribing:
             items=tuple(prescribed_item(item) for item in draft.items),
             findings=kept,
         )
-        # Issuing. The doctor's signature goes here when doctors' signing keys land:
-        # ``sign_for_doctor(connection, prescriber["id"], document)`` over exactly these
-        # bytes, stored with the row (document.py says what its migration adds).
+        # Issuing: the doctor signs exactly the bytes stored (their canonical form), in this
+        # transaction, which holds the doctor's row so no suspension slips in between.
         document = prescription_document(content)
+        signed = await sign_for_doctor(
+            connection,
+            prescriber["id"],
+            json.loads(document),
+            sealer=self.sealer,
+            context=context,
+        )
         await records.store(
             connection,
             content,
             document,
+            signed,
             lineage_id=previous["lineage_id"] if previous else prescription_id,
             patient_id=record.patient_id,
         )
@@ -389,6 +410,7 @@ class Prescribing:
             consultation_id=visit["id"],
             detail={
                 "document_sha256": bytes(row["document_sha256"]).hex(),
+                "signing_key_id": signed.key_id,
                 "valid_from": valid.valid_from.isoformat(),
                 "valid_until": valid.valid_until.isoformat(),
             },
@@ -413,6 +435,6 @@ class Prescribing:
             )
 
 
-async def _now(connection: asyncpg.Connection | asyncpg.Pool) -> dt.datetime:
+async def _now(connection: Connection | asyncpg.Pool) -> dt.datetime:
     now: dt.datetime = await connection.fetchval("SELECT now()")
     return now

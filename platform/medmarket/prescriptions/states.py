@@ -22,6 +22,7 @@ import asyncpg
 
 from medmarket import audit
 from medmarket.audit import AuditContext
+from medmarket.db import Connection
 from medmarket.errors import Conflict
 from medmarket.prescriptions.validity import expired
 
@@ -98,7 +99,7 @@ def require_dispensable(
 
 
 async def change_status(
-    connection: asyncpg.Connection,
+    connection: Connection,
     prescription: asyncpg.Record,
     target: PrescriptionStatus,
     context: AuditContext,

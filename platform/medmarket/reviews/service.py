@@ -10,7 +10,7 @@ import asyncpg
 from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.db import Database
+from medmarket.db import Database, fetch_one
 from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.reviews.schemas import (
     DoctorReviewSummary,
@@ -79,7 +79,7 @@ class Reviews:
                 review_id,
                 detail={"booking_id": str(booking_id), "rating": review.rating},
             )
-            row = await connection.fetchrow(_SELECT + " WHERE r.id = $1", review_id)
+            row = await fetch_one(connection, _SELECT + " WHERE r.id = $1", review_id)
         return review_out(row)
 
     async def reply(
@@ -111,7 +111,7 @@ class Reviews:
                 "UPDATE reviews SET reply = $2, replied_at = now() WHERE id = $1", review_id, text
             )
             await audit.record(connection, context, "review.replied", "review", review_id)
-            row = await connection.fetchrow(_SELECT + " WHERE r.id = $1", review_id)
+            row = await fetch_one(connection, _SELECT + " WHERE r.id = $1", review_id)
         return review_out(row)
 
     async def summary_of_own(self, principal: Principal) -> DoctorReviewSummary | None:

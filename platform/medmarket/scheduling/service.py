@@ -13,7 +13,7 @@ import asyncpg
 from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.db import Database
+from medmarket.db import Connection, Database
 from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.scheduling.schemas import (
     AvailabilityIn,
@@ -48,9 +48,7 @@ def zone_named(name: str) -> ZoneInfo:
         raise InvalidInput(f"unknown time zone {name!r}", field="time_zone") from None
 
 
-async def own_doctor(
-    connection: asyncpg.Connection | asyncpg.Pool, principal: Principal
-) -> asyncpg.Record:
+async def own_doctor(connection: Connection | asyncpg.Pool, principal: Principal) -> asyncpg.Record:
     """The doctor record of the signed-in doctor."""
     row = await connection.fetchrow(
         "SELECT id, status, time_zone FROM doctors WHERE user_id = $1", principal.user_id

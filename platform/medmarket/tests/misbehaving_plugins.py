@@ -36,17 +36,17 @@ class HangingAdapter:
 
 
 class AdapterType:
-    def __init__(self, type_id: str, adapter: Any) -> None:
+    def __init__(self, type_id: str, adapter: RaisingAdapter | HangingAdapter) -> None:
         self.id = type_id
         self.display_name = type_id
         self.config_type = NoConfig
         self._adapter = adapter
 
-    def create(self, config: Any) -> Any:
+    def create(self, config: Any) -> RaisingAdapter | HangingAdapter:
         return self._adapter
 
     async def health(self) -> HealthReport:
-        return await self._adapter.health()  # type: ignore[no-any-return]
+        return await self._adapter.health()
 
 
 class RaisingHospitalPlugin:

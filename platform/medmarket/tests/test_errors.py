@@ -7,6 +7,7 @@ from litestar import Litestar, get
 
 from medmarket.accounts.guards import PUBLIC, access_guard
 from medmarket.errors import EXCEPTION_HANDLERS, PROBLEM_JSON
+from medmarket.tests.support.fixtures import asgi_transport
 
 
 async def test_an_unexpected_error_is_a_bare_500_problem() -> None:
@@ -15,9 +16,7 @@ async def test_an_unexpected_error_is_a_bare_500_problem() -> None:
         raise RuntimeError("secret connection string postgres://admin:pw@db")
 
     app = Litestar([boom], guards=[access_guard], exception_handlers=EXCEPTION_HANDLERS)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as http:
+    async with httpx.AsyncClient(transport=asgi_transport(app), base_url="http://t") as http:
         response = await http.get("/boom")
     assert response.status_code == 500
     assert response.headers["content-type"].startswith(PROBLEM_JSON)

@@ -29,7 +29,7 @@ def test_other_content_is_refused() -> None:
 
 
 stems = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="."),
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="."),
     min_size=1,
     max_size=20,
 )

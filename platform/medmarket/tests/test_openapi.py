@@ -15,17 +15,19 @@ from litestar.params import FromPath
 from medmarket.accounts.guards import AUTHENTICATION, PUBLIC, allow
 from medmarket.errors import PROBLEM_JSON
 from medmarket.openapi import answers, complete_openapi, responds_with
+from medmarket.tests.support.fixtures import asgi_transport
 
 METHODS = ("get", "put", "post", "delete", "patch")
 
 
 @pytest.fixture(scope="module")
 async def document(app: Litestar) -> dict[str, Any]:
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    transport = asgi_transport(app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         response = await http.get("/schema/openapi.json")
     assert response.status_code == 200
-    return response.json()  # type: ignore[no-any-return]
+    document: dict[str, Any] = response.json()
+    return document
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -40,7 +42,7 @@ def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]
 def test_the_document_is_valid_openapi(document: dict[str, Any]) -> None:
     from openapi_spec_validator import validate
 
-    validate(document)  # type: ignore[arg-type]
+    validate(document)
 
 
 def test_signing_in_is_declared(document: dict[str, Any]) -> None:

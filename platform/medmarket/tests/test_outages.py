@@ -17,7 +17,13 @@ from litestar import Litestar, get
 from medmarket.accounts.guards import PUBLIC, access_guard
 from medmarket.app import create_app
 from medmarket.errors import DEPENDENCY_OUTAGES, EXCEPTION_HANDLERS, PROBLEM_JSON
-from medmarket.tests.support.fixtures import client_for, make_settings, running, sign_up_and_in
+from medmarket.tests.support.fixtures import (
+    asgi_transport,
+    client_for,
+    make_settings,
+    running,
+    sign_up_and_in,
+)
 
 
 class Cable:
@@ -123,9 +129,7 @@ async def test_every_kind_of_outage_is_a_503_problem(outage: Exception) -> None:
         raise outage
 
     bare = Litestar([depends], guards=[access_guard], exception_handlers=EXCEPTION_HANDLERS)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=bare), base_url="http://t"
-    ) as http:
+    async with httpx.AsyncClient(transport=asgi_transport(bare), base_url="http://t") as http:
         response = await http.get("/depends")
     assert response.status_code == 503
     assert response.headers["content-type"].startswith(PROBLEM_JSON)

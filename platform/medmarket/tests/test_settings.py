@@ -64,8 +64,7 @@ def test_prescriptions_may_be_written_a_day_after_the_visit_unless_set_otherwise
     ],
 )
 def test_bad_or_missing_setting_is_named(changes: dict[str, str | None], named: str) -> None:
-    environ = {**GOOD, **changes}
-    environ = {k: v for k, v in environ.items() if v is not None}
+    environ = {k: v for k, v in {**GOOD, **changes}.items() if v is not None}
     with pytest.raises(SettingsError) as caught:
         load_settings(environ)
     assert str(caught.value).startswith(named + ":")

@@ -8,7 +8,7 @@ from litestar import Litestar, get
 
 from medmarket.accounts.guards import PUBLIC, access_guard
 from medmarket.errors import EXCEPTION_HANDLERS, PROBLEM_JSON
-from medmarket.tests.support.fixtures import Account, unique_email
+from medmarket.tests.support.fixtures import Account, asgi_transport, unique_email
 from medmarket.text_guard import fields_with_nul
 
 
@@ -65,9 +65,7 @@ async def test_a_value_the_database_refuses_is_the_clients_error() -> None:
         raise asyncpg.exceptions.NumericValueOutOfRangeError("value out of range")
 
     app = Litestar([store], guards=[access_guard], exception_handlers=EXCEPTION_HANDLERS)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as http:
+    async with httpx.AsyncClient(transport=asgi_transport(app), base_url="http://t") as http:
         response = await http.get("/store")
     assert response.status_code == 422
     assert response.json()["type"] == "/problems/validation"

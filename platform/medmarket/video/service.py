@@ -26,6 +26,7 @@ import msgspec
 
 from medmarket import audit
 from medmarket.audit import AuditContext
+from medmarket.db import Connection
 from medmarket.plugin_manager import PluginUnavailable
 from medmarket.services import Services
 from medmarket.signaling.rooms import RoomStore
@@ -272,7 +273,7 @@ class VideoCalls:
                 checked += 1
         return checked
 
-    async def _check(self, connection: asyncpg.Connection, row: asyncpg.Record) -> None:
+    async def _check(self, connection: Connection, row: asyncpg.Record) -> None:
         now = dt.datetime.now(dt.UTC)
         session = QosSession(
             provider_id=row["provider_id"],
@@ -313,7 +314,7 @@ class VideoCalls:
         )
 
     async def _close_reason(
-        self, connection: asyncpg.Connection, row: asyncpg.Record, now: dt.datetime
+        self, connection: Connection, row: asyncpg.Record, now: dt.datetime
     ) -> CloseReason | None:
         if row["close_requested_at"] is not None:
             return "teardown"
@@ -337,7 +338,7 @@ class VideoCalls:
         return None
 
     async def _mark_closed(
-        self, connection: asyncpg.Connection, row: asyncpg.Record, reason: CloseReason
+        self, connection: Connection, row: asyncpg.Record, reason: CloseReason
     ) -> None:
         await connection.execute(
             "UPDATE video_qos_sessions SET closed_at = now(), close_reason = $2 WHERE id = $1",
@@ -355,7 +356,7 @@ class VideoCalls:
         )
 
     async def _retry_later(
-        self, connection: asyncpg.Connection, row: asyncpg.Record, now: dt.datetime
+        self, connection: Connection, row: asyncpg.Record, now: dt.datetime
     ) -> None:
         await connection.execute(
             """

@@ -48,7 +48,7 @@ from medmarket_hospital_fhir.resources import (
     fhir_date,
 )
 
-TITLES: tuple[str, ...] = get_args(Title)
+TITLES: tuple[Title, ...] = get_args(Title)
 _PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
 BASE_URL_PATTERN = r"^https?://(\[[0-9A-Fa-f:.]+\]|[^\s/?#@:\[\]]+)(:" + _PORT + r")?(/[^\s?#@]*)?$"
 _RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -217,7 +217,7 @@ class FhirHospital:
             raise FhirError(f"Practitioner/{practitioner.id}: {exc}") from exc
         return LicenceVerification(
             valid=True,
-            title=title,  # type: ignore[arg-type]
+            title=title,
             practice_started_on=started,
             licence_expires_on=expires,
             evidence={**evidence, "licence_qualification": licence is not None},

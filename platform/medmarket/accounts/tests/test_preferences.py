@@ -6,12 +6,12 @@ import httpx
 from litestar import Litestar
 
 from medmarket.accounts.service import Accounts
-from medmarket.tests.support.fixtures import Account, unique_email
+from medmarket.tests.support.fixtures import Account, SignUp, unique_email
 
 
 async def test_preferences_change_language_and_time_zone(
-    client: httpx.AsyncClient, sign_up
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
     account: Account = await sign_up("patient")
     changed = await client.patch(
         "/api/me", headers=account.headers, json={"locale": "en", "time_zone": "Asia/Urumqi"}
@@ -24,7 +24,9 @@ async def test_preferences_change_language_and_time_zone(
     assert (only_zone.json()["locale"], only_zone.json()["time_zone"]) == ("en", "Europe/Berlin")
 
 
-async def test_unknown_time_zone_and_locale_are_named(client: httpx.AsyncClient, sign_up) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_time_zone_and_locale_are_named(
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
     account: Account = await sign_up("patient")
     zone = await client.patch("/api/me", headers=account.headers, json={"time_zone": "Mars/Base"})
     assert zone.status_code == 422
@@ -39,8 +41,8 @@ async def test_unknown_time_zone_and_locale_are_named(client: httpx.AsyncClient,
 
 
 async def test_preference_change_is_audited(
-    app: Litestar, client: httpx.AsyncClient, sign_up
-) -> None:  # type: ignore[no-untyped-def]
+    app: Litestar, client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
     account: Account = await sign_up("doctor")
     await client.patch("/api/me", headers=account.headers, json={"locale": "en"})
     row = await app.state.services.db.fetchrow(

@@ -10,13 +10,14 @@ from litestar import Litestar
 from medmarket.tests.support.fixtures import (
     STRONG_PASSWORD,
     Account,
+    SignUp,
     unique_email,
 )
 
 
 async def test_browser_session_is_an_httponly_samesite_cookie(
-    client: httpx.AsyncClient, sign_up
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
     account: Account = await sign_up("patient")
     response = await client.post(
         "/api/session", json={"email": account.email, "password": STRONG_PASSWORD}
@@ -31,8 +32,8 @@ async def test_browser_session_is_an_httponly_samesite_cookie(
 
 
 async def test_cookie_session_needs_csrf_proof_for_unsafe_methods(
-    client: httpx.AsyncClient, sign_up
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
     account: Account = await sign_up("patient")
     signed_in = await client.post(
         "/api/session", json={"email": account.email, "password": STRONG_PASSWORD}
@@ -49,8 +50,8 @@ async def test_cookie_session_needs_csrf_proof_for_unsafe_methods(
 
 
 async def test_bearer_token_works_and_sign_out_revokes_it(
-    client: httpx.AsyncClient, sign_up
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
     account: Account = await sign_up("doctor")
     me = await client.get("/api/me", headers=account.headers)
     assert me.status_code == 200 and me.json()["role"] == "doctor"
@@ -59,8 +60,8 @@ async def test_bearer_token_works_and_sign_out_revokes_it(
 
 
 async def test_expired_session_is_refused(
-    client: httpx.AsyncClient, sign_up, app: Litestar, database_url: str
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, sign_up: SignUp, app: Litestar, database_url: str
+) -> None:
     import asyncpg
 
     account: Account = await sign_up("patient")
@@ -78,8 +79,8 @@ async def test_expired_session_is_refused(
 
 
 async def test_wrong_password_and_unknown_account_look_alike(
-    client: httpx.AsyncClient, sign_up
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
     account: Account = await sign_up("patient")
     wrong = await client.post("/api/tokens", json={"email": account.email, "password": "nope" * 3})
     unknown = await client.post(

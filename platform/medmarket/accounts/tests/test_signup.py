@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from litestar import Litestar
 
-from medmarket.tests.support.fixtures import STRONG_PASSWORD, unique_email
+from medmarket.tests.support.fixtures import STRONG_PASSWORD, Account, unique_email
 
 
 async def test_patient_signs_up(client: httpx.AsyncClient) -> None:
@@ -110,7 +111,9 @@ async def test_staff_cannot_sign_up_without_invitation(client: httpx.AsyncClient
     assert response.json()["errors"][0]["field"] == "role"
 
 
-async def test_invitation_decides_role_and_works_once(client: httpx.AsyncClient, operator) -> None:  # type: ignore[no-untyped-def]
+async def test_invitation_decides_role_and_works_once(
+    client: httpx.AsyncClient, operator: Account
+) -> None:
     email = unique_email("pharmacist")
     invited = await client.post(
         "/api/invitations", headers=operator.headers, json={"email": email, "role": "pharmacist"}
@@ -132,7 +135,7 @@ async def test_invitation_decides_role_and_works_once(client: httpx.AsyncClient,
     assert reused.json()["errors"][0]["field"] == "invitation"
 
 
-async def test_passwords_are_stored_as_argon2id(client: httpx.AsyncClient, app) -> None:  # type: ignore[no-untyped-def]
+async def test_passwords_are_stored_as_argon2id(client: httpx.AsyncClient, app: Litestar) -> None:
     email = unique_email()
     await client.post(
         "/api/accounts", json={"email": email, "password": STRONG_PASSWORD, "display_name": "Ann"}

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.tests.sent import notifications
 from medmarket.app import create_app
 from medmarket.tests.support.fixtures import (
@@ -86,7 +87,7 @@ async def test_a_taken_address_costs_the_same_hash(
     """The slow part of a sign-up, hashing the password, happens either way, so the time
     an answer takes does not tell a taken address from a new one."""
     owner: Account = await sign_up("patient")
-    passwords = app.state.accounts.passwords
+    passwords: Passwords = app.state.accounts.passwords
     hashed: list[str] = []
     original = passwords.hash
 

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from medmarket.db import Database
 from medmarket.doctors import decisions
 from medmarket.failpoints import InjectedFault
 from medmarket.tests.support.factories import (
@@ -18,11 +19,12 @@ from medmarket.tests.support.factories import (
     staff_record,
     submit,
 )
-from medmarket.tests.support.fixtures import STRONG_PASSWORD, Account, unique_email
+from medmarket.tests.support.fixtures import STRONG_PASSWORD, Account, SignUp, unique_email
 
 
 async def events_for(app: Litestar, subject_id: str) -> list[asyncpg.Record]:
-    return await app.state.services.db.fetch(  # type: ignore[no-any-return]
+    db: Database = app.state.services.db
+    return await db.fetch(
         "SELECT * FROM audit_events WHERE subject_type = 'user' AND subject_id = $1 ORDER BY id",
         subject_id,
     )
@@ -148,8 +150,8 @@ async def test_even_the_owner_is_stopped_by_the_trigger(database_url: str, state
 
 
 async def test_operators_read_the_trail_filtered_and_paged(
-    client: httpx.AsyncClient, operator: Account, sign_up
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, operator: Account, sign_up: SignUp
+) -> None:
     account: Account = await sign_up("patient")
     for _ in range(2):
         await client.post("/api/tokens", json={"email": account.email, "password": STRONG_PASSWORD})

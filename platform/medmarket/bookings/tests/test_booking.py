@@ -15,9 +15,11 @@ from medmarket.audit.service import SYSTEM
 from medmarket.bookings.service import Bookings
 from medmarket.settings import Settings
 from medmarket.tests.support.factories import platform_day
-from medmarket.tests.support.fixtures import Account, client_for, make_settings, running
+from medmarket.tests.support.fixtures import Account, SignUp, client_for, make_settings, running
 from medmarket.tests.support.seed import (
     PRIOR,
+    Doctor,
+    Patient,
     admit,
     approved_doctor,
     begin_visit,
@@ -35,7 +37,7 @@ async def test_fifty_concurrent_bookings_of_one_slot_give_one_success(app: Lites
     async with client_for(app) as http:
         slot = (await free_slots(http, doctor.id))[0]
 
-    async def attempt(patient) -> httpx.Response:  # type: ignore[no-untyped-def]
+    async def attempt(patient: Patient) -> httpx.Response:
         async with client_for(app) as http:
             return await http.post(
                 "/api/bookings",
@@ -279,8 +281,8 @@ async def test_first_visit_unsuitable_online_is_refunded_and_referred(app: Lites
 
 
 async def test_a_booking_needs_real_name_consent_and_a_prior_diagnosis(
-    app: Litestar, sign_up
-) -> None:  # type: ignore[no-untyped-def]
+    app: Litestar, sign_up: SignUp
+) -> None:
     doctor = await approved_doctor(app)
     bare = await sign_up("patient")
     ready = await ready_patient(app)
@@ -358,7 +360,7 @@ async def test_others_get_the_same_404_as_for_a_missing_booking(app: Litestar) -
         slot = (await free_slots(http, doctor.id))[0]
         booking = await hold(http, owner, slot["id"])
         missing = await http.get(f"/api/bookings/{uuid.uuid4()}", headers=stranger.headers)
-        for caller, method, path, body in [
+        attempts: list[tuple[Patient | Doctor, str, str, dict[str, str] | None]] = [
             (stranger, "GET", f"/api/bookings/{booking['id']}", None),
             (stranger, "POST", f"/api/bookings/{booking['id']}/cancel", {}),
             (other_doctor, "GET", f"/api/bookings/{booking['id']}", None),
@@ -369,7 +371,8 @@ async def test_others_get_the_same_404_as_for_a_missing_booking(app: Litestar) -
                 f"/api/doctor/bookings/{booking['id']}/outcome",
                 {"outcome": "completed"},
             ),
-        ]:
+        ]
+        for caller, method, path, body in attempts:
             response = await http.request(method, path, json=body, headers=caller.headers)
             assert response.status_code == 404, (method, path, response.text)
             assert response.json()["detail"] == missing.json()["detail"]

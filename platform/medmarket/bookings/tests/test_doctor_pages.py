@@ -126,7 +126,7 @@ async def test_the_day_the_visit_and_its_outcome(app: Litestar, client: httpx.As
         from_page=f"/doctor/visits/{booking_id}",
     )
     assert not_admitted.status_code == 409
-    assert "请先在诊室接入患者" in error_beside(not_admitted.text, "outcome")
+    assert "请先在诊室接入患者" in (error_beside(not_admitted.text, "outcome") or "")
     await admit(app, patient, doctor, booking_id)
     ended = await post_form(
         client,

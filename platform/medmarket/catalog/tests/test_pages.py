@@ -5,23 +5,35 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 
 import httpx
 import pytest
 from litestar import Litestar
 
 from medmarket.catalog import pages as catalog_pages
+from medmarket.tests.support.factories import HospitalHandle
+from medmarket.tests.support.fixtures import SignUp
 from medmarket.tests.support.pages import error_beside, field_value, get_page, post_form, text_of
-from medmarket.tests.support.seed import approved_doctor, hospital
+from medmarket.tests.support.seed import Doctor, approved_doctor, hospital
 
 
 def names_in(page: str) -> list[str]:
     return re.findall(r'<h2 id="doctor-[^"]+"><a href="/doctors/[^"]+">([^<]+)</a>', page)
 
 
-@pytest.fixture(scope="module")
-async def market(app: Litestar) -> dict[str, object]:
+@dataclass(frozen=True)
+class Market:
     """Two doctors of one specialty no other test uses, at different prices."""
+
+    specialty: str
+    cheap: Doctor
+    dear: Doctor
+    hospital: HospitalHandle
+
+
+@pytest.fixture(scope="module")
+async def market(app: Litestar) -> Market:
     specialty = "测试科" + uuid.uuid4().hex[:6]
     place = await hospital(app, region="湖北省恩施州" + uuid.uuid4().hex[:4])
     cheap = await approved_doctor(
@@ -36,13 +48,13 @@ async def market(app: Litestar) -> dict[str, object]:
         languages=("zh", "en"),
         title="主治医师",
     )
-    return {"specialty": specialty, "cheap": cheap, "dear": dear, "hospital": place}
+    return Market(specialty=specialty, cheap=cheap, dear=dear, hospital=place)
 
 
 async def test_find_an_expert_by_specialty_price_and_sort(
-    client: httpx.AsyncClient, market: dict[str, object]
+    client: httpx.AsyncClient, market: Market
 ) -> None:
-    specialty = market["specialty"]
+    specialty = market.specialty
     page = (await get_page(client, f"/experts?specialty={specialty}&sort=price_asc")).text
     assert names_in(page) == ["张便宜", "李专家"]
     assert "¥30.00" in page and "¥120.00" in page
@@ -58,10 +70,10 @@ async def test_find_an_expert_by_specialty_price_and_sort(
 
 
 async def test_more_pages_follow_the_keyset(
-    client: httpx.AsyncClient, market: dict[str, object], monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, market: Market, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(catalog_pages, "PAGE_SIZE", 1)
-    first = await get_page(client, f"/experts?specialty={market['specialty']}&sort=price_asc")
+    first = await get_page(client, f"/experts?specialty={market.specialty}&sort=price_asc")
     assert names_in(first.text) == ["张便宜"]
     more = re.search(r'href="(/experts\?[^"]+)" data-more', first.text)
     assert more and "cursor=" in more[1] and "sort=price_asc" in more[1]
@@ -71,7 +83,7 @@ async def test_more_pages_follow_the_keyset(
 
 
 async def test_unreadable_filters_are_named_and_kept(
-    client: httpx.AsyncClient, market: dict[str, object]
+    client: httpx.AsyncClient, market: Market
 ) -> None:
     response = await get_page(client, "/experts?price_min=abc&q=心内科")
     assert response.status_code == 422
@@ -86,13 +98,13 @@ async def test_unreadable_filters_are_named_and_kept(
 
 
 async def test_a_doctors_page_shows_terms_free_times_and_reviews(
-    client: httpx.AsyncClient, market: dict[str, object]
+    client: httpx.AsyncClient, market: Market
 ) -> None:
-    dear = market["dear"]
-    page = (await get_page(client, f"/doctors/{dear.id}")).text  # type: ignore[attr-defined]
+    dear = market.dear
+    page = (await get_page(client, f"/doctors/{dear.id}")).text
     text = text_of(page)
     assert "<h1>李专家" in page and "主治医师" in text
-    assert "三级甲等" in text and str(market["hospital"].name) in text  # type: ignore[attr-defined]
+    assert "三级甲等" in text and market.hospital.name in text
     assert "¥120.00" in text and "30 分钟" in text
     assert "24 小时以前取消，全额退款" in text and "50%" in text
     slots = re.findall(r'href="/book/([0-9a-f-]{36})"', page)
@@ -100,7 +112,7 @@ async def test_a_doctors_page_shows_terms_free_times_and_reviews(
     assert "时间按中国时间显示" in text
     assert "暂无评价" in text
     await post_form(client, "/language", {"locale": "en", "next": "/"}, from_page="/")
-    english = text_of((await get_page(client, f"/doctors/{dear.id}")).text)  # type: ignore[attr-defined]
+    english = text_of((await get_page(client, f"/doctors/{dear.id}")).text)
     assert "Attending physician" in english and "Grade 3A" in english
     assert "Chinese" in english and "English" in english
 
@@ -111,7 +123,7 @@ async def test_a_doctor_who_is_not_listed_is_a_404_page(client: httpx.AsyncClien
 
 
 async def test_free_times_are_shown_in_the_readers_zone_and_language(
-    client: httpx.AsyncClient, market: dict[str, object], sign_up: object
+    client: httpx.AsyncClient, market: Market, sign_up: SignUp
 ) -> None:
     """A patient in Berlin reading English sees the same slots at Berlin's wall-clock time,
     with money in the English way."""
@@ -120,7 +132,7 @@ async def test_free_times_are_shown_in_the_readers_zone_and_language(
 
     from medmarket.tests.support.pages import browser_session
 
-    account = await sign_up("patient")  # type: ignore[operator]
+    account = await sign_up("patient")
     await browser_session(client, account)
     saved = await post_form(
         client,
@@ -129,8 +141,8 @@ async def test_free_times_are_shown_in_the_readers_zone_and_language(
         from_page="/account",
     )
     assert saved.status_code == 303
-    dear = market["dear"]
-    page = (await get_page(client, f"/doctors/{dear.id}")).text  # type: ignore[attr-defined]
+    dear = market.dear
+    page = (await get_page(client, f"/doctors/{dear.id}")).text
     first = re.search(r'href="/book/[^"]+"[^>]*><time datetime="([^"]+)">([^<]+)</time>', page)
     assert first, "a free time is offered"
     moment = dt.datetime.fromisoformat(first[1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -13,7 +14,7 @@ from medmarket.tests.support.seed import approved_doctor, expect, hospital
 
 
 @pytest.fixture(scope="module")
-async def market(app: Litestar) -> dict[str, object]:
+async def market(app: Litestar) -> dict[str, Any]:
     """A small market of its own: one hospital with a unique region, five doctors."""
     region = f"测试省{secrets.token_hex(3)}县"
     partner = await hospital(app, region=region, name=f"第一人民医院 {secrets.token_hex(3)}")
@@ -80,13 +81,13 @@ async def market(app: Litestar) -> dict[str, object]:
     }
 
 
-def names(page: dict) -> list[str]:  # type: ignore[type-arg]
+def names(page: dict[str, Any]) -> list[str]:
     return [d["full_name"] for d in page["doctors"]]
 
 
 async def test_only_approved_doctors_are_listed_and_filters_combine(
-    app: Litestar, market: dict
-) -> None:  # type: ignore[type-arg]
+    app: Litestar, market: dict[str, Any]
+) -> None:
     region = market["region"]
     async with client_for(app) as http:
         everyone = await expect(
@@ -133,7 +134,9 @@ async def test_only_approved_doctors_are_listed_and_filters_combine(
         assert (await http.get(f"/api/doctors/{hidden.id}")).status_code == 404
 
 
-async def test_region_and_hospital_each_narrow_the_market(app: Litestar, market: dict) -> None:  # type: ignore[type-arg]
+async def test_region_and_hospital_each_narrow_the_market(
+    app: Litestar, market: dict[str, Any]
+) -> None:
     elsewhere = market["elsewhere"]
     async with client_for(app) as http:
         here = await expect(
@@ -162,7 +165,9 @@ async def test_region_and_hospital_each_narrow_the_market(app: Litestar, market:
         assert names(neither) == []
 
 
-async def test_a_day_with_free_slots_and_soonest_first(app: Litestar, market: dict) -> None:  # type: ignore[type-arg]
+async def test_a_day_with_free_slots_and_soonest_first(
+    app: Litestar, market: dict[str, Any]
+) -> None:
     region = market["region"]
     async with client_for(app) as http:
         soonest = await expect(
@@ -182,7 +187,7 @@ async def test_a_day_with_free_slots_and_soonest_first(app: Litestar, market: di
         assert names(long_ago) == []
 
 
-async def test_keyset_pages_cover_everything_once(app: Litestar, market: dict) -> None:  # type: ignore[type-arg]
+async def test_keyset_pages_cover_everything_once(app: Litestar, market: dict[str, Any]) -> None:
     region = market["region"]
     async with client_for(app) as http:
         for sort in ("rating", "price_asc", "price_desc", "soonest", "reviews"):
@@ -214,14 +219,16 @@ async def test_keyset_pages_cover_everything_once(app: Litestar, market: dict) -
         ({"q": "x" * 101}, "q"),
     ],
 )
-async def test_bad_search_parameters_are_named(app: Litestar, params: dict, field: str) -> None:  # type: ignore[type-arg]
+async def test_bad_search_parameters_are_named(
+    app: Litestar, params: dict[str, Any], field: str
+) -> None:
     async with client_for(app) as http:
         response = await http.get("/api/doctors", params=params)
     assert response.status_code in (400, 422)
     assert response.json()["errors"][0]["field"] == field
 
 
-async def test_doctor_page_and_facets(app: Litestar, market: dict) -> None:  # type: ignore[type-arg]
+async def test_doctor_page_and_facets(app: Litestar, market: dict[str, Any]) -> None:
     zhang = market["doctors"]["zhang"]
     async with client_for(app) as http:
         page = await expect(http.get(f"/api/doctors/{zhang.id}"))

@@ -15,7 +15,7 @@ from litestar import Litestar
 from medmarket.consults.chat import path_of
 from medmarket.consults.tests.helpers import Visit, actions, booked_visit, call
 from medmarket.tests.support.fixtures import client_for
-from medmarket.tests.support.seed import Patient, ready_patient
+from medmarket.tests.support.seed import Doctor, Patient, ready_patient
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
@@ -25,12 +25,12 @@ WINDOWS_PROGRAM = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64
 
 
 async def upload(
-    app: Litestar, visit: Visit, who: object, name: str, content: bytes, **form: str
+    app: Litestar, visit: Visit, who: Patient | Doctor, name: str, content: bytes, **form: str
 ) -> httpx.Response:
     async with client_for(app) as http:
         return await http.post(
             visit.path + "/attachments",
-            headers=who.headers,  # type: ignore[attr-defined]
+            headers=who.headers,
             files={"file": (name, io.BytesIO(content), "application/octet-stream")},
             data=form,
         )

@@ -49,6 +49,7 @@ def sent(media: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 
 def captured(media: dict[str, Any], kind: str) -> dict[str, Any]:
+    track: dict[str, Any]
     (track,) = [track for track in media["local"] if track["kind"] == kind]
     return track
 

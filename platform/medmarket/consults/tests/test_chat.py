@@ -4,6 +4,7 @@ drops, a resent message is stored once, and the outbox relays what the room miss
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -16,10 +17,11 @@ from medmarket.tests.support.payments import deliver_outbox, serving
 from medmarket.tests.support.seed import move_visit
 
 
-async def say(app: Litestar, visit: Visit, who: object, body: str, **extra: str) -> dict:  # type: ignore[type-arg]
-    return await ok(  # type: ignore[no-any-return]
+async def say(app: Litestar, visit: Visit, who: object, body: str, **extra: str) -> dict[str, Any]:
+    message: dict[str, Any] = await ok(
         app, "POST", visit.path + "/messages", who, {"body": body, **extra}
     )
+    return message
 
 
 async def room_of(app: Litestar, visit: Visit, who: object) -> SignalingClient:

@@ -28,7 +28,7 @@ LONG_AGO = -dt.timedelta(minutes=50)
 async def flagged(app: Litestar, consultation_id: str) -> bool:
     """Run the job; True if it ended this consultation (other tests' visits may be due too)."""
     await flag_doctor_no_shows(app.state.services)
-    status = await app.state.services.db.fetchval(
+    status: str = await app.state.services.db.fetchval(
         "SELECT status FROM consultations WHERE id = $1", uuid.UUID(consultation_id)
     )
     return status == "cancelled"

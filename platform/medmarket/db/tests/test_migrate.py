@@ -12,7 +12,7 @@ import pytest
 from medmarket.app import create_app
 from medmarket.db.migrate import MigrationError, available_migrations, migrate
 from medmarket.tests.support.databases import create_database, drop_database
-from medmarket.tests.support.fixtures import make_settings, running
+from medmarket.tests.support.fixtures import asgi_transport, make_settings, running
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ async def test_an_edited_landed_migration_stops_the_run(empty_database: str) -> 
 
 async def test_readyz_reports_a_database_that_is_not_migrated(empty_database: str) -> None:
     app = create_app(make_settings(empty_database, database_app_role=""))
-    transport = httpx.ASGITransport(app=app)
+    transport = asgi_transport(app)
     async with running(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         not_ready = await http.get("/readyz")
         assert not_ready.status_code == 503

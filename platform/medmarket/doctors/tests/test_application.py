@@ -94,10 +94,11 @@ async def test_a_doctor_whose_every_check_passes_is_approved(app: Litestar) -> N
         "doctor.application_submitted",
         "doctor.verification_started",
         "doctor.approved",
+        "doctor.signing_key_created",  # in the same transaction (test_signing_keys.py)
     ]
 
 
-FAILED_CHECKS = {
+FAILED_CHECKS: dict[str, tuple[dict[str, Any], str, str]] = {
     "expired licence": (
         {"licence_valid_days": -1},
         "licence_unexpired",

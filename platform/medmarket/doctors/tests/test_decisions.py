@@ -89,7 +89,10 @@ async def test_operator_approves_what_the_checks_could_not_settle(
     assert await is_bookable(app, doctor.doctor_id)
     [notice] = await notifications(app, doctor.user_id, "doctor.application.approved")
     assert notice.params["reason"] == "规培经历可折算执业年限"
-    assert (await audit_actions(app, doctor.doctor_id))[-1] == "doctor.approved"
+    assert (await audit_actions(app, doctor.doctor_id))[-2:] == [
+        "doctor.approved",
+        "doctor.signing_key_created",
+    ]
 
 
 @pytest.mark.parametrize(

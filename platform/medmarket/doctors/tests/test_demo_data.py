@@ -9,6 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from medmarket.db import fetch_one
 from medmarket.db.migrate import migrate
 from medmarket.demo import seed_demo
 from medmarket.tests.support.databases import create_database, drop_database
@@ -39,24 +40,27 @@ async def test_demo_has_hospitals_and_approved_doctors(fresh_database: str, tmp_
             "ON o.doctor_id = d.id JOIN slots s ON s.doctor_id = d.id "
             "WHERE s.starts_at > now() AND s.state = 'open'"
         )
-        patient = await connection.fetchrow(
+        patient = await fetch_one(
+            connection,
             "SELECT (SELECT count(*) FROM patients p WHERE p.account_id = u.id) AS people, "
             "(SELECT count(*) FROM health_data_consents c WHERE c.account_id = u.id "
             "AND c.withdrawn_at IS NULL) AS consents FROM users u "
-            "WHERE u.email = 'patient@demo.medmarket.cn'"
+            "WHERE u.email = 'patient@demo.medmarket.cn'",
         )
-        counts = await connection.fetchrow(
+        counts = await fetch_one(
+            connection,
             "SELECT (SELECT count(*) FROM users) AS users, "
             "(SELECT count(*) FROM audit_events) AS events, "
             "(SELECT count(*) FROM doctor_checks) AS checks, "
-            "(SELECT count(*) FROM slots) AS slots"
+            "(SELECT count(*) FROM slots) AS slots",
         )
         await seed_demo(settings)
-        again = await connection.fetchrow(
+        again = await fetch_one(
+            connection,
             "SELECT (SELECT count(*) FROM users) AS users, "
             "(SELECT count(*) FROM audit_events) AS events, "
             "(SELECT count(*) FROM doctor_checks) AS checks, "
-            "(SELECT count(*) FROM slots) AS slots"
+            "(SELECT count(*) FROM slots) AS slots",
         )
     finally:
         await connection.close()

@@ -11,11 +11,13 @@ import os
 import subprocess
 import sys
 import uuid
+from typing import Any
 
 import asyncpg
 import msgspec
 from litestar import Litestar
 
+from medmarket.db import fetch_one
 from medmarket.doctors.events import DOCTOR_SUSPENDED, DoctorSuspended
 from medmarket.doctors.reverification import claim_day, finish_day, reverify_all, tick
 from medmarket.doctors.tests.helpers import is_bookable, notifications, outbox
@@ -38,7 +40,7 @@ from medmarket.tests.support.factories import (
 from medmarket.tests.support.fixtures import client_for
 
 
-async def approved_with(app: Litestar, **record: object) -> tuple[HospitalHandle, DoctorAccount]:
+async def approved_with(app: Litestar, **record: Any) -> tuple[HospitalHandle, DoctorAccount]:
     """An approved doctor, whose hospital record then changes to ``record``."""
     hospital = await hospital_with_demo_adapter(app)
     doctor = await approved_doctor(app, hospital=hospital, full_name="孙悦")
@@ -52,13 +54,15 @@ async def approved_with(app: Litestar, **record: object) -> tuple[HospitalHandle
 
 
 def services_of(app: Litestar) -> Services:
-    return app.state.services  # type: ignore[no-any-return]
+    services: Services = app.state.services
+    return services
 
 
 async def status_of(app: Litestar, doctor: DoctorAccount) -> str:
-    return await services_of(app).db.fetchval(  # type: ignore[no-any-return]
+    status: str = await services_of(app).db.fetchval(
         "SELECT status FROM doctors WHERE id = $1::uuid", doctor.doctor_id
     )
+    return status
 
 
 async def test_a_good_standing_doctor_stays_and_is_verified_again(app: Litestar) -> None:
@@ -124,7 +128,8 @@ async def test_an_ended_affiliation_suspends(app: Litestar) -> None:
     yesterday = platform_day() - dt.timedelta(days=1)
     hospital, doctor = await approved_with(app, affiliation_ends_on=yesterday)
     await reverify_all(services_of(app), hospital_id=uuid.UUID(hospital.id))
-    row = await services_of(app).db.fetchrow(
+    row = await fetch_one(
+        services_of(app).db,
         "SELECT status, status_reason_code, affiliation_ends_on FROM doctors WHERE id = $1::uuid",
         doctor.doctor_id,
     )

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from medmarket.drugs import service
+from medmarket import audit
 from medmarket.drugs.tests.helpers import add_drug, drug_body
 from medmarket.tests.support.fixtures import Account
 
@@ -172,7 +172,7 @@ async def test_a_change_whose_audit_event_fails_is_not_made(
     async def broken_record(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the audit trail could not be written")
 
-    monkeypatch.setattr(service.audit, "record", broken_record)
+    monkeypatch.setattr(audit, "record", broken_record)
     created = await client.post("/api/drugs", json=body, headers=operator.headers)
     retired = await client.post(f"/api/drugs/{drug['id']}/retire", headers=operator.headers)
     monkeypatch.undo()

@@ -130,8 +130,8 @@ async def test_an_operator_adds_edits_retires_and_restores_a_drug_on_the_pages(
 
     retired = await post_form(client, drug_path + "/retire", {}, from_page=drug_path)
     assert retired.status_code == 303
-    page = text_of((await get_page(client, retired.headers["location"])).text)
-    assert "药品已停用" in page and "恢复使用" in page
+    shown = text_of((await get_page(client, retired.headers["location"])).text)
+    assert "药品已停用" in shown and "恢复使用" in shown
     twice = await post_form(client, drug_path + "/retire", {}, from_page=drug_path)
     assert twice.status_code == 409 and "这个药品已经停用了。" in text_of(twice.text)
     listed = text_of(

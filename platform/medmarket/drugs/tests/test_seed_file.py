@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from medmarket.drugs.schemas import SpecialClass
+from medmarket.drugs.schemas import DosageForm, SpecialClass
 from medmarket.drugs.seed import COLUMNS, SeedError, read_seed, seed_id, seed_text
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 # Hand-picked from WHO's ATC/DDD Index: (generic name, dosage form, strength) -> code.
 # Where a substance has several codes, the product's form and strength decide which.
-WHO_CODES = {
+WHO_CODES: dict[tuple[str, DosageForm, str], str] = {
     ("amlodipine", "tablet", "5"): "C08CA01",
     ("metformin", "tablet", "0.5"): "A10BA02",
     ("acetylsalicylic acid", "enteric_coated_tablet", "100"): "B01AC06",  # antithrombotic

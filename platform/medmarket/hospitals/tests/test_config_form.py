@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from medmarket.errors import InvalidInput
-from medmarket.hospitals.config_form import config_form, read_config, shown_values
+from medmarket.hospitals.config_form import ConfigForm, config_form, read_config, shown_values
 
 
 class Nested(msgspec.Struct):
@@ -27,7 +27,7 @@ class Config(msgspec.Struct, kw_only=True):
     api_token: str | None = None
 
 
-def form():  # type: ignore[no-untyped-def]
+def form() -> ConfigForm:
     schema = msgspec.json.schema(Config)
     schema["$defs"]["Config"]["properties"]["mode"]["enum"] = ["a", "b"]
     return config_form(schema, ["api_token"])

@@ -29,7 +29,8 @@ async def register(client: httpx.AsyncClient, operator: Account, **changes: Any)
         "/api/hospitals", headers=operator.headers, json=new_hospital(**changes)
     )
     assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+    registered: dict[str, Any] = response.json()
+    return registered
 
 
 async def invite_admin(client: httpx.AsyncClient, operator: Account, hospital_id: str) -> Account:

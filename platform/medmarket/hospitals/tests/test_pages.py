@@ -154,7 +154,7 @@ async def test_an_admin_sees_their_doctors_and_ends_an_affiliation(
 
 
 async def test_an_operator_registers_a_hospital_and_invites_its_admin(
-    client: httpx.AsyncClient, operator: Account
+    app: Litestar, client: httpx.AsyncClient, operator: Account
 ) -> None:
     await browser_session(client, operator)
     missing = await post_form(
@@ -193,7 +193,7 @@ async def test_an_operator_registers_a_hospital_and_invites_its_admin(
     link = shown[1]
     assert "/sign-up?invitation=" in link
     token = link.split("invitation=")[1]
-    async with client_for(client._transport.app) as newcomer:  # type: ignore[attr-defined]
+    async with client_for(app) as newcomer:
         page = (await get_page(newcomer, f"/sign-up?invitation={token}")).text
     assert "医院管理员" in page and "admin@enshi.example.org" in page
     listing = text_of((await get_page(client, "/operator/hospitals")).text)

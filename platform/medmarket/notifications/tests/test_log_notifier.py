@@ -29,7 +29,9 @@ class TestLogNotifierContract(NotifierContract):
     def delivered(self, caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
         caplog.set_level("INFO", logger="medmarket.notifications")
         return lambda: [
-            record.args[0]  # type: ignore[index]
+            str(record.args[0])  # the notification's id
             for record in caplog.records
-            if record.name == "medmarket.notifications" and record.msg.startswith("notify")
+            if record.name == "medmarket.notifications"
+            and record.msg.startswith("notify")
+            and isinstance(record.args, tuple)
         ]

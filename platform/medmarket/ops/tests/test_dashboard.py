@@ -9,7 +9,7 @@ import zoneinfo
 import httpx
 from litestar import Litestar
 
-from medmarket.ops.dashboard import today_figures
+from medmarket.ops.dashboard import TodayFigures, today_figures
 from medmarket.tests.support.factories import draft_doctor, hospital_with_demo_adapter, submit
 from medmarket.tests.support.fixtures import Account, client_for
 from medmarket.tests.support.pages import browser_session, get_page, text_of
@@ -26,7 +26,7 @@ from medmarket.tests.support.seed import (
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
-async def figures(app: Litestar):  # type: ignore[no-untyped-def]
+async def figures(app: Litestar) -> TodayFigures:
     return await today_figures(app.state.services.db, dt.datetime.now(ZONE).date(), ZONE)
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import msgspec
 import pytest
@@ -38,20 +39,30 @@ async def webhook_app(webhook_settings: Settings) -> AsyncIterator[Litestar]:
         yield application
 
 
-async def row(app: Litestar, message_id: int) -> dict:  # type: ignore[type-arg]
+async def row(app: Litestar, message_id: int) -> dict[str, Any]:
     record = await app.state.services.db.fetchrow("SELECT * FROM outbox WHERE id = $1", message_id)
     return dict(record)
 
 
-async def put(app: Litestar, topic: str, payload: dict, **kwargs) -> int:  # type: ignore[no-untyped-def, type-arg]
+async def put_once(
+    app: Litestar, topic: str, payload: dict[str, Any], dedupe_key: str | None = None
+) -> int | None:
+    """Enqueue a message: its id, or None when ``dedupe_key`` was enqueued before."""
     async with app.state.services.db.transaction() as connection:
-        return await enqueue(connection, topic, payload, **kwargs)  # type: ignore[return-value]
+        return await enqueue(connection, topic, payload, dedupe_key=dedupe_key)
+
+
+async def put(app: Litestar, topic: str, payload: dict[str, Any]) -> int:
+    """Enqueue a message without a dedupe key, so always a new one: its id."""
+    message_id = await put_once(app, topic, payload)
+    assert message_id is not None
+    return message_id
 
 
 async def test_dedupe_key_enqueues_once(app: Litestar) -> None:
     key = f"dedupe-{time.time_ns()}"
-    first = await put(app, "webhook.post", {"url": "http://x", "body": {}}, dedupe_key=key)
-    second = await put(app, "webhook.post", {"url": "http://x", "body": {}}, dedupe_key=key)
+    first = await put_once(app, "webhook.post", {"url": "http://x", "body": {}}, dedupe_key=key)
+    second = await put_once(app, "webhook.post", {"url": "http://x", "body": {}}, dedupe_key=key)
     assert first is not None and second is None
 
 

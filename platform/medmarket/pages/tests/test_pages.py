@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from litestar import get
+from litestar import Litestar, get
 
 from medmarket.accounts.guards import allow
 from medmarket.app import create_app
@@ -69,14 +69,16 @@ async def test_language_switch_never_redirects_off_site(
     assert response.headers["location"] == "/"
 
 
-async def test_a_form_without_its_token_is_refused_with_a_page(client: httpx.AsyncClient) -> None:
+async def test_a_form_without_its_token_is_refused_with_a_page(
+    app: Litestar, client: httpx.AsyncClient
+) -> None:
     await get_page(client, "/")
     forged = await client.post("/language", data={"locale": "en", "next": "/"}, headers=HTML)
     assert forged.status_code == 403
     assert "页面已过期" in forged.text
     assert "mm_locale" not in forged.headers.get("set-cookie", "")
     # A token made for another visitor's cookie does not work either.
-    other = client_for(client._transport.app)  # type: ignore[attr-defined]
+    other = client_for(app)
     async with other:
         foreign = csrf_of((await get_page(other, "/")).text)
     stolen = await client.post(

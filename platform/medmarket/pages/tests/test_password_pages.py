@@ -117,7 +117,7 @@ async def test_a_link_that_stops_working_while_open_says_so(
     opened = await get_page(client, f"/reset-password?token={token}")
     async with httpx.AsyncClient(
         transport=client._transport,
-        base_url=str(client.base_url),  # type: ignore[attr-defined]
+        base_url=str(client.base_url),
     ) as other_tab:
         first = await other_tab.post(
             "/api/password-resets/confirm", json={"token": token, "password": NEW_PASSWORD}

@@ -4,6 +4,7 @@ patient's account and to the doctor of a visit that cites them."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from litestar import Litestar
 
@@ -26,7 +27,9 @@ FORM = {
 }
 
 
-async def upload(app: Litestar, patient: Patient, content: bytes, name: str, **form: str) -> dict:  # type: ignore[type-arg]
+async def upload(
+    app: Litestar, patient: Patient, content: bytes, name: str, **form: str
+) -> dict[str, Any]:
     async with client_for(app) as http:
         response = await http.post(
             f"/api/patients/{patient.id}/documents",

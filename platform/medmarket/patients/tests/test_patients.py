@@ -13,7 +13,7 @@ from litestar import Litestar
 from medmarket.errors import NotFound
 from medmarket.patients.service import CURRENT_POLICY_VERSION, health_record
 from medmarket.tests.support.factories import platform_day
-from medmarket.tests.support.fixtures import Account
+from medmarket.tests.support.fixtures import Account, SignUp
 
 DETAILS = {
     "real_name": "王 小明",
@@ -29,7 +29,7 @@ PROFILE = {
 }
 
 
-async def test_real_name_details_are_normalised(client: httpx.AsyncClient, sign_up) -> None:  # type: ignore[no-untyped-def]
+async def test_real_name_details_are_normalised(client: httpx.AsyncClient, sign_up: SignUp) -> None:
     patient: Account = await sign_up("patient")
     response = await client.put("/api/patients/me", json=DETAILS, headers=patient.headers)
     assert response.status_code == 200
@@ -55,7 +55,7 @@ async def test_real_name_details_are_normalised(client: httpx.AsyncClient, sign_
 )
 async def test_bad_details_name_the_field(
     client: httpx.AsyncClient,
-    sign_up,  # type: ignore[no-untyped-def]
+    sign_up: SignUp,
     changes: dict[str, str],
     field: str,
 ) -> None:
@@ -67,7 +67,7 @@ async def test_bad_details_name_the_field(
     assert field in [e["field"] for e in response.json()["errors"]]
 
 
-async def test_no_health_data_before_consent(client: httpx.AsyncClient, sign_up) -> None:  # type: ignore[no-untyped-def]
+async def test_no_health_data_before_consent(client: httpx.AsyncClient, sign_up: SignUp) -> None:
     patient: Account = await sign_up("patient")
     me = (await client.put("/api/patients/me", json=DETAILS, headers=patient.headers)).json()
     refused = await client.put(
@@ -80,7 +80,9 @@ async def test_no_health_data_before_consent(client: httpx.AsyncClient, sign_up)
     assert stored.json()["allergies"] == []
 
 
-async def test_consent_must_be_explicit_and_current(client: httpx.AsyncClient, sign_up) -> None:  # type: ignore[no-untyped-def]
+async def test_consent_must_be_explicit_and_current(
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
     patient: Account = await sign_up("patient")
     no = await client.post(
         "/api/patients/me/consent", json={**CONSENT, "agree": False}, headers=patient.headers
@@ -95,8 +97,8 @@ async def test_consent_must_be_explicit_and_current(client: httpx.AsyncClient, s
 
 
 async def test_health_profile_after_consent_and_not_after_withdrawal(
-    client: httpx.AsyncClient, sign_up, app: Litestar
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, sign_up: SignUp, app: Litestar
+) -> None:
     patient: Account = await sign_up("patient")
     me = (await client.put("/api/patients/me", json=DETAILS, headers=patient.headers)).json()
     granted = await client.post("/api/patients/me/consent", json=CONSENT, headers=patient.headers)
@@ -122,8 +124,8 @@ async def test_health_profile_after_consent_and_not_after_withdrawal(
 
 
 async def test_the_database_itself_refuses_health_data_without_consent(
-    client: httpx.AsyncClient, sign_up, app: Litestar
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, sign_up: SignUp, app: Litestar
+) -> None:
     patient: Account = await sign_up("patient")
     me = (await client.put("/api/patients/me", json=DETAILS, headers=patient.headers)).json()
     consent = (
@@ -140,7 +142,9 @@ async def test_the_database_itself_refuses_health_data_without_consent(
             )
 
 
-async def test_family_members_and_the_guardian_flag(client: httpx.AsyncClient, sign_up) -> None:  # type: ignore[no-untyped-def]
+async def test_family_members_and_the_guardian_flag(
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
     parent: Account = await sign_up("patient")
     await client.put("/api/patients/me", json=DETAILS, headers=parent.headers)
     four = (platform_day() - dt.timedelta(days=4 * 365)).isoformat()
@@ -166,8 +170,8 @@ async def test_family_members_and_the_guardian_flag(client: httpx.AsyncClient, s
 
 
 async def test_another_account_sees_the_same_404_as_for_nothing(
-    client: httpx.AsyncClient, sign_up
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
     owner: Account = await sign_up("patient")
     stranger: Account = await sign_up("patient")
     await client.put("/api/patients/me", json=DETAILS, headers=owner.headers)
@@ -195,8 +199,8 @@ async def test_another_account_sees_the_same_404_as_for_nothing(
 
 
 async def test_the_health_record_care_reads(
-    client: httpx.AsyncClient, sign_up, app: Litestar
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, sign_up: SignUp, app: Litestar
+) -> None:
     patient: Account = await sign_up("patient")
     me = (await client.put("/api/patients/me", json=DETAILS, headers=patient.headers)).json()
     db = app.state.services.db

@@ -24,7 +24,7 @@ from medmarket.payments.stripe_gateway import StripeGateway, form_fields
 from medmarket.payments.stripe_signature import sign
 from medmarket.settings import Settings
 from medmarket.testing.contracts import PaymentGatewayContract
-from medmarket.testing.http_recorder import HttpRecorder, Reply
+from medmarket.testing.http_recorder import HttpRecorder, Recorded, Reply
 from medmarket.tests.support.fixtures import make_settings
 from medmarket.tests.support.payments import STRIPE_WEBHOOK_SECRET, LocalStripe, stripe_settings
 
@@ -162,7 +162,7 @@ async def test_every_post_carries_an_idempotency_key_and_form_encoding(
     seen: list[tuple[str, str, dict[str, str]]] = []
     bodies: list[bytes] = []
 
-    def answer(recorded):  # type: ignore[no-untyped-def]
+    def answer(recorded: Recorded) -> Reply:
         seen.append((recorded.method, recorded.path, recorded.headers))
         bodies.append(recorded.body)
         return Reply(

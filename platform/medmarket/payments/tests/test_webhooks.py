@@ -66,7 +66,7 @@ async def open_attempt(
 
 async def pay_at_gateway(localstripe: LocalStripe, payment: dict[str, Any], card: str) -> str:
     """The payer finishes in the gateway's own page (Stripe.js): our API is not involved."""
-    intent = payment["client_action"]["params"]["client_secret"].split("_secret_")[0]
+    intent: str = payment["client_action"]["params"]["client_secret"].split("_secret_")[0]
     async with localstripe.client() as stripe:
         await stripe.post(f"/v1/payment_intents/{intent}", data={"payment_method": card})
         await stripe.post(f"/v1/payment_intents/{intent}/confirm")
@@ -339,7 +339,7 @@ async def test_forged_webhooks_never_open_the_gateways_breaker(
             answer = await http.post(
                 HOOK,
                 content=b'{"id": "evt_forged"}',
-                headers={"Stripe-Signature": forgeries[attempt % len(forgeries)].encode()},
+                headers={b"Stripe-Signature": forgeries[attempt % len(forgeries)].encode()},
             )
             assert answer.status_code == 400, answer.text
             assert answer.json()["type"] == "/problems/webhook-rejected"

@@ -8,11 +8,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
-import asyncpg
 import msgspec
 from litestar import Litestar
 
 from medmarket.consults.tests.helpers import Visit, booked_visit, call, ok
+from medmarket.db import Connection, fetch_one
 from medmarket.drugs.seed import seed_id
 from medmarket.prescriptions.document import prescription_document, read_document
 from medmarket.tests.support.seed import Doctor, Patient
@@ -67,11 +67,11 @@ async def prescribe(app: Litestar, visit: Visit, body: dict[str, Any] | None = N
     )
 
 
-async def move_back(connection: asyncpg.Connection, prescription_id: str, by: dt.timedelta) -> None:
+async def move_back(connection: Connection, prescription_id: str, by: dt.timedelta) -> None:
     """Make a prescription as if written ``by`` earlier (days, dates and document), as the
     migrating user with the triggers off: the application could never do this."""
-    row = await connection.fetchrow(
-        "SELECT document FROM prescriptions WHERE id = $1", uuid.UUID(prescription_id)
+    row = await fetch_one(
+        connection, "SELECT document FROM prescriptions WHERE id = $1", uuid.UUID(prescription_id)
     )
     content = read_document(row["document"])
     days = dt.timedelta(days=by.days)

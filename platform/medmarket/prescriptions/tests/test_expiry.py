@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 from litestar import Litestar
 
+from medmarket.db import Connection
 from medmarket.prescriptions.states import NotDispensable, require_dispensable
 from medmarket.prescriptions.tests.helpers import (
     call,
@@ -42,9 +43,7 @@ async def test_the_day_written_or_up_to_three_days(app: Litestar) -> None:
         assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "valid_days"
 
 
-async def test_past_its_last_day_it_has_expired(
-    app: Litestar, superuser: asyncpg.Connection
-) -> None:
+async def test_past_its_last_day_it_has_expired(app: Litestar, superuser: Connection) -> None:
     visit = await visit_in_progress(app)
     short = await prescribe(app, visit)
     longer = await prescribe(app, visit, prescription(valid_days=3))

@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from litestar import Litestar
 
+from medmarket.db import Connection
 from medmarket.prescriptions.states import TRANSITIONS, PrescriptionStatus
 from medmarket.prescriptions.tests.helpers import AMLODIPINE, prescribe, visit_in_progress
 
@@ -30,7 +31,7 @@ SET_STATUS = """
 
 
 async def test_the_trigger_allows_exactly_the_named_transitions(
-    app: Litestar, superuser: asyncpg.Connection
+    app: Litestar, superuser: Connection
 ) -> None:
     issued = await prescribe(app, await visit_in_progress(app))
     prescription_id = uuid.UUID(issued["id"])
@@ -57,7 +58,7 @@ async def test_the_trigger_allows_exactly_the_named_transitions(
     assert all(f"from {a} to {b}" in message for (a, b), message in refusals.items())
 
 
-async def test_what_was_written_never_changes(app: Litestar, superuser: asyncpg.Connection) -> None:
+async def test_what_was_written_never_changes(app: Litestar, superuser: Connection) -> None:
     issued = await prescribe(app, await visit_in_progress(app))
     prescription_id = uuid.UUID(issued["id"])
     db = app.state.services.db  # as the application

@@ -128,8 +128,8 @@ async def test_an_error_blocks_the_prescription(app: Litestar, plugin_rules) -> 
 
 
 async def test_a_warning_needs_the_doctors_reason_which_is_kept(
-    app: Litestar, plugin_rules
-) -> None:  # type: ignore[no-untyped-def]
+    app: Litestar, plugin_rules: Callable[..., Seen]
+) -> None:
     plugin_rules(long_supply)
     visit = await visit_in_progress(app)
     body = prescription(item(duration_days=7))
@@ -200,7 +200,7 @@ async def test_a_warning_needs_the_doctors_reason_which_is_kept(
 
 async def test_the_rules_read_the_catalog_the_health_record_and_the_limits(
     app: Litestar,
-    plugin_rules,  # type: ignore[no-untyped-def]
+    plugin_rules: Callable[..., Seen],
 ) -> None:
     seen = plugin_rules()
     parent = await ready_patient(app)

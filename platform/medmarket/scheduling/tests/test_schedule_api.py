@@ -169,7 +169,7 @@ async def test_exceptions_remove_and_add_time(app: Litestar) -> None:
             http.post("/api/doctor/slots/publish", headers=doctor.headers, json={"days": 4})
         )
         shanghai = dt.timezone(dt.timedelta(hours=8))
-        days = {}
+        days: dict[dt.date, list[str]] = {}
         for slot in await free_slots(http, doctor.id, after=dt.timedelta(0)):
             local = dt.datetime.fromisoformat(slot["starts_at"]).astimezone(shanghai)
             days.setdefault(local.date(), []).append(local.strftime("%H:%M"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -41,7 +42,8 @@ def windows(draw: st.DrawFn) -> WeeklyWindow:
 @st.composite
 def exceptions(draw: st.DrawFn, first: dt.date) -> AvailabilityException:
     day = first + dt.timedelta(days=draw(st.integers(0, 13)))
-    kind = draw(st.sampled_from(["unavailable", "extra"]))
+    kinds: list[Literal["unavailable", "extra"]] = ["unavailable", "extra"]
+    kind = draw(st.sampled_from(kinds))
     if kind == "unavailable" and draw(st.booleans()):
         return AvailabilityException(on_date=day, kind="unavailable")
     start = draw(times)
@@ -62,7 +64,9 @@ first_days = st.sampled_from(
 )
 
 
-def real_interval(day: dt.date, start: dt.time, end: dt.time, zone: ZoneInfo):  # type: ignore[no-untyped-def]
+def real_interval(
+    day: dt.date, start: dt.time, end: dt.time, zone: ZoneInfo
+) -> tuple[dt.datetime, dt.datetime]:
     # Independent of the code under test: the RFC 5545 reading via fold=0.
     return (
         dt.datetime.combine(day, start, tzinfo=zone).astimezone(UTC),
@@ -168,7 +172,9 @@ def test_generating_in_parts_gives_the_same_slots(
     assert whole == sorted(set(parts))
 
 
-def _merged(spans):  # type: ignore[no-untyped-def]
+def _merged(
+    spans: list[tuple[dt.datetime, dt.datetime]],
+) -> list[tuple[dt.datetime, dt.datetime]]:
     out: list[tuple[dt.datetime, dt.datetime]] = []
     for a, b in sorted(spans):
         if b <= a:

@@ -116,14 +116,12 @@ async def test_socket_killed_mid_call_resumes_on_the_other_instance_losing_nothi
     async with call(instance_pair) as (patient, doctor, _):
         frames_before = patient.received.frames
         patient.signaling.kill()  # on instance 0, without a closing handshake
+        welcome = patient.signaling.welcome
+        assert welcome is not None
         # While the patient is away, the doctor keeps signaling ...
         for index in range(20):
             await doctor.signaling.send(
-                m.Candidate(
-                    candidate="",
-                    sdp_mid=f"doctor-{index:02}",
-                    to=patient.signaling.welcome.participant.id,
-                )  # type: ignore[union-attr]
+                m.Candidate(candidate="", sdp_mid=f"doctor-{index:02}", to=welcome.participant.id)
             )
         await doctor.signaling.wait_acked()
         # ... and the patient's app queues what it says (its socket is dead).

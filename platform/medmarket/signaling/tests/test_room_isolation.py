@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from medmarket.signaling import messages as m
 from medmarket.signaling.client import SignalingClient, SignalingClosed
@@ -228,7 +229,7 @@ async def test_a_room_redis_cannot_read_is_closed_alone(instance_pair: InstanceP
     ],
 )
 async def test_an_entry_the_hub_cannot_read_is_skipped(
-    instance_pair: InstancePair, fields: dict[str, str | bytes]
+    instance_pair: InstancePair, fields: dict[FieldT, EncodableT]
 ) -> None:
     """Our scripts write every entry, but one they did not write must not make the reader
     fail on it for ever (and every room with it)."""

@@ -99,7 +99,7 @@ async def test_bad_messages_are_refused_and_the_connection_survives(
     b = SignalingClient(consultation, instance_pair.token(consultation, bob, "doctor"))
     await a.connect(instance_pair.urls[0])
     await b.connect(instance_pair.urls[1])
-    bad = [
+    bad: list[tuple[str | bytes, str]] = [
         ("not json", "malformed"),
         ('{"type": "teleport"}', "malformed"),
         ('{"type": "offer"}', "malformed"),  # no sdp
@@ -283,8 +283,8 @@ async def test_a_resent_message_is_relayed_once(instance_pair: InstancePair) -> 
         frame = m.encoder.encode(m.Offer(sdp="once", ref="r-1")).decode()
         await raw.send(frame)
         await raw.send(frame)  # e.g. resent after a reconnect that raced the ack
-        acks = [m.server_decoder.decode(await raw.recv()) for _ in range(2)]
-        acks = [a for a in acks if isinstance(a, m.Ack)]
+        answers = [m.server_decoder.decode(await raw.recv()) for _ in range(2)]
+        acks = [a for a in answers if isinstance(a, m.Ack)]
         assert len(acks) == 2 and acks[0].id == acks[1].id
         await raw.send(m.encoder.encode(m.Offer(sdp="after", ref="r-2")).decode())
         offers = [await b.receive_kind(m.Offer), await b.receive_kind(m.Offer)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
+from typing import TypedDict, Unpack
 
 import msgspec
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from medmarket.settings import Settings, load_settings
 from medmarket.signaling.tokens import (
+    ParticipantRole,
     RoomTokenError,
     mint_room_token,
     slot_window,
@@ -27,8 +29,22 @@ NOW = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.UTC)
 CONSULTATION = uuid.UUID("0b9f4c8e-5a55-4f5e-9c68-2f6a3b1d7e21")
 
 
-def token(settings: Settings = SETTINGS, **changes: object) -> str:
-    values: dict[str, object] = {
+class TokenFields(TypedDict, total=False):
+    """What ``token`` may change of a room token's fields."""
+
+    consultation_id: uuid.UUID
+    participant_id: str
+    role: ParticipantRole
+    not_before: dt.datetime
+    expires_at: dt.datetime
+    slot_starts_at: dt.datetime | None
+    slot_ends_at: dt.datetime | None
+    video_provider: str
+    high_throughput: bool
+
+
+def token(settings: Settings = SETTINGS, /, **changes: Unpack[TokenFields]) -> str:
+    values: TokenFields = {
         "consultation_id": CONSULTATION,
         "participant_id": "patient-1",
         "role": "patient",
@@ -36,7 +52,7 @@ def token(settings: Settings = SETTINGS, **changes: object) -> str:
         "expires_at": NOW + dt.timedelta(minutes=45),
     }
     values.update(changes)
-    return mint_room_token(settings, **values)  # type: ignore[arg-type]
+    return mint_room_token(settings, **values)
 
 
 def refusal(text: str, at: dt.datetime = NOW, consultation: uuid.UUID = CONSULTATION) -> str:
@@ -129,6 +145,6 @@ def test_garbage_is_refused_never_raised_otherwise(garbage: str) -> None:
         {"not_before": dt.datetime(2026, 5, 1, 9, 0)},  # noqa: DTZ001 - naive on purpose
     ],
 )
-def test_minting_refuses_what_could_not_be_honoured(changes: dict[str, object]) -> None:
+def test_minting_refuses_what_could_not_be_honoured(changes: TokenFields) -> None:
     with pytest.raises(ValueError, match=r"."):
         token(**changes)

@@ -6,10 +6,10 @@ import asyncio
 import os
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -126,8 +126,17 @@ def random_address() -> str:
     return "10." + ".".join(str(secrets.randbelow(254) + 1) for _ in range(3))
 
 
+def asgi_transport(
+    app: Litestar, client: tuple[str, int] = ("127.0.0.1", 123)
+) -> httpx.ASGITransport:
+    """httpx talking to ``app`` in process, as ``client`` (httpx's own default address)."""
+    # httpx types an ASGI scope as a MutableMapping, Litestar as TypedDicts (which are not
+    # MutableMappings to mypy): the same ASGI protocol, in types that cannot meet.
+    return httpx.ASGITransport(app=app, client=client)  # type: ignore[arg-type]
+
+
 def client_for(app: Litestar, address: str | None = None) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=cast(Any, app), client=(address or random_address(), 40000))
+    transport = asgi_transport(app, client=(address or random_address(), 40000))
     return httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
 
 
@@ -215,8 +224,24 @@ async def operator(app: Litestar) -> Account:
     return await create_operator_account(app)
 
 
+class SignUp(Protocol):
+    """What the ``sign_up`` fixture is: ``await sign_up("doctor")`` → an Account with a bearer
+    token. Invited roles (pharmacist, hospital admin) are invited by a fresh operator, with
+    ``invitation_extra`` added to the invitation."""
+
+    async def __call__(
+        self,
+        role: str = "patient",
+        *,
+        invitation: str | None = None,
+        email: str | None = None,
+        display_name: str = ...,
+        invitation_extra: dict[str, Any] = ...,
+    ) -> Account: ...
+
+
 @pytest.fixture
-def sign_up(app: Litestar) -> Callable[..., Any]:
+def sign_up(app: Litestar) -> SignUp:
     """``await sign_up("doctor")`` → an Account with a bearer token."""
 
     async def make(role: str = "patient", **kwargs: Any) -> Account:

@@ -25,6 +25,7 @@ import uvicorn
 from litestar import Litestar
 
 from medmarket.app import create_app
+from medmarket.db import Connection
 from medmarket.domain import Domain
 from medmarket.errors import Conflict
 from medmarket.payments import refunds
@@ -59,9 +60,7 @@ class SamplePayables:
 
     name = "test_payable"
 
-    async def payable(
-        self, connection: asyncpg.Connection, subject_id: uuid.UUID
-    ) -> Payable | None:
+    async def payable(self, connection: Connection, subject_id: uuid.UUID) -> Payable | None:
         row = await connection.fetchrow("SELECT * FROM test_payables WHERE id = $1", subject_id)
         if row is None:
             return None
@@ -75,7 +74,7 @@ class SamplePayables:
             hospital_id=row["hospital_id"],
         )
 
-    async def on_succeeded(self, connection: asyncpg.Connection, payment: PaymentView) -> None:
+    async def on_succeeded(self, connection: Connection, payment: PaymentView) -> None:
         state = await connection.fetchval(
             """
             UPDATE test_payables SET paid_count = paid_count + 1,
@@ -93,14 +92,14 @@ class SamplePayables:
                 key="late-payment",
             )
 
-    async def on_failed(self, connection: asyncpg.Connection, payment: PaymentView) -> None:
+    async def on_failed(self, connection: Connection, payment: PaymentView) -> None:
         await connection.execute(
             "UPDATE test_payables SET failed_count = failed_count + 1 WHERE id = $1",
             payment.subject_id,
         )
 
     async def on_refunded(
-        self, connection: asyncpg.Connection, payment: PaymentView, refund: RefundView
+        self, connection: Connection, payment: PaymentView, refund: RefundView
     ) -> None:
         await connection.execute(
             "UPDATE test_payables SET refunded = refunded + $2 WHERE id = $1",

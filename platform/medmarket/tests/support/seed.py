@@ -139,7 +139,8 @@ async def free_slots(
     start = (dt.datetime.now(dt.UTC) + after).isoformat()
     response = await http.get(f"/api/doctors/{doctor_id}/slots", params={"from": start})
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    slots: list[dict[str, Any]] = response.json()
+    return slots
 
 
 PRIOR = {

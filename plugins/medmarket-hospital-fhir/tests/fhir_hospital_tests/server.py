@@ -27,7 +27,8 @@ FHIR_JSON = {"content-type": "application/fhir+json"}
 
 def valid(model: type[Any], resource: dict[str, Any]) -> dict[str, Any]:
     """``resource`` as ``fhir.resources`` reads and writes it (raises if it is not valid)."""
-    return json.loads(model.model_validate(resource).model_dump_json())  # type: ignore[no-any-return]
+    read_back: dict[str, Any] = json.loads(model.model_validate(resource).model_dump_json())
+    return read_back
 
 
 def practitioner(

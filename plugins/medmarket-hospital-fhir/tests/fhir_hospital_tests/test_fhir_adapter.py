@@ -31,7 +31,7 @@ from medmarket.testing.contracts import HospitalAdapterContract
 from medmarket.testing.http_recorder import Recorded, Reply
 
 from .conftest import fhir_type_for
-from .server import LICENCE_SYSTEM, ORGANIZATION, outcome, practitioner, role, valid
+from .server import LICENCE_SYSTEM, ORGANIZATION, FhirServer, outcome, practitioner, role, valid
 
 LICENCE = "110330200000007"
 QUERY = LicenceQuery(licence_number=LICENCE, full_name="李文华")
@@ -51,14 +51,16 @@ def config(base: str, **changes: Any) -> FhirHospitalConfig:
 
 
 @pytest.fixture
-async def hospital(fhir_server: Any, fhir_type: FhirHospitalType) -> AsyncIterator[FhirHospital]:
+async def hospital(
+    fhir_server: FhirServer, fhir_type: FhirHospitalType
+) -> AsyncIterator[FhirHospital]:
     adapter = fhir_type.create(config(fhir_server.base_url))
     yield adapter
     await adapter.aclose()
 
 
 async def test_a_licence_is_confirmed_with_its_dates_and_title(
-    fhir_server: Any, hospital: FhirHospital
+    fhir_server: FhirServer, hospital: FhirHospital
 ) -> None:
     fhir_server.add(practitioner("p1", LICENCE, "李", "文华"))
     answer = await hospital.verify_licence(QUERY)
@@ -94,7 +96,7 @@ async def test_a_licence_is_confirmed_with_its_dates_and_title(
     ],
 )
 async def test_a_licence_is_not_confirmed(
-    fhir_server: Any, hospital: FhirHospital, resources: list[dict[str, Any]], match: str
+    fhir_server: FhirServer, hospital: FhirHospital, resources: list[dict[str, Any]], match: str
 ) -> None:
     fhir_server.add(*resources)
     answer = await hospital.verify_licence(QUERY)
@@ -104,7 +106,7 @@ async def test_a_licence_is_not_confirmed(
 
 
 async def test_partial_dates_cover_their_whole_period(
-    fhir_server: Any, hospital: FhirHospital
+    fhir_server: FhirServer, hospital: FhirHospital
 ) -> None:
     fhir_server.add(practitioner("p1", LICENCE, "李", "文华", start="2012", end="2032-02"))
     answer = await hospital.verify_licence(QUERY)
@@ -112,7 +114,7 @@ async def test_partial_dates_cover_their_whole_period(
     assert answer.licence_expires_on == dt.date(2032, 2, 29)
 
 
-async def test_missing_facts_stay_unknown(fhir_server: Any, hospital: FhirHospital) -> None:
+async def test_missing_facts_stay_unknown(fhir_server: FhirServer, hospital: FhirHospital) -> None:
     fhir_server.add(practitioner("p1", LICENCE, "李", "文华", start=None, end=None, title=None))
     answer = await hospital.verify_licence(QUERY)
     assert answer.valid is True
@@ -124,7 +126,7 @@ async def test_missing_facts_stay_unknown(fhir_server: Any, hospital: FhirHospit
 
 
 async def test_an_affiliation_is_confirmed_by_the_hospitals_role(
-    fhir_server: Any, hospital: FhirHospital
+    fhir_server: FhirServer, hospital: FhirHospital
 ) -> None:
     fhir_server.add(
         practitioner("p1", LICENCE, "李", "文华"),
@@ -139,7 +141,9 @@ async def test_an_affiliation_is_confirmed_by_the_hospitals_role(
     assert parse_qs(role_search.query)["organization"] == [f"Organization/{ORGANIZATION}"]
 
 
-async def test_an_ended_role_is_no_affiliation(fhir_server: Any, hospital: FhirHospital) -> None:
+async def test_an_ended_role_is_no_affiliation(
+    fhir_server: FhirServer, hospital: FhirHospital
+) -> None:
     fhir_server.add(
         practitioner("p1", LICENCE, "李", "文华"),
         role("r1", "p1", active=False, end="2025-12-31"),
@@ -149,7 +153,7 @@ async def test_an_ended_role_is_no_affiliation(fhir_server: Any, hospital: FhirH
 
 
 async def test_the_current_role_wins_over_an_old_one(
-    fhir_server: Any, hospital: FhirHospital
+    fhir_server: FhirServer, hospital: FhirHospital
 ) -> None:
     fhir_server.add(
         practitioner("p1", LICENCE, "李", "文华"),
@@ -162,7 +166,7 @@ async def test_the_current_role_wins_over_an_old_one(
 
 
 async def test_roles_of_other_hospitals_do_not_count(
-    fhir_server: Any, hospital: FhirHospital
+    fhir_server: FhirServer, hospital: FhirHospital
 ) -> None:
     fhir_server.ignores_role_filters = True  # the server answers every role it has
     fhir_server.add(
@@ -176,7 +180,7 @@ async def test_roles_of_other_hospitals_do_not_count(
 
 
 async def test_an_unknown_practitioner_has_no_affiliation(
-    fhir_server: Any, hospital: FhirHospital
+    fhir_server: FhirServer, hospital: FhirHospital
 ) -> None:
     answer = await hospital.confirm_affiliation(AFFILIATION)
     assert answer.affiliated is False
@@ -250,7 +254,7 @@ def _metadata_instead(request: Recorded) -> Reply:
     ],
 )
 async def test_malformed_and_failing_servers_raise_a_clear_error(
-    fhir_server: Any, hospital: FhirHospital, server: Any, says: str
+    fhir_server: FhirServer, hospital: FhirHospital, server: Any, says: str
 ) -> None:
     fhir_server.override = server
     with pytest.raises(FhirError, match=says):
@@ -259,7 +263,9 @@ async def test_malformed_and_failing_servers_raise_a_clear_error(
         await hospital.confirm_affiliation(AFFILIATION)
 
 
-async def test_a_slow_server_times_out(fhir_server: Any, fhir_type: FhirHospitalType) -> None:
+async def test_a_slow_server_times_out(
+    fhir_server: FhirServer, fhir_type: FhirHospitalType
+) -> None:
     fhir_server.override = lambda request: Reply(delay=3.0, body={})
     adapter = fhir_type.create(config(fhir_server.base_url, timeout_seconds=0.3))
     started = time.monotonic()
@@ -290,7 +296,7 @@ async def test_a_server_that_is_down(
 
 @pytest.mark.parametrize(("version", "healthy"), [("4.0.1", True), ("5.0.0", False)])
 async def test_health_asks_for_an_r4_capability_statement(
-    fhir_server: Any, hospital: FhirHospital, version: str, healthy: bool
+    fhir_server: FhirServer, hospital: FhirHospital, version: str, healthy: bool
 ) -> None:
     fhir_server.fhir_version = version
     report = await hospital.health()
@@ -299,7 +305,7 @@ async def test_health_asks_for_an_r4_capability_statement(
 
 
 async def test_ending_an_affiliation_writes_only_when_allowed(
-    fhir_server: Any, fhir_type: FhirHospitalType
+    fhir_server: FhirServer, fhir_type: FhirHospitalType
 ) -> None:
     fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r1", "p1"))
     read_only = fhir_type.create(config(fhir_server.base_url))
@@ -339,7 +345,7 @@ def test_configuration_is_validated(changes: dict[str, Any], field: str) -> None
 
 @pytest.mark.parametrize("environment", ["development", "test", "production"])
 async def test_loopback_is_refused_without_the_operators_allow_list(
-    fhir_server: Any, settings: Settings, closed_port: int, environment: str
+    fhir_server: FhirServer, settings: Settings, closed_port: int, environment: str
 ) -> None:
     plain = msgspec.structs.replace(settings, environment=environment)
     assert plain.outbound_allowed_networks == []
@@ -359,7 +365,7 @@ async def test_loopback_is_refused_without_the_operators_allow_list(
 
 
 async def test_the_allow_list_lets_a_private_hospital_network_through(
-    fhir_server: Any, loopback_settings: Settings
+    fhir_server: FhirServer, loopback_settings: Settings
 ) -> None:
     assert loopback_settings.outbound_allowed_networks == ["127.0.0.1/32"]
     adapter = fhir_type_for(loopback_settings).create(config(fhir_server.base_url))
@@ -372,7 +378,7 @@ async def test_the_allow_list_lets_a_private_hospital_network_through(
 
 
 async def test_a_role_changed_meanwhile_is_not_overwritten_and_the_server_says_why(
-    fhir_server: Any, fhir_type: FhirHospitalType
+    fhir_server: FhirServer, fhir_type: FhirHospitalType
 ) -> None:
     fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r1", "p1"))
 
@@ -403,7 +409,7 @@ async def test_a_role_changed_meanwhile_is_not_overwritten_and_the_server_says_w
     ],
 )
 async def test_an_ended_role_ends_on_the_platforms_day_not_the_utc_date(
-    fhir_server: Any, loopback_settings: Settings, utc: dt.datetime, china_day: str
+    fhir_server: FhirServer, loopback_settings: Settings, utc: dt.datetime, china_day: str
 ) -> None:
     assert loopback_settings.default_time_zone == "Asia/Shanghai"
     at_that_time = FhirHospitalType(
@@ -423,7 +429,7 @@ async def test_an_ended_role_ends_on_the_platforms_day_not_the_utc_date(
 
 @pytest.mark.parametrize("order", ["cardiology first", "paediatrics first"])
 async def test_of_two_current_roles_the_department_applied_for_is_reported(
-    fhir_server: Any, hospital: FhirHospital, order: str
+    fhir_server: FhirServer, hospital: FhirHospital, order: str
 ) -> None:
     cardiology = role("r-cardio", "p1", start="2010-01-01", specialties=("心内科",))
     paediatrics = role("r-paed", "p1", start="2018-01-01", specialties=("儿科", "新生儿科"))
@@ -440,7 +446,7 @@ async def test_of_two_current_roles_the_department_applied_for_is_reported(
 
 
 async def test_a_department_is_matched_by_its_coding_too(
-    fhir_server: Any, hospital: FhirHospital
+    fhir_server: FhirServer, hospital: FhirHospital
 ) -> None:
     coded = role("r-paed", "p1", specialties=())
     coded["specialty"] = [{"coding": [{"system": "urn:dept", "code": "07", "display": "儿 科"}]}]
@@ -455,7 +461,7 @@ async def test_a_department_is_matched_by_its_coding_too(
 
 
 async def test_an_active_role_elsewhere_in_the_hospital_still_counts_and_says_so(
-    fhir_server: Any, hospital: FhirHospital
+    fhir_server: FhirServer, hospital: FhirHospital
 ) -> None:
     fhir_server.add(
         practitioner("p1", LICENCE, "李", "文华"),
@@ -470,7 +476,7 @@ async def test_an_active_role_elsewhere_in_the_hospital_still_counts_and_says_so
 
 
 async def test_ending_an_affiliation_ends_the_role_of_the_department_applied_for(
-    fhir_server: Any, fhir_type: FhirHospitalType
+    fhir_server: FhirServer, fhir_type: FhirHospitalType
 ) -> None:
     fhir_server.add(
         practitioner("p1", LICENCE, "李", "文华"),
@@ -489,12 +495,12 @@ async def test_ending_an_affiliation_ends_the_role_of_the_department_applied_for
     assert fhir_server.roles["r-cardio"]["active"] is True
 
 
-def practitioner_searches(fhir_server: Any) -> int:
+def practitioner_searches(fhir_server: FhirServer) -> int:
     return sum(urlsplit(r.path).path == "/fhir/Practitioner" for r in fhir_server.recorder.requests)
 
 
 async def test_the_licence_and_the_affiliation_share_one_practitioner_search(
-    fhir_server: Any, hospital: FhirHospital
+    fhir_server: FhirServer, hospital: FhirHospital
 ) -> None:
     fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r1", "p1"))
     licence, affiliation = await asyncio.gather(
@@ -508,7 +514,7 @@ async def test_the_licence_and_the_affiliation_share_one_practitioner_search(
 
 
 async def test_a_failed_practitioner_search_is_not_repeated_for_the_second_question(
-    fhir_server: Any, hospital: FhirHospital
+    fhir_server: FhirServer, hospital: FhirHospital
 ) -> None:
     fhir_server.override = _server_error
     results = await asyncio.gather(
@@ -522,7 +528,7 @@ async def test_a_failed_practitioner_search_is_not_repeated_for_the_second_quest
 
 
 async def test_the_test_server_holds_identifiers_and_roles_as_real_servers_do(
-    fhir_server: Any, hospital: FhirHospital
+    fhir_server: FhirServer, hospital: FhirHospital
 ) -> None:
     no_system = practitioner("p2", "LOCAL-7", "王", "芳")
     no_system["identifier"] = [{"value": "LOCAL-7"}]  # a hospital-local number, no system
@@ -553,7 +559,7 @@ class TestFhirHospitalContract(HospitalAdapterContract):
         return fhir_type
 
     @pytest.fixture
-    def config(self, fhir_server: Any) -> dict[str, Any]:
+    def config(self, fhir_server: FhirServer) -> dict[str, Any]:
         fhir_server.add(practitioner("p1", LICENCE, "李", "文华"), role("r1", "p1"))
         return {
             "base_url": fhir_server.base_url,

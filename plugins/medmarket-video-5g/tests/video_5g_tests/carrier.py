@@ -273,9 +273,9 @@ class FakeCarrier:
                     if any(device.get(name) == value for name, value in session["device"].items())
                 ]
                 return Reply(200, mine, delay=delay)
-            session = self.sessions.get(parts[1]) if len(parts) >= 2 else None
-            if session is None:
+            if len(parts) < 2 or parts[1] not in self.sessions:
                 return Reply(404, NOT_FOUND)
+            session = self.sessions[parts[1]]
             if request.method == "POST" and parts[2:] == ["extend"]:
                 if session["qosStatus"] != "AVAILABLE":
                     return Reply(

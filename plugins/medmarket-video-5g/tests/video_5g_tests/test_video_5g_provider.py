@@ -47,23 +47,22 @@ def config(carrier: FakeCarrier, **changes: object) -> CarrierConfig:
 
 def call(**changes: object) -> CallContext:
     now = dt.datetime.now(dt.UTC)
-    values: dict[str, object] = {
-        "consultation_id": "c-1",
-        "participant_id": "patient-1",
-        "participant_role": "patient",
-        "starts_at": now,
-        "ends_at": now + dt.timedelta(minutes=20),
-        "device_ipv4": "203.0.113.7",
-        "device_public_port": 50123,
-    }
-    values.update(changes)
-    return CallContext(**values)  # type: ignore[arg-type]
+    usual = CallContext(
+        consultation_id="c-1",
+        participant_id="patient-1",
+        participant_role="patient",
+        starts_at=now,
+        ends_at=now + dt.timedelta(minutes=20),
+        device_ipv4="203.0.113.7",
+        device_public_port=50123,
+    )
+    return msgspec.structs.replace(usual, **changes)
 
 
 async def test_a_call_opens_extends_and_deletes_a_qod_session(fake_carrier: FakeCarrier) -> None:
     provider = FiveGProvider(config(fake_carrier), timeout=5)
     session = await provider.open_qos_session(call(wants_high_throughput=True))
-    assert session is not None and session.profile == "QOS_L"
+    assert session is not None and session.profile == "QOS_L" and session.expires_at is not None
     created = fake_carrier.qod_requests()[0].json()
     assert created["device"] == {
         "ipv4Address": {"publicAddress": "203.0.113.7", "publicPort": 50123}
@@ -277,7 +276,8 @@ async def test_a_token_the_carrier_revokes_mid_life_is_replaced_and_the_call_ask
 ) -> None:
     provider = FiveGProvider(config(fake_carrier), timeout=5)
     session = await provider.open_qos_session(call())
-    assert session is not None and fake_carrier.tokens_issued == 1
+    assert session is not None and session.expires_at is not None
+    assert fake_carrier.tokens_issued == 1
     fake_carrier.revoke_tokens()  # an hour's token, revoked after a minute
     extended = await provider.extend_qos_session(session, 900)
     assert extended.expires_at == session.expires_at + dt.timedelta(seconds=900)
