@@ -8,10 +8,15 @@ import logging
 from medmarket.accounts.passwords import Passwords
 from medmarket.accounts.service import normalize_email
 from medmarket.db import Database
-from medmarket.doctors.demo_data import DEMO_ONBOARDING_ACCOUNTS, seed_partner_hospitals
+from medmarket.doctors.demo_data import (
+    DEMO_ONBOARDING_ACCOUNTS,
+    HOSPITALS,
+    seed_partner_hospitals,
+)
 from medmarket.domains import open_platform
 from medmarket.drugs.seed import load_seed
 from medmarket.patients.demo_data import seed_demo_patient
+from medmarket.pharmacies.demo_data import seed_demo_pharmacies
 from medmarket.scheduling.demo_data import seed_schedules
 from medmarket.services import app_database
 from medmarket.settings import Settings
@@ -68,6 +73,11 @@ async def seed_demo(settings: Settings) -> None:
         async with services.db.connection() as connection:
             added = await load_seed(connection)
         print(f"demo drug catalog: {added} new drugs from the essential-medicines list")
+        # The first demo hospital's own pharmacy (the demo pharmacist works there) and an
+        # independent one.
+        await seed_demo_pharmacies(
+            services, DEMO_ACCOUNTS[0][0], DEMO_ACCOUNTS[2][0], HOSPITALS[0].name
+        )
     print(f"demo accounts (password: {DEMO_PASSWORD}):")
     for email, role, _ in [*DEMO_ACCOUNTS, *DEMO_ONBOARDING_ACCOUNTS]:
         print(f"  {role:15} {email}")

@@ -32,6 +32,7 @@ from medmarket.outbox.worker import Handler
 from medmarket.pages.domain import DOMAIN as PAGES
 from medmarket.patients.domain import DOMAIN as PATIENTS
 from medmarket.payments.domain import DOMAIN as PAYMENTS
+from medmarket.pharmacies.domain import DOMAIN as PHARMACIES
 from medmarket.prescriptions.domain import DOMAIN as PRESCRIPTIONS
 from medmarket.reviews.domain import DOMAIN as REVIEWS
 from medmarket.scheduling.domain import DOMAIN as SCHEDULING
@@ -53,6 +54,7 @@ DOMAINS: list[Domain] = [
     SCHEDULING,
     CATALOG,
     DRUGS,
+    PHARMACIES,
     BOOKINGS,
     REVIEWS,
     SIGNALING,

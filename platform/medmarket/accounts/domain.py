@@ -11,6 +11,7 @@ from litestar import Litestar
 from medmarket.accounts import routes
 from medmarket.accounts.devices import KnownDevices
 from medmarket.accounts.passwords import Passwords
+from medmarket.accounts.places import STAFF_PLACES
 from medmarket.accounts.resets import PasswordResets
 from medmarket.accounts.service import Accounts
 from medmarket.accounts.throttle import AccountThrottle, Limits
@@ -19,8 +20,9 @@ from medmarket.domain import Domain
 
 @asynccontextmanager
 async def accounts_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """The accounts service every request's guard asks who is signed in, and password
-    resets, sharing the passwords and the throttle."""
+    """The accounts service every request's guard asks who is signed in (placing invited
+    staff where the higher domains' ``STAFF_PLACES`` say), and password resets, sharing the
+    passwords and the throttle."""
     services, settings = app.state.services, app.state.settings
     passwords = Passwords(settings)
     throttle = AccountThrottle(services.redis, Limits.from_settings(settings))
@@ -31,6 +33,7 @@ async def accounts_lifespan(app: Litestar) -> AsyncIterator[None]:
         KnownDevices(settings.secret_key),
         session_ttl=dt.timedelta(seconds=settings.session_ttl_seconds),
         base_url=settings.base_url,
+        places=services.ports.collect(STAFF_PLACES),
     )
     app.state.password_resets = PasswordResets(
         services.db,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
@@ -15,6 +15,9 @@ ALL_ROLES: frozenset[Role] = frozenset(
 SelfServiceRole = Literal["patient", "doctor"]
 StaffRole = Literal["pharmacist", "hospital_admin", "operator"]
 Locale = Literal["zh-CN", "en"]
+# The fields of an invitation that name where its staff member is placed (places.py).
+PlaceField = Literal["hospital_id", "pharmacy_id"]
+PLACE_FIELDS: tuple[PlaceField, ...] = get_args(PlaceField)
 
 
 class SignUpRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -90,9 +93,14 @@ class TokenOut(msgspec.Struct, kw_only=True):
 
 
 class InvitationRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Who is invited as what, and where accepting places them (at most one place, of the
+    role's kind): a hospital admin's hospital, a pharmacist's pharmacy. Without a place the
+    account joins on its own and is placed later."""
+
     email: Annotated[str, msgspec.Meta(max_length=254)]
     role: StaffRole
     hospital_id: uuid.UUID | None = None
+    pharmacy_id: uuid.UUID | None = None
 
 
 class PreferencesRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

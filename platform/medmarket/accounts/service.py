@@ -13,6 +13,7 @@ import hashlib
 import secrets
 import uuid
 import zoneinfo
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -23,7 +24,9 @@ from email_validator import EmailNotValidError, validate_email
 from medmarket import audit
 from medmarket.accounts.devices import KnownDevices
 from medmarket.accounts.passwords import Passwords, password_problem
+from medmarket.accounts.places import StaffPlace
 from medmarket.accounts.schemas import (
+    PLACE_FIELDS,
     InvitationOut,
     InvitationPreview,
     InvitationRequest,
@@ -89,11 +92,14 @@ class Accounts:
         *,
         session_ttl: dt.timedelta,
         base_url: str,
+        places: Sequence[StaffPlace],
     ) -> None:
         self.db = db
         self.passwords = passwords
         self.throttle = throttle
         self.devices = devices
+        # Where invitations place staff (places.py): the ports' STAFF_PLACES.
+        self.places: dict[str, StaffPlace] = {place.field: place for place in places}
         self.session_ttl = session_ttl
         self.base_url = base_url.rstrip("/")
 
@@ -161,22 +167,40 @@ class Accounts:
                     invitation["token_hash"],
                     row["id"],
                 )
-                hospital_id = invitation["scope"].get("hospital_id")
-                if role == "hospital_admin" and hospital_id:
-                    await connection.execute(
-                        "INSERT INTO hospital_admins (hospital_id, user_id) VALUES ($1, $2)",
-                        uuid.UUID(hospital_id),
-                        row["id"],
-                    )
+                await self._place(
+                    connection, invitation, row["id"], context.as_actor(row["id"], role)
+                )
             await audit.record(
                 connection,
                 context.as_actor(row["id"], role),
                 "account.signed_up",
                 "user",
                 row["id"],
-                detail={"role": role, "invited": invitation is not None},
+                detail={
+                    "role": role,
+                    "invited": invitation is not None,
+                    **(invitation["scope"] if invitation is not None else {}),
+                },
             )
         return SignUpAccepted(email=email)
+
+    async def _place(
+        self,
+        connection: Connection,
+        invitation: asyncpg.Record,
+        user_id: uuid.UUID,
+        context: AuditContext,
+    ) -> None:
+        """Place the new account where its invitation says (a hospital, a pharmacy)."""
+        for field, place_id in invitation["scope"].items():
+            place = self.places.get(field)
+            if place is None or place.role != invitation["role"]:
+                # Sent by a platform that had this place; it has no one to place them now.
+                raise InvalidInput(
+                    "this invitation is for a place this platform does not have",
+                    field="invitation",
+                )
+            await place.join(connection, user_id, uuid.UUID(place_id), context)
 
     async def _tell_owner_of_sign_up(
         self, connection: Connection, email: str, role: Role, context: AuditContext
@@ -374,14 +398,20 @@ class Accounts:
         except EmailNotValidError as exc:
             raise InvalidInput(str(exc), field="email") from None
         token = secrets.token_urlsafe(32)
-        scope: dict[str, Any] = {}
-        if request.hospital_id is not None:
-            scope["hospital_id"] = str(request.hospital_id)
+        named = {
+            field: place_id
+            for field in PLACE_FIELDS
+            if (place_id := getattr(request, field)) is not None
+        }
+        places = {field: self._place_for(field, request.role) for field in named}
+        if len(named) > 1:
+            second = list(named)[1]
+            raise InvalidInput("an invitation places its member in one place", field=second)
+        scope: dict[str, Any] = {field: str(place_id) for field, place_id in named.items()}
         async with self.db.transaction() as connection:
-            if request.hospital_id is not None and not await connection.fetchval(
-                "SELECT 1 FROM hospitals WHERE id = $1", request.hospital_id
-            ):
-                raise InvalidInput("there is no such partner hospital", field="hospital_id")
+            for field, place_id in named.items():
+                if not await places[field].exists(connection, place_id):
+                    raise InvalidInput(f"there is no such {places[field].noun}", field=field)
             expires_at = await connection.fetchval(
                 """
                 INSERT INTO invitations (token_hash, email, role, scope, invited_by, expires_at)
@@ -404,3 +434,15 @@ class Accounts:
                 detail={"role": request.role, **scope},
             )
         return InvitationOut(email=email, role=request.role, token=token, expires_at=expires_at)
+
+    def _place_for(self, field: str, role: Role) -> StaffPlace:
+        """The place an invitation's ``field`` names, which must be of the invitation's role
+        (a pharmacy for a pharmacist): otherwise a 422 naming the field."""
+        place = self.places.get(field)
+        if place is None:
+            raise InvalidInput("invitations cannot place anyone there yet", field=field)
+        if place.role != role:
+            raise InvalidInput(
+                f"{field} places a {place.role}, not a {role}", field=field, code="wrong-role"
+            )
+        return place

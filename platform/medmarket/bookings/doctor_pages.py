@@ -25,6 +25,9 @@ from medmarket.consults.dependencies import ConsultationServices
 from medmarket.errors import FieldError, InvalidInput, Problem
 from medmarket.pages.forms import FormState, form_fields
 from medmarket.pages.rendering import formatter, page, see_other, translator
+from medmarket.prescriptions.pages import CHOICES
+from medmarket.prescriptions.schemas import PrescriptionOut
+from medmarket.prescriptions.service import Prescribing
 
 DOCTOR = allow("doctor")
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
@@ -86,18 +89,30 @@ async def today(
 async def _visit_page(
     request: Request[Any, Any, Any],
     booking: BookingOut,
+    principal: Principal,
+    prescribing: Prescribing,
     *,
     form: FormState | None = None,
     cancel_form: FormState | None = None,
     notice: str | None = None,
     status: int = 200,
 ) -> Template:
-    # The page offers ``booking.actions``: what the service would accept now.
+    # The page offers ``booking.actions``: what the service would accept now, and
+    # prescribing while the prescriptions' service would accept a prescription.
+    consultation_id = booking.consultation_id
+    prescriptions: list[PrescriptionOut] = []
+    may_prescribe = False
+    if consultation_id is not None:
+        prescriptions = await prescribing.listing(principal, consultation_id)
+        may_prescribe = await prescribing.may_write(principal, consultation_id)
     return page(
         request,
         "doctor/visit.html",
         status=status,
         booking=booking,
+        prescriptions=prescriptions,
+        may_prescribe=may_prescribe,
+        choices=CHOICES,
         outcomes=OUTCOMES,
         form=form or FormState(values={"outcome": "completed"}),
         cancel_form=cancel_form or FormState(),
@@ -111,11 +126,12 @@ async def visit(
     booking_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
     bookings: NamedDependency[Bookings],
+    prescribing: NamedDependency[Prescribing],
     done: Text = None,
 ) -> Template:
     booking = await bookings.get(principal, booking_id)  # the same 404 for other doctors
     notice = done if done in ("ended", "cancelled") else None
-    return await _visit_page(request, booking, notice=notice)
+    return await _visit_page(request, booking, principal, prescribing, notice=notice)
 
 
 @post("/doctor/visits/{booking_id:uuid}/outcome", opt=DOCTOR)
@@ -125,6 +141,7 @@ async def record_outcome(
     principal: NamedDependency[Principal],
     bookings: NamedDependency[Bookings],
     consults: NamedDependency[ConsultationServices],
+    prescribing: NamedDependency[Prescribing],
     context: NamedDependency[AuditContext],
 ) -> Template | Redirect:
     submitted = await form_fields(request)
@@ -141,7 +158,9 @@ async def record_outcome(
     except Problem as problem:
         booking = await bookings.get(principal, booking_id)
         form = FormState.from_problem(problem, translator(request), values, ("outcome", "note"))
-        return await _visit_page(request, booking, form=form, status=problem.status)
+        return await _visit_page(
+            request, booking, principal, prescribing, form=form, status=problem.status
+        )
     return see_other(f"/doctor/visits/{booking_id}?done=ended")
 
 
@@ -152,6 +171,7 @@ async def cancel(
     principal: NamedDependency[Principal],
     bookings: NamedDependency[Bookings],
     endings: NamedDependency[BookingEndings],
+    prescribing: NamedDependency[Prescribing],
     context: NamedDependency[AuditContext],
 ) -> Template | Redirect:
     submitted = await form_fields(request)
@@ -161,7 +181,9 @@ async def cancel(
     except Problem as problem:
         booking = await bookings.get(principal, booking_id)
         form = FormState.from_problem(problem, translator(request), values, ("reason",))
-        return await _visit_page(request, booking, cancel_form=form, status=problem.status)
+        return await _visit_page(
+            request, booking, principal, prescribing, cancel_form=form, status=problem.status
+        )
     return see_other(f"/doctor/visits/{booking_id}?done=cancelled")
 
 

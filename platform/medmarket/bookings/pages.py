@@ -34,6 +34,7 @@ from medmarket.patients.documents import MAX_BYTES as MAX_DOCUMENT_BYTES
 from medmarket.patients.documents import PatientDocuments, PatientDocumentUpload
 from medmarket.patients.service import ConsentRequired, Patients
 from medmarket.payments.service import Payments
+from medmarket.prescriptions.service import Prescribing
 from medmarket.reviews.schemas import ReviewIn
 from medmarket.reviews.service import Reviews
 from medmarket.scheduling.service import Schedules
@@ -215,6 +216,8 @@ async def visits(
 async def _visit_page(
     request: Request[Any, Any, Any],
     booking: BookingOut,
+    principal: Principal,
+    prescribing: Prescribing,
     *,
     notice: str | None = None,
     review_form: FormState | None = None,
@@ -234,6 +237,9 @@ async def _visit_page(
         review=await Reviews(_db(request)).of_booking(booking.id),
         refund_fen=refund_amount(booking.price_fen, booking.refund_percent or 0),
         room_opens_at=slot_window(booking.starts_at, booking.ends_at)[0],
+        prescriptions=await prescribing.listing(principal, booking.consultation_id)
+        if booking.consultation_id
+        else [],
     )
 
 
@@ -243,11 +249,12 @@ async def visit(
     booking_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
     bookings: NamedDependency[Bookings],
+    prescribing: NamedDependency[Prescribing],
     done: Text = None,
 ) -> Template:
     booking = await bookings.get(principal, booking_id)
     notice = done if done in ("paid", "cancelled", "reviewed") else None
-    return await _visit_page(request, booking, notice=notice)
+    return await _visit_page(request, booking, principal, prescribing, notice=notice)
 
 
 @get("/visits/{booking_id:uuid}/cancel", opt=PATIENT)
@@ -301,6 +308,7 @@ async def review_submit(
     principal: NamedDependency[Principal],
     bookings: NamedDependency[Bookings],
     reviews: NamedDependency[Reviews],
+    prescribing: NamedDependency[Prescribing],
     context: NamedDependency[AuditContext],
 ) -> Template | Redirect:
     submitted = await form_fields(request)
@@ -311,7 +319,9 @@ async def review_submit(
     except Problem as problem:
         booking = await bookings.get(principal, booking_id)
         form = FormState.from_problem(problem, translator(request), values, REVIEW_FIELDS)
-        return await _visit_page(request, booking, review_form=form, status=problem.status)
+        return await _visit_page(
+            request, booking, principal, prescribing, review_form=form, status=problem.status
+        )
     return see_other(f"/visits/{booking_id}?done=reviewed")
 
 

@@ -27,6 +27,8 @@ from medmarket.consults.dependencies import ConsultationServices
 from medmarket.errors import FieldError, InvalidInput, Problem
 from medmarket.pages.forms import FormState, form_fields
 from medmarket.pages.rendering import page, see_other, translator
+from medmarket.prescriptions.pages import CHOICES
+from medmarket.prescriptions.service import Prescribing
 from medmarket.signaling.messages import CloseCode
 
 # The ways a doctor ends a visit (bookings.schemas.Outcome), in the order the page offers them.
@@ -54,6 +56,7 @@ async def _call_page(
     request: Request[Any, Any, Any],
     principal: Principal,
     consults: ConsultationServices,
+    prescribing: Prescribing,
     consultation_id: uuid.UUID,
     *,
     invite_form: FormState | None = None,
@@ -81,6 +84,11 @@ async def _call_page(
         invite_form=invite_form or FormState(),
         close_codes={code.name: int(code) for code in CloseCode},
         notice=translator(request)(f"call.notice_{notice}") if notice in NOTICES else None,
+        # The doctor prescribes from the call (the prescriptions API, prescribe.js).
+        prescriptions=await prescribing.listing(principal, consultation_id)
+        if consultation.my_role == "doctor"
+        else [],
+        choices=CHOICES,
     )
 
 
@@ -90,9 +98,10 @@ async def call(
     consultation_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
     consults: NamedDependency[ConsultationServices],
+    prescribing: NamedDependency[Prescribing],
     done: Annotated[str | None, QueryParameter(max_length=20)] = None,
 ) -> Template:
-    return await _call_page(request, principal, consults, consultation_id, notice=done)
+    return await _call_page(request, principal, consults, prescribing, consultation_id, notice=done)
 
 
 @post("/call/{consultation_id:uuid}/colleagues", opt=allow("doctor"))
@@ -101,6 +110,7 @@ async def invite_colleague(
     consultation_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
     consults: NamedDependency[ConsultationServices],
+    prescribing: NamedDependency[Prescribing],
     context: NamedDependency[AuditContext],
 ) -> Template | Redirect:
     submitted = await form_fields(request)
@@ -117,7 +127,13 @@ async def invite_colleague(
             aliases={"doctor_id": "colleague"},
         )
         return await _call_page(
-            request, principal, consults, consultation_id, invite_form=form, status=problem.status
+            request,
+            principal,
+            consults,
+            prescribing,
+            consultation_id,
+            invite_form=form,
+            status=problem.status,
         )
     return see_other(f"/call/{consultation_id}?done=invited#people")
 

@@ -19,6 +19,7 @@ from litestar.datastructures import UploadFile
 from medmarket.accounts.acting import context_of, principal_of
 from medmarket.accounts.devices import KnownDevices
 from medmarket.accounts.passwords import Passwords
+from medmarket.accounts.places import STAFF_PLACES
 from medmarket.accounts.schemas import InvitationRequest, Role, SignUpRequest
 from medmarket.accounts.service import Accounts, Principal
 from medmarket.accounts.throttle import AccountThrottle, Limits
@@ -175,6 +176,7 @@ class _DemoOnboarding:
             KnownDevices(settings.secret_key),
             session_ttl=dt.timedelta(seconds=60),
             base_url=settings.base_url,
+            places=services.ports.collect(STAFF_PLACES),
         )
         self.hospitals = HospitalService(services)
         self.doctors = DoctorService(services)

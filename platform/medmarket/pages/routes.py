@@ -43,6 +43,7 @@ from medmarket.pages.rendering import (
     settings_of,
     translator,
 )
+from medmarket.pharmacies.members import PharmacyMembers
 
 SIGN_UP_FIELDS = ("display_name", "email", "password", "role", "invitation")
 SIGN_IN_FIELDS = ("email", "password")
@@ -258,6 +259,10 @@ async def _account_page(
 ) -> Template:
     user = await accounts.user(principal.user_id)
     form = form or FormState(values={"locale": user.locale, "time_zone": user.time_zone})
+    # A pharmacist sees the pharmacy they work in (the review desk will open there).
+    mine = None
+    if principal.role == "pharmacist":
+        mine = await PharmacyMembers(request.app.state.services.db).mine(principal)
     return page(
         request,
         "account.html",
@@ -266,6 +271,7 @@ async def _account_page(
         form=form,
         notice=notice,
         time_zones=COMMON_TIME_ZONES,
+        pharmacy=mine.pharmacy if mine else None,
     )
 
 

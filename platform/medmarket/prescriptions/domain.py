@@ -1,9 +1,15 @@
 """What the prescriptions domain adds: writing, correcting and voiding e-prescriptions in a
-consultation, and the patient's health-record summary its doctor prescribes from."""
+consultation, the patient's health-record summary its doctor prescribes from, and the
+prescription's exports (FHIR, the printable page and its PDF, the verification page)."""
 
 from __future__ import annotations
 
 from medmarket.domain import Domain
-from medmarket.prescriptions import routes
+from medmarket.prescriptions import pages, routes
 
-DOMAIN = Domain(name="prescriptions", routes=routes.ROUTES, dependencies=routes.DEPENDENCIES)
+DOMAIN = Domain(
+    name="prescriptions",
+    routes=routes.ROUTES,
+    pages=pages.ROUTES,
+    dependencies=routes.DEPENDENCIES,
+)

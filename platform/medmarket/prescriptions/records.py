@@ -188,3 +188,14 @@ async def store(
             for position, finding in enumerate(content.findings)
         ],
     )
+
+
+async def atc_codes(
+    connection: asyncpg.Connection | asyncpg.Pool, drug_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The catalog's ATC code of each drug (the document names drugs by id and name; the
+    code is the catalog's, which keeps every drug a prescription ever named)."""
+    rows = await connection.fetch(
+        "SELECT id, atc_code FROM drugs WHERE id = ANY($1::uuid[])", drug_ids
+    )
+    return {row["id"]: row["atc_code"] for row in rows}

@@ -1,12 +1,15 @@
 """Prescriptions API: the consultation's doctor writes, corrects and voids; who takes part in
-the consultation reads (README.md beside this file). Anyone else gets the 404 of a
-consultation, or a prescription, that does not exist."""
+the consultation reads, and exports (FHIR R4, the printed prescription as PDF) (README.md
+beside this file). Anyone else gets the 404 of a consultation, or a prescription, that does
+not exist."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from typing import Any
 
-from litestar import get, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -14,7 +17,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
+from medmarket.openapi import responds_with
+from medmarket.pages.rendering import formatter, settings_of, translator
+from medmarket.prescriptions import fhir
 from medmarket.prescriptions.dependencies import provide_prescribing
+from medmarket.prescriptions.pdf import prescription_pdf
 from medmarket.prescriptions.schemas import (
     CorrectionIn,
     HealthSummaryOut,
@@ -23,6 +30,7 @@ from medmarket.prescriptions.schemas import (
     VoidIn,
 )
 from medmarket.prescriptions.service import Prescribing
+from medmarket.prescriptions.sheet import sheet
 from medmarket.signatures import SignedDocument
 
 TAGS = ["prescriptions"]
@@ -89,6 +97,49 @@ async def signed_prescription(
     return await prescribing.signed(principal, prescription_id)
 
 
+@get(PRESCRIPTION + "/fhir", opt={**PARTICIPANTS, **responds_with(fhir.FHIR_JSON)}, tags=TAGS)
+async def prescription_fhir(
+    prescription_id: FromPath[uuid.UUID],
+    prescribing: NamedDependency[Prescribing],
+    principal: NamedDependency[Principal],
+) -> Response[bytes]:
+    """The prescription as an HL7 FHIR R4 Bundle: one MedicationRequest per item (the drug
+    by its ATC code, the dosage, what is dispensed and for how long), with the Practitioner
+    and the Patient."""
+    bundle = await prescribing.fhir_bundle(principal, prescription_id)
+    return Response(
+        fhir.encode(bundle),
+        media_type=fhir.FHIR_JSON,
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@get(PRESCRIPTION + "/pdf", opt={**PARTICIPANTS, **responds_with("application/pdf")}, tags=TAGS)
+async def prescription_pdf_file(
+    request: Request[Any, Any, Any],
+    prescription_id: FromPath[uuid.UUID],
+    prescribing: NamedDependency[Prescribing],
+    principal: NamedDependency[Principal],
+) -> Response[bytes]:
+    """The printed prescription (处方笺) as an A5 PDF in the reader's language and time
+    zone, with the QR code of its verification page."""
+    prescription = await prescribing.read(principal, prescription_id)
+    printed = sheet(
+        prescription, translator(request), formatter(request), settings_of(request).base_url
+    )
+    # Drawing takes a few tens of milliseconds of CPU: not on the event loop.
+    content = await asyncio.to_thread(prescription_pdf, printed, author=prescription.doctor.name)
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="prescription-{prescription.id}.pdf"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 @post(PRESCRIPTION + "/versions", opt=DOCTORS, status_code=HTTP_201_CREATED, tags=TAGS)
 async def correct_prescription(
     prescription_id: FromPath[uuid.UUID],
@@ -119,6 +170,8 @@ ROUTES = [
     health_summary,
     read_prescription,
     signed_prescription,
+    prescription_fhir,
+    prescription_pdf_file,
     correct_prescription,
     void_prescription,
 ]

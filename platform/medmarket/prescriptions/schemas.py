@@ -131,3 +131,38 @@ class HealthSummaryOut(msgspec.Struct, kw_only=True):
     recorded_at: dt.datetime | None
     # Until when the doctor may prescribe for this visit; None while it is in progress.
     prescribing_until: dt.datetime | None
+
+
+class VerificationOut(msgspec.Struct, kw_only=True):
+    """What anyone holding a prescription's code (its QR code, for a pharmacy) may learn of
+    it: whether it stands, who wrote it and when, and the digest of what was issued; the
+    patient's name only masked, and nothing of the diagnosis or the drugs."""
+
+    id: uuid.UUID
+    version: int
+    standing: Standing
+    status_changed_at: dt.datetime
+    replaced_by: uuid.UUID | None
+    written_at: dt.datetime
+    valid_from: dt.date
+    valid_until: dt.date
+    doctor_name: str
+    hospital: str
+    patient_masked: str
+    item_count: int
+    document_sha256: str
+    # The doctor's signature over the issued document, checked now against the doctor's
+    # published key; None only for a prescription issued before prescriptions were signed.
+    signature: SignatureCheck | None
+
+
+class SignatureCheck(msgspec.Struct, kw_only=True):
+    key_id: str
+    # Whether the stored signature verifies over the stored document with that key.
+    valid: bool
+
+
+def masked(name: str) -> str:
+    """A name as a verifier sees it: its first letter, the rest starred (张** , L*****)."""
+    letters = name.strip()
+    return letters[:1] + "*" * max(1, len(letters) - 1)

@@ -18,7 +18,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 import asyncpg
 
@@ -27,11 +27,11 @@ from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.consults.access import participation, require_own_doctor
 from medmarket.db import Connection, Database, fetch_one
-from medmarket.doctors.signing_keys import sign_for_doctor
+from medmarket.doctors.signing_keys import sign_for_doctor, verify_signed
 from medmarket.drugs.schemas import Route
 from medmarket.errors import FieldError, Forbidden, InvalidInput, NotFound
 from medmarket.patients.service import age_on, health_record
-from medmarket.prescriptions import facts, records, rules
+from medmarket.prescriptions import facts, fhir, records, rules
 from medmarket.prescriptions.document import (
     PrescribedDrug,
     PrescribedItem,
@@ -48,9 +48,17 @@ from medmarket.prescriptions.schemas import (
     HealthSummaryOut,
     PrescriptionIn,
     PrescriptionOut,
+    SignatureCheck,
+    VerificationOut,
+    masked,
 )
 from medmarket.prescriptions.states import VOIDABLE, WrongStatus, change_status
-from medmarket.prescriptions.validity import require_writable, validity, writing_closes_at
+from medmarket.prescriptions.validity import (
+    PrescribingClosed,
+    require_writable,
+    validity,
+    writing_closes_at,
+)
 from medmarket.sealed import Sealer
 from medmarket.services import Services
 from medmarket.signatures import SignedDocument
@@ -230,6 +238,53 @@ class Prescribing:
         now = dt.datetime.now(dt.UTC)
         rows = await records.of_consultation(self.db.pool, consultation_id)
         return [records.prescription_out(row, now) for row in rows]
+
+    async def fhir_bundle(self, principal: Principal, prescription_id: uuid.UUID) -> dict[str, Any]:
+        """The prescription as a FHIR R4 Bundle of MedicationRequests (``fhir.py``), for
+        whoever may read it."""
+        prescription = await self.read(principal, prescription_id)
+        codes = await records.atc_codes(self.db.pool, [item.drug.id for item in prescription.items])
+        return fhir.bundle(prescription, codes)
+
+    async def verification(self, prescription_id: uuid.UUID) -> VerificationOut:
+        """Whether the prescription stands, for anyone holding its id (the QR code on the
+        printed prescription opens this): no diagnosis, no drugs, the name masked."""
+        row = await records.fetch_one(self.db.pool, prescription_id)
+        prescription = records.prescription_out(row, dt.datetime.now(dt.UTC))
+        envelope = records.signed_document(row)
+        checked = None
+        if envelope is not None:
+            verdict = await verify_signed(self.db.pool, envelope)
+            checked = SignatureCheck(key_id=envelope.key_id, valid=verdict.valid)
+        return VerificationOut(
+            id=prescription.id,
+            version=prescription.version,
+            standing=prescription.standing,
+            status_changed_at=prescription.status_changed_at,
+            replaced_by=prescription.replaced_by,
+            written_at=prescription.written_at,
+            valid_from=prescription.valid_from,
+            valid_until=prescription.valid_until,
+            doctor_name=prescription.doctor.name,
+            hospital=prescription.doctor.hospital,
+            patient_masked=masked(prescription.patient.name),
+            item_count=len(prescription.items),
+            document_sha256=prescription.document_sha256,
+            signature=checked,
+        )
+
+    async def may_write(self, principal: Principal, consultation_id: uuid.UUID) -> bool:
+        """Whether the caller may prescribe in the consultation now (what a page offers;
+        writing checks it again)."""
+        visit = await self._visit(self.db.pool, principal, consultation_id)
+        try:
+            require_own_doctor(visit, "prescribe")
+            require_writable(
+                visit["status"], visit["ended_at"], await _now(self.db.pool), self.window
+            )
+        except (Forbidden, PrescribingClosed):
+            return False
+        return True
 
     async def health_summary(
         self, principal: Principal, consultation_id: uuid.UUID, context: AuditContext

@@ -136,8 +136,10 @@ async def test_a_video_visit_from_the_waiting_room_to_its_end(
 
     # The doctor writes notes beside the call.
     await doctor.get_by_text("病历记录").click()
-    await doctor.get_by_label("诊断").fill("原发性高血压 2 级，控制欠佳")
-    await doctor.get_by_label("建议").fill("氨氯地平加量，两周后复诊")
+    # The notes' fields (the prescribing panel beside them has a diagnosis of its own).
+    notes = doctor.locator("[data-notes-form]")
+    await notes.get_by_label("诊断").fill("原发性高血压 2 级，控制欠佳")
+    await notes.get_by_label("建议").fill("氨氯地平加量，两周后复诊")
     await doctor.get_by_role("button", name="保存记录").click()
     await expect(doctor.locator("[data-notes-status]")).to_have_text("已保存（第 1 版）。")
 
