@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -16,12 +17,18 @@ from medmarket import (
     CallContext,
     DeliveryRequest,
     Dispatch,
+    DraftPrescription,
+    DrugFacts,
+    Finding,
     HealthReport,
     IceServer,
+    ItemDraft,
     LicenceQuery,
     LicenceVerification,
+    Limits,
     Money,
     Notification,
+    PatientFacts,
     PaymentRequest,
     Quote,
     Recipient,
@@ -34,6 +41,7 @@ from medmarket.outbox import enqueue
 from medmarket.outbox.worker import OutboxWorker
 from medmarket.payments.interface import GatewayPayment
 from medmarket.plugin_manager import PluginHost
+from medmarket.prescriptions import rules
 from medmarket.settings import Settings
 from medmarket.tests.support.fixtures import running
 
@@ -105,6 +113,21 @@ class RecordingNotifier:
         return HealthReport(healthy=True)
 
 
+def echo_antibiotics_need_a_culture(
+    draft: DraftPrescription, patient: PatientFacts, limits: Limits
+) -> Iterator[Finding]:
+    for index, item in enumerate(draft.items):
+        if item.drug.atc_code.startswith("J01"):
+            yield Finding(
+                rule="antibiotics_need_a_culture",
+                severity="warning",
+                message_zh="抗菌药物：请说明是否已做病原学检查。",
+                message_en="An antibacterial: say whether a culture was taken.",
+                item=index,
+                field=f"items[{index}].drug_id",
+            )
+
+
 class EchoPlugin:
     def __init__(self) -> None:
         self.notifier = RecordingNotifier()
@@ -128,6 +151,10 @@ class EchoPlugin:
     @hookimpl
     def medmarket_notifiers(self, settings: Settings) -> Sequence[Any]:
         return [self.notifier]
+
+    @hookimpl
+    def medmarket_prescription_rules(self, settings: Settings) -> Sequence[Any]:
+        return [echo_antibiotics_need_a_culture]
 
 
 @pytest.fixture
@@ -224,3 +251,55 @@ async def test_hook_medmarket_notifiers(settings: Settings) -> None:
                 break
             await worker.run_once()
         assert plugin.notifier.sent.count(notification) == 1
+
+
+def test_hook_medmarket_prescription_rules(host: PluginHost) -> None:
+    """The host collects the plugin's rule under the plugin's name, and the core's check runs
+    it after the platform's rules, its finding's id prefixed with the plugin's name."""
+    assert [rule.name for rule in host.prescription_rules if rule.owner == "echo"] == [
+        "echo.echo_antibiotics_need_a_culture"
+    ]
+    assert "prescription rule:echo.echo_antibiotics_need_a_culture" in host.provided_by("echo")
+    amoxicillin = DrugFacts(
+        id=uuid.uuid4(),
+        generic_name_zh="阿莫西林",
+        generic_name_en="amoxicillin",
+        aliases=(),
+        dosage_form="capsule",
+        strength="0.25",
+        unit="g",
+        route="oral",
+        atc_code="J01CA04",
+        prescription_only=True,
+        special_class=None,
+        retired=False,
+    )
+    draft = DraftPrescription(
+        diagnosis="急性扁桃体炎",
+        items=(
+            ItemDraft(
+                drug=amoxicillin,
+                dose=Decimal("0.5"),
+                dose_unit="g",
+                route="oral",
+                frequency="tid",
+                duration_days=7,
+                quantity=Decimal(42),
+                quantity_unit="capsule",
+            ),
+        ),
+        chronic_follow_up=False,
+        written_on=dt.date(2026, 12, 3),
+    )
+    patient = PatientFacts(
+        date_of_birth=dt.date(1990, 1, 1),
+        allergies=("青霉素",),
+        chronic_conditions=(),
+        current_medications=(),
+        guardian_present=False,
+    )
+    findings = rules.check(draft, patient, Limits(), extra_rules=host.prescription_rules)
+    assert [(f.rule, f.severity, f.item) for f in findings] == [
+        ("allergy", "error", 0),
+        ("echo.antibiotics_need_a_culture", "warning", 0),
+    ]

@@ -55,6 +55,18 @@ def test_hook_is_in_the_plugin_docs_with_its_signature(hook: str) -> None:
     )
 
 
+@pytest.mark.parametrize("hook", HOOKS)
+def test_hook_has_a_test_named_after_it(hook: str) -> None:
+    named = re.compile(rf"^(async )?def test_hook_{hook}\(", re.MULTILINE)
+    tests = [
+        path
+        for folder in ("tests", "platform", "plugins")
+        for path in (ROOT / folder).rglob("test_*.py")
+        if named.search(path.read_text(encoding="utf-8"))
+    ]
+    assert tests, f"no test is named test_hook_{hook}"
+
+
 def test_the_docs_have_no_section_for_a_hook_that_does_not_exist() -> None:
     docs = (ROOT / "docs" / "plugin_hooks.md").read_text(encoding="utf-8")
     assert sorted(re.findall(r"^## (medmarket_\w+)$", docs, re.MULTILINE)) == HOOKS

@@ -2,10 +2,11 @@
 
 The public API for plugin authors is what this module exports: ``hookimpl`` to mark hook
 implementations, the platform's ``Settings`` every hook receives (read-only), the contract
-types each kind of adapter exchanges with the core, and ``outbound_client`` for connections
-to URLs a hospital admin or partner typed. Plugins import nothing else of the package (a
-test keeps them to it); their tests use the kit ``medmarket.testing`` (``pip install
-medmarket[testing]``). Everything else in the package is the platform's own and may change.
+types each kind of adapter exchanges with the core (and what a prescription rule reads and
+answers), and ``outbound_client`` for connections to URLs a hospital admin or partner
+typed. Plugins import nothing else of the package (a test keeps them to it); their tests
+use the kit ``medmarket.testing`` (``pip install medmarket[testing]``). Everything else in
+the package is the platform's own and may change.
 """
 
 import pluggy
@@ -36,6 +37,15 @@ from medmarket.payments.interface import (
     WebhookEvent,
     WebhookRejected,
 )
+from medmarket.prescriptions.interface import (
+    DraftPrescription,
+    DrugFacts,
+    Finding,
+    ItemDraft,
+    Limits,
+    PatientFacts,
+    PrescriptionRule,
+)
 from medmarket.settings import Settings
 from medmarket.video.interface import (
     HIGH_THROUGHPUT,
@@ -61,6 +71,9 @@ __all__ = [
     "Courier",
     "DeliveryRequest",
     "Dispatch",
+    "DraftPrescription",
+    "DrugFacts",
+    "Finding",
     "FindsQosSessions",
     "GatewayPayment",
     "GatewayRefund",
@@ -68,17 +81,21 @@ __all__ = [
     "HospitalAdapter",
     "HospitalAdapterType",
     "IceServer",
+    "ItemDraft",
     "LicenceQuery",
     "LicenceVerification",
+    "Limits",
     "MediaProfile",
     "Money",
     "Notification",
     "Notifier",
     "OutboundPolicy",
     "OutboundRefused",
+    "PatientFacts",
     "PaymentGateway",
     "PaymentRejected",
     "PaymentRequest",
+    "PrescriptionRule",
     "QosSession",
     "Quote",
     "Recipient",

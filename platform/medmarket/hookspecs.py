@@ -16,7 +16,7 @@ Every hook here must have an entry in ``docs/plugin_hooks.md`` and a test
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from medmarket.hospitals.interface import HospitalAdapterType
     from medmarket.notifications.interface import Notifier
     from medmarket.payments.interface import PaymentGateway
+    from medmarket.prescriptions.interface import PrescriptionRule
     from medmarket.settings import Settings
     from medmarket.video.interface import VideoProvider
 
@@ -112,4 +113,33 @@ def medmarket_notifiers(settings: Settings) -> Sequence[Notifier] | None:
     :param settings: the platform's settings.
     :return: notifiers implementing :class:`~medmarket.notifications.interface.Notifier`;
         ``None`` to offer none.
+    """
+
+
+@hookspec
+def medmarket_prescription_rules(settings: Settings) -> Iterable[PrescriptionRule] | None:
+    """Offer safety rules every prescription passes before the doctor may sign it, after
+    the platform's own (a formulary, a province's limits, a hospital's antibiotic policy).
+
+    Called once at start-up. The prescription service runs the rules whenever a draft is
+    checked or signed, after the platform's rules, and shows every finding, errors first.
+    Unlike other hooks this one offers no adapters: a rule is computation, not a call to a
+    partner, so it is a plain synchronous function.
+
+    :param settings: the platform's settings.
+    :return: rules, each a function ``rule(draft, patient, limits)``
+        (:data:`~medmarket.PrescriptionRule`) of a :class:`~medmarket.DraftPrescription`,
+        the :class:`~medmarket.PatientFacts` and the platform's :class:`~medmarket.Limits`
+        that returns an iterable of :class:`~medmarket.Finding`, empty when all is well;
+        ``None`` or nothing to offer none. A rule is pure: it reads only its arguments (no
+        database, network or clock; what it needs of its own, a formulary say, the plugin
+        loads when this hook is called), so it answers at once, the same each time. Each
+        finding's ``rule`` is ``"<plugin name>.<rule id>"`` (an id without the prefix is
+        given it); ``item`` is the item's index or ``None``; severity ``"error"`` blocks
+        signing, ``"warning"`` needs the doctor's stated reason, ``"info"`` is shown. A rule
+        that raises, answers anything but findings (or an item that is not in the draft), or
+        is ``async def`` answers one error finding ``"<plugin name>.rule_failed"`` instead;
+        a hook that raises gives every prescription that error. A broken safety rule blocks
+        prescribing rather than letting prescriptions pass unchecked, until it is fixed or
+        the plugin disabled (``MEDMARKET_DISABLED_PLUGINS``).
     """

@@ -12,6 +12,11 @@ refused at start-up, with an error naming it and the hook.
 
 Every adapter has one circuit breaker, named by ``Registry.key`` (``"video provider:webrtc"``),
 shared by its calls and its health checks; ``breakers()`` shows them to operators.
+
+Prescription rules are not adapters but pure functions: ``prescription_rules`` holds each
+plugin's behind an error boundary of its own (``PluginRule``), for the prescription service
+to pass to ``rules.check``. There a failure blocks instead of degrading: a safety rule that
+cannot run answers an error finding, so no prescription passes a check it was not given.
 """
 
 from __future__ import annotations
@@ -35,6 +40,13 @@ from medmarket.health import HealthReport
 from medmarket.hospitals.interface import HospitalAdapterType
 from medmarket.notifications.interface import Notifier
 from medmarket.payments.interface import PaymentGateway
+from medmarket.prescriptions.interface import (
+    DraftPrescription,
+    Finding,
+    Limits,
+    PatientFacts,
+    PrescriptionRule,
+)
 from medmarket.settings import Settings
 from medmarket.video.interface import VideoProvider
 
@@ -51,6 +63,7 @@ ADAPTER_HOOKS = {
     "medmarket_payment_gateways": "payment_gateways",
     "medmarket_notifiers": "notifiers",
 }
+RULES_HOOK = "medmarket_prescription_rules"
 
 
 class PluginUnavailable(ServiceUnavailable):
@@ -139,6 +152,68 @@ class Registry(Generic[AdapterT]):
         return len(self.adapters)
 
 
+@dataclass(frozen=True)
+class PluginRule:
+    """One plugin's prescription rule behind an error boundary, called as a rule is.
+
+    Its findings' ids carry the plugin's name (``"formulary.not_listed"``). A rule that
+    raises, answers anything but findings of the draft's items, or was never there (the
+    hook raised, offered something that is not a synchronous function: ``problem``) answers
+    one error finding, ``"<plugin>.rule_failed"``, instead.
+    """
+
+    owner: str
+    rule: PrescriptionRule | None
+    problem: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.owner}.{getattr(self.rule, '__name__', 'rules')}"
+
+    def __call__(
+        self, draft: DraftPrescription, patient: PatientFacts, limits: Limits
+    ) -> list[Finding]:
+        if self.rule is None:
+            return [self._failed()]
+        try:
+            answer = self.rule(draft, patient, limits)
+            if inspect.isawaitable(answer):
+                if inspect.iscoroutine(answer):
+                    answer.close()
+                raise TypeError("answered an awaitable: rules are synchronous")
+            findings = list(answer or ())
+            for finding in findings:
+                if not isinstance(finding, Finding):
+                    raise TypeError(f"answered {finding!r}, not a Finding")
+                if finding.item is not None and not 0 <= finding.item < len(draft.items):
+                    raise ValueError(f"answered a finding of item {finding.item}, not in the draft")
+        except Exception:
+            log.exception("prescription rule %s failed", self.name)
+            return [self._failed()]
+        prefix = f"{self.owner}."
+        return [
+            finding
+            if finding.rule.startswith(prefix)
+            else msgspec.structs.replace(finding, rule=prefix + finding.rule)
+            for finding in findings
+        ]
+
+    def _failed(self) -> Finding:
+        return Finding(
+            rule=f"{self.owner}.rule_failed",
+            severity="error",
+            message_zh=(
+                f"安全规则 {self.name}（插件 {self.owner}）运行出错，处方暂时无法通过检查；"
+                "请稍后再试，或联系平台运营人员。"
+            ),
+            message_en=(
+                f"The safety rule {self.name} (plugin {self.owner}) failed, so the "
+                "prescription cannot pass its checks; try again later, or contact the "
+                "platform's operators."
+            ),
+        )
+
+
 class PluginHost:
     def __init__(
         self, settings: Settings, extra_plugins: Iterable[tuple[str, object]] = ()
@@ -159,6 +234,8 @@ class PluginHost:
         self.couriers: Registry[Courier] = Registry("courier")
         self.payment_gateways: Registry[PaymentGateway] = Registry("payment gateway")
         self.notifiers: Registry[Notifier] = Registry("notifier")
+        # Every installed plugin's prescription rules, for ``rules.check(extra_rules=...)``.
+        self.prescription_rules: list[PluginRule] = []
         self._breakers: dict[str, CircuitBreaker] = {}
         self._collect()
 
@@ -217,6 +294,26 @@ class PluginHost:
                 except Exception as exc:
                     log.exception("plugin %s failed in %s", owner, hook_name)
                     self._load_errors[owner] = f"{hook_name} raised: {exc}"
+        self._collect_rules(plugins)
+
+    def _collect_rules(self, plugins: list[object]) -> None:
+        hook = getattr(self.manager.hook, RULES_HOOK)
+        for impl in reversed(hook.get_hookimpls()):
+            owner = self.manager.get_name(impl.plugin) or repr(impl.plugin)
+            alone = self.manager.subset_hook_caller(
+                RULES_HOOK, remove_plugins=[p for p in plugins if p is not impl.plugin]
+            )
+            try:
+                for offered in alone(settings=self.settings):
+                    for rule in offered or ():
+                        if not callable(rule) or inspect.iscoroutinefunction(rule):
+                            raise TypeError(f"{rule!r} is not a synchronous function")
+                        self.prescription_rules.append(PluginRule(owner, rule))
+            except Exception as exc:
+                log.exception("plugin %s failed in %s", owner, RULES_HOOK)
+                self._load_errors[owner] = f"{RULES_HOOK} raised: {exc}"
+                # Whatever it meant to offer cannot run: every prescription says so.
+                self.prescription_rules.append(PluginRule(owner, None, problem=str(exc)))
 
     # -- introspection ---------------------------------------------------------------------
     def provided_by(self, plugin_name: str) -> list[str]:
@@ -225,6 +322,10 @@ class PluginHost:
             for registry in self.registries()
             for adapter_id, owner in registry.owners.items()
             if owner == plugin_name
+        ] + [
+            f"prescription rule:{rule.name}"
+            for rule in self.prescription_rules
+            if rule.owner == plugin_name and rule.rule is not None
         ]
 
     def breakers(self) -> list[BreakerState]:

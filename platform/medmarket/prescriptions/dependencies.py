@@ -12,10 +12,9 @@ from medmarket.services import Services
 
 
 def plugins_rules(services: Services) -> tuple[Rule, ...]:
-    """The plugins' prescription rules, run after the platform's. None yet: the
-    ``medmarket_prescription_rules`` hook will answer them through the plugin host; until
-    it does, only the platform's own rules (``rules.PLATFORM_RULES``) run."""
-    return ()
+    """The plugins' prescription rules (the ``medmarket_prescription_rules`` hook, collected
+    once by the plugin host, each behind its error boundary), run after the platform's."""
+    return tuple(services.plugins.prescription_rules)
 
 
 def provide_prescribing(request: Request[Any, Any, Any]) -> Prescribing:

@@ -236,7 +236,8 @@ def test_the_status_follows_the_standing(standing: Standing, status: str) -> Non
 
 async def test_the_api_answers_fhir_json_to_the_prescriptions_readers(app: Litestar) -> None:
     visit = await visit_in_progress(app)
-    body = prescription(item(), item(drug_id=METFORMIN, dose="0.5", dose_unit="g", frequency="bid"))
+    metformin = item(drug_id=METFORMIN, dose="0.5", dose_unit="g", frequency="bid", quantity="14")
+    body = prescription(item(), metformin)
     written = await prescribe(app, visit, body)
     path = f"/api/prescriptions/{written['id']}/fhir"
     for reader in (visit.patient, visit.doctor):
