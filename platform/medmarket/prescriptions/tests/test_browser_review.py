@@ -1,9 +1,6 @@
 """The review desk in real Chromium at phone width: the pharmacist opens the desk, sees the
-prescription waiting, opens it and approves it; the patient then reads it approved.
-
-The patient's visit page does not list prescriptions yet (another change adds that), so the
-patient's approved prescription is read through the API with the patient's own browser
-session, after their visit page has loaded."""
+prescription waiting, opens it and approves it; the patient then sees it approved on their
+visit page. (The doctor prescribing from the call page is test_prescribe_browser.py.)"""
 
 from __future__ import annotations
 
@@ -45,7 +42,9 @@ async def test_the_pharmacist_approves_on_the_desk_and_the_patient_sees_it(
     patient_page = await new_page(width=375)
     await live_server.sign_in(patient_page.context, visit.patient.account)
     await patient_page.goto(f"{live_server.url}/visits/{visit.booking_id}")
-    await expect(patient_page.get_by_role("heading", level=1)).to_be_visible()
+    listed = patient_page.locator(f'#prescriptions [data-prescription="{issued["id"]}"]')
+    await expect(listed.locator("[data-standing]")).to_have_text("已审核通过")
+    assert await horizontal_overflow(patient_page) == 0
     seen = await patient_page.context.request.get(
         f"{live_server.url}/api/prescriptions/{issued['id']}"
     )
