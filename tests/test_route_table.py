@@ -6,22 +6,28 @@ passes, its tags, status code, whether it is in the schema, and its OpenAPI oper
 So a change to how routes are declared (grouped in Routers or Controllers, an option moved
 from the handlers to their Router) shows whether it changed what the routes are. A change
 that means to change them rewrites the file (``MEDMARKET_WRITE_ROUTE_TABLE=1``) and shows
-the difference in review.
+the difference in review. Routes are grouped per resource in Routers that declare who may
+use them once; the last test shows the access guard reading such a rule.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar import Litestar
+from litestar import Litestar, Router, get
 from litestar.handlers.base import BaseRouteHandler
 from litestar.routes import ASGIRoute, HTTPRoute, WebSocketRoute
+from litestar.testing import AsyncTestClient
 
+from medmarket.accounts.guards import PUBLIC, access_guard, allow
 from medmarket.app import create_app
+from medmarket.errors import EXCEPTION_HANDLERS
+from medmarket.openapi import answers
 from medmarket.settings import Settings
 
 TABLE = Path(__file__).with_name("route_table.jsonl")
@@ -102,7 +108,10 @@ def test_the_route_table_is_the_recorded_one(built_app: Litestar) -> None:
     if os.environ.get("MEDMARKET_WRITE_ROUTE_TABLE") == "1":
         TABLE.write_text("\n".join(lines) + "\n", encoding="utf-8")
     recorded = TABLE.read_text(encoding="utf-8").splitlines()
-    assert lines == recorded
+    difference = difflib.unified_diff(
+        recorded, lines, TABLE.name, "the built app", n=0, lineterm=""
+    )
+    assert lines == recorded, "\n".join(difference)
 
 
 def test_the_table_covers_every_kind_of_route(built_app: Litestar) -> None:
@@ -110,3 +119,40 @@ def test_the_table_covers_every_kind_of_route(built_app: Litestar) -> None:
     assert any(row.get("websocket") for row in rows)
     assert any(row.get("include_in_schema") is False for row in rows)
     assert all(row["operation_id"] for row in rows if row.get("include_in_schema"))
+
+
+async def test_a_routers_access_rule_covers_its_handlers_and_a_handlers_own_wins() -> None:
+    # litestar merges the options of every layer into the handler's, key by key, the
+    # handler's own last: what the access guard and the OpenAPI document read.
+    @get("/")
+    async def listing() -> str:
+        return "operators only"
+
+    @get("/open", opt=PUBLIC)
+    async def open_to_all() -> str:
+        return "anyone"
+
+    @get("/maybe", opt=answers(404))
+    async def maybe() -> str:
+        return "operators only"
+
+    things = Router(
+        path="/things", opt=allow("operator"), route_handlers=[listing, open_to_all, maybe]
+    )
+    bare = Litestar([things], guards=[access_guard], exception_handlers=EXCEPTION_HANDLERS)
+    options = {
+        route.path: handler.opt
+        for route in bare.routes
+        if isinstance(route, HTTPRoute) and route.path.startswith("/things")
+        for handler in route.route_handlers
+        if "GET" in handler.http_methods
+    }
+    assert options == {
+        "/things": allow("operator"),
+        "/things/open": PUBLIC,
+        "/things/maybe": {**allow("operator"), **answers(404)},
+    }
+    async with AsyncTestClient(app=bare) as http:
+        assert (await http.get("/things")).status_code == 401
+        assert (await http.get("/things/maybe")).status_code == 401
+        assert (await http.get("/things/open")).text == "anyone"
