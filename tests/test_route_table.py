@@ -1,13 +1,16 @@
 """The route table, as the built app has it, is the one in ``route_table.jsonl``: for every
-route its path and methods, the handler, who may call it (the ``opt`` the access guard and
-the OpenAPI document read, after litestar has merged the layers' options), the guards it
+route its path and methods, the handler, who may call it (as the access guard reads it, and
+the ``opt`` it reads it from after litestar has merged the layers' options), the guards it
 passes, its tags, status code, whether it is in the schema, and its OpenAPI operation id.
 
 So a change to how routes are declared (grouped in Routers or Controllers, an option moved
 from the handlers to their Router) shows whether it changed what the routes are. A change
 that means to change them rewrites the file (``MEDMARKET_WRITE_ROUTE_TABLE=1``) and shows
-the difference in review. Routes are grouped per resource in Routers that declare who may
-use them once; the last test shows the access guard reading such a rule.
+the difference in review. litestar's own OPTIONS routes take the options of their path's
+Router, but the access guard refuses them: their ``access`` is None.
+
+Routes are grouped per resource in Routers that declare who may use them once; the last test
+shows the access guard reading such a rule.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.routes import ASGIRoute, HTTPRoute, WebSocketRoute
 from litestar.testing import AsyncTestClient
 
-from medmarket.accounts.guards import PUBLIC, access_guard, allow
+from medmarket.accounts.guards import PUBLIC, access_guard, allow, declared_access
 from medmarket.app import create_app
 from medmarket.errors import EXCEPTION_HANDLERS
 from medmarket.openapi import answers
@@ -53,6 +56,8 @@ def qualified(function: Any) -> str:
 def declared(handler: BaseRouteHandler) -> dict[str, Any]:
     return {
         "handler": handler.handler_name,
+        # Who may call it, as the access guard reads it; then the options it reads it from.
+        "access": plain(declared_access(handler)),
         "opt": plain(handler.opt),
         "guards": [qualified(guard) for guard in handler.resolve_guards()],
     }
