@@ -96,3 +96,14 @@ async def test_a_route_without_an_access_rule_refuses_everyone() -> None:
 async def test_public_routes_answer_anonymously(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
     assert response.status_code == 200
+
+
+async def test_litestars_own_options_answers_are_refused_everywhere(app: Litestar) -> None:
+    # litestar answers OPTIONS on every path itself, with an Allow header that may leave out
+    # methods (litestar#4169); like any route that declares no access, it refuses everyone.
+    paths = sorted({route.path for route in app.routes if isinstance(route, HTTPRoute)})
+    async with client_for(app) as http:
+        for path in paths:
+            response = await http.options(concrete(path))
+            assert response.status_code == 403, (path, response.text)
+    assert "/api/patients/me" in paths

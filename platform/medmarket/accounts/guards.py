@@ -1,5 +1,7 @@
 """The guard every route passes. Access is denied by default: a route must declare who may
-use it with ``opt=allow(...)`` or ``opt=PUBLIC``; one that declares nothing refuses everyone.
+use it with ``opt=allow(...)`` or ``opt=PUBLIC``, on its handler or on the Router of its
+resource; one that declares nothing refuses everyone, and so does the OPTIONS answer litestar
+adds to every path on its own (``declared_access``).
 
 Browser sessions (cookie) must also prove, on every unsafe method, that the request came from
 our own pages: the ``X-CSRF-Token`` header or a ``_csrf`` form field must equal the session's
@@ -17,6 +19,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import SecurityRequirement, SecurityScheme
+from litestar.routes import HTTPRoute
 
 from medmarket.accounts.schemas import ALL_ROLES, Role
 from medmarket.accounts.service import Principal
@@ -30,6 +33,8 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "_csrf"
 _PRINCIPAL = "medmarket.principal"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The function behind the OPTIONS route litestar adds to every path.
+_LITESTARS_OPTIONS = f"{HTTPRoute.create_options_handler.__qualname__}.<locals>.options_handler"
 
 PUBLIC: dict[str, Any] = {"access": "public"}
 SIGNED_IN: dict[str, Any] = {"access": ALL_ROLES}
@@ -41,6 +46,17 @@ def allow(*roles: Role) -> dict[str, Any]:
     if not roles or unknown:
         raise ValueError(f"allow() needs known roles, got {roles!r}")
     return {"access": frozenset(roles)}
+
+
+def declared_access(handler: BaseRouteHandler) -> Any:
+    """Who may call the route: its ``access`` option (its Router's unless the handler names
+    its own), or None. The OPTIONS route litestar adds to every path is none of ours: it takes
+    its Router's options like a handler, but its Allow header may leave out methods of the
+    path (only its first handler's: litestar#4169, fixed in litestar 3), so it declares
+    nothing."""
+    if handler.fn.__qualname__ == _LITESTARS_OPTIONS:
+        return None
+    return handler.opt.get("access")
 
 
 def session_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -80,7 +96,7 @@ async def submitted_csrf_token(connection: ASGIConnection[Any, Any, Any, Any]) -
 async def access_guard(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    access = handler.opt.get("access")
+    access = declared_access(handler)
     if access is None:
         raise Forbidden("this route declares no access rule, so it refuses everyone")
     principal = await authenticate(connection)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Request, Response, delete, get, patch, post
+from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
@@ -90,12 +90,7 @@ def session_cookies(
     ]
 
 
-@post(
-    "/api/accounts",
-    opt={**PUBLIC, **answers(429)},
-    status_code=HTTP_202_ACCEPTED,
-    tags=["accounts"],
-)
+@post("/", opt=answers(429), status_code=HTTP_202_ACCEPTED)
 async def sign_up(
     data: JSONBody[SignUpRequest],
     accounts: NamedDependency[Accounts],
@@ -107,7 +102,7 @@ async def sign_up(
     return await accounts.sign_up(data, context)
 
 
-@post("/api/session", opt={**PUBLIC, **answers(401, 429)}, tags=["accounts"])
+@post("/", opt={**PUBLIC, **answers(401, 429)})
 async def sign_in_browser(
     request: Request[Any, Any, Any],
     data: JSONBody[SignInRequest],
@@ -125,12 +120,7 @@ async def sign_in_browser(
     return Response(body, cookies=[*cookies, device_cookie(request, principal.user_id)])
 
 
-@post(
-    "/api/tokens",
-    opt={**PUBLIC, **answers(401, 429)},
-    status_code=HTTP_201_CREATED,
-    tags=["accounts"],
-)
+@post("/", opt=answers(401, 429), status_code=HTTP_201_CREATED)
 async def sign_in_api(
     request: Request[Any, Any, Any],
     data: JSONBody[SignInRequest],
@@ -149,12 +139,7 @@ async def sign_in_api(
     )
 
 
-@post(
-    "/api/password-resets",
-    opt={**PUBLIC, **answers(429)},
-    status_code=HTTP_202_ACCEPTED,
-    tags=["accounts"],
-)
+@post("/", opt=answers(429), status_code=HTTP_202_ACCEPTED)
 async def request_password_reset(
     data: JSONBody[PasswordResetRequest],
     password_resets: NamedDependency[PasswordResets],
@@ -165,12 +150,7 @@ async def request_password_reset(
     return await password_resets.request(data.email, context)
 
 
-@post(
-    "/api/password-resets/confirm",
-    opt=PUBLIC,
-    status_code=HTTP_204_NO_CONTENT,
-    tags=["accounts"],
-)
+@post("/confirm", status_code=HTTP_204_NO_CONTENT)
 async def confirm_password_reset(
     request: Request[Any, Any, Any],
     data: JSONBody[PasswordResetConfirm],
@@ -185,7 +165,7 @@ async def confirm_password_reset(
     )
 
 
-@delete("/api/session", opt=SIGNED_IN, status_code=HTTP_204_NO_CONTENT, tags=["accounts"])
+@delete("/", status_code=HTTP_204_NO_CONTENT)
 async def sign_out(
     request: Request[Any, Any, Any],
     accounts: NamedDependency[Accounts],
@@ -201,12 +181,12 @@ async def sign_out(
     return response
 
 
-@get("/api/me", opt=SIGNED_IN, tags=["accounts"])
+@get("/")
 async def me(principal: NamedDependency[Principal], accounts: NamedDependency[Accounts]) -> UserOut:
     return await accounts.user(principal.user_id)
 
 
-@patch("/api/me", opt=SIGNED_IN, tags=["accounts"])
+@patch("/")
 async def update_me(
     data: JSONBody[PreferencesRequest],
     principal: NamedDependency[Principal],
@@ -217,7 +197,7 @@ async def update_me(
     return await accounts.update_preferences(principal.user_id, data, context)
 
 
-@post("/api/invitations", opt=allow("operator"), status_code=HTTP_201_CREATED, tags=["accounts"])
+@post("/", status_code=HTTP_201_CREATED)
 async def invite(
     data: JSONBody[InvitationRequest],
     accounts: NamedDependency[Accounts],
@@ -228,15 +208,23 @@ async def invite(
 
 
 ROUTES = [
-    sign_up,
-    sign_in_browser,
-    sign_in_api,
-    request_password_reset,
-    confirm_password_reset,
-    sign_out,
-    me,
-    update_me,
-    invite,
+    Router(
+        path="/api",
+        tags=["accounts"],
+        route_handlers=[
+            Router(path="/accounts", opt=PUBLIC, route_handlers=[sign_up]),
+            # Signing in is open to anyone; ending one's session is not.
+            Router(path="/session", opt=SIGNED_IN, route_handlers=[sign_in_browser, sign_out]),
+            Router(path="/tokens", opt=PUBLIC, route_handlers=[sign_in_api]),
+            Router(
+                path="/password-resets",
+                opt=PUBLIC,
+                route_handlers=[request_password_reset, confirm_password_reset],
+            ),
+            Router(path="/me", opt=SIGNED_IN, route_handlers=[me, update_me]),
+            Router(path="/invitations", opt=allow("operator"), route_handlers=[invite]),
+        ],
+    )
 ]
 DEPENDENCIES = {
     "accounts": Provide(provide_accounts, sync_to_thread=False),

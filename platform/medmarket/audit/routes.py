@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Request, get
+from litestar import Request, Router, get
 from litestar.params import FromQuery, QueryParameter
 
 from medmarket.accounts.guards import allow
 from medmarket.audit.service import AuditEvent, events
 
 
-@get("/api/audit", opt=allow("operator"), tags=["audit"])
+@get("/")
 async def list_audit_events(
     request: Request[Any, Any, Any],
     subject_type: FromQuery[str | None] = None,
@@ -34,4 +34,11 @@ async def list_audit_events(
     )
 
 
-ROUTES = [list_audit_events]
+ROUTES = [
+    Router(
+        path="/api/audit",
+        opt=allow("operator"),
+        tags=["audit"],
+        route_handlers=[list_audit_events],
+    )
+]

@@ -36,7 +36,7 @@ Text = Annotated[str | None, QueryParameter(max_length=100)]
 CARRIED_OVER = dt.timedelta(hours=1)
 
 
-@get("/doctor/today", opt=DOCTOR)
+@get("/today")
 async def today(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -120,7 +120,7 @@ async def _visit_page(
     )
 
 
-@get("/doctor/visits/{booking_id:uuid}", opt=DOCTOR)
+@get("/visits/{booking_id:uuid}")
 async def visit(
     request: Request[Any, Any, Any],
     booking_id: FromPath[uuid.UUID],
@@ -134,7 +134,7 @@ async def visit(
     return await _visit_page(request, booking, principal, prescribing, notice=notice)
 
 
-@post("/doctor/visits/{booking_id:uuid}/outcome", opt=DOCTOR)
+@post("/visits/{booking_id:uuid}/outcome")
 async def record_outcome(
     request: Request[Any, Any, Any],
     booking_id: FromPath[uuid.UUID],
@@ -164,7 +164,7 @@ async def record_outcome(
     return see_other(f"/doctor/visits/{booking_id}?done=ended")
 
 
-@post("/doctor/visits/{booking_id:uuid}/cancel", opt=DOCTOR)
+@post("/visits/{booking_id:uuid}/cancel")
 async def cancel(
     request: Request[Any, Any, Any],
     booking_id: FromPath[uuid.UUID],
@@ -189,7 +189,8 @@ async def cancel(
 
 ROUTES = [
     Router(
-        path="/",
+        path="/doctor",
+        opt=DOCTOR,
         route_handlers=[today, visit, record_outcome, cancel],
         include_in_schema=False,
     )

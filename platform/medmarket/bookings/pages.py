@@ -108,7 +108,7 @@ async def _book_page(
     )
 
 
-@get("/book/{slot_id:uuid}", opt=PATIENT)
+@get("/")
 async def book_form(
     request: Request[Any, Any, Any],
     slot_id: FromPath[uuid.UUID],
@@ -125,7 +125,7 @@ async def book_form(
     return await _book_page(request, slot_id, schedules, patients, principal, FormState())
 
 
-@post("/book/{slot_id:uuid}", opt=PATIENT)
+@post("/")
 async def book_submit(
     request: Request[Any, Any, Any],
     slot_id: FromPath[uuid.UUID],
@@ -190,7 +190,7 @@ async def book_submit(
 
 
 # -- my visits ---------------------------------------------------------------------------------
-@get("/visits", opt=PATIENT)
+@get("/")
 async def visits(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -243,7 +243,7 @@ async def _visit_page(
     )
 
 
-@get("/visits/{booking_id:uuid}", opt=PATIENT)
+@get("/{booking_id:uuid}")
 async def visit(
     request: Request[Any, Any, Any],
     booking_id: FromPath[uuid.UUID],
@@ -257,7 +257,7 @@ async def visit(
     return await _visit_page(request, booking, principal, prescribing, notice=notice)
 
 
-@get("/visits/{booking_id:uuid}/cancel", opt=PATIENT)
+@get("/{booking_id:uuid}/cancel")
 async def cancel_form(
     request: Request[Any, Any, Any],
     booking_id: FromPath[uuid.UUID],
@@ -274,7 +274,7 @@ async def cancel_form(
     )
 
 
-@post("/visits/{booking_id:uuid}/cancel", opt=PATIENT)
+@post("/{booking_id:uuid}/cancel")
 async def cancel_submit(
     request: Request[Any, Any, Any],
     booking_id: FromPath[uuid.UUID],
@@ -301,7 +301,7 @@ async def cancel_submit(
     return see_other(f"/visits/{booking_id}?done=cancelled")
 
 
-@post("/visits/{booking_id:uuid}/review", opt=PATIENT)
+@post("/{booking_id:uuid}/review")
 async def review_submit(
     request: Request[Any, Any, Any],
     booking_id: FromPath[uuid.UUID],
@@ -331,7 +331,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-@get("/visits/{booking_id:uuid}/pay", opt=PATIENT)
+@get("/{booking_id:uuid}/pay")
 async def pay_page(
     request: Request[Any, Any, Any],
     booking_id: FromPath[uuid.UUID],
@@ -375,16 +375,14 @@ async def pay_page(
 ROUTES = [
     Router(
         path="/",
-        route_handlers=[
-            book_form,
-            book_submit,
-            visits,
-            visit,
-            cancel_form,
-            cancel_submit,
-            review_submit,
-            pay_page,
-        ],
+        opt=PATIENT,
         include_in_schema=False,
+        route_handlers=[
+            Router(path="/book/{slot_id:uuid}", route_handlers=[book_form, book_submit]),
+            Router(
+                path="/visits",
+                route_handlers=[visits, visit, cancel_form, cancel_submit, review_submit, pay_page],
+            ),
+        ],
     )
 ]

@@ -8,7 +8,7 @@ import uuid
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -42,7 +42,7 @@ def provide_endings(request: Request[Any, Any, Any]) -> BookingEndings:
     return BookingEndings(services.db, services.ports.collect(BOOKING_LISTENERS))
 
 
-@post("/api/bookings", opt=allow("patient"), status_code=HTTP_201_CREATED, tags=TAGS)
+@post("/", status_code=HTTP_201_CREATED)
 async def hold_slot(
     data: JSONBody[BookingRequest],
     principal: NamedDependency[Principal],
@@ -53,7 +53,7 @@ async def hold_slot(
     return await bookings.hold_slot(principal, data, context)
 
 
-@get("/api/bookings", opt=allow("patient"), tags=TAGS)
+@get("/")
 async def my_bookings(
     principal: NamedDependency[Principal],
     bookings: NamedDependency[Bookings],
@@ -69,7 +69,7 @@ async def my_bookings(
     )
 
 
-@get("/api/bookings/{booking_id:uuid}", opt=allow("patient", "doctor"), tags=TAGS)
+@get("/{booking_id:uuid}", opt=allow("patient", "doctor"))
 async def get_booking(
     booking_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
@@ -78,12 +78,7 @@ async def get_booking(
     return await bookings.get(principal, booking_id)
 
 
-@post(
-    "/api/bookings/{booking_id:uuid}/cancel",
-    opt=allow("patient"),
-    status_code=HTTP_200_OK,
-    tags=TAGS,
-)
+@post("/{booking_id:uuid}/cancel", status_code=HTTP_200_OK)
 async def cancel_by_patient(
     booking_id: FromPath[uuid.UUID],
     data: JSONBody[CancelRequest],
@@ -96,7 +91,7 @@ async def cancel_by_patient(
     return await endings.cancel_by_patient(principal, booking_id, data.reason, context)
 
 
-@get("/api/doctor/bookings", opt=allow("doctor"), tags=TAGS)
+@get("/")
 async def doctors_day(
     principal: NamedDependency[Principal],
     bookings: NamedDependency[Bookings],
@@ -114,12 +109,7 @@ async def doctors_day(
     return await bookings.doctors_day(principal, start, end)
 
 
-@post(
-    "/api/doctor/bookings/{booking_id:uuid}/cancel",
-    opt=allow("doctor"),
-    status_code=HTTP_200_OK,
-    tags=TAGS,
-)
+@post("/{booking_id:uuid}/cancel", status_code=HTTP_200_OK)
 async def cancel_by_doctor(
     booking_id: FromPath[uuid.UUID],
     data: JSONBody[CancelRequest],
@@ -131,12 +121,7 @@ async def cancel_by_doctor(
     return await endings.cancel_by_doctor(principal, booking_id, data.reason, context)
 
 
-@post(
-    "/api/doctor/bookings/{booking_id:uuid}/outcome",
-    opt=allow("doctor"),
-    status_code=HTTP_200_OK,
-    tags=TAGS,
-)
+@post("/{booking_id:uuid}/outcome", status_code=HTTP_200_OK)
 async def record_outcome(
     booking_id: FromPath[uuid.UUID],
     data: JSONBody[OutcomeRequest],
@@ -155,12 +140,7 @@ async def record_outcome(
     return await bookings.get(principal, booking_id)
 
 
-@post(
-    "/api/operator/bookings/{booking_id:uuid}/doctor-no-show",
-    opt=allow("operator"),
-    status_code=HTTP_200_OK,
-    tags=TAGS,
-)
+@post("/{booking_id:uuid}/doctor-no-show", status_code=HTTP_200_OK)
 async def doctor_no_show(
     booking_id: FromPath[uuid.UUID],
     data: JSONBody[CancelRequest],
@@ -172,14 +152,25 @@ async def doctor_no_show(
 
 
 ROUTES = [
-    hold_slot,
-    my_bookings,
-    get_booking,
-    cancel_by_patient,
-    doctors_day,
-    cancel_by_doctor,
-    record_outcome,
-    doctor_no_show,
+    Router(
+        path="/api",
+        tags=TAGS,
+        route_handlers=[
+            Router(
+                path="/bookings",
+                opt=allow("patient"),
+                route_handlers=[hold_slot, my_bookings, get_booking, cancel_by_patient],
+            ),
+            Router(
+                path="/doctor/bookings",
+                opt=allow("doctor"),
+                route_handlers=[doctors_day, cancel_by_doctor, record_outcome],
+            ),
+            Router(
+                path="/operator/bookings", opt=allow("operator"), route_handlers=[doctor_no_show]
+            ),
+        ],
+    )
 ]
 DEPENDENCIES = {
     "bookings": Provide(provide_bookings, sync_to_thread=False),

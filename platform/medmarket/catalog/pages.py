@@ -85,7 +85,7 @@ def _query(values: dict[str, str], **changes: str) -> str:
     return urlencode(kept)
 
 
-@get("/experts", opt=PUBLIC)
+@get("/experts")
 async def experts(
     request: Request[Any, Any, Any],
     q: Text = None,
@@ -147,7 +147,7 @@ class SlotDay:
     slots: list[SlotOut]
 
 
-@get("/doctors/{doctor_id:uuid}", opt=PUBLIC)
+@get("/doctors/{doctor_id:uuid}")
 async def doctor(
     request: Request[Any, Any, Any],
     doctor_id: FromPath[uuid.UUID],
@@ -183,4 +183,4 @@ async def doctor(
     )
 
 
-ROUTES = [Router(path="/", route_handlers=[experts, doctor], include_in_schema=False)]
+ROUTES = [Router(path="/", opt=PUBLIC, route_handlers=[experts, doctor], include_in_schema=False)]

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from litestar import Request, get
+from litestar import Request, Router, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from medmarket.accounts.guards import PUBLIC
@@ -22,7 +22,7 @@ def _db(request: Request[Any, Any, Any]) -> Database:
     return request.app.state.services.db  # type: ignore[no-any-return]
 
 
-@get("/api/doctors", opt=PUBLIC, tags=TAGS)
+@get("/")
 async def search(
     request: Request[Any, Any, Any],
     q: FromQuery[str | None] = None,
@@ -56,16 +56,26 @@ async def search(
     return await search_doctors(_db(request), filters, sort, limit, cursor)
 
 
-@get("/api/doctors/{doctor_id:uuid}", opt=PUBLIC, tags=TAGS)
+@get("/{doctor_id:uuid}")
 async def get_doctor(request: Request[Any, Any, Any], doctor_id: FromPath[uuid.UUID]) -> DoctorPage:
     """An approved doctor's storefront page."""
     return await doctor_page(_db(request), doctor_id)
 
 
-@get("/api/catalog/facets", opt=PUBLIC, tags=TAGS)
+@get("/facets")
 async def get_facets(request: Request[Any, Any, Any]) -> Facets:
     """The specialties, regions, languages and hospitals there are doctors for."""
     return await facets(_db(request))
 
 
-ROUTES = [search, get_doctor, get_facets]
+ROUTES = [
+    Router(
+        path="/api",
+        opt=PUBLIC,
+        tags=TAGS,
+        route_handlers=[
+            Router(path="/doctors", route_handlers=[search, get_doctor]),
+            Router(path="/catalog", route_handlers=[get_facets]),
+        ],
+    )
+]

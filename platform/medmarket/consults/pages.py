@@ -92,7 +92,7 @@ async def _call_page(
     )
 
 
-@get("/call/{consultation_id:uuid}", opt=allow("patient", "doctor"))
+@get("/")
 async def call(
     request: Request[Any, Any, Any],
     consultation_id: FromPath[uuid.UUID],
@@ -104,7 +104,7 @@ async def call(
     return await _call_page(request, principal, consults, prescribing, consultation_id, notice=done)
 
 
-@post("/call/{consultation_id:uuid}/colleagues", opt=allow("doctor"))
+@post("/colleagues", opt=allow("doctor"))
 async def invite_colleague(
     request: Request[Any, Any, Any],
     consultation_id: FromPath[uuid.UUID],
@@ -138,7 +138,7 @@ async def invite_colleague(
     return see_other(f"/call/{consultation_id}?done=invited#people")
 
 
-@post("/call/{consultation_id:uuid}/colleagues/{doctor_id:uuid}/remove", opt=allow("doctor"))
+@post("/colleagues/{doctor_id:uuid}/remove", opt=allow("doctor"))
 async def remove_colleague(
     consultation_id: FromPath[uuid.UUID],
     doctor_id: FromPath[uuid.UUID],
@@ -152,7 +152,8 @@ async def remove_colleague(
 
 ROUTES = [
     Router(
-        path="/",
+        path="/call/{consultation_id:uuid}",
+        opt=allow("patient", "doctor"),
         route_handlers=[call, invite_colleague, remove_colleague],
         include_in_schema=False,
     )

@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from litestar import Response, delete, get, post, put
+from litestar import Response, Router, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -41,11 +41,10 @@ from medmarket.openapi import responds_with
 TAGS = ["consultations"]
 PARTICIPANTS = allow("patient", "doctor")
 DOCTORS = allow("doctor")
-BASE = "/api/consultations/{consultation_id:uuid}"
 
 
 # -- the consultation -------------------------------------------------------------------------
-@get("/api/consultations", opt=PARTICIPANTS, tags=TAGS)
+@get("/")
 async def list_consultations(
     consults: NamedDependency[ConsultationServices],
     principal: NamedDependency[Principal],
@@ -67,7 +66,7 @@ async def list_consultations(
     )
 
 
-@get(BASE, opt=PARTICIPANTS, tags=TAGS)
+@get("/")
 async def show_consultation(
     consultation_id: FromPath[uuid.UUID],
     consults: NamedDependency[ConsultationServices],
@@ -77,7 +76,7 @@ async def show_consultation(
     return await consults.consultations.get(principal, consultation_id)
 
 
-@post(BASE + "/enter", opt=PARTICIPANTS, status_code=HTTP_200_OK, tags=TAGS)
+@post("/enter", status_code=HTTP_200_OK)
 async def enter_room(
     consultation_id: FromPath[uuid.UUID],
     consults: NamedDependency[ConsultationServices],
@@ -89,7 +88,7 @@ async def enter_room(
     return await consults.consultations.enter(principal, consultation_id, context)
 
 
-@post(BASE + "/admit", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
+@post("/admit", opt=DOCTORS, status_code=HTTP_200_OK)
 async def admit_patient(
     consultation_id: FromPath[uuid.UUID],
     consults: NamedDependency[ConsultationServices],
@@ -100,7 +99,7 @@ async def admit_patient(
     return await consults.consultations.admit(principal, consultation_id, context)
 
 
-@post(BASE + "/end", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
+@post("/end", opt=DOCTORS, status_code=HTTP_200_OK)
 async def end_visit(
     consultation_id: FromPath[uuid.UUID],
     data: JSONBody[EndRequest],
@@ -115,7 +114,7 @@ async def end_visit(
     )
 
 
-@put(BASE + "/video", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
+@put("/video", opt=DOCTORS, status_code=HTTP_200_OK)
 async def choose_video(
     consultation_id: FromPath[uuid.UUID],
     data: JSONBody[VideoChoice],
@@ -128,7 +127,7 @@ async def choose_video(
 
 
 # -- colleagues ---------------------------------------------------------------------------------
-@get(BASE + "/colleagues", opt=PARTICIPANTS, tags=TAGS)
+@get("/colleagues")
 async def list_colleagues(
     consultation_id: FromPath[uuid.UUID],
     consults: NamedDependency[ConsultationServices],
@@ -137,7 +136,7 @@ async def list_colleagues(
     return await consults.colleagues.listing(principal, consultation_id)
 
 
-@put(BASE + "/colleagues/{doctor_id:uuid}", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
+@put("/colleagues/{doctor_id:uuid}", opt=DOCTORS, status_code=HTTP_200_OK)
 async def invite_colleague(
     consultation_id: FromPath[uuid.UUID],
     doctor_id: FromPath[uuid.UUID],
@@ -149,9 +148,7 @@ async def invite_colleague(
     return await consults.colleagues.invite(principal, consultation_id, doctor_id, context)
 
 
-@delete(
-    BASE + "/colleagues/{doctor_id:uuid}", opt=DOCTORS, status_code=HTTP_204_NO_CONTENT, tags=TAGS
-)
+@delete("/colleagues/{doctor_id:uuid}", opt=DOCTORS, status_code=HTTP_204_NO_CONTENT)
 async def remove_colleague(
     consultation_id: FromPath[uuid.UUID],
     doctor_id: FromPath[uuid.UUID],
@@ -164,7 +161,7 @@ async def remove_colleague(
 
 
 # -- notes --------------------------------------------------------------------------------------
-@get(BASE + "/notes", opt=PARTICIPANTS, tags=TAGS)
+@get("/notes")
 async def read_notes(
     consultation_id: FromPath[uuid.UUID],
     consults: NamedDependency[ConsultationServices],
@@ -174,7 +171,7 @@ async def read_notes(
     return await consults.notes.read(principal, consultation_id)
 
 
-@post(BASE + "/notes", opt=DOCTORS, status_code=HTTP_201_CREATED, tags=TAGS)
+@post("/notes", opt=DOCTORS, status_code=HTTP_201_CREATED)
 async def write_notes(
     consultation_id: FromPath[uuid.UUID],
     data: JSONBody[NotesRequest],
@@ -187,7 +184,7 @@ async def write_notes(
 
 
 # -- chat and files -----------------------------------------------------------------------------
-@get(BASE + "/messages", opt=PARTICIPANTS, tags=TAGS)
+@get("/messages")
 async def chat_history(
     consultation_id: FromPath[uuid.UUID],
     consults: NamedDependency[ConsultationServices],
@@ -199,7 +196,7 @@ async def chat_history(
     return await consults.chat.history(principal, consultation_id, after, limit)
 
 
-@post(BASE + "/messages", opt=PARTICIPANTS, status_code=HTTP_201_CREATED, tags=TAGS)
+@post("/messages", status_code=HTTP_201_CREATED)
 async def post_message(
     consultation_id: FromPath[uuid.UUID],
     data: JSONBody[ChatRequest],
@@ -211,7 +208,7 @@ async def post_message(
     return await consults.chat.post(principal, consultation_id, data.body, data.client_ref, context)
 
 
-@post(BASE + "/attachments", opt=PARTICIPANTS, status_code=HTTP_201_CREATED, tags=TAGS)
+@post("/attachments", status_code=HTTP_201_CREATED)
 async def upload_attachment(
     consultation_id: FromPath[uuid.UUID],
     data: MultipartBody[AttachmentUpload],
@@ -223,11 +220,7 @@ async def upload_attachment(
     return await consults.chat.upload(principal, consultation_id, data, context)
 
 
-@get(
-    BASE + "/attachments/{attachment_id:uuid}",
-    opt={**PARTICIPANTS, **responds_with(*ACCEPTED)},
-    tags=TAGS,
-)
+@get("/attachments/{attachment_id:uuid}", opt=responds_with(*ACCEPTED))
 async def download_attachment(
     consultation_id: FromPath[uuid.UUID],
     attachment_id: FromPath[uuid.UUID],
@@ -254,11 +247,7 @@ async def download_attachment(
 
 
 # -- operators ----------------------------------------------------------------------------------
-@get(
-    "/api/operator/consultations/{consultation_id:uuid}/trace",
-    opt=allow("operator"),
-    tags=TAGS,
-)
+@get("/trace")
 async def trace_consultation(
     consultation_id: FromPath[uuid.UUID],
     consults: NamedDependency[ConsultationServices],
@@ -269,21 +258,38 @@ async def trace_consultation(
 
 
 ROUTES = [
-    list_consultations,
-    show_consultation,
-    enter_room,
-    admit_patient,
-    end_visit,
-    choose_video,
-    list_colleagues,
-    invite_colleague,
-    remove_colleague,
-    read_notes,
-    write_notes,
-    chat_history,
-    post_message,
-    upload_attachment,
-    download_attachment,
-    trace_consultation,
+    Router(
+        path="/api",
+        tags=TAGS,
+        route_handlers=[
+            Router(path="/consultations", opt=PARTICIPANTS, route_handlers=[list_consultations]),
+            # A consultation, for its patient and doctors; only a doctor runs the visit.
+            Router(
+                path="/consultations/{consultation_id:uuid}",
+                opt=PARTICIPANTS,
+                route_handlers=[
+                    show_consultation,
+                    enter_room,
+                    admit_patient,
+                    end_visit,
+                    choose_video,
+                    list_colleagues,
+                    invite_colleague,
+                    remove_colleague,
+                    read_notes,
+                    write_notes,
+                    chat_history,
+                    post_message,
+                    upload_attachment,
+                    download_attachment,
+                ],
+            ),
+            Router(
+                path="/operator/consultations/{consultation_id:uuid}",
+                opt=allow("operator"),
+                route_handlers=[trace_consultation],
+            ),
+        ],
+    )
 ]
 DEPENDENCIES = {"consults": Provide(ConsultationServices, sync_to_thread=False)}

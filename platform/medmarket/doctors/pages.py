@@ -113,7 +113,7 @@ async def _application_page(
     )
 
 
-@get("/doctor/application", opt=DOCTOR)
+@get("/")
 async def application(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -125,7 +125,7 @@ async def application(
     return await _application_page(request, doctors, hospitals, principal, notice=notice)
 
 
-@post("/doctor/application", opt=DOCTOR)
+@post("/")
 async def save_application(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -160,7 +160,7 @@ async def save_application(
     return see_other("/doctor/application?done=saved")
 
 
-@post("/doctor/application/documents", opt=DOCTOR)
+@post("/documents")
 async def upload_document(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -197,7 +197,7 @@ async def upload_document(
     return see_other("/doctor/application?done=uploaded#documents")
 
 
-@post("/doctor/application/documents/{document_id:uuid}/delete", opt=DOCTOR)
+@post("/documents/{document_id:uuid}/delete")
 async def delete_document(
     document_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
@@ -208,7 +208,7 @@ async def delete_document(
     return see_other("/doctor/application?done=deleted#documents")
 
 
-@post("/doctor/application/submit", opt=DOCTOR)
+@post("/submit")
 async def submit_application(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -226,7 +226,7 @@ async def submit_application(
     return see_other("/doctor/application?done=submitted")
 
 
-@post("/doctor/application/revise", opt=DOCTOR)
+@post("/revise")
 async def revise_application(
     principal: NamedDependency[Principal],
     doctors: NamedDependency[DoctorService],
@@ -238,7 +238,8 @@ async def revise_application(
 
 ROUTES = [
     Router(
-        path="/",
+        path="/doctor/application",
+        opt=DOCTOR,
         route_handlers=[
             application,
             save_application,

@@ -37,7 +37,7 @@ Text = Annotated[str | None, QueryParameter(max_length=200)]
 Decision = Callable[[Principal, uuid.UUID, str, AuditContext], Awaitable[None]]
 
 
-@get("/operator/applications", opt=OPERATOR)
+@get("/")
 async def queue(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -113,7 +113,7 @@ async def _review_page(
     )
 
 
-@get("/review/doctors/{doctor_id:uuid}", opt=REVIEWERS)
+@get("/", opt=REVIEWERS)
 async def review(
     request: Request[Any, Any, Any],
     doctor_id: FromPath[uuid.UUID],
@@ -147,14 +147,11 @@ async def _decide(
     return see_other(f"/review/doctors/{doctor_id}?done={action}")
 
 
-def _decision_route(action: str, access: dict[str, Any]) -> Any:
-    """``POST /review/doctors/{id}/<action>``: the decision by the same name."""
+def _decision_route(action: str, access: dict[str, Any] | None = None) -> Any:
+    """``POST /review/doctors/{id}/<action>``: the decision by the same name, for whom the
+    Router lets decide unless ``access`` says otherwise."""
 
-    @post(
-        f"/review/doctors/{{doctor_id:uuid}}/{action.replace('_', '-')}",
-        opt=access,
-        name=f"review-{action}",
-    )
+    @post(f"/{action.replace('_', '-')}", opt=access, name=f"review-{action}")
     async def decide(
         request: Request[Any, Any, Any],
         doctor_id: FromPath[uuid.UUID],
@@ -174,18 +171,26 @@ def _decision_route(action: str, access: dict[str, Any]) -> Any:
 
 ACTIONS = ("approve", "reject", "recheck", "suspend", "reinstate", "end_affiliation")
 DECISION_ROUTES = [
-    _decision_route("approve", OPERATOR),
-    _decision_route("reject", OPERATOR),
-    _decision_route("recheck", OPERATOR),
-    _decision_route("suspend", OPERATOR),
-    _decision_route("reinstate", OPERATOR),
+    _decision_route("approve"),
+    _decision_route("reject"),
+    _decision_route("recheck"),
+    _decision_route("suspend"),
+    _decision_route("reinstate"),
     _decision_route("end_affiliation", REVIEWERS),
 ]
 
 ROUTES = [
     Router(
         path="/",
-        route_handlers=[queue, review, *DECISION_ROUTES],
         include_in_schema=False,
+        route_handlers=[
+            Router(path="/operator/applications", opt=OPERATOR, route_handlers=[queue]),
+            # Operators decide; hospital admins see their doctors and may end an affiliation.
+            Router(
+                path="/review/doctors/{doctor_id:uuid}",
+                opt=OPERATOR,
+                route_handlers=[review, *DECISION_ROUTES],
+            ),
+        ],
     )
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Request, Response, delete, get, post, put
+from litestar import Request, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -57,7 +57,7 @@ def provide_decisions(request: Request[Any, Any, Any]) -> DoctorDecisions:
 
 
 # -- the doctor's own application ------------------------------------------------------------
-@get("/api/doctor/application", opt=DOCTOR, tags=TAGS)
+@get("/")
 async def my_application(
     doctors: NamedDependency[DoctorService], principal: NamedDependency[Principal]
 ) -> DoctorOut:
@@ -65,7 +65,7 @@ async def my_application(
     return await doctors.mine(principal)
 
 
-@put("/api/doctor/application", opt=DOCTOR, status_code=HTTP_200_OK, tags=TAGS)
+@put("/", status_code=HTTP_200_OK)
 async def save_application(
     data: JSONBody[ApplicationIn],
     doctors: NamedDependency[DoctorService],
@@ -76,7 +76,7 @@ async def save_application(
     return await doctors.save_application(principal, data, context)
 
 
-@post("/api/doctor/application/documents", opt=DOCTOR, status_code=HTTP_201_CREATED, tags=TAGS)
+@post("/documents", status_code=HTTP_201_CREATED)
 async def upload_document(
     data: MultipartBody[DocumentUpload],
     doctors: NamedDependency[DoctorService],
@@ -87,12 +87,7 @@ async def upload_document(
     return await doctors.add_document(principal, data, context)
 
 
-@delete(
-    "/api/doctor/application/documents/{document_id:uuid}",
-    opt=DOCTOR,
-    status_code=HTTP_204_NO_CONTENT,
-    tags=TAGS,
-)
+@delete("/documents/{document_id:uuid}", status_code=HTTP_204_NO_CONTENT)
 async def delete_document(
     document_id: FromPath[uuid.UUID],
     doctors: NamedDependency[DoctorService],
@@ -102,7 +97,7 @@ async def delete_document(
     await doctors.delete_document(principal, document_id, context)
 
 
-@post("/api/doctor/application/submit", opt=DOCTOR, status_code=HTTP_200_OK, tags=TAGS)
+@post("/submit", status_code=HTTP_200_OK)
 async def submit_application(
     doctors: NamedDependency[DoctorService],
     principal: NamedDependency[Principal],
@@ -113,7 +108,7 @@ async def submit_application(
     return await doctors.submit(principal, context)
 
 
-@post("/api/doctor/application/revise", opt=DOCTOR, status_code=HTTP_200_OK, tags=TAGS)
+@post("/revise", status_code=HTTP_200_OK)
 async def revise_application(
     doctors: NamedDependency[DoctorService],
     principal: NamedDependency[Principal],
@@ -124,7 +119,7 @@ async def revise_application(
 
 
 # -- reading applications ----------------------------------------------------------------------
-@get("/api/onboarding/doctors", opt=REVIEWERS, tags=TAGS)
+@get("/", opt=REVIEWERS)
 async def list_doctors(
     doctors: NamedDependency[DoctorService],
     principal: NamedDependency[Principal],
@@ -140,7 +135,7 @@ async def list_doctors(
     )
 
 
-@get("/api/onboarding/doctors/{doctor_id:uuid}", opt=ANY_CONCERNED, tags=TAGS)
+@get("/{doctor_id:uuid}", opt=ANY_CONCERNED)
 async def show_doctor(
     doctor_id: FromPath[uuid.UUID],
     doctors: NamedDependency[DoctorService],
@@ -149,7 +144,7 @@ async def show_doctor(
     return await doctors.detail(principal, doctor_id)
 
 
-@get("/api/onboarding/doctors/{doctor_id:uuid}/checks", opt=ANY_CONCERNED, tags=TAGS)
+@get("/{doctor_id:uuid}/checks", opt=ANY_CONCERNED)
 async def list_checks(
     doctor_id: FromPath[uuid.UUID],
     doctors: NamedDependency[DoctorService],
@@ -161,9 +156,8 @@ async def list_checks(
 
 
 @get(
-    "/api/onboarding/doctors/{doctor_id:uuid}/documents/{document_id:uuid}",
+    "/{doctor_id:uuid}/documents/{document_id:uuid}",
     opt={**ANY_CONCERNED, **responds_with(*files.ACCEPTED)},
-    tags=TAGS,
 )
 async def download_document(
     doctor_id: FromPath[uuid.UUID],
@@ -193,12 +187,7 @@ async def _decided(doctors: DoctorService, principal: Principal, doctor_id: uuid
     return await doctors.detail(principal, doctor_id)
 
 
-@post(
-    "/api/onboarding/doctors/{doctor_id:uuid}/approve",
-    opt=OPERATOR,
-    status_code=HTTP_200_OK,
-    tags=TAGS,
-)
+@post("/{doctor_id:uuid}/approve", status_code=HTTP_200_OK)
 async def approve_doctor(
     doctor_id: FromPath[uuid.UUID],
     data: JSONBody[ReasonIn],
@@ -212,12 +201,7 @@ async def approve_doctor(
     return await _decided(doctors, principal, doctor_id)
 
 
-@post(
-    "/api/onboarding/doctors/{doctor_id:uuid}/reject",
-    opt=OPERATOR,
-    status_code=HTTP_200_OK,
-    tags=TAGS,
-)
+@post("/{doctor_id:uuid}/reject", status_code=HTTP_200_OK)
 async def reject_doctor(
     doctor_id: FromPath[uuid.UUID],
     data: JSONBody[ReasonIn],
@@ -231,12 +215,7 @@ async def reject_doctor(
     return await _decided(doctors, principal, doctor_id)
 
 
-@post(
-    "/api/onboarding/doctors/{doctor_id:uuid}/recheck",
-    opt=OPERATOR,
-    status_code=HTTP_200_OK,
-    tags=TAGS,
-)
+@post("/{doctor_id:uuid}/recheck", status_code=HTTP_200_OK)
 async def recheck_doctor(
     doctor_id: FromPath[uuid.UUID],
     data: JSONBody[RecheckIn],
@@ -250,12 +229,7 @@ async def recheck_doctor(
     return await _decided(doctors, principal, doctor_id)
 
 
-@post(
-    "/api/onboarding/doctors/{doctor_id:uuid}/suspend",
-    opt=OPERATOR,
-    status_code=HTTP_200_OK,
-    tags=TAGS,
-)
+@post("/{doctor_id:uuid}/suspend", status_code=HTTP_200_OK)
 async def suspend_doctor(
     doctor_id: FromPath[uuid.UUID],
     data: JSONBody[ReasonIn],
@@ -269,12 +243,7 @@ async def suspend_doctor(
     return await _decided(doctors, principal, doctor_id)
 
 
-@post(
-    "/api/onboarding/doctors/{doctor_id:uuid}/reinstate",
-    opt=OPERATOR,
-    status_code=HTTP_200_OK,
-    tags=TAGS,
-)
+@post("/{doctor_id:uuid}/reinstate", status_code=HTTP_200_OK)
 async def reinstate_doctor(
     doctor_id: FromPath[uuid.UUID],
     data: JSONBody[ReasonIn],
@@ -288,12 +257,7 @@ async def reinstate_doctor(
     return await _decided(doctors, principal, doctor_id)
 
 
-@post(
-    "/api/onboarding/doctors/{doctor_id:uuid}/end-affiliation",
-    opt=REVIEWERS,
-    status_code=HTTP_200_OK,
-    tags=TAGS,
-)
+@post("/{doctor_id:uuid}/end-affiliation", opt=REVIEWERS, status_code=HTTP_200_OK)
 async def end_affiliation(
     doctor_id: FromPath[uuid.UUID],
     data: JSONBody[ReasonIn],
@@ -308,7 +272,7 @@ async def end_affiliation(
 
 
 # -- signing keys and signatures: public, so that anyone can check what a doctor signed --------
-@get("/api/doctors/{doctor_id:uuid}/signing-keys", opt=PUBLIC, tags=SIGNATURE_TAGS)
+@get("/doctors/{doctor_id:uuid}/signing-keys")
 async def doctor_signing_keys(
     request: Request[Any, Any, Any], doctor_id: FromPath[uuid.UUID]
 ) -> DoctorSigningKeysOut:
@@ -318,13 +282,7 @@ async def doctor_signing_keys(
     return await signing_keys.public_keys(request.app.state.services.db.pool, doctor_id)
 
 
-@post(
-    "/api/signatures/verify",
-    opt=PUBLIC,
-    status_code=HTTP_200_OK,
-    tags=SIGNATURE_TAGS,
-    request_max_body_size=MAX_ENVELOPE_BYTES,
-)
+@post("/signatures/verify", status_code=HTTP_200_OK, request_max_body_size=MAX_ENVELOPE_BYTES)
 async def verify_signature(
     request: Request[Any, Any, Any], data: JSONBody[SignedDocument]
 ) -> VerificationOut:
@@ -343,24 +301,48 @@ async def verify_signature(
 
 
 ROUTES = [
-    my_application,
-    save_application,
-    upload_document,
-    delete_document,
-    submit_application,
-    revise_application,
-    list_doctors,
-    show_doctor,
-    list_checks,
-    download_document,
-    approve_doctor,
-    reject_doctor,
-    recheck_doctor,
-    suspend_doctor,
-    reinstate_doctor,
-    end_affiliation,
-    doctor_signing_keys,
-    verify_signature,
+    Router(
+        path="/api",
+        tags=TAGS,
+        route_handlers=[
+            Router(
+                path="/doctor/application",
+                opt=DOCTOR,
+                route_handlers=[
+                    my_application,
+                    save_application,
+                    upload_document,
+                    delete_document,
+                    submit_application,
+                    revise_application,
+                ],
+            ),
+            # Operators decide; hospital admins and the doctor see what concerns them.
+            Router(
+                path="/onboarding/doctors",
+                opt=OPERATOR,
+                route_handlers=[
+                    list_doctors,
+                    show_doctor,
+                    list_checks,
+                    download_document,
+                    approve_doctor,
+                    reject_doctor,
+                    recheck_doctor,
+                    suspend_doctor,
+                    reinstate_doctor,
+                    end_affiliation,
+                ],
+            ),
+        ],
+    ),
+    # Anyone checks what a doctor signed (see above).
+    Router(
+        path="/api",
+        opt=PUBLIC,
+        tags=SIGNATURE_TAGS,
+        route_handlers=[doctor_signing_keys, verify_signature],
+    ),
 ]
 DEPENDENCIES = {
     "doctors": Provide(provide_doctors, sync_to_thread=False),

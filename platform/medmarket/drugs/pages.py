@@ -146,7 +146,7 @@ async def _catalog_page(
     )
 
 
-@get("/operator/drugs", opt=OPERATOR)
+@get("/")
 async def catalog(
     request: Request[Any, Any, Any],
     drugs: NamedDependency[DrugCatalog],
@@ -158,7 +158,7 @@ async def catalog(
     return await _catalog_page(request, drugs, q=(q or "").strip(), show=chosen, cursor=cursor)
 
 
-@post("/operator/drugs", opt=OPERATOR)
+@post("/")
 async def add_drug(
     request: Request[Any, Any, Any],
     drugs: NamedDependency[DrugCatalog],
@@ -194,7 +194,7 @@ async def _drug_page(
     )
 
 
-@get("/operator/drugs/{drug_id:uuid}", opt=OPERATOR)
+@get("/{drug_id:uuid}")
 async def drug_page(
     request: Request[Any, Any, Any],
     drug_id: FromPath[uuid.UUID],
@@ -205,7 +205,7 @@ async def drug_page(
     return await _drug_page(request, drug, notice=done if done in NOTICES else None)
 
 
-@post("/operator/drugs/{drug_id:uuid}", opt=OPERATOR)
+@post("/{drug_id:uuid}")
 async def save_drug(
     request: Request[Any, Any, Any],
     drug_id: FromPath[uuid.UUID],
@@ -248,7 +248,7 @@ async def _retire_or_restore(
     return see_other(f"/operator/drugs/{drug_id}?done={'retired' if retire else 'restored'}")
 
 
-@post("/operator/drugs/{drug_id:uuid}/retire", opt=OPERATOR)
+@post("/{drug_id:uuid}/retire")
 async def retire_drug(
     request: Request[Any, Any, Any],
     drug_id: FromPath[uuid.UUID],
@@ -258,7 +258,7 @@ async def retire_drug(
     return await _retire_or_restore(request, drug_id, drugs, context, retire=True)
 
 
-@post("/operator/drugs/{drug_id:uuid}/restore", opt=OPERATOR)
+@post("/{drug_id:uuid}/restore")
 async def restore_drug(
     request: Request[Any, Any, Any],
     drug_id: FromPath[uuid.UUID],
@@ -270,7 +270,8 @@ async def restore_drug(
 
 ROUTES = [
     Router(
-        path="/",
+        path="/operator/drugs",
+        opt=OPERATOR,
         route_handlers=[catalog, add_drug, drug_page, save_drug, retire_drug, restore_drug],
         include_in_schema=False,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Request, get, post, put
+from litestar import Request, Router, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -28,7 +28,7 @@ def provide_drugs(request: Request[Any, Any, Any]) -> DrugCatalog:
     return DrugCatalog(request.app.state.services.db)
 
 
-@get("/api/drugs", opt=READERS, tags=TAGS)
+@get("/", opt=READERS)
 async def search_drugs(
     principal: NamedDependency[Principal],
     drugs: NamedDependency[DrugCatalog],
@@ -45,13 +45,13 @@ async def search_drugs(
     return DrugResults(drugs=found)
 
 
-@get("/api/drugs/{drug_id:uuid}", opt=READERS, tags=TAGS)
+@get("/{drug_id:uuid}", opt=READERS)
 async def get_drug(drug_id: FromPath[uuid.UUID], drugs: NamedDependency[DrugCatalog]) -> DrugOut:
     """One drug by its id, retired or not (a prescription keeps naming it)."""
     return await drugs.get(drug_id)
 
 
-@post("/api/drugs", opt=OPERATOR, status_code=HTTP_201_CREATED, tags=TAGS)
+@post("/", status_code=HTTP_201_CREATED)
 async def create_drug(
     data: JSONBody[DrugIn],
     drugs: NamedDependency[DrugCatalog],
@@ -61,7 +61,7 @@ async def create_drug(
     return await drugs.create(data, context)
 
 
-@put("/api/drugs/{drug_id:uuid}", opt=OPERATOR, tags=TAGS)
+@put("/{drug_id:uuid}")
 async def update_drug(
     drug_id: FromPath[uuid.UUID],
     data: JSONBody[DrugIn],
@@ -72,7 +72,7 @@ async def update_drug(
     return await drugs.update(drug_id, data, context)
 
 
-@post("/api/drugs/{drug_id:uuid}/retire", opt=OPERATOR, status_code=HTTP_200_OK, tags=TAGS)
+@post("/{drug_id:uuid}/retire", status_code=HTTP_200_OK)
 async def retire_drug(
     drug_id: FromPath[uuid.UUID],
     drugs: NamedDependency[DrugCatalog],
@@ -82,7 +82,7 @@ async def retire_drug(
     return await drugs.retire(drug_id, context)
 
 
-@post("/api/drugs/{drug_id:uuid}/restore", opt=OPERATOR, status_code=HTTP_200_OK, tags=TAGS)
+@post("/{drug_id:uuid}/restore", status_code=HTTP_200_OK)
 async def restore_drug(
     drug_id: FromPath[uuid.UUID],
     drugs: NamedDependency[DrugCatalog],
@@ -92,5 +92,20 @@ async def restore_drug(
     return await drugs.restore(drug_id, context)
 
 
-ROUTES = [search_drugs, get_drug, create_drug, update_drug, retire_drug, restore_drug]
+ROUTES = [
+    Router(
+        path="/api/drugs",
+        # Operators keep the catalog; doctors and pharmacists read it.
+        opt=OPERATOR,
+        tags=TAGS,
+        route_handlers=[
+            search_drugs,
+            get_drug,
+            create_drug,
+            update_drug,
+            retire_drug,
+            restore_drug,
+        ],
+    )
+]
 DEPENDENCIES = {"drugs": Provide(provide_drugs, sync_to_thread=False)}

@@ -103,7 +103,7 @@ async def _hospital_page(
     )
 
 
-@get("/hospital", opt=allow("hospital_admin"))
+@get("/", opt=allow("hospital_admin"))
 async def my_hospitals(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -115,7 +115,7 @@ async def my_hospitals(
     return page(request, "hospital/list.html", hospitals=managed, form=FormState(), operator=False)
 
 
-@get("/hospital/{hospital_id:uuid}", opt=MANAGERS)
+@get("/{hospital_id:uuid}")
 async def hospital(
     request: Request[Any, Any, Any],
     hospital_id: FromPath[uuid.UUID],
@@ -139,7 +139,7 @@ async def hospital(
     )
 
 
-@post("/hospital/{hospital_id:uuid}/adapter", opt=MANAGERS)
+@post("/{hospital_id:uuid}/adapter")
 async def configure_adapter(
     request: Request[Any, Any, Any],
     hospital_id: FromPath[uuid.UUID],
@@ -181,7 +181,7 @@ async def configure_adapter(
     return see_other(f"/hospital/{hospital_id}?done=configured#adapter")
 
 
-@post("/hospital/{hospital_id:uuid}/adapter/test", opt=MANAGERS)
+@post("/{hospital_id:uuid}/adapter/test")
 async def test_adapter(
     request: Request[Any, Any, Any],
     hospital_id: FromPath[uuid.UUID],
@@ -195,7 +195,7 @@ async def test_adapter(
 
 
 # -- operators: every hospital, registering one, inviting its admin -------------------------
-@get("/operator/hospitals", opt=OPERATOR)
+@get("/")
 async def all_hospitals(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -212,7 +212,7 @@ async def all_hospitals(
     )
 
 
-@post("/operator/hospitals", opt=OPERATOR)
+@post("/")
 async def register_hospital(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -243,7 +243,7 @@ async def register_hospital(
     return see_other(f"/hospital/{created.id}?done=created")
 
 
-@post("/hospital/{hospital_id:uuid}/invite", opt=OPERATOR)
+@post("/{hospital_id:uuid}/invite", opt=OPERATOR)
 async def invite_admin(
     request: Request[Any, Any, Any],
     hospital_id: FromPath[uuid.UUID],
@@ -279,15 +279,24 @@ async def invite_admin(
 ROUTES = [
     Router(
         path="/",
-        route_handlers=[
-            my_hospitals,
-            hospital,
-            configure_adapter,
-            test_adapter,
-            all_hospitals,
-            register_hospital,
-            invite_admin,
-        ],
         include_in_schema=False,
+        route_handlers=[
+            Router(
+                path="/hospital",
+                opt=MANAGERS,
+                route_handlers=[
+                    my_hospitals,
+                    hospital,
+                    configure_adapter,
+                    test_adapter,
+                    invite_admin,
+                ],
+            ),
+            Router(
+                path="/operator/hospitals",
+                opt=OPERATOR,
+                route_handlers=[all_hospitals, register_hospital],
+            ),
+        ],
     )
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Request, get, patch, post, put
+from litestar import Request, Router, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -35,20 +35,20 @@ def provide_hospitals(request: Request[Any, Any, Any]) -> HospitalService:
     return HospitalService(request.app.state.services)
 
 
-@get("/api/hospitals", opt=PUBLIC, tags=TAGS)
+@get("/", opt=PUBLIC)
 async def list_hospitals(hospitals: NamedDependency[HospitalService]) -> list[HospitalOut]:
     """Active partner hospitals (what a doctor picks when applying, what patients see)."""
     return await hospitals.directory()
 
 
-@get("/api/hospitals/{hospital_id:uuid}", opt=PUBLIC, tags=TAGS)
+@get("/{hospital_id:uuid}", opt=PUBLIC)
 async def show_hospital(
     hospital_id: FromPath[uuid.UUID], hospitals: NamedDependency[HospitalService]
 ) -> HospitalOut:
     return await hospitals.public(hospital_id)
 
 
-@post("/api/hospitals", opt=allow("operator"), status_code=HTTP_201_CREATED, tags=TAGS)
+@post("/", status_code=HTTP_201_CREATED)
 async def register_hospital(
     data: JSONBody[HospitalCreate],
     hospitals: NamedDependency[HospitalService],
@@ -59,7 +59,7 @@ async def register_hospital(
     return await hospitals.create(principal, data, context)
 
 
-@patch("/api/hospitals/{hospital_id:uuid}", opt=allow("operator"), tags=TAGS)
+@patch("/{hospital_id:uuid}")
 async def change_hospital(
     hospital_id: FromPath[uuid.UUID],
     data: JSONBody[HospitalUpdate],
@@ -71,12 +71,7 @@ async def change_hospital(
     return await hospitals.update(principal, hospital_id, data, context)
 
 
-@post(
-    "/api/hospitals/{hospital_id:uuid}/admin-invitations",
-    opt=allow("operator"),
-    status_code=HTTP_201_CREATED,
-    tags=TAGS,
-)
+@post("/{hospital_id:uuid}/admin-invitations", status_code=HTTP_201_CREATED)
 async def invite_hospital_admin(
     hospital_id: FromPath[uuid.UUID],
     data: JSONBody[AdminInvitationIn],
@@ -90,7 +85,7 @@ async def invite_hospital_admin(
     return await hospitals.invite_admin(principal, hospital_id, data, accounts, context)
 
 
-@get("/api/hospitals/{hospital_id:uuid}/settings", opt=MANAGERS, tags=TAGS)
+@get("/{hospital_id:uuid}/settings", opt=MANAGERS)
 async def hospital_settings(
     hospital_id: FromPath[uuid.UUID],
     hospitals: NamedDependency[HospitalService],
@@ -100,7 +95,7 @@ async def hospital_settings(
     return await hospitals.detail(principal, hospital_id)
 
 
-@get("/api/me/hospitals", opt=MANAGERS, tags=TAGS)
+@get("/")
 async def my_hospitals(
     hospitals: NamedDependency[HospitalService], principal: NamedDependency[Principal]
 ) -> list[HospitalDetail]:
@@ -108,13 +103,13 @@ async def my_hospitals(
     return await hospitals.managed_by(principal)
 
 
-@get("/api/hospital-adapter-types", opt=MANAGERS, tags=TAGS)
+@get("/")
 async def list_adapter_types(hospitals: NamedDependency[HospitalService]) -> list[AdapterTypeOut]:
     """Installed kinds of hospital adapter, each with its configuration form."""
     return hospitals.adapter_types()
 
 
-@put("/api/hospitals/{hospital_id:uuid}/adapter", opt=MANAGERS, status_code=HTTP_200_OK, tags=TAGS)
+@put("/", status_code=HTTP_200_OK)
 async def configure_adapter(
     hospital_id: FromPath[uuid.UUID],
     data: JSONBody[AdapterConfigIn],
@@ -126,12 +121,7 @@ async def configure_adapter(
     return await hospitals.configure_adapter(principal, hospital_id, data, context)
 
 
-@post(
-    "/api/hospitals/{hospital_id:uuid}/adapter/test",
-    opt=MANAGERS,
-    status_code=HTTP_200_OK,
-    tags=TAGS,
-)
+@post("/test", status_code=HTTP_200_OK)
 async def check_adapter(
     hospital_id: FromPath[uuid.UUID],
     hospitals: NamedDependency[HospitalService],
@@ -143,15 +133,33 @@ async def check_adapter(
 
 
 ROUTES = [
-    list_hospitals,
-    show_hospital,
-    register_hospital,
-    change_hospital,
-    invite_hospital_admin,
-    hospital_settings,
-    my_hospitals,
-    list_adapter_types,
-    configure_adapter,
-    check_adapter,
+    Router(
+        path="/api",
+        tags=TAGS,
+        route_handlers=[
+            # Operators register and change hospitals; the directory is public.
+            Router(
+                path="/hospitals",
+                opt=allow("operator"),
+                route_handlers=[
+                    list_hospitals,
+                    show_hospital,
+                    register_hospital,
+                    change_hospital,
+                    invite_hospital_admin,
+                    hospital_settings,
+                ],
+            ),
+            Router(path="/me/hospitals", opt=MANAGERS, route_handlers=[my_hospitals]),
+            Router(
+                path="/hospital-adapter-types", opt=MANAGERS, route_handlers=[list_adapter_types]
+            ),
+            Router(
+                path="/hospitals/{hospital_id:uuid}/adapter",
+                opt=MANAGERS,
+                route_handlers=[configure_adapter, check_adapter],
+            ),
+        ],
+    )
 ]
 DEPENDENCIES = {"hospitals": Provide(provide_hospitals, sync_to_thread=False)}

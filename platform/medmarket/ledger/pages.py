@@ -121,7 +121,7 @@ async def _statement_page(
     )
 
 
-@get("/doctor/settlements", opt=allow("doctor"))
+@get("/")
 async def doctor_settlements(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -141,7 +141,7 @@ async def doctor_settlements(
     )
 
 
-@get("/hospital/{hospital_id:uuid}/settlements", opt=allow("operator", "hospital_admin"))
+@get("/")
 async def hospital_settlements(
     request: Request[Any, Any, Any],
     hospital_id: FromPath[uuid.UUID],
@@ -169,7 +169,18 @@ async def hospital_settlements(
 ROUTES = [
     Router(
         path="/",
-        route_handlers=[doctor_settlements, hospital_settlements],
         include_in_schema=False,
+        route_handlers=[
+            Router(
+                path="/doctor/settlements",
+                opt=allow("doctor"),
+                route_handlers=[doctor_settlements],
+            ),
+            Router(
+                path="/hospital/{hospital_id:uuid}/settlements",
+                opt=allow("operator", "hospital_admin"),
+                route_handlers=[hospital_settlements],
+            ),
+        ],
     )
 ]

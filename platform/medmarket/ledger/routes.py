@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
@@ -51,11 +51,7 @@ def _render(statement: Statement, output: str, locale: str) -> Response[Any]:
     )
 
 
-@get(
-    "/api/settlements/doctors/{doctor_id:uuid}",
-    opt={**allow("operator", "doctor"), **AS_JSON_OR_CSV},
-    tags=TAGS,
-)
+@get("/{doctor_id:uuid}", opt=AS_JSON_OR_CSV)
 async def doctor_statement(
     doctor_id: FromPath[uuid.UUID],
     period: PeriodQuery,
@@ -71,10 +67,9 @@ async def doctor_statement(
 
 
 @get(
-    "/api/settlements/doctor",
+    "/",
     # 404 until the doctor has applied
-    opt={**allow("doctor"), **answers(404), **AS_JSON_OR_CSV},
-    tags=TAGS,
+    opt={**answers(404), **AS_JSON_OR_CSV},
 )
 async def my_statement(
     period: PeriodQuery,
@@ -89,11 +84,7 @@ async def my_statement(
     return _render(statement, output, locale)
 
 
-@get(
-    "/api/settlements/hospitals/{hospital_id:uuid}",
-    opt={**allow("operator", "hospital_admin"), **AS_JSON_OR_CSV},
-    tags=TAGS,
-)
+@get("/", opt=AS_JSON_OR_CSV)
 async def hospital_statement(
     hospital_id: FromPath[uuid.UUID],
     period: PeriodQuery,
@@ -108,11 +99,7 @@ async def hospital_statement(
     return _render(statement, output, locale)
 
 
-@get(
-    "/api/settlements/hospitals/{hospital_id:uuid}/agreement",
-    opt=allow("operator", "hospital_admin"),
-    tags=TAGS,
-)
+@get("/agreement")
 async def get_agreement(
     hospital_id: FromPath[uuid.UUID],
     settlements: NamedDependency[Settlements],
@@ -123,7 +110,7 @@ async def get_agreement(
 
 
 @post(
-    "/api/settlements/hospitals/{hospital_id:uuid}/agreement",
+    "/agreement",
     opt=allow("operator"),
     status_code=HTTP_201_CREATED,
     tags=TAGS,
@@ -138,5 +125,21 @@ async def set_agreement(
     return await settlements.set_agreement(hospital_id, data, context)
 
 
-ROUTES = [doctor_statement, my_statement, hospital_statement, get_agreement, set_agreement]
+ROUTES = [
+    Router(
+        path="/api/settlements",
+        tags=TAGS,
+        route_handlers=[
+            Router(
+                path="/doctors", opt=allow("operator", "doctor"), route_handlers=[doctor_statement]
+            ),
+            Router(path="/doctor", opt=allow("doctor"), route_handlers=[my_statement]),
+            Router(
+                path="/hospitals/{hospital_id:uuid}",
+                opt=allow("operator", "hospital_admin"),
+                route_handlers=[hospital_statement, get_agreement, set_agreement],
+            ),
+        ],
+    )
+]
 DEPENDENCIES = {"settlements": Provide(provide_settlements, sync_to_thread=False)}

@@ -16,7 +16,7 @@ from medmarket.pages.rendering import formatter, page
 from medmarket.services import Services
 
 
-@get("/operator", opt=allow("operator"))
+@get("/")
 async def dashboard(request: Request[Any, Any, Any]) -> Template:
     services: Services = request.app.state.services
     fmt = formatter(request)
@@ -33,4 +33,11 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template:
     )
 
 
-ROUTES = [Router(path="/", route_handlers=[dashboard], include_in_schema=False)]
+ROUTES = [
+    Router(
+        path="/operator",
+        opt=allow("operator"),
+        route_handlers=[dashboard],
+        include_in_schema=False,
+    )
+]

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Request, Response, Router, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from medmarket.accounts.guards import PUBLIC, allow
@@ -31,7 +31,7 @@ class PluginStatus(msgspec.Struct):
     breakers: list[BreakerState]
 
 
-@get("/healthz", opt=PUBLIC, tags=["ops"])
+@get("/healthz")
 async def healthz() -> dict[str, str]:
     return {"status": "alive"}
 
@@ -57,7 +57,7 @@ async def _guarded(probe: Any, services: Services) -> HealthReport:
         return HealthReport(healthy=False, detail=f"{type(exc).__name__}: {exc}"[:200])
 
 
-@get("/readyz", opt=PUBLIC, tags=["ops"])
+@get("/readyz")
 async def readyz(request: Request[Any, Any, Any]) -> Response[Readiness]:
     services: Services = request.app.state.services
     database, redis = await asyncio.gather(
@@ -71,7 +71,7 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[Readiness]:
     )
 
 
-@get("/api/operator/plugins", opt=allow("operator"), tags=["ops"])
+@get("/")
 async def plugin_status(request: Request[Any, Any, Any]) -> PluginStatus:
     """What is installed, enabled and healthy (each adapter asked behind a timeout), and the
     circuit breakers of this instance."""
@@ -84,4 +84,15 @@ async def plugin_status(request: Request[Any, Any, Any]) -> PluginStatus:
     )
 
 
-ROUTES = [healthz, readyz, plugin_status]
+ROUTES = [
+    Router(
+        path="/",
+        tags=["ops"],
+        route_handlers=[
+            Router(path="/", opt=PUBLIC, route_handlers=[healthz, readyz]),
+            Router(
+                path="/api/operator/plugins", opt=allow("operator"), route_handlers=[plugin_status]
+            ),
+        ],
+    )
+]

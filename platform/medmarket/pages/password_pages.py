@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
@@ -47,12 +47,12 @@ def _request_page(
     )
 
 
-@get("/forgot-password", opt=PUBLIC)
+@get("/forgot-password")
 async def forgot_password_form(request: Request[Any, Any, Any], sent: Query = None) -> Template:
     return _request_page(request, FormState(), sent=bool(sent))
 
 
-@post("/forgot-password", opt=PUBLIC)
+@post("/forgot-password")
 async def forgot_password_submit(
     request: Request[Any, Any, Any],
     password_resets: NamedDependency[PasswordResets],
@@ -92,7 +92,7 @@ def _reset_page(
     )
 
 
-@get("/reset-password", opt=PUBLIC)
+@get("/reset-password")
 async def reset_password_form(
     request: Request[Any, Any, Any],
     password_resets: NamedDependency[PasswordResets],
@@ -102,7 +102,7 @@ async def reset_password_form(
     return _reset_page(request, FormState(values={"token": token or ""}), broken=not usable)
 
 
-@post("/reset-password", opt=PUBLIC)
+@post("/reset-password")
 async def reset_password_submit(
     request: Request[Any, Any, Any],
     password_resets: NamedDependency[PasswordResets],
@@ -139,9 +139,14 @@ async def reset_password_submit(
     return response
 
 
-PASSWORD_PAGE_HANDLERS = [
-    forgot_password_form,
-    forgot_password_submit,
-    reset_password_form,
-    reset_password_submit,
-]
+# Open to anyone: who has forgotten their password is not signed in.
+PASSWORD_PAGES = Router(
+    path="/",
+    opt=PUBLIC,
+    route_handlers=[
+        forgot_password_form,
+        forgot_password_submit,
+        reset_password_form,
+        reset_password_submit,
+    ],
+)

@@ -34,7 +34,7 @@ from medmarket.audit import AuditContext
 from medmarket.errors import InvalidInput, NotAuthenticated, Problem, from_validation_error
 from medmarket.pages.forms import FormState, form_fields, problem_message, safe_next
 from medmarket.pages.i18n import SUPPORTED_LOCALES
-from medmarket.pages.password_pages import PASSWORD_PAGE_HANDLERS
+from medmarket.pages.password_pages import PASSWORD_PAGES
 from medmarket.pages.rendering import (
     locale_cookie,
     locale_of,
@@ -69,7 +69,7 @@ NextPath = Annotated[str | None, QueryParameter(name="next", max_length=2000)]
 
 
 # -- home -------------------------------------------------------
-@get("/", opt=PUBLIC)
+@get("/")
 async def home(request: Request[Any, Any, Any]) -> Template:
     return page(request, "home.html")
 
@@ -99,7 +99,7 @@ async def _sign_up_page(
     )
 
 
-@get("/sign-up", opt=PUBLIC)
+@get("/sign-up")
 async def sign_up_form(
     request: Request[Any, Any, Any],
     accounts: NamedDependency[Accounts],
@@ -110,7 +110,7 @@ async def sign_up_form(
     return await _sign_up_page(request, accounts, FormState(values=values))
 
 
-@post("/sign-up", opt=PUBLIC)
+@post("/sign-up")
 async def sign_up_submit(
     request: Request[Any, Any, Any],
     accounts: NamedDependency[Accounts],
@@ -184,7 +184,7 @@ def _signed_in(
     return Redirect(target, status_code=HTTP_303_SEE_OTHER, cookies=cookies)
 
 
-@get("/sign-in", opt=PUBLIC)
+@get("/sign-in")
 async def sign_in_form(
     request: Request[Any, Any, Any], next_path: NextPath = None, reset: Query = None
 ) -> Template:
@@ -193,7 +193,7 @@ async def sign_in_form(
     return page(request, "sign_in.html", form=form, notice=notice)
 
 
-@post("/sign-in", opt=PUBLIC)
+@post("/sign-in")
 async def sign_in_submit(
     request: Request[Any, Any, Any],
     accounts: NamedDependency[Accounts],
@@ -232,7 +232,7 @@ async def sign_in_submit(
     return _signed_in(request, token, principal, values["next"] or "/account")
 
 
-@post("/sign-out", opt=SIGNED_IN)
+@post("/sign-out")
 async def sign_out(
     request: Request[Any, Any, Any],
     accounts: NamedDependency[Accounts],
@@ -275,7 +275,7 @@ async def _account_page(
     )
 
 
-@get("/account", opt=SIGNED_IN)
+@get("/")
 async def account(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -287,7 +287,7 @@ async def account(
     return await _account_page(request, accounts, principal, notice=notice)
 
 
-@post("/account/preferences", opt=SIGNED_IN)
+@post("/preferences")
 async def save_preferences(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -314,7 +314,7 @@ async def save_preferences(
 
 
 # -- the language switch -------------------------------------------------------------------
-@post("/language", opt=PUBLIC)
+@post("/language")
 async def switch_language(
     request: Request[Any, Any, Any],
     accounts: NamedDependency[Accounts],
@@ -336,22 +336,27 @@ async def switch_language(
     return response
 
 
-PAGE_HANDLERS = [
-    home,
-    sign_up_form,
-    sign_up_submit,
-    sign_in_form,
-    sign_in_submit,
-    sign_out,
-    account,
-    save_preferences,
-    switch_language,
-]
-
 ROUTES = [
     Router(
         path="/",
-        route_handlers=[*PAGE_HANDLERS, *PASSWORD_PAGE_HANDLERS],
         include_in_schema=False,
+        route_handlers=[
+            # The way in, open to anyone.
+            Router(
+                path="/",
+                opt=PUBLIC,
+                route_handlers=[
+                    home,
+                    sign_up_form,
+                    sign_up_submit,
+                    sign_in_form,
+                    sign_in_submit,
+                    switch_language,
+                ],
+            ),
+            PASSWORD_PAGES,
+            Router(path="/", opt=SIGNED_IN, route_handlers=[sign_out]),
+            Router(path="/account", opt=SIGNED_IN, route_handlers=[account, save_preferences]),
+        ],
     )
 ]

@@ -92,7 +92,7 @@ async def _health_page(
     )
 
 
-@get("/family/{patient_id:uuid}/health", opt=PATIENT)
+@get("/health")
 async def health(
     request: Request[Any, Any, Any],
     patient_id: FromPath[uuid.UUID],
@@ -110,7 +110,7 @@ async def health(
     )
 
 
-@post("/family/{patient_id:uuid}/health", opt=PATIENT)
+@post("/health")
 async def save_health(
     request: Request[Any, Any, Any],
     patient_id: FromPath[uuid.UUID],
@@ -140,7 +140,7 @@ async def save_health(
     return see_other(health_path(patient_id) + "?saved=profile")
 
 
-@post("/family/{patient_id:uuid}/documents", opt=PATIENT)
+@post("/documents")
 async def upload_document(
     request: Request[Any, Any, Any],
     patient_id: FromPath[uuid.UUID],
@@ -201,7 +201,8 @@ async def upload_document(
 
 ROUTES = [
     Router(
-        path="/",
+        path="/family/{patient_id:uuid}",
+        opt=PATIENT,
         route_handlers=[health, save_health, upload_document],
         include_in_schema=False,
     )

@@ -58,7 +58,7 @@ async def _details_page(
     )
 
 
-@get("/profile", opt=PATIENT)
+@get("/")
 async def details_form(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -80,7 +80,7 @@ async def details_form(
     return await _details_page(request, FormState(values=values), signing_up=bool(signup))
 
 
-@post("/profile", opt=PATIENT)
+@post("/")
 async def details_submit(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -133,7 +133,7 @@ async def _consent_page(
     )
 
 
-@get("/profile/consent", opt=PATIENT)
+@get("/consent")
 async def consent_form(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -152,7 +152,7 @@ async def consent_form(
     )
 
 
-@post("/profile/consent", opt=PATIENT)
+@post("/consent")
 async def consent_submit(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -181,7 +181,7 @@ async def consent_submit(
     return see_other(_continue_to(values["next"] or ("/experts" if values["signup"] else None)))
 
 
-@post("/profile/consent/withdraw", opt=PATIENT)
+@post("/consent/withdraw")
 async def consent_withdraw(
     principal: NamedDependency[Principal],
     patients: NamedDependency[Patients],
@@ -215,7 +215,7 @@ async def _family_page(
     )
 
 
-@get("/family", opt=PATIENT)
+@get("/")
 async def family(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -226,7 +226,7 @@ async def family(
     return await _family_page(request, patients, principal, notice=notice)
 
 
-@post("/family", opt=PATIENT)
+@post("/")
 async def add_family_member(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -251,7 +251,7 @@ async def add_family_member(
     return see_other(next_path or "/family?saved=added")
 
 
-@post("/family/{patient_id:uuid}/remove", opt=PATIENT)
+@post("/{patient_id:uuid}/remove")
 async def remove_family_member(
     patient_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
@@ -265,16 +265,22 @@ async def remove_family_member(
 ROUTES = [
     Router(
         path="/",
-        route_handlers=[
-            details_form,
-            details_submit,
-            consent_form,
-            consent_submit,
-            consent_withdraw,
-            family,
-            add_family_member,
-            remove_family_member,
-        ],
+        opt=PATIENT,
         include_in_schema=False,
+        route_handlers=[
+            Router(
+                path="/profile",
+                route_handlers=[
+                    details_form,
+                    details_submit,
+                    consent_form,
+                    consent_submit,
+                    consent_withdraw,
+                ],
+            ),
+            Router(
+                path="/family", route_handlers=[family, add_family_member, remove_family_member]
+            ),
+        ],
     )
 ]

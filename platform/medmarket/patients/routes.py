@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Request, Response, delete, get, post, put
+from litestar import Request, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, MultipartBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -45,7 +45,7 @@ def provide_patient_documents(request: Request[Any, Any, Any]) -> PatientDocumen
     return PatientDocuments(services.db, services.settings.data_path)
 
 
-@get("/api/patients/me", opt=PATIENT, tags=TAGS)
+@get("/me")
 async def my_patients(
     principal: NamedDependency[Principal], patients: NamedDependency[Patients]
 ) -> MyPatientsOut:
@@ -53,7 +53,7 @@ async def my_patients(
     return await patients.mine(principal)
 
 
-@put("/api/patients/me", opt=PATIENT, tags=TAGS)
+@put("/me")
 async def set_my_details(
     data: JSONBody[PatientDetails],
     principal: NamedDependency[Principal],
@@ -64,7 +64,7 @@ async def set_my_details(
     return await patients.set_details(principal, data, context)
 
 
-@post("/api/patients/me/consent", opt=PATIENT, status_code=HTTP_201_CREATED, tags=TAGS)
+@post("/me/consent", status_code=HTTP_201_CREATED)
 async def grant_consent(
     data: JSONBody[ConsentIn],
     principal: NamedDependency[Principal],
@@ -75,7 +75,7 @@ async def grant_consent(
     return await patients.grant_consent(principal, data, context)
 
 
-@delete("/api/patients/me/consent", opt=PATIENT, status_code=HTTP_204_NO_CONTENT, tags=TAGS)
+@delete("/me/consent", status_code=HTTP_204_NO_CONTENT)
 async def withdraw_consent(
     principal: NamedDependency[Principal],
     patients: NamedDependency[Patients],
@@ -85,7 +85,7 @@ async def withdraw_consent(
     await patients.withdraw_consent(principal, context)
 
 
-@post("/api/patients/me/family", opt=PATIENT, status_code=HTTP_201_CREATED, tags=TAGS)
+@post("/me/family", status_code=HTTP_201_CREATED)
 async def add_family_member(
     data: JSONBody[FamilyMemberIn],
     principal: NamedDependency[Principal],
@@ -96,7 +96,7 @@ async def add_family_member(
     return await patients.add_family_member(principal, data, context)
 
 
-@get("/api/patients/{patient_id:uuid}", opt=PATIENT, tags=TAGS)
+@get("/{patient_id:uuid}")
 async def get_patient(
     patient_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
@@ -105,7 +105,7 @@ async def get_patient(
     return await patients.patient(principal, patient_id)
 
 
-@delete("/api/patients/{patient_id:uuid}", opt=PATIENT, status_code=HTTP_204_NO_CONTENT, tags=TAGS)
+@delete("/{patient_id:uuid}", status_code=HTTP_204_NO_CONTENT)
 async def remove_family_member(
     patient_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
@@ -115,7 +115,7 @@ async def remove_family_member(
     await patients.remove_family_member(principal, patient_id, context)
 
 
-@get("/api/patients/{patient_id:uuid}/health", opt=PATIENT, tags=TAGS)
+@get("/{patient_id:uuid}/health")
 async def get_health_profile(
     patient_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
@@ -124,7 +124,7 @@ async def get_health_profile(
     return await patients.health_profile(principal, patient_id)
 
 
-@put("/api/patients/{patient_id:uuid}/health", opt=PATIENT, tags=TAGS)
+@put("/{patient_id:uuid}/health")
 async def set_health_profile(
     patient_id: FromPath[uuid.UUID],
     data: JSONBody[HealthProfile],
@@ -136,12 +136,7 @@ async def set_health_profile(
     return await patients.set_health_profile(principal, patient_id, data, context)
 
 
-@post(
-    "/api/patients/{patient_id:uuid}/documents",
-    opt=PATIENT,
-    status_code=HTTP_201_CREATED,
-    tags=TAGS,
-)
+@post("/", status_code=HTTP_201_CREATED)
 async def upload_document(
     patient_id: FromPath[uuid.UUID],
     data: MultipartBody[PatientDocumentUpload],
@@ -153,7 +148,7 @@ async def upload_document(
     return await patient_documents.upload(principal, patient_id, data, context)
 
 
-@get("/api/patients/{patient_id:uuid}/documents", opt=PATIENT, tags=TAGS)
+@get("/")
 async def list_documents(
     patient_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
@@ -162,11 +157,7 @@ async def list_documents(
     return await patient_documents.list(principal, patient_id)
 
 
-@get(
-    "/api/patient-documents/{document_id:uuid}",
-    opt={**allow("patient", "doctor"), **responds_with(*files.ACCEPTED)},
-    tags=TAGS,
-)
+@get("/", opt={**allow("patient", "doctor"), **responds_with(*files.ACCEPTED)})
 async def download_document(
     document_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
@@ -188,12 +179,7 @@ async def download_document(
     )
 
 
-@delete(
-    "/api/patient-documents/{document_id:uuid}",
-    opt=PATIENT,
-    status_code=HTTP_204_NO_CONTENT,
-    tags=TAGS,
-)
+@delete("/", status_code=HTTP_204_NO_CONTENT)
 async def remove_document(
     document_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
@@ -204,19 +190,35 @@ async def remove_document(
 
 
 ROUTES = [
-    upload_document,
-    list_documents,
-    download_document,
-    remove_document,
-    my_patients,
-    set_my_details,
-    grant_consent,
-    withdraw_consent,
-    add_family_member,
-    get_patient,
-    remove_family_member,
-    get_health_profile,
-    set_health_profile,
+    Router(
+        path="/api",
+        opt=PATIENT,
+        tags=TAGS,
+        route_handlers=[
+            Router(
+                path="/patients/{patient_id:uuid}/documents",
+                route_handlers=[upload_document, list_documents],
+            ),
+            Router(
+                path="/patient-documents/{document_id:uuid}",
+                route_handlers=[download_document, remove_document],
+            ),
+            Router(
+                path="/patients",
+                route_handlers=[
+                    my_patients,
+                    set_my_details,
+                    grant_consent,
+                    withdraw_consent,
+                    add_family_member,
+                    get_patient,
+                    remove_family_member,
+                    get_health_profile,
+                    set_health_profile,
+                ],
+            ),
+        ],
+    )
 ]
 DEPENDENCIES = {
     "patients": Provide(provide_patients, sync_to_thread=False),

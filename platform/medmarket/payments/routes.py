@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -46,7 +46,7 @@ def provide_payments(request: Request[Any, Any, Any]) -> Payments:
     return Payments(request.app.state.services)
 
 
-@get("/api/payments/gateway", opt=SIGNED_IN, tags=TAGS)
+@get("/gateway", opt=SIGNED_IN)
 async def active_gateway(payments: NamedDependency[Payments]) -> GatewayOut:
     """The active gateway and what a page loads before paying (Stripe.js URL, publishable key)."""
     gateway = payments.gateway()
@@ -61,9 +61,8 @@ async def active_gateway(payments: NamedDependency[Payments]) -> GatewayOut:
 
 
 @post(
-    "/api/payments",
+    "/",
     opt=allow("patient"),
-    tags=TAGS,
     responses={HTTP_200_OK: ResponseSpec(PaymentOut, description="The attempt already in flight")},
 )
 async def start_payment(
@@ -78,7 +77,7 @@ async def start_payment(
     return Response(payment, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
 
-@get("/api/payments", opt=allow("patient", "operator"), tags=TAGS)
+@get("/")
 async def list_payments(
     payments: NamedDependency[Payments],
     principal: NamedDependency[Principal],
@@ -90,7 +89,7 @@ async def list_payments(
     return await payments.list_for(principal, purpose, subject_id, limit)
 
 
-@get("/api/payments/{payment_id:uuid}", opt=allow("patient", "operator"), tags=TAGS)
+@get("/{payment_id:uuid}")
 async def get_payment(
     payment_id: FromPath[uuid.UUID],
     payments: NamedDependency[Payments],
@@ -99,12 +98,7 @@ async def get_payment(
     return await payments.get(principal, payment_id)
 
 
-@post(
-    "/api/payments/{payment_id:uuid}/confirm",
-    opt=allow("patient"),
-    status_code=HTTP_200_OK,
-    tags=TAGS,
-)
+@post("/{payment_id:uuid}/confirm", opt=allow("patient"), status_code=HTTP_200_OK)
 async def confirm_payment(
     payment_id: FromPath[uuid.UUID],
     data: JSONBody[ConfirmPayment],
@@ -119,12 +113,7 @@ async def confirm_payment(
     return Response(payment, status_code=HTTP_200_OK)
 
 
-@post(
-    "/api/payments/{payment_id:uuid}/cancel",
-    opt=allow("patient", "operator"),
-    status_code=HTTP_200_OK,
-    tags=TAGS,
-)
+@post("/{payment_id:uuid}/cancel", status_code=HTTP_200_OK)
 async def cancel_payment(
     payment_id: FromPath[uuid.UUID],
     payments: NamedDependency[Payments],
@@ -136,7 +125,7 @@ async def cancel_payment(
     return Response(payment, status_code=HTTP_200_OK)
 
 
-@get("/api/payments/{payment_id:uuid}/refunds", opt=allow("patient", "operator"), tags=TAGS)
+@get("/{payment_id:uuid}/refunds")
 async def list_refunds(
     payment_id: FromPath[uuid.UUID],
     payments: NamedDependency[Payments],
@@ -145,12 +134,7 @@ async def list_refunds(
     return await payments.refunds_of(principal, payment_id)
 
 
-@post(
-    "/api/payments/{payment_id:uuid}/refunds",
-    opt=allow("operator"),
-    status_code=HTTP_201_CREATED,
-    tags=TAGS,
-)
+@post("/{payment_id:uuid}/refunds", opt=allow("operator"), status_code=HTTP_201_CREATED)
 async def refund_payment(
     request: Request[Any, Any, Any],
     payment_id: FromPath[uuid.UUID],
@@ -173,18 +157,17 @@ async def refund_payment(
     )
 
 
-@post("/api/operator/payments/reconcile", opt=allow("operator"), tags=TAGS, status_code=200)
+@post("/reconcile", status_code=200)
 async def reconcile_now(payments: NamedDependency[Payments]) -> ReconcileOut:
     """Run reconciliation now (the worker also runs it periodically)."""
     return await Reconciler(payments).run()
 
 
 @post(
-    "/api/payments/webhooks/{gateway_id:str}",
+    "/{gateway_id:str}",
     # The gateway decides what an acknowledgement looks like (WebhookAck).
-    opt={**PUBLIC, **answers(400, 413), **responds_with("*/*")},
+    opt={**answers(400, 413), **responds_with("*/*")},
     status_code=HTTP_200_OK,
-    tags=TAGS,
     request_max_body_size=webhooks.MAX_BODY,
 )
 async def gateway_webhook(
@@ -200,15 +183,31 @@ async def gateway_webhook(
 
 
 ROUTES = [
-    active_gateway,
-    start_payment,
-    list_payments,
-    get_payment,
-    confirm_payment,
-    cancel_payment,
-    list_refunds,
-    refund_payment,
-    reconcile_now,
-    gateway_webhook,
+    Router(
+        path="/api",
+        tags=TAGS,
+        route_handlers=[
+            # A patient's payments and their refunds, which operators see and refund.
+            Router(
+                path="/payments",
+                opt=allow("patient", "operator"),
+                route_handlers=[
+                    active_gateway,
+                    start_payment,
+                    list_payments,
+                    get_payment,
+                    confirm_payment,
+                    cancel_payment,
+                    list_refunds,
+                    refund_payment,
+                ],
+            ),
+            Router(
+                path="/operator/payments", opt=allow("operator"), route_handlers=[reconcile_now]
+            ),
+            # Anyone may call it; only what the gateway signed is accepted.
+            Router(path="/payments/webhooks", opt=PUBLIC, route_handlers=[gateway_webhook]),
+        ],
+    )
 ]
 DEPENDENCIES = {"payments": Provide(provide_payments, sync_to_thread=False)}

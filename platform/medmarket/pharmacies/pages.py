@@ -146,7 +146,7 @@ async def _list_page(
     )
 
 
-@get("/operator/pharmacies", opt=OPERATOR)
+@get("/")
 async def pharmacy_list(
     request: Request[Any, Any, Any],
     pharmacies: NamedDependency[PharmacyService],
@@ -158,7 +158,7 @@ async def pharmacy_list(
     return await _list_page(request, pharmacies, hospitals, principal, show=chosen)
 
 
-@post("/operator/pharmacies", opt=OPERATOR)
+@post("/")
 async def register_pharmacy(
     request: Request[Any, Any, Any],
     pharmacies: NamedDependency[PharmacyService],
@@ -212,7 +212,7 @@ async def _pharmacy_page(
     )
 
 
-@get("/operator/pharmacies/{pharmacy_id:uuid}", opt=OPERATOR)
+@get("/{pharmacy_id:uuid}")
 async def pharmacy_page(
     request: Request[Any, Any, Any],
     pharmacy_id: FromPath[uuid.UUID],
@@ -224,7 +224,7 @@ async def pharmacy_page(
     return await _pharmacy_page(request, pharmacy, notice=done if done in NOTICES else None)
 
 
-@post("/operator/pharmacies/{pharmacy_id:uuid}", opt=OPERATOR)
+@post("/{pharmacy_id:uuid}")
 async def save_pharmacy(
     request: Request[Any, Any, Any],
     pharmacy_id: FromPath[uuid.UUID],
@@ -250,7 +250,7 @@ async def save_pharmacy(
     return see_other(f"/operator/pharmacies/{pharmacy_id}?done=saved")
 
 
-@post("/operator/pharmacies/{pharmacy_id:uuid}/close", opt=OPERATOR)
+@post("/{pharmacy_id:uuid}/close")
 async def close_pharmacy(
     request: Request[Any, Any, Any],
     pharmacy_id: FromPath[uuid.UUID],
@@ -269,7 +269,7 @@ async def close_pharmacy(
     return see_other(f"/operator/pharmacies/{pharmacy_id}?done=closed")
 
 
-@post("/operator/pharmacies/{pharmacy_id:uuid}/pharmacists", opt=OPERATOR)
+@post("/{pharmacy_id:uuid}/pharmacists")
 async def add_pharmacist(
     request: Request[Any, Any, Any],
     pharmacy_id: FromPath[uuid.UUID],
@@ -294,7 +294,7 @@ async def add_pharmacist(
     return see_other(f"/operator/pharmacies/{pharmacy_id}?done=added")
 
 
-@post("/operator/pharmacies/{pharmacy_id:uuid}/invite", opt=OPERATOR)
+@post("/{pharmacy_id:uuid}/invite")
 async def invite_pharmacist(
     request: Request[Any, Any, Any],
     pharmacy_id: FromPath[uuid.UUID],
@@ -321,7 +321,7 @@ async def invite_pharmacist(
     return await _pharmacy_page(request, pharmacy, invitation=invitation, status=201)
 
 
-@post("/operator/pharmacies/{pharmacy_id:uuid}/pharmacists/{user_id:uuid}/end", opt=OPERATOR)
+@post("/{pharmacy_id:uuid}/pharmacists/{user_id:uuid}/end")
 async def end_membership(
     pharmacy_id: FromPath[uuid.UUID],
     user_id: FromPath[uuid.UUID],
@@ -335,7 +335,8 @@ async def end_membership(
 
 ROUTES = [
     Router(
-        path="/",
+        path="/operator/pharmacies",
+        opt=OPERATOR,
         route_handlers=[
             pharmacy_list,
             register_pharmacy,

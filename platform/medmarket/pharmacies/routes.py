@@ -44,7 +44,7 @@ def provide_pharmacy_members(request: Request[Any, Any, Any]) -> PharmacyMembers
     return PharmacyMembers(request.app.state.services.db)
 
 
-@get("/", opt=MANAGERS)
+@get("/")
 async def list_pharmacies(
     pharmacies: NamedDependency[PharmacyService],
     principal: NamedDependency[Principal],
@@ -54,7 +54,7 @@ async def list_pharmacies(
     return await pharmacies.managed_by(principal, status)
 
 
-@post("/", opt=MANAGERS, status_code=HTTP_201_CREATED)
+@post("/", status_code=HTTP_201_CREATED)
 async def register_pharmacy(
     data: JSONBody[PharmacyIn],
     pharmacies: NamedDependency[PharmacyService],
@@ -75,7 +75,7 @@ async def dispensing_pharmacies(
     return await pharmacies.directory()
 
 
-@get("/{pharmacy_id:uuid}", opt=MANAGERS)
+@get("/{pharmacy_id:uuid}")
 async def show_pharmacy(
     pharmacy_id: FromPath[uuid.UUID],
     pharmacies: NamedDependency[PharmacyService],
@@ -84,7 +84,7 @@ async def show_pharmacy(
     return await pharmacies.get(principal, pharmacy_id)
 
 
-@patch("/{pharmacy_id:uuid}", opt=MANAGERS)
+@patch("/{pharmacy_id:uuid}")
 async def change_pharmacy(
     pharmacy_id: FromPath[uuid.UUID],
     data: JSONBody[PharmacyUpdate],
@@ -97,7 +97,7 @@ async def change_pharmacy(
     return await pharmacies.update(principal, pharmacy_id, data, context)
 
 
-@post("/{pharmacy_id:uuid}/close", opt=MANAGERS, status_code=HTTP_200_OK)
+@post("/{pharmacy_id:uuid}/close", status_code=HTTP_200_OK)
 async def close_pharmacy(
     pharmacy_id: FromPath[uuid.UUID],
     pharmacies: NamedDependency[PharmacyService],
@@ -108,7 +108,7 @@ async def close_pharmacy(
     return await pharmacies.close(principal, pharmacy_id, context)
 
 
-@post("/{pharmacy_id:uuid}/pharmacists", opt=MANAGERS, status_code=HTTP_201_CREATED)
+@post("/{pharmacy_id:uuid}/pharmacists", status_code=HTTP_201_CREATED)
 async def add_pharmacist(
     pharmacy_id: FromPath[uuid.UUID],
     data: JSONBody[PharmacistIn],
@@ -121,11 +121,7 @@ async def add_pharmacist(
     return await pharmacy_members.add(principal, pharmacy_id, data, context)
 
 
-@put(
-    "/{pharmacy_id:uuid}/pharmacists/{user_id:uuid}/licence",
-    opt=MANAGERS,
-    status_code=HTTP_200_OK,
-)
+@put("/{pharmacy_id:uuid}/pharmacists/{user_id:uuid}/licence", status_code=HTTP_200_OK)
 async def record_pharmacist_licence(
     pharmacy_id: FromPath[uuid.UUID],
     user_id: FromPath[uuid.UUID],
@@ -138,11 +134,7 @@ async def record_pharmacist_licence(
     return await pharmacy_members.record_licence(principal, pharmacy_id, user_id, data, context)
 
 
-@post(
-    "/{pharmacy_id:uuid}/pharmacists/{user_id:uuid}/end",
-    opt=MANAGERS,
-    status_code=HTTP_200_OK,
-)
+@post("/{pharmacy_id:uuid}/pharmacists/{user_id:uuid}/end", status_code=HTTP_200_OK)
 async def end_membership(
     pharmacy_id: FromPath[uuid.UUID],
     user_id: FromPath[uuid.UUID],
@@ -154,7 +146,7 @@ async def end_membership(
     return await pharmacy_members.end(principal, pharmacy_id, user_id, context)
 
 
-@get("/api/me/pharmacy", opt={**allow("pharmacist"), **answers(404)}, tags=TAGS)
+@get("/", opt=answers(404))
 async def my_pharmacy(
     pharmacy_members: NamedDependency[PharmacyMembers], principal: NamedDependency[Principal]
 ) -> MyPharmacy:
@@ -169,21 +161,28 @@ async def my_pharmacy(
 
 ROUTES: list[ControllerRouterHandler] = [
     Router(
-        path="/api/pharmacies",
-        route_handlers=[
-            list_pharmacies,
-            register_pharmacy,
-            dispensing_pharmacies,
-            show_pharmacy,
-            change_pharmacy,
-            close_pharmacy,
-            add_pharmacist,
-            record_pharmacist_licence,
-            end_membership,
-        ],
+        path="/api",
         tags=TAGS,
-    ),
-    my_pharmacy,
+        route_handlers=[
+            # Operators and the hospital's admins manage pharmacies.
+            Router(
+                path="/pharmacies",
+                opt=MANAGERS,
+                route_handlers=[
+                    list_pharmacies,
+                    register_pharmacy,
+                    dispensing_pharmacies,
+                    show_pharmacy,
+                    change_pharmacy,
+                    close_pharmacy,
+                    add_pharmacist,
+                    record_pharmacist_licence,
+                    end_membership,
+                ],
+            ),
+            Router(path="/me/pharmacy", opt=allow("pharmacist"), route_handlers=[my_pharmacy]),
+        ],
+    )
 ]
 DEPENDENCIES = {
     "pharmacies": Provide(provide_pharmacies, sync_to_thread=False),

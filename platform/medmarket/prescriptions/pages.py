@@ -53,7 +53,7 @@ def qr_svg(url: str, title: str) -> str:
     )
 
 
-@get("/prescriptions/{prescription_id:uuid}/print", opt=allow("patient", "doctor"))
+@get("/print")
 async def printable(
     request: Request[Any, Any, Any],
     prescription_id: FromPath[uuid.UUID],
@@ -73,7 +73,7 @@ async def printable(
     )
 
 
-@get("/prescriptions/{prescription_id:uuid}/verify", opt=PUBLIC)
+@get("/verify", opt=PUBLIC)
 async def verify(
     request: Request[Any, Any, Any],
     prescription_id: FromPath[uuid.UUID],
@@ -88,4 +88,11 @@ async def verify(
     )
 
 
-ROUTES = [Router(path="/", route_handlers=[printable, verify], include_in_schema=False)]
+ROUTES = [
+    Router(
+        path="/prescriptions/{prescription_id:uuid}",
+        opt=allow("patient", "doctor"),
+        route_handlers=[printable, verify],
+        include_in_schema=False,
+    )
+]

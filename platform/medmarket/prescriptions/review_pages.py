@@ -32,7 +32,7 @@ async def _no_pharmacy(request: Request[Any, Any, Any]) -> Template:
     return page(request, "pharmacist/desk.html", entries=[], no_pharmacy=True)
 
 
-@get("/review-desk", opt=PHARMACIST)
+@get("/")
 async def desk(
     request: Request[Any, Any, Any],
     review: NamedDependency[ReviewDesk],
@@ -74,7 +74,7 @@ async def _entry_page(
     )
 
 
-@get("/review-desk/{prescription_id:uuid}", opt=PHARMACIST)
+@get("/{prescription_id:uuid}")
 async def review_page(
     request: Request[Any, Any, Any],
     prescription_id: FromPath[uuid.UUID],
@@ -84,7 +84,7 @@ async def review_page(
     return await _entry_page(request, review, principal, prescription_id)
 
 
-@post("/review-desk/{prescription_id:uuid}/approve", opt=PHARMACIST)
+@post("/{prescription_id:uuid}/approve")
 async def approve(
     request: Request[Any, Any, Any],
     prescription_id: FromPath[uuid.UUID],
@@ -106,7 +106,7 @@ async def approve(
     return see_other("/review-desk?done=approved")
 
 
-@post("/review-desk/{prescription_id:uuid}/reject", opt=PHARMACIST)
+@post("/{prescription_id:uuid}/reject")
 async def reject(
     request: Request[Any, Any, Any],
     prescription_id: FromPath[uuid.UUID],
@@ -131,7 +131,8 @@ async def reject(
 
 PAGES = [
     Router(
-        path="/",
+        path="/review-desk",
+        opt=PHARMACIST,
         route_handlers=[desk, review_page, approve, reject],
         include_in_schema=False,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
@@ -20,15 +20,13 @@ from medmarket.prescriptions.review_schemas import ApproveIn, DeskEntry, RejectI
 TAGS = ["review desk"]
 # Approval is a person's act: the pharmacist's own signed-in session, no other role.
 PHARMACISTS = allow("pharmacist")
-DESK = "/api/review-desk"
-ENTRY = DESK + "/{prescription_id:uuid}"
 
 
 def provide_review_desk(request: Request[Any, Any, Any]) -> ReviewDesk:
     return ReviewDesk(request.app.state.services.db)
 
 
-@get(DESK, opt=PHARMACISTS, tags=TAGS)
+@get("/")
 async def review_desk(
     review: NamedDependency[ReviewDesk], principal: NamedDependency[Principal]
 ) -> list[DeskEntry]:
@@ -37,7 +35,7 @@ async def review_desk(
     return await review.awaiting(principal)
 
 
-@get(ENTRY, opt=PHARMACISTS, tags=TAGS)
+@get("/{prescription_id:uuid}")
 async def review_entry(
     prescription_id: FromPath[uuid.UUID],
     review: NamedDependency[ReviewDesk],
@@ -47,7 +45,7 @@ async def review_entry(
     return await review.one(principal, prescription_id)
 
 
-@post(ENTRY + "/approve", opt=PHARMACISTS, status_code=HTTP_200_OK, tags=TAGS)
+@post("/{prescription_id:uuid}/approve", status_code=HTTP_200_OK)
 async def approve_prescription(
     prescription_id: FromPath[uuid.UUID],
     review: NamedDependency[ReviewDesk],
@@ -61,7 +59,7 @@ async def approve_prescription(
     return await review.decide(principal, prescription_id, "approved", context, note=note)
 
 
-@post(ENTRY + "/reject", opt=PHARMACISTS, status_code=HTTP_200_OK, tags=TAGS)
+@post("/{prescription_id:uuid}/reject", status_code=HTTP_200_OK)
 async def reject_prescription(
     prescription_id: FromPath[uuid.UUID],
     data: JSONBody[RejectIn],
@@ -74,5 +72,12 @@ async def reject_prescription(
     return await review.decide(principal, prescription_id, "rejected", context, data)
 
 
-ROUTES = [review_desk, review_entry, approve_prescription, reject_prescription]
+ROUTES = [
+    Router(
+        path="/api/review-desk",
+        opt=PHARMACISTS,
+        tags=TAGS,
+        route_handlers=[review_desk, review_entry, approve_prescription, reject_prescription],
+    )
+]
 DEPENDENCIES = {"review": Provide(provide_review_desk, sync_to_thread=False)}

@@ -9,7 +9,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -36,11 +36,9 @@ from medmarket.signatures import SignedDocument
 TAGS = ["prescriptions"]
 PARTICIPANTS = allow("patient", "doctor")
 DOCTORS = allow("doctor")
-CONSULTATION = "/api/consultations/{consultation_id:uuid}"
-PRESCRIPTION = "/api/prescriptions/{prescription_id:uuid}"
 
 
-@post(CONSULTATION + "/prescriptions", opt=DOCTORS, status_code=HTTP_201_CREATED, tags=TAGS)
+@post("/prescriptions", opt=DOCTORS, status_code=HTTP_201_CREATED)
 async def write_prescription(
     consultation_id: FromPath[uuid.UUID],
     data: JSONBody[PrescriptionIn],
@@ -53,7 +51,7 @@ async def write_prescription(
     return await prescribing.write(principal, consultation_id, data, context)
 
 
-@get(CONSULTATION + "/prescriptions", opt=PARTICIPANTS, tags=TAGS)
+@get("/prescriptions")
 async def list_prescriptions(
     consultation_id: FromPath[uuid.UUID],
     prescribing: NamedDependency[Prescribing],
@@ -64,7 +62,7 @@ async def list_prescriptions(
 
 
 # A read that answers 409 when the doctor may no longer prescribe for the visit.
-@get(CONSULTATION + "/health-summary", opt={**DOCTORS, **answers(409)}, tags=TAGS)
+@get("/health-summary", opt={**DOCTORS, **answers(409)})
 async def health_summary(
     consultation_id: FromPath[uuid.UUID],
     prescribing: NamedDependency[Prescribing],
@@ -76,7 +74,7 @@ async def health_summary(
     return await prescribing.health_summary(principal, consultation_id, context)
 
 
-@get(PRESCRIPTION, opt=PARTICIPANTS, tags=TAGS)
+@get("/")
 async def read_prescription(
     prescription_id: FromPath[uuid.UUID],
     prescribing: NamedDependency[Prescribing],
@@ -86,7 +84,7 @@ async def read_prescription(
     return await prescribing.read(principal, prescription_id)
 
 
-@get(PRESCRIPTION + "/signed", opt=PARTICIPANTS, tags=TAGS)
+@get("/signed")
 async def signed_prescription(
     prescription_id: FromPath[uuid.UUID],
     prescribing: NamedDependency[Prescribing],
@@ -98,7 +96,7 @@ async def signed_prescription(
     return await prescribing.signed(principal, prescription_id)
 
 
-@get(PRESCRIPTION + "/fhir", opt={**PARTICIPANTS, **responds_with(fhir.FHIR_JSON)}, tags=TAGS)
+@get("/fhir", opt=responds_with(fhir.FHIR_JSON))
 async def prescription_fhir(
     prescription_id: FromPath[uuid.UUID],
     prescribing: NamedDependency[Prescribing],
@@ -115,7 +113,7 @@ async def prescription_fhir(
     )
 
 
-@get(PRESCRIPTION + "/pdf", opt={**PARTICIPANTS, **responds_with("application/pdf")}, tags=TAGS)
+@get("/pdf", opt=responds_with("application/pdf"))
 async def prescription_pdf_file(
     request: Request[Any, Any, Any],
     prescription_id: FromPath[uuid.UUID],
@@ -141,7 +139,7 @@ async def prescription_pdf_file(
     )
 
 
-@post(PRESCRIPTION + "/versions", opt=DOCTORS, status_code=HTTP_201_CREATED, tags=TAGS)
+@post("/versions", opt=DOCTORS, status_code=HTTP_201_CREATED)
 async def correct_prescription(
     prescription_id: FromPath[uuid.UUID],
     data: JSONBody[CorrectionIn],
@@ -153,7 +151,7 @@ async def correct_prescription(
     return await prescribing.correct(principal, prescription_id, data, context)
 
 
-@post(PRESCRIPTION + "/void", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
+@post("/void", opt=DOCTORS, status_code=HTTP_200_OK)
 async def void_prescription(
     prescription_id: FromPath[uuid.UUID],
     data: JSONBody[VoidIn],
@@ -166,14 +164,29 @@ async def void_prescription(
 
 
 ROUTES = [
-    write_prescription,
-    list_prescriptions,
-    health_summary,
-    read_prescription,
-    signed_prescription,
-    prescription_fhir,
-    prescription_pdf_file,
-    correct_prescription,
-    void_prescription,
+    Router(
+        path="/api",
+        tags=TAGS,
+        route_handlers=[
+            # A consultation's prescriptions, for its patient and doctors; only a doctor writes.
+            Router(
+                path="/consultations/{consultation_id:uuid}",
+                opt=PARTICIPANTS,
+                route_handlers=[write_prescription, list_prescriptions, health_summary],
+            ),
+            Router(
+                path="/prescriptions/{prescription_id:uuid}",
+                opt=PARTICIPANTS,
+                route_handlers=[
+                    read_prescription,
+                    signed_prescription,
+                    prescription_fhir,
+                    prescription_pdf_file,
+                    correct_prescription,
+                    void_prescription,
+                ],
+            ),
+        ],
+    )
 ]
 DEPENDENCIES = {"prescribing": Provide(provide_prescribing, sync_to_thread=False)}

@@ -74,7 +74,7 @@ async def _reviews_page(
     )
 
 
-@get("/doctor/reviews", opt=DOCTOR)
+@get("/")
 async def my_reviews(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -93,7 +93,7 @@ async def my_reviews(
     )
 
 
-@post("/doctor/reviews/{review_id:uuid}/reply", opt=DOCTOR)
+@post("/{review_id:uuid}/reply")
 async def reply(
     request: Request[Any, Any, Any],
     review_id: FromPath[uuid.UUID],
@@ -132,4 +132,11 @@ async def reply(
     return see_other(f"{back}{separator}done=replied#review-{review_id}")
 
 
-ROUTES = [Router(path="/", route_handlers=[my_reviews, reply], include_in_schema=False)]
+ROUTES = [
+    Router(
+        path="/doctor/reviews",
+        opt=DOCTOR,
+        route_handlers=[my_reviews, reply],
+        include_in_schema=False,
+    )
+]

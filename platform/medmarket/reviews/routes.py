@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -24,12 +24,7 @@ def provide_reviews(request: Request[Any, Any, Any]) -> Reviews:
     return Reviews(request.app.state.services.db)
 
 
-@post(
-    "/api/bookings/{booking_id:uuid}/review",
-    opt=allow("patient"),
-    status_code=HTTP_201_CREATED,
-    tags=TAGS,
-)
+@post("/", status_code=HTTP_201_CREATED)
 async def write_review(
     booking_id: FromPath[uuid.UUID],
     data: JSONBody[ReviewIn],
@@ -41,12 +36,7 @@ async def write_review(
     return await reviews.write(principal, booking_id, data, context)
 
 
-@post(
-    "/api/doctor/reviews/{review_id:uuid}/reply",
-    opt=allow("doctor"),
-    status_code=HTTP_200_OK,
-    tags=TAGS,
-)
+@post("/{review_id:uuid}/reply", status_code=HTTP_200_OK)
 async def reply_to_review(
     review_id: FromPath[uuid.UUID],
     data: JSONBody[ReplyIn],
@@ -57,7 +47,7 @@ async def reply_to_review(
     return await reviews.reply(principal, review_id, data, context)
 
 
-@get("/api/doctors/{doctor_id:uuid}/reviews", opt=PUBLIC, tags=TAGS)
+@get("/")
 async def doctor_reviews(
     doctor_id: FromPath[uuid.UUID],
     reviews: NamedDependency[Reviews],
@@ -67,5 +57,23 @@ async def doctor_reviews(
     return await reviews.of_doctor(doctor_id, before, limit)
 
 
-ROUTES = [write_review, reply_to_review, doctor_reviews]
+ROUTES = [
+    Router(
+        path="/api",
+        tags=TAGS,
+        route_handlers=[
+            Router(
+                path="/bookings/{booking_id:uuid}/review",
+                opt=allow("patient"),
+                route_handlers=[write_review],
+            ),
+            Router(path="/doctor/reviews", opt=allow("doctor"), route_handlers=[reply_to_review]),
+            Router(
+                path="/doctors/{doctor_id:uuid}/reviews",
+                opt=PUBLIC,
+                route_handlers=[doctor_reviews],
+            ),
+        ],
+    )
+]
 DEPENDENCIES = {"reviews": Provide(provide_reviews, sync_to_thread=False)}

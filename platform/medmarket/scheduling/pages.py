@@ -133,7 +133,7 @@ async def _schedule_page(
     )
 
 
-@get("/doctor/schedule", opt=DOCTOR)
+@get("/")
 async def schedule(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -162,7 +162,7 @@ async def schedule(
     )
 
 
-@post("/doctor/schedule/offering", opt=DOCTOR)
+@post("/offering")
 async def save_offering(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -193,7 +193,7 @@ async def save_offering(
     return see_other("/doctor/schedule?done=offering")
 
 
-@post("/doctor/schedule/availability", opt=DOCTOR)
+@post("/availability")
 async def save_availability(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -243,7 +243,7 @@ async def save_availability(
     return see_other("/doctor/schedule?done=availability#availability")
 
 
-@post("/doctor/schedule/publish", opt=DOCTOR)
+@post("/publish")
 async def publish(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
@@ -281,7 +281,8 @@ async def publish(
 
 ROUTES = [
     Router(
-        path="/",
+        path="/doctor/schedule",
+        opt=DOCTOR,
         route_handlers=[schedule, save_offering, save_availability, publish],
         include_in_schema=False,
     )

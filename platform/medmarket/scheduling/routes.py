@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from litestar import Request, get, post, put
+from litestar import Request, Router, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -38,7 +38,7 @@ def provide_schedules(request: Request[Any, Any, Any]) -> Schedules:
     return Schedules(request.app.state.services.db)
 
 
-@put("/api/doctor/offerings/{kind:str}", opt=DOCTOR, tags=TAGS)
+@put("/offerings/{kind:str}")
 async def set_offering(
     kind: FromPath[OfferingKind],
     data: JSONBody[OfferingIn],
@@ -52,14 +52,14 @@ async def set_offering(
     return await schedules.set_offering(principal, kind, data, context)
 
 
-@get("/api/doctor/availability", opt=DOCTOR, tags=TAGS)
+@get("/availability")
 async def get_availability(
     principal: NamedDependency[Principal], schedules: NamedDependency[Schedules]
 ) -> AvailabilityOut:
     return await schedules.availability(principal)
 
 
-@put("/api/doctor/availability", opt=DOCTOR, tags=TAGS)
+@put("/availability")
 async def set_availability(
     data: JSONBody[AvailabilityIn],
     principal: NamedDependency[Principal],
@@ -70,7 +70,7 @@ async def set_availability(
     return await schedules.set_availability(principal, data, context)
 
 
-@post("/api/doctor/slots/publish", opt=DOCTOR, tags=TAGS)
+@post("/slots/publish")
 async def publish_slots(
     data: JSONBody[PublishIn],
     principal: NamedDependency[Principal],
@@ -81,7 +81,7 @@ async def publish_slots(
     return await schedules.publish(principal, data, context)
 
 
-@get("/api/doctors/{doctor_id:uuid}/slots", opt=PUBLIC, tags=TAGS)
+@get("/")
 async def doctor_slots(
     doctor_id: FromPath[uuid.UUID],
     schedules: NamedDependency[Schedules],
@@ -99,5 +99,21 @@ async def doctor_slots(
     return await schedules.slots(doctor_id, start, end, only_free=only_free)
 
 
-ROUTES = [set_offering, get_availability, set_availability, publish_slots, doctor_slots]
+ROUTES = [
+    Router(
+        path="/api",
+        tags=TAGS,
+        route_handlers=[
+            # The doctor's own schedule.
+            Router(
+                path="/doctor",
+                opt=DOCTOR,
+                route_handlers=[set_offering, get_availability, set_availability, publish_slots],
+            ),
+            Router(
+                path="/doctors/{doctor_id:uuid}/slots", opt=PUBLIC, route_handlers=[doctor_slots]
+            ),
+        ],
+    )
+]
 DEPENDENCIES = {"schedules": Provide(provide_schedules, sync_to_thread=False)}

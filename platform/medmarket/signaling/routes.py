@@ -30,7 +30,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import WebSocket, websocket
+from litestar import Router, WebSocket, websocket
 from litestar.params import FromPath
 from redis.exceptions import RedisError
 
@@ -110,7 +110,7 @@ async def _refuse(
         await socket.close(code=close, reason=code)
 
 
-@websocket("/ws/consultations/{consultation_id:uuid}/signal", opt=PUBLIC)
+@websocket("/")
 async def signal(socket: WebSocket[Any, Any, Any], consultation_id: FromPath[uuid.UUID]) -> None:
     """Join a consultation's signaling room (see ``medmarket.signaling.messages``)."""
     hub: SignalingHub = socket.app.state.signaling
@@ -256,4 +256,11 @@ def _error(code: m.ErrorCode, text: str, ref: str | None = None) -> bytes:
     return m.encoder.encode(m.Error(code=code, message=text, ref=ref))
 
 
-ROUTES = [signal]
+ROUTES = [
+    Router(
+        path="/ws/consultations/{consultation_id:uuid}/signal",
+        # The room token is the credential (see above).
+        opt=PUBLIC,
+        route_handlers=[signal],
+    )
+]

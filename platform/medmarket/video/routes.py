@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Litestar, Request, post
+from litestar import Litestar, Request, Router, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
@@ -81,12 +81,7 @@ async def _standing(request: Request[Any, Any, Any], grant: RoomGrant) -> RoomSt
     return standing
 
 
-@post(
-    "/api/consultations/{consultation_id:uuid}/video/setup",
-    opt={**PUBLIC, **answers(RoomTokenRefused.status)},
-    status_code=HTTP_200_OK,
-    tags=["video"],
-)
+@post("/setup", status_code=HTTP_200_OK)
 async def set_up_call(
     request: Request[Any, Any, Any],
     consultation_id: FromPath[uuid.UUID],
@@ -113,12 +108,7 @@ async def set_up_call(
     )
 
 
-@post(
-    "/api/consultations/{consultation_id:uuid}/video/teardown",
-    opt={**PUBLIC, **answers(RoomTokenRefused.status)},
-    status_code=HTTP_204_NO_CONTENT,
-    tags=["video"],
-)
+@post("/teardown", status_code=HTTP_204_NO_CONTENT)
 async def tear_down_call(
     request: Request[Any, Any, Any],
     consultation_id: FromPath[uuid.UUID],
@@ -155,6 +145,13 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await video_calls.aclose()
 
 
-ROUTES = [set_up_call, tear_down_call]
+ROUTES = [
+    Router(
+        path="/api/consultations/{consultation_id:uuid}/video",
+        opt={**PUBLIC, **answers(RoomTokenRefused.status)},
+        tags=["video"],
+        route_handlers=[set_up_call, tear_down_call],
+    )
+]
 DEPENDENCIES = {"video_calls": Provide(provide_video_calls, sync_to_thread=False)}
 LIFESPAN = lifespan

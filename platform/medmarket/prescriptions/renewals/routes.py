@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import get, post
+from litestar import Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -29,15 +29,9 @@ from medmarket.prescriptions.schemas import HealthSummaryOut
 TAGS = ["prescription renewals"]
 PATIENTS = allow("patient")
 DOCTORS = allow("doctor")
-RENEWAL = "/api/renewals/{renewal_id:uuid}"
 
 
-@post(
-    "/api/prescriptions/{prescription_id:uuid}/renewals",
-    opt=PATIENTS,
-    status_code=HTTP_201_CREATED,
-    tags=TAGS,
-)
+@post("/", status_code=HTTP_201_CREATED)
 async def request_renewal(
     prescription_id: FromPath[uuid.UUID],
     data: JSONBody[RenewalIn],
@@ -50,7 +44,7 @@ async def request_renewal(
     return await renewals.request(principal, prescription_id, data, context)
 
 
-@get("/api/renewals", opt=PATIENTS, tags=TAGS)
+@get("/")
 async def my_renewals(
     renewals: NamedDependency[Renewals], principal: NamedDependency[Principal]
 ) -> list[RenewalOut]:
@@ -58,7 +52,7 @@ async def my_renewals(
     return await renewals.mine(principal)
 
 
-@get(RENEWAL, opt=allow("patient", "doctor"), tags=TAGS)
+@get("/{renewal_id:uuid}", opt=allow("patient", "doctor"))
 async def read_renewal(
     renewal_id: FromPath[uuid.UUID],
     renewals: NamedDependency[Renewals],
@@ -68,7 +62,7 @@ async def read_renewal(
     return await renewals.read(principal, renewal_id)
 
 
-@post(RENEWAL + "/cancel", opt=PATIENTS, status_code=HTTP_200_OK, tags=TAGS)
+@post("/{renewal_id:uuid}/cancel", status_code=HTTP_200_OK)
 async def cancel_renewal(
     renewal_id: FromPath[uuid.UUID],
     renewals: NamedDependency[Renewals],
@@ -79,7 +73,7 @@ async def cancel_renewal(
     return await renewals.cancel(principal, renewal_id, context)
 
 
-@get("/api/doctor/renewals", opt=DOCTORS, tags=TAGS)
+@get("/")
 async def renewals_to_answer(
     renewals: NamedDependency[Renewals], principal: NamedDependency[Principal]
 ) -> list[RenewalOut]:
@@ -87,7 +81,7 @@ async def renewals_to_answer(
     return await renewals.awaiting(principal)
 
 
-@post(RENEWAL + "/approve", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
+@post("/approve", status_code=HTTP_200_OK)
 async def approve_renewal(
     renewal_id: FromPath[uuid.UUID],
     data: JSONBody[ApprovalIn],
@@ -100,7 +94,7 @@ async def approve_renewal(
     return await renewals.approve(principal, renewal_id, data, context)
 
 
-@post(RENEWAL + "/ask-for-visit", opt=DOCTORS, status_code=HTTP_200_OK, tags=TAGS)
+@post("/ask-for-visit", status_code=HTTP_200_OK)
 async def ask_for_visit(
     renewal_id: FromPath[uuid.UUID],
     data: JSONBody[VisitRequestIn],
@@ -113,7 +107,7 @@ async def ask_for_visit(
 
 
 # A read that answers 409 once the request is no longer the doctor's to answer.
-@get(RENEWAL + "/health-summary", opt={**DOCTORS, **answers(409)}, tags=TAGS)
+@get("/health-summary", opt=answers(409))
 async def renewal_health_summary(
     renewal_id: FromPath[uuid.UUID],
     renewals: NamedDependency[Renewals],
@@ -126,13 +120,28 @@ async def renewal_health_summary(
 
 
 ROUTES = [
-    request_renewal,
-    my_renewals,
-    read_renewal,
-    cancel_renewal,
-    renewals_to_answer,
-    renewal_health_summary,
-    approve_renewal,
-    ask_for_visit,
+    Router(
+        path="/api",
+        tags=TAGS,
+        route_handlers=[
+            # The patient asks, follows and may cancel; the prescription's doctor answers.
+            Router(
+                path="/prescriptions/{prescription_id:uuid}/renewals",
+                opt=PATIENTS,
+                route_handlers=[request_renewal],
+            ),
+            Router(
+                path="/renewals",
+                opt=PATIENTS,
+                route_handlers=[my_renewals, read_renewal, cancel_renewal],
+            ),
+            Router(path="/doctor/renewals", opt=DOCTORS, route_handlers=[renewals_to_answer]),
+            Router(
+                path="/renewals/{renewal_id:uuid}",
+                opt=DOCTORS,
+                route_handlers=[renewal_health_summary, approve_renewal, ask_for_visit],
+            ),
+        ],
+    )
 ]
 DEPENDENCIES = {"renewals": Provide(provide_renewals, sync_to_thread=False)}
