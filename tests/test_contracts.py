@@ -33,7 +33,7 @@ from medmarket import (
     WebhookAck,
     WebhookEvent,
 )
-from medmarket.delivery.interface import Address, Parcel
+from medmarket.delivery.interface import Parcel, PostalAddress
 from medmarket.testing.contracts import (
     CourierContract,
     HospitalAdapterContract,
@@ -42,7 +42,7 @@ from medmarket.testing.contracts import (
     VideoProviderContract,
 )
 
-PLACE = Address(
+PLACE = PostalAddress(
     recipient="王", phone="13800000000", province="浙江", city="杭州", district="西湖", street="1号"
 )
 DELIVERY = DeliveryRequest(

@@ -35,7 +35,7 @@ from medmarket import (
     hookimpl,
 )
 from medmarket.app import create_app
-from medmarket.delivery.interface import Address, Parcel
+from medmarket.delivery.interface import Parcel, PostalAddress
 from medmarket.domains import DOMAINS, outbox_handlers
 from medmarket.outbox import enqueue
 from medmarket.outbox.worker import OutboxWorker
@@ -200,7 +200,7 @@ async def test_hook_medmarket_couriers(host: PluginHost) -> None:
     assert "courier:echo-courier" in host.provided_by("echo")
     report = (await host.health())[host.couriers.key("echo-courier")]
     assert (report.healthy, report.detail) == (False, "depot closed")
-    place = Address(
+    place = PostalAddress(
         recipient="王",
         phone="13800000000",
         province="浙江",

@@ -11,7 +11,19 @@ the package is the platform's own and may change.
 
 import pluggy
 
-from medmarket.delivery.interface import Courier, DeliveryRequest, Dispatch, Quote, TrackingEvent
+from medmarket.delivery.interface import (
+    CallbackEvent,
+    CallbackRejected,
+    Courier,
+    CourierRefused,
+    DeliveryRequest,
+    Dispatch,
+    Parcel,
+    PostalAddress,
+    ProofOfDelivery,
+    Quote,
+    TrackingEvent,
+)
 from medmarket.health import HealthReport
 from medmarket.hospitals.interface import (
     AffiliationQuery,
@@ -67,8 +79,11 @@ __all__ = [
     "AffiliationQuery",
     "AffiliationVerification",
     "CallContext",
+    "CallbackEvent",
+    "CallbackRejected",
     "ClientAction",
     "Courier",
+    "CourierRefused",
     "DeliveryRequest",
     "Dispatch",
     "DraftPrescription",
@@ -91,11 +106,14 @@ __all__ = [
     "Notifier",
     "OutboundPolicy",
     "OutboundRefused",
+    "Parcel",
     "PatientFacts",
     "PaymentGateway",
     "PaymentRejected",
     "PaymentRequest",
+    "PostalAddress",
     "PrescriptionRule",
+    "ProofOfDelivery",
     "QosSession",
     "Quote",
     "Recipient",
