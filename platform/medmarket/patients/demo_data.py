@@ -1,5 +1,6 @@
-"""The demo patient: real-name details, consent to health-data processing, a health profile
-and a child they book for, so a visitor can book at once."""
+"""The demo patient: real-name details, consent to health-data processing, a health profile,
+a child they book for and a default delivery address in Hangzhou, so a visitor can book at
+once."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from medmarket.accounts.acting import context_of, principal_of
-from medmarket.patients.schemas import ConsentIn, FamilyMemberIn, HealthProfile, PatientDetails
+from medmarket.patients.addresses import Addresses
+from medmarket.patients.schemas import (
+    AddressIn,
+    ConsentIn,
+    FamilyMemberIn,
+    HealthProfile,
+    PatientDetails,
+)
 from medmarket.patients.service import CURRENT_POLICY_VERSION, Patients
 from medmarket.services import Services
 
@@ -54,6 +62,23 @@ async def seed_demo_patient(services: Services, email: str) -> None:
                 relationship="child",
                 date_of_birth=_today(services).replace(year=_today(services).year - 4),
                 sex="female",
+            ),
+            context,
+        )
+    addresses = Addresses(services.db)
+    if not await addresses.list(principal):
+        await addresses.add(
+            principal,
+            AddressIn(
+                label="家",
+                recipient="王小明",
+                phone="13800138000",
+                province="浙江省",
+                city="杭州市",
+                district="西湖区",
+                street="文三路 90 号 东部软件园 3 号楼 501 室",
+                postal_code="310012",
+                is_default=True,
             ),
             context,
         )

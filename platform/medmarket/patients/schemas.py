@@ -70,3 +70,59 @@ class MyPatientsOut(msgspec.Struct, kw_only=True):
     family: list[PatientOut]
     consent: ConsentOut | None
     current_policy_version: str
+
+
+# -- the address book ------------------------------------------------------------------------
+# The lengths are the table's (migration 0074); the service trims and checks them again so a
+# problem names its field, and the database keeps them either way.
+Label = Annotated[str, msgspec.Meta(max_length=40)]
+Place = Annotated[str, msgspec.Meta(max_length=100)]
+Street = Annotated[str, msgspec.Meta(max_length=400)]
+PhoneText = Annotated[str, msgspec.Meta(max_length=32)]
+PostalCode = Annotated[str, msgspec.Meta(max_length=12)]
+
+
+class AddressIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An address to deliver to. ``phone`` as people write it ("138 0013 8000",
+    "0571-8888 1234"); ``is_default`` is implied for the account's first address."""
+
+    label: Label | None = None
+    recipient: Name
+    phone: PhoneText
+    province: Place
+    city: Place
+    district: Place | None = None
+    street: Street
+    postal_code: PostalCode | None = None
+    is_default: bool = False
+
+
+class AddressPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The fields to change; a field left out keeps its value, ``null`` clears an optional
+    one (label, district, postal_code). ``is_default: true`` makes it the default;
+    ``false`` leaves the account without a default when it was the default."""
+
+    label: Label | msgspec.UnsetType | None = msgspec.UNSET
+    recipient: Name | msgspec.UnsetType = msgspec.UNSET
+    phone: PhoneText | msgspec.UnsetType = msgspec.UNSET
+    province: Place | msgspec.UnsetType = msgspec.UNSET
+    city: Place | msgspec.UnsetType = msgspec.UNSET
+    district: Place | msgspec.UnsetType | None = msgspec.UNSET
+    street: Street | msgspec.UnsetType = msgspec.UNSET
+    postal_code: PostalCode | msgspec.UnsetType | None = msgspec.UNSET
+    is_default: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class AddressOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    label: str | None
+    recipient: str
+    phone: str  # E.164
+    province: str
+    city: str
+    district: str | None
+    street: str
+    postal_code: str | None
+    is_default: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
