@@ -11,6 +11,7 @@ import pytest
 from litestar import Litestar
 
 from medmarket.patients.addresses import MAX_LIVE_ADDRESSES, live_address, postal
+from medmarket.patients.demo_data import seed_demo_patient
 from medmarket.tests.support.fixtures import Account, SignUp
 
 HOME = {
@@ -178,3 +179,18 @@ async def test_another_accounts_address_is_not_found_and_others_are_refused(
         "杭州市",
         "310012",
     )
+
+
+async def test_the_demo_patient_has_a_default_address_in_hangzhou(
+    app: Litestar, client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
+    patient = await sign_up("patient")
+    for _ in range(2):  # seeding again adds nothing
+        await seed_demo_patient(app.state.services, patient.email)
+    (address,) = await listed(client, patient)
+    assert (address["province"], address["city"], address["district"]) == (
+        "浙江省",
+        "杭州市",
+        "西湖区",
+    )
+    assert address["is_default"]
