@@ -14,6 +14,8 @@ import msgspec
 import pytest
 
 from medmarket import (
+    CallbackEvent,
+    CallbackRejected,
     CallContext,
     ClientAction,
     DeliveryRequest,
@@ -76,6 +78,11 @@ class ForgetfulCourier:
     async def cancel(self, tracking_number: str) -> None:
         return None
 
+    def read_callback(
+        self, headers: Mapping[str, str], body: bytes, now: dt.datetime
+    ) -> list[CallbackEvent]:
+        raise CallbackRejected("this courier does not call back")
+
     async def health(self) -> HealthReport:
         return HealthReport(healthy=True)
 
@@ -103,6 +110,10 @@ class TestAKeepingCourierPassesTheContract(CourierContract):
     def request_to_deliver(self) -> DeliveryRequest:
         return DELIVERY
 
+    @pytest.fixture
+    def signed_callback(self) -> None:
+        return None  # it never calls back
+
 
 async def test_a_courier_that_forgets_references_fails_the_contract() -> None:
     with pytest.raises(AssertionError):
@@ -120,6 +131,17 @@ async def test_naive_tracking_times_fail_the_contract() -> None:
         await CourierContract().test_a_dispatched_parcel_is_tracked_and_can_be_cancelled(
             NaiveClock(), DELIVERY
         )
+
+
+async def test_a_courier_that_trusts_any_callback_fails_the_contract() -> None:
+    class Trusting(KeepingCourier):
+        def read_callback(
+            self, headers: Mapping[str, str], body: bytes, now: dt.datetime
+        ) -> list[CallbackEvent]:
+            return []  # not rejected: anyone could report a parcel delivered
+
+    with pytest.raises(pytest.fail.Exception):
+        CourierContract().test_a_callback_that_is_not_authentic_is_rejected(Trusting(), {}, b"{}")
 
 
 async def test_a_notifier_that_sends_a_repeat_twice_fails_the_contract() -> None:
