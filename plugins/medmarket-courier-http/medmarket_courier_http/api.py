@@ -83,8 +83,8 @@ class WireAddress(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
 
 class WireCargo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     weight_g: int
-    cold_chain: bool = False
-    description: str = "medicine"
+    cold_chain: bool  # always sent: a courier must not assume either way
+    description: str
     declared_value_fen: int | None = None
 
 
