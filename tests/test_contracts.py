@@ -6,6 +6,7 @@ hospital and 5G plugins.)"""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -142,6 +143,34 @@ async def test_a_courier_that_trusts_any_callback_fails_the_contract() -> None:
 
     with pytest.raises(pytest.fail.Exception):
         CourierContract().test_a_callback_that_is_not_authentic_is_rejected(Trusting(), {}, b"{}")
+
+
+async def test_a_courier_that_takes_a_stale_callback_fails_the_contract() -> None:
+    class Timeless(KeepingCourier):
+        """Checks the signature (the body's hash), never the timestamp."""
+
+        def read_callback(
+            self, headers: Mapping[str, str], body: bytes, now: dt.datetime
+        ) -> list[CallbackEvent]:
+            if headers.get("x-sig") != hashlib.sha256(body).hexdigest():
+                raise CallbackRejected("signature")
+            number = body.decode()
+            return [
+                CallbackEvent(tracking_number=number, event=TrackingEvent(status="created", at=NOW))
+            ]
+
+    async def signed(dispatch: Dispatch) -> tuple[Mapping[str, str], bytes, dt.datetime]:
+        body = dispatch.tracking_number.encode()
+        return {"x-sig": hashlib.sha256(body).hexdigest()}, body, NOW
+
+    contract = CourierContract()
+    await contract.test_a_genuine_callback_reports_events_of_the_parcel(
+        Timeless(), DELIVERY, signed
+    )
+    with pytest.raises(pytest.fail.Exception):
+        await contract.test_a_callback_from_long_ago_or_the_future_is_rejected(
+            Timeless(), DELIVERY, signed
+        )
 
 
 async def test_a_notifier_that_sends_a_repeat_twice_fails_the_contract() -> None:
