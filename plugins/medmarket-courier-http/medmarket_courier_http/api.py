@@ -222,6 +222,9 @@ class CourierApi:
         except msgspec.DecodeError:
             if status >= 500:
                 raise CourierUnavailable(f"{operation}: HTTP {status}") from None
+            if status >= 400:  # a gateway's own page (a 401 or 404 before the courier's API)
+                text = raw[:200].decode("utf-8", "replace")
+                raise CourierRequestError(operation, status, f"HTTP_{status}", text) from None
             raise CourierUnavailable(
                 f"{operation}: HTTP {status}, not the courier's JSON"
             ) from None

@@ -274,3 +274,21 @@ async def test_a_courier_on_a_private_address_needs_the_operator_s_allow_list(
     with pytest.raises(CourierUnavailable):
         await courier.quote(fresh())
     assert courier_http.requests == []
+
+
+@pytest.mark.parametrize(
+    ("status", "raised"), [(200, CourierUnavailable), (404, CourierRequestError)]
+)
+async def test_an_answer_that_is_not_the_courier_s_json(
+    courier: HttpCourier,
+    courier_http: CourierServer,
+    status: int,
+    raised: type[Exception],
+) -> None:
+    """A proxy's page in front of the courier: a 2xx that is not an envelope gave no
+    usable answer; a 4xx says the request went nowhere."""
+    from medmarket.testing.http_recorder import Reply
+
+    courier_http.recorder.responder = lambda request: Reply(status=status, body="<html>hi</html>")
+    with pytest.raises(raised):
+        await courier.track("CH1")
