@@ -6,6 +6,7 @@ hospital and 5G plugins.)"""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,6 +15,8 @@ import msgspec
 import pytest
 
 from medmarket import (
+    CallbackEvent,
+    CallbackRejected,
     CallContext,
     ClientAction,
     DeliveryRequest,
@@ -76,6 +79,11 @@ class ForgetfulCourier:
     async def cancel(self, tracking_number: str) -> None:
         return None
 
+    def read_callback(
+        self, headers: Mapping[str, str], body: bytes, now: dt.datetime
+    ) -> list[CallbackEvent]:
+        raise CallbackRejected("this courier does not call back")
+
     async def health(self) -> HealthReport:
         return HealthReport(healthy=True)
 
@@ -103,6 +111,10 @@ class TestAKeepingCourierPassesTheContract(CourierContract):
     def request_to_deliver(self) -> DeliveryRequest:
         return DELIVERY
 
+    @pytest.fixture
+    def signed_callback(self) -> None:
+        return None  # it never calls back
+
 
 async def test_a_courier_that_forgets_references_fails_the_contract() -> None:
     with pytest.raises(AssertionError):
@@ -119,6 +131,45 @@ async def test_naive_tracking_times_fail_the_contract() -> None:
     with pytest.raises(AssertionError, match="aware"):
         await CourierContract().test_a_dispatched_parcel_is_tracked_and_can_be_cancelled(
             NaiveClock(), DELIVERY
+        )
+
+
+async def test_a_courier_that_trusts_any_callback_fails_the_contract() -> None:
+    class Trusting(KeepingCourier):
+        def read_callback(
+            self, headers: Mapping[str, str], body: bytes, now: dt.datetime
+        ) -> list[CallbackEvent]:
+            return []  # not rejected: anyone could report a parcel delivered
+
+    with pytest.raises(pytest.fail.Exception):
+        CourierContract().test_a_callback_that_is_not_authentic_is_rejected(Trusting(), {}, b"{}")
+
+
+async def test_a_courier_that_takes_a_stale_callback_fails_the_contract() -> None:
+    class Timeless(KeepingCourier):
+        """Checks the signature (the body's hash), never the timestamp."""
+
+        def read_callback(
+            self, headers: Mapping[str, str], body: bytes, now: dt.datetime
+        ) -> list[CallbackEvent]:
+            if headers.get("x-sig") != hashlib.sha256(body).hexdigest():
+                raise CallbackRejected("signature")
+            number = body.decode()
+            return [
+                CallbackEvent(tracking_number=number, event=TrackingEvent(status="created", at=NOW))
+            ]
+
+    async def signed(dispatch: Dispatch) -> tuple[Mapping[str, str], bytes, dt.datetime]:
+        body = dispatch.tracking_number.encode()
+        return {"x-sig": hashlib.sha256(body).hexdigest()}, body, NOW
+
+    contract = CourierContract()
+    await contract.test_a_genuine_callback_reports_events_of_the_parcel(
+        Timeless(), DELIVERY, signed
+    )
+    with pytest.raises(pytest.fail.Exception):
+        await contract.test_a_callback_from_long_ago_or_the_future_is_rejected(
+            Timeless(), DELIVERY, signed
         )
 
 

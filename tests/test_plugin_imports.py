@@ -48,6 +48,7 @@ def graph_of(*packages: str) -> grimp.ImportGraph:
 
 def test_every_plugin_here_is_checked() -> None:
     assert {name for name, _, _ in PLUGINS} >= {
+        "medmarket-courier-http",
         "medmarket-hospital-demo",
         "medmarket-hospital-fhir",
         "medmarket-video-5g",

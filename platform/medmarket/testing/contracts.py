@@ -14,11 +14,13 @@ adapter, talking to whatever the plugin's tests stand up (a local server, an emu
 
 Install with ``pip install medmarket[testing]``. The suites check what the core relies on
 (idempotency on the core's references, refusals as results rather than exceptions, types
-at the boundary); they do not replace the plugin's own tests of its outside system.
+at the boundary, call-backs that are not the adapter's own refused); they do not replace
+the plugin's own tests of its outside system.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,6 +32,8 @@ import pytest
 from medmarket import (
     AffiliationQuery,
     AffiliationVerification,
+    CallbackEvent,
+    CallbackRejected,
     CallContext,
     ClientAction,
     Courier,
@@ -358,9 +362,21 @@ class VideoProviderContract:
 
 
 # -- couriers -----------------------------------------------------------------------------------
+# ``async (dispatch) -> (headers, raw body, sent at)``: a genuine call-back about a parcel.
+SignedCallbackMaker = Callable[[Dispatch], Awaitable[tuple[Mapping[str, str], bytes, dt.datetime]]]
+
+
 class CourierContract:
-    """Fixtures to provide: ``courier``, and ``request_to_deliver``: a ``DeliveryRequest``
-    the courier serves (its ``reference`` is replaced by a fresh one per test)."""
+    """Fixtures to provide:
+
+    - ``courier``;
+    - ``request_to_deliver``: a ``DeliveryRequest`` the courier serves (its ``reference`` is
+      replaced by a fresh one per test);
+    - ``signed_callback``: ``async (dispatch) -> (headers, body, sent_at)`` makes the
+      courier's test system report an event about a dispatched parcel and returns the
+      call-back it sends for it: its headers, its raw body and when it was sent; ``None``
+      for a courier that never calls back (its ``read_callback`` refuses everything).
+    """
 
     @pytest.fixture
     def courier(self) -> Courier:
@@ -370,8 +386,25 @@ class CourierContract:
     def request_to_deliver(self) -> DeliveryRequest:
         return _needs("request_to_deliver")  # type: ignore[no-any-return]
 
+    @pytest.fixture
+    def signed_callback(self) -> SignedCallbackMaker | None:
+        return _needs("signed_callback")  # type: ignore[no-any-return]
+
     def fresh(self, request: DeliveryRequest) -> DeliveryRequest:
         return msgspec.structs.replace(request, reference=f"dlv_contract_{uuid.uuid4().hex}")
+
+    async def genuine(
+        self,
+        courier: Courier,
+        request_to_deliver: DeliveryRequest,
+        signed_callback: SignedCallbackMaker | None,
+    ) -> tuple[Dispatch, Mapping[str, str], bytes, dt.datetime]:
+        if signed_callback is None:
+            pytest.skip("this courier does not call back")
+        dispatch = await courier.dispatch(self.fresh(request_to_deliver))
+        headers, body, sent_at = await signed_callback(dispatch)
+        # The core hands over header names in lower case.
+        return dispatch, {name.lower(): value for name, value in headers.items()}, body, sent_at
 
     def test_it_is_identified(self, courier: Courier) -> None:
         _identified(courier)
@@ -402,6 +435,61 @@ class CourierContract:
         assert all(isinstance(event, TrackingEvent) for event in events)
         assert all(event.at.tzinfo is not None for event in events), "times are aware"
         await courier.cancel(dispatch.tracking_number)
+
+    @pytest.mark.parametrize(
+        ("headers", "body"),
+        [
+            ({}, b"{}"),
+            ({}, b"\xff not json"),
+            ({"content-type": "application/json"}, b""),
+            ({"x-signature": "0" * 64, "x-timestamp": "1"}, b'{"events": []}'),
+        ],
+    )
+    def test_a_callback_that_is_not_authentic_is_rejected(
+        self, courier: Courier, headers: Mapping[str, str], body: bytes
+    ) -> None:
+        with pytest.raises(CallbackRejected):
+            courier.read_callback(headers, body, dt.datetime.now(dt.UTC))
+
+    async def test_a_genuine_callback_reports_events_of_the_parcel(
+        self,
+        courier: Courier,
+        request_to_deliver: DeliveryRequest,
+        signed_callback: SignedCallbackMaker | None,
+    ) -> None:
+        dispatch, headers, body, sent_at = await self.genuine(
+            courier, request_to_deliver, signed_callback
+        )
+        events = courier.read_callback(headers, body, sent_at + dt.timedelta(seconds=1))
+        assert events and all(isinstance(event, CallbackEvent) for event in events)
+        assert {event.tracking_number for event in events} == {dispatch.tracking_number}
+        assert all(event.event.at.tzinfo is not None for event in events), "times are aware"
+        # A replay reads the same (the core applies each event once, by its id or its
+        # tracking number, status and time): read_callback is pure.
+        assert courier.read_callback(headers, body, sent_at + dt.timedelta(seconds=2)) == events
+
+    async def test_a_callback_changed_after_signing_or_unsigned_is_rejected(
+        self,
+        courier: Courier,
+        request_to_deliver: DeliveryRequest,
+        signed_callback: SignedCallbackMaker | None,
+    ) -> None:
+        _, headers, body, sent_at = await self.genuine(courier, request_to_deliver, signed_callback)
+        with pytest.raises(CallbackRejected):
+            courier.read_callback(headers, body + b" ", sent_at)
+        with pytest.raises(CallbackRejected):
+            courier.read_callback({}, body, sent_at)
+
+    async def test_a_callback_from_long_ago_or_the_future_is_rejected(
+        self,
+        courier: Courier,
+        request_to_deliver: DeliveryRequest,
+        signed_callback: SignedCallbackMaker | None,
+    ) -> None:
+        _, headers, body, sent_at = await self.genuine(courier, request_to_deliver, signed_callback)
+        for now in (sent_at + dt.timedelta(days=1), sent_at - dt.timedelta(days=1)):
+            with pytest.raises(CallbackRejected):
+                courier.read_callback(headers, body, now)
 
     async def test_it_reports_its_health(self, courier: Courier) -> None:
         await _healthy_report(courier)
@@ -453,5 +541,6 @@ __all__ = [
     "HospitalAdapterContract",
     "NotifierContract",
     "PaymentGatewayContract",
+    "SignedCallbackMaker",
     "VideoProviderContract",
 ]
