@@ -19,6 +19,7 @@ from medmarket.audit.domain import DOMAIN as AUDIT
 from medmarket.bookings.domain import DOMAIN as BOOKINGS
 from medmarket.catalog.domain import DOMAIN as CATALOG
 from medmarket.consults.domain import DOMAIN as CONSULTS
+from medmarket.delivery.domain import DOMAIN as DELIVERY
 from medmarket.doctors.domain import DOMAIN as DOCTORS
 from medmarket.domain import Domain
 from medmarket.drugs.domain import DOMAIN as DRUGS
@@ -27,6 +28,7 @@ from medmarket.jobs import Job
 from medmarket.ledger.domain import DOMAIN as LEDGER
 from medmarket.notifications.domain import DOMAIN as NOTIFICATIONS
 from medmarket.ops.domain import DOMAIN as OPS
+from medmarket.orders.domain import DOMAIN as ORDERS
 from medmarket.outbox.domain import DOMAIN as OUTBOX
 from medmarket.outbox.worker import Handler
 from medmarket.pages.domain import DOMAIN as PAGES
@@ -55,12 +57,14 @@ DOMAINS: list[Domain] = [
     CATALOG,
     DRUGS,
     PHARMACIES,
+    DELIVERY,
     BOOKINGS,
     REVIEWS,
     SIGNALING,
     VIDEO,
     CONSULTS,
     PRESCRIPTIONS,
+    ORDERS,
     OPS,
     PAGES,
 ]

@@ -18,7 +18,8 @@ reference as idempotency key. Asking again with the same ``key`` returns the fir
 Reasons in use: patient_cancelled, patient_cancelled_late, doctor_cancelled, doctor_no_show,
 first_visit_not_suitable, pharmacist_rejected, out_of_stock, late_payment,
 duplicate_payment, operator_decision, visit_requested and doctor_unanswered (a renewal the
-doctor asked to see the patient for, or did not answer in time).
+doctor asked to see the patient for, or did not answer in time), pharmacy_rejected and
+delivery_failed (a pharmacy order the pharmacy could not fill, or whose parcel came back).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Pharmacy orders: an approved prescription filled by a pharmacy, delivered or collected."""
