@@ -43,25 +43,11 @@ SELECT = """
            p.reviews_prescriptions, p.dispenses, p.created_at, p.updated_at, p.closed_at
       FROM pharmacies p LEFT JOIN hospitals h ON h.id = p.hospital_id
 """
-SELECT_COLUMNS = [
-    "id",
-    "name_zh",
-    "name_en",
-    "kind",
-    "hospital_id",
-    "hospital_name",
-    "licence_number",
-    "province",
-    "city",
-    "district",
-    "address",
-    "phone",
-    "reviews_prescriptions",
-    "dispenses",
-    "created_at",
-    "updated_at",
-    "closed_at",
-]
+SELECT_COLUMNS = (
+    *("id", "name_zh", "name_en", "kind", "hospital_id", "hospital_name", "licence_number"),
+    *("province", "city", "district", "address", "phone", "reviews_prescriptions"),
+    *("dispenses", "created_at", "updated_at", "closed_at"),
+)
 _MANAGED = SELECT + " WHERE p.id = $1 AND may_manage_pharmacy($2, $3, p.hospital_id)"
 # What an edit may change, in the order the audit trail lists them.
 EDITABLE = (
@@ -160,7 +146,7 @@ def refuse_if_closed(row: asyncpg.Record) -> None:
 
 
 async def pharmacies_out(
-    connection: Connection | asyncpg.Pool, rows: Sequence[Mapping[str, Any]]
+    connection: Connection | asyncpg.Pool, rows: Sequence[asyncpg.Record | dict[str, Any]]
 ) -> list[PharmacyOut]:
     """Pharmacies with their opening hours and current pharmacists, in three queries
     however many."""
@@ -199,7 +185,7 @@ async def pharmacies_out(
 
 
 async def public_of(
-    connection: Connection, rows: Sequence[Mapping[str, Any]]
+    connection: Connection, rows: Sequence[asyncpg.Record | dict[str, Any]]
 ) -> list[PharmacyPublic]:
     """Rows with SELECT's columns as what anyone signed in may know of those pharmacies."""
     # SELECT's columns only: the rows may carry more (a search's prices).

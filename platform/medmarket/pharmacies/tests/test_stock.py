@@ -308,6 +308,6 @@ async def test_take_stock_is_all_or_nothing_and_the_last_box_goes_to_one(
         return await order(hold=False)
 
     results = await asyncio.gather(order(hold=True), second())
-    assert results == [[], [1]]
+    assert list(results) == [[], [1]]
     assert await db.fetchval(on_hand, pharmacy_id, uuid.UUID(INSULIN)) == 0
     assert await db.fetchval(on_hand, pharmacy_id, uuid.UUID(METFORMIN)) == 70
