@@ -45,6 +45,7 @@ FIELDS = (
     "atc_code",
     "prescription_only",
     "special_class",
+    "cold_chain",
 )
 REQUIRED = (
     "generic_name_zh",
@@ -84,6 +85,7 @@ def form_values(drug: DrugOut) -> dict[str, str]:
         "atc_code": drug.atc_code,
         "prescription_only": "yes" if drug.prescription_only else "",
         "special_class": drug.special_class or "",
+        "cold_chain": "yes" if drug.cold_chain else "",
     }
 
 
@@ -96,6 +98,7 @@ def read_drug(submitted: dict[str, str]) -> tuple[dict[str, str], DrugIn]:
         "aliases": [line.strip() for line in values["aliases"].splitlines() if line.strip()],
         "prescription_only": values["prescription_only"] == "yes",
         "special_class": values["special_class"] or None,
+        "cold_chain": values["cold_chain"] == "yes",
     }
     return values, parse_form(DrugIn, body, REQUIRED, typed=values)
 

@@ -107,6 +107,9 @@ class DrugIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     atc_code: Annotated[str, msgspec.Meta(pattern=ATC_CODE)]
     prescription_only: bool = True
     special_class: SpecialClass | None = None
+    # Kept at 2–8 °C (insulin, vaccines, some biologics): a courier carries it cold or not
+    # at all.
+    cold_chain: bool = False
 
 
 class DrugOut(msgspec.Struct, kw_only=True):
@@ -124,6 +127,7 @@ class DrugOut(msgspec.Struct, kw_only=True):
     atc_levels: list[str]
     prescription_only: bool
     special_class: SpecialClass | None
+    cold_chain: bool
     pinyin_initials: str
     source: Literal["seed", "operator"]
     created_at: dt.datetime

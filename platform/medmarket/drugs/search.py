@@ -40,7 +40,8 @@ FUZZY_THRESHOLD = 0.4
 
 COLUMNS = """
     d.id, d.generic_name_zh, d.generic_name_en, d.aliases, d.dosage_form, d.strength, d.unit,
-    d.route, d.atc_code, d.prescription_only, d.special_class, d.pinyin_initials, d.source,
+    d.route, d.atc_code, d.prescription_only, d.special_class, d.cold_chain, d.pinyin_initials,
+    d.source,
     d.created_at, d.updated_at, d.retired_at
 """
 _ORDER = """

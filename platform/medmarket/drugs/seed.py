@@ -5,7 +5,9 @@ column comes from).
 Loading is idempotent. Each row's ``key`` fixes the drug's id (a UUID derived from it), so
 the same medicine has the same id in every database (the demo's, each test session's);
 a row whose id or product is already there is left alone, so loading again adds only new
-rows and never brings back what an operator edited or retired. ``medmarket demo``,
+rows and never brings back what an operator edited or retired. (So a column added later,
+like ``cold_chain``, reaches databases seeded before it through its migration: 0075 marks
+the seed's cold drugs by their ids.) ``medmarket demo``,
 ``medmarket load-drugs`` and the tests' database load it.
 """
 
@@ -39,6 +41,7 @@ COLUMNS = (
     "atc_code",
     "prescription_only",
     "special_class",
+    "cold_chain",
 )
 # Seed drugs' ids are uuid5(SEED_NAMESPACE, key): fixed forever, never reuse a key.
 SEED_NAMESPACE = uuid.UUID("6d6d6472-7567-5300-8000-000000000000")
@@ -70,13 +73,15 @@ def read_seed(text: str | None = None) -> list[SeedDrug]:
         raise SeedError(f"the header must be {','.join(COLUMNS)}")
     drugs = []
     for number, row in enumerate(reader, start=2):
-        if row["prescription_only"] not in ("yes", "no"):
-            raise SeedError(f"row {number}: prescription_only is yes or no")
+        for flag in ("prescription_only", "cold_chain"):
+            if row[flag] not in ("yes", "no"):
+                raise SeedError(f"row {number}: {flag} is yes or no")
         body = {
             **{name: row[name] for name in COLUMNS[1:]},
             "aliases": [alias for alias in row["aliases"].split("|") if alias],
             "prescription_only": row["prescription_only"] == "yes",
             "special_class": row["special_class"] or None,
+            "cold_chain": row["cold_chain"] == "yes",
         }
         try:
             drug = normalized(msgspec.convert(body, DrugIn))

@@ -29,7 +29,7 @@ from medmarket.errors import Conflict, InvalidInput, NotFound
 
 COLUMNS = """
     id, generic_name_zh, generic_name_en, aliases, dosage_form, strength, unit, route,
-    atc_code, prescription_only, special_class, pinyin_initials, source, created_at,
+    atc_code, prescription_only, special_class, cold_chain, pinyin_initials, source, created_at,
     updated_at, retired_at
 """
 # What an edit may change, in the order the audit trail lists them.
@@ -44,6 +44,7 @@ EDITABLE = (
     "atc_code",
     "prescription_only",
     "special_class",
+    "cold_chain",
 )
 # The unique indexes that make one row per product, and the field each one names.
 _PRODUCT_KEYS = {"drugs_product_zh": "generic_name_zh", "drugs_product_en": "generic_name_en"}
@@ -95,6 +96,7 @@ def _row_values(drug: DrugIn) -> list[Any]:
         drug.atc_code,
         drug.prescription_only,
         drug.special_class,
+        drug.cold_chain,
         initials,
         spelled,
     ]
@@ -102,10 +104,10 @@ def _row_values(drug: DrugIn) -> list[Any]:
 
 _INSERT = f"""
     INSERT INTO drugs (id, generic_name_zh, generic_name_en, aliases, dosage_form, strength,
-                       unit, route, atc_code, prescription_only, special_class,
+                       unit, route, atc_code, prescription_only, special_class, cold_chain,
                        pinyin_initials, pinyin, source)
     VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-            $13, $14)
+            $13, $14, $15)
     {{conflict}}
     RETURNING {COLUMNS}
 """  # noqa: S608 - COLUMNS is a constant; values are parameters
@@ -239,8 +241,8 @@ class DrugCatalog:
                         UPDATE drugs SET generic_name_zh = $2, generic_name_en = $3,
                                aliases = $4, dosage_form = $5, strength = $6, unit = $7,
                                route = $8, atc_code = $9, prescription_only = $10,
-                               special_class = $11, pinyin_initials = $12, pinyin = $13,
-                               updated_at = now()
+                               special_class = $11, cold_chain = $12,
+                               pinyin_initials = $13, pinyin = $14, updated_at = now()
                          WHERE id = $1
                         RETURNING {COLUMNS}
                         """,  # noqa: S608 - COLUMNS is a constant

@@ -2,19 +2,35 @@
 and an independent pharmacy in the same city, registered by the demo operator through the
 service (so audited as an operator's would be).
 
-Idempotent: a pharmacy found by its name, and a pharmacist who works in a pharmacy, are left
-as they are, so a second run changes nothing.
+Both sell the common chronic drugs (amlodipine, metformin, insulin, statins...) and the
+antibiotics and analgesics doctors prescribe after a consultation, by the unit and by the
+box; the hospital's pharmacy delivers to the whole of 杭州市, the independent one to two
+districts.
+
+Idempotent: a pharmacy found by its name, a pharmacist who works in a pharmacy, and a
+pharmacy that already sells something or delivers somewhere are left as they are, so a
+second run changes nothing.
 """
 
 from __future__ import annotations
 
+import decimal
 import uuid
 
 from medmarket.accounts.acting import context_of, principal_of
 from medmarket.accounts.service import Principal
+from medmarket.drugs.seed import seed_id
 from medmarket.pharmacies.members import PharmacyMembers
-from medmarket.pharmacies.schemas import OpeningWindow, PharmacistIn, PharmacyIn
+from medmarket.pharmacies.schemas import (
+    DeliveryArea,
+    OpeningWindow,
+    PharmacistIn,
+    PharmacyIn,
+    StockLineIn,
+    StockUnit,
+)
 from medmarket.pharmacies.service import PharmacyService
+from medmarket.pharmacies.stock import StockService
 from medmarket.services import Services
 
 
@@ -38,6 +54,99 @@ INDEPENDENT = PharmacyIn(
 )
 HOSPITAL_PHARMACY_NAME = ("{hospital}药房", "{hospital_en} Pharmacy")
 PHARMACIST_LICENCE = "ZY3301202600001"
+# Seed drug key, the unit it is counted in, its price per unit and per box (fen), units a box.
+DEMO_STOCK: tuple[tuple[str, StockUnit, int, int], ...] = (
+    ("amlodipine-tab-5mg", "tablet", 90, 28),
+    ("nifedipine-crt-30mg", "tablet", 220, 7),
+    ("losartan-tab-50mg", "tablet", 150, 7),
+    ("metoprolol-srt-47.5mg", "tablet", 180, 7),
+    ("atorvastatin-tab-20mg", "tablet", 120, 7),
+    ("aspirin-ect-100mg", "tablet", 50, 30),
+    ("metformin-tab-0.5g", "tablet", 25, 48),
+    ("metformin-srt-0.5g", "tablet", 45, 30),
+    ("levothyroxine-tab-50ug", "tablet", 30, 100),
+    ("omeprazole-ecc-20mg", "capsule", 60, 14),
+    ("amoxicillin-cap-0.5g", "capsule", 40, 24),
+    ("cefuroxime-tab-0.25g", "tablet", 180, 12),
+    ("azithromycin-tab-0.25g", "tablet", 260, 6),
+    ("ibuprofen-src-0.3g", "capsule", 70, 20),
+    ("paracetamol-tab-0.5g", "tablet", 20, 20),
+    ("loratadine-tab-10mg", "tablet", 110, 6),
+)
+# Insulin pens and vials, by the box (5 pens) and by the vial or pen.
+DEMO_INSULIN = (
+    ("insulin-glargine-inj-100iu-ml", 3980),
+    ("insulin-aspart-inj-100iu-ml", 3850),
+    ("insulin-human-inj-100iu-ml", 2600),
+    ("insulin-biphasic-30-inj-100iu-ml", 2800),
+)
+HANGZHOU = ("浙江省", "杭州市")
+INDEPENDENT_AREAS = ("西湖区", "拱墅区")
+
+
+def demo_stock(on_hand: int, dearer_by_percent: int = 0) -> list[StockLineIn]:
+    """The demo list: each drug by its unit and by the box."""
+
+    def price(fen: int) -> int:
+        return fen * (100 + dearer_by_percent) // 100
+
+    lines = []
+    for key, unit, fen, per_box in DEMO_STOCK:
+        drug_id = seed_id(key)
+        lines.append(
+            StockLineIn(
+                drug_id=drug_id,
+                unit=unit,
+                price_fen=price(fen),
+                on_hand=decimal.Decimal(on_hand * per_box),
+            )
+        )
+        lines.append(
+            StockLineIn(
+                drug_id=drug_id,
+                unit="box",
+                price_fen=price(fen * per_box),
+                on_hand=decimal.Decimal(on_hand),
+            )
+        )
+    for key, fen in DEMO_INSULIN:
+        drug_id = seed_id(key)
+        lines.append(
+            StockLineIn(
+                drug_id=drug_id,
+                unit="box",
+                price_fen=price(fen * 5),
+                on_hand=decimal.Decimal(on_hand // 4),
+            )
+        )
+        lines.append(
+            StockLineIn(
+                drug_id=drug_id, unit="vial", price_fen=price(fen), on_hand=decimal.Decimal(on_hand)
+            )
+        )
+    return lines
+
+
+async def _stock_once(
+    services: Services,
+    operator: Principal,
+    pharmacy_id: uuid.UUID,
+    stock: list[StockLineIn],
+    areas: list[DeliveryArea],
+) -> None:
+    """Stock and delivery areas of a pharmacy that has neither yet."""
+    db = services.db
+    selling = await db.fetchval(
+        "SELECT 1 FROM pharmacy_stock WHERE pharmacy_id = $1 LIMIT 1", pharmacy_id
+    )
+    delivering = await db.fetchval(
+        "SELECT 1 FROM pharmacy_delivery_areas WHERE pharmacy_id = $1 LIMIT 1", pharmacy_id
+    )
+    service = StockService(db)
+    if not selling:
+        await service.sync(operator, pharmacy_id, stock, context_of(operator))
+    if not delivering:
+        await service.replace_delivery_areas(operator, pharmacy_id, areas, context_of(operator))
 
 
 async def _ensure(
@@ -60,7 +169,17 @@ async def seed_demo_pharmacies(
     operator = await principal_of(services.db, operator_email)
     assert operator is not None, "the demo operator is made first"
     pharmacies = PharmacyService(services.db)
-    await _ensure(pharmacies, operator, INDEPENDENT)
+    independent = await _ensure(pharmacies, operator, INDEPENDENT)
+    await _stock_once(
+        services,
+        operator,
+        independent,
+        demo_stock(on_hand=40, dearer_by_percent=8),
+        [
+            DeliveryArea(province=HANGZHOU[0], city=HANGZHOU[1], district=d)
+            for d in INDEPENDENT_AREAS
+        ],
+    )
     hospital = await services.db.fetchrow(
         "SELECT id, name, name_en FROM hospitals WHERE name = $1", hospital_name
     )
@@ -87,6 +206,13 @@ async def seed_demo_pharmacies(
             reviews_prescriptions=True,
             dispenses=True,
         ),
+    )
+    await _stock_once(
+        services,
+        operator,
+        pharmacy_id,
+        demo_stock(on_hand=200),
+        [DeliveryArea(province=HANGZHOU[0], city=HANGZHOU[1], district=None)],
     )
     pharmacist = await principal_of(services.db, pharmacist_email)
     members = PharmacyMembers(services.db)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import uuid
 from typing import Annotated, Literal
 
@@ -130,3 +131,79 @@ class MyPharmacy(msgspec.Struct, kw_only=True):
 
     pharmacy: PharmacyPublic
     membership: PharmacistOut
+
+
+# -- stock, prices and delivery areas (stock.py) ----------------------------------------------
+# What a prescription item's quantity counts (migration 0075 checks the same list).
+StockUnit = Literal[
+    "tablet",
+    "capsule",
+    "sachet",
+    "vial",
+    "ampoule",
+    "bottle",
+    "tube",
+    "box",
+    "inhaler",
+    "patch",
+    "suppository",
+    "mL",
+    "g",
+]
+PriceFen = Annotated[int, msgspec.Meta(ge=1, le=100_000_000)]
+
+
+class StockItemIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A price per unit, in fen, and how many units are on hand (up to 4 decimals)."""
+
+    price_fen: PriceFen
+    on_hand: decimal.Decimal
+
+
+class StockLineIn(StockItemIn, kw_only=True, forbid_unknown_fields=True):
+    """One line of a pharmacy's whole list (its own system's sync)."""
+
+    drug_id: uuid.UUID
+    unit: StockUnit
+
+
+class StockSyncIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Everything the pharmacy sells: what is left out is kept at on_hand 0."""
+
+    items: Annotated[list[StockLineIn], msgspec.Meta(max_length=5000)]
+
+
+class StockItemOut(msgspec.Struct, kw_only=True):
+    drug_id: uuid.UUID
+    generic_name_zh: str
+    generic_name_en: str
+    dosage_form: str
+    strength: str
+    strength_unit: str
+    cold_chain: bool
+    # A retired drug stays listed for the pharmacy to see; it is not offered to patients.
+    retired: bool
+    unit: StockUnit
+    price_fen: int
+    on_hand: decimal.Decimal
+    updated_at: dt.datetime
+
+
+class StockSynced(msgspec.Struct, kw_only=True):
+    """What a sync did, and the stock after it."""
+
+    created: int
+    updated: int
+    zeroed: int
+    stock: list[StockItemOut]
+
+
+class DeliveryArea(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A whole city (district None), or one district of it."""
+
+    province: Place
+    city: Place
+    district: Place | None = None
+
+
+DeliveryAreas = Annotated[list[DeliveryArea], msgspec.Meta(max_length=200)]

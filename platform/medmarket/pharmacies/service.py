@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -43,6 +43,11 @@ SELECT = """
            p.reviews_prescriptions, p.dispenses, p.created_at, p.updated_at, p.closed_at
       FROM pharmacies p LEFT JOIN hospitals h ON h.id = p.hospital_id
 """
+SELECT_COLUMNS = (
+    *("id", "name_zh", "name_en", "kind", "hospital_id", "hospital_name", "licence_number"),
+    *("province", "city", "district", "address", "phone", "reviews_prescriptions"),
+    *("dispenses", "created_at", "updated_at", "closed_at"),
+)
 _MANAGED = SELECT + " WHERE p.id = $1 AND may_manage_pharmacy($2, $3, p.hospital_id)"
 # What an edit may change, in the order the audit trail lists them.
 EDITABLE = (
@@ -140,6 +145,58 @@ def refuse_if_closed(row: asyncpg.Record) -> None:
         )
 
 
+async def pharmacies_out(
+    connection: Connection | asyncpg.Pool, rows: Sequence[asyncpg.Record | dict[str, Any]]
+) -> list[PharmacyOut]:
+    """Pharmacies with their opening hours and current pharmacists, in three queries
+    however many."""
+    ids = [row["id"] for row in rows]
+    windows = await connection.fetch(
+        """
+        SELECT pharmacy_id, weekday, left(opens::text, 5) AS opens,
+               left(closes::text, 5) AS closes
+          FROM pharmacy_opening_hours WHERE pharmacy_id = ANY($1::uuid[])
+         ORDER BY weekday, opens
+        """,
+        ids,
+    )
+    members = await connection.fetch(
+        """
+        SELECT m.pharmacy_id, m.user_id, u.email, u.display_name, m.licence_number,
+               m.joined_at, m.left_at
+          FROM pharmacy_pharmacists m JOIN users u ON u.id = m.user_id
+         WHERE m.pharmacy_id = ANY($1::uuid[]) AND m.left_at IS NULL
+         ORDER BY m.joined_at, m.id
+        """,
+        ids,
+    )
+    return [
+        PharmacyOut(
+            **dict(row),
+            opening_hours=[
+                OpeningWindow(weekday=w["weekday"], opens=w["opens"], closes=w["closes"])
+                for w in windows
+                if w["pharmacy_id"] == row["id"]
+            ],
+            pharmacists=[pharmacist_out(m) for m in members if m["pharmacy_id"] == row["id"]],
+        )
+        for row in rows
+    ]
+
+
+async def public_of(
+    connection: Connection, rows: Sequence[asyncpg.Record | dict[str, Any]]
+) -> list[PharmacyPublic]:
+    """Rows with SELECT's columns as what anyone signed in may know of those pharmacies."""
+    # SELECT's columns only: the rows may carry more (a search's prices).
+    columns = set(SELECT_COLUMNS)
+    full = await pharmacies_out(
+        connection,
+        [{name: value for name, value in row.items() if name in columns} for row in rows],
+    )
+    return [PharmacyPublic(**{name: getattr(p, name) for name in _PUBLIC}) for p in full]
+
+
 class PharmacyService:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -185,40 +242,7 @@ class PharmacyService:
     async def _out(
         self, connection: Connection | asyncpg.Pool, rows: list[asyncpg.Record]
     ) -> list[PharmacyOut]:
-        """Pharmacies with their opening hours and current pharmacists, in three queries
-        however many."""
-        ids = [row["id"] for row in rows]
-        windows = await connection.fetch(
-            """
-            SELECT pharmacy_id, weekday, left(opens::text, 5) AS opens,
-                   left(closes::text, 5) AS closes
-              FROM pharmacy_opening_hours WHERE pharmacy_id = ANY($1::uuid[])
-             ORDER BY weekday, opens
-            """,
-            ids,
-        )
-        members = await connection.fetch(
-            """
-            SELECT m.pharmacy_id, m.user_id, u.email, u.display_name, m.licence_number,
-                   m.joined_at, m.left_at
-              FROM pharmacy_pharmacists m JOIN users u ON u.id = m.user_id
-             WHERE m.pharmacy_id = ANY($1::uuid[]) AND m.left_at IS NULL
-             ORDER BY m.joined_at, m.id
-            """,
-            ids,
-        )
-        return [
-            PharmacyOut(
-                **dict(row),
-                opening_hours=[
-                    OpeningWindow(weekday=w["weekday"], opens=w["opens"], closes=w["closes"])
-                    for w in windows
-                    if w["pharmacy_id"] == row["id"]
-                ],
-                pharmacists=[pharmacist_out(m) for m in members if m["pharmacy_id"] == row["id"]],
-            )
-            for row in rows
-        ]
+        return await pharmacies_out(connection, rows)
 
     # -- changing --------------------------------------------------------------------------
     async def create(

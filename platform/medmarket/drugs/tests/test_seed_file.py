@@ -10,6 +10,7 @@ import csv
 import io
 import re
 import typing
+import uuid
 from pathlib import Path
 
 import pytest
@@ -172,15 +173,43 @@ def test_seed_ids_are_fixed_by_their_keys() -> None:
     [
         (("C08CA01", "C08CA1"), "atc_code"),
         (("tablet,5,mg", "pill,5,mg"), "dosage_form"),
-        ((",yes,\n", ",maybe,\n"), "prescription_only"),
-        ((",yes,\n", ",no,narcotic\n"), "prescription-only"),
+        ((",yes,,no\n", ",maybe,,no\n"), "prescription_only"),
+        ((",yes,,no\n", ",no,narcotic,no\n"), "prescription-only"),
+        ((",,no\n", ",,cold\n"), "cold_chain"),
     ],
 )
 def test_a_bad_row_is_refused_naming_it(change: tuple[str, str], message: str) -> None:
     header = ",".join(COLUMNS)
-    row = "amlodipine-tab-5mg,氨氯地平,amlodipine,,tablet,5,mg,oral,C08CA01,yes,\n"
+    row = "amlodipine-tab-5mg,氨氯地平,amlodipine,,tablet,5,mg,oral,C08CA01,yes,,no\n"
     broken = row.replace(*change)
     assert broken != row
     with pytest.raises(SeedError) as refused:
         read_seed(f"{header}\n{broken}")
     assert "row 2" in str(refused.value) and message in str(refused.value)
+
+
+def test_insulins_vaccines_and_immunoglobulins_are_kept_cold() -> None:
+    drugs = read_seed()
+    by_key = {seed.key: seed.drug for seed in drugs}
+    assert by_key["insulin-glargine-inj-100iu-ml"].cold_chain
+    assert not by_key["metformin-tab-0.5g"].cold_chain
+    assert not by_key["amlodipine-tab-5mg"].cold_chain
+    for seed in drugs:
+        if seed.drug.atc_code.startswith(("A10A", "J06", "J07")):
+            assert seed.drug.cold_chain, seed.key
+
+
+def test_migration_0075_marks_the_same_cold_drugs_as_the_file() -> None:
+    """Databases seeded before the column get it from the migration: its list of ids (the
+    drugs not marked by their ATC group) is the file's."""
+    migration = (DATA.parent.parent / "db" / "migrations" / "0075_pharmacy_stock.sql").read_text(
+        encoding="utf-8"
+    )
+    listed = {uuid.UUID(found) for found in re.findall(r"'([0-9a-f-]{36})'", migration)}
+    by_group = ("A10A", "J06", "J07")
+    cold = {
+        seed.id
+        for seed in read_seed()
+        if seed.drug.cold_chain and not seed.drug.atc_code.startswith(by_group)
+    }
+    assert listed == cold

@@ -43,3 +43,14 @@ async def test_loading_again_adds_nothing_and_keeps_operators_changes(
         assert kept.json()["retired_at"] is not None
     finally:
         await client.post(f"/api/drugs/{drug_id}/restore", headers=operator.headers)
+
+
+async def test_the_seed_marks_insulin_kept_cold(app: Litestar) -> None:
+    db = app.state.services.db
+    cold = await db.fetchval(
+        "SELECT cold_chain FROM drugs WHERE id = $1", seed_id("insulin-human-inj-100iu-ml")
+    )
+    warm = await db.fetchval(
+        "SELECT cold_chain FROM drugs WHERE id = $1", seed_id("amlodipine-tab-5mg")
+    )
+    assert cold is True and warm is False

@@ -1,5 +1,5 @@
 """The demo has the demo hospital's own pharmacy, with the demo pharmacist in it, and an
-independent pharmacy; seeding again changes nothing."""
+independent pharmacy, both stocked and delivering; seeding again changes nothing."""
 
 from __future__ import annotations
 
@@ -36,6 +36,14 @@ async def test_demo_pharmacies_and_the_pharmacist_in_the_hospital_s_own(
     )
     assert (pharmacy["kind"], pharmacy["hospital_id"]) == ("hospital", hospital.json()["id"])
     assert mine.json()["membership"]["licence_number"] == PHARMACIST_LICENCE
+    # It sells the common chronic drugs, and delivers to the whole of 杭州市.
+    stock = await client.get(f"/api/pharmacies/{pharmacy['id']}/stock", headers=pharmacist.headers)
+    sold = {(item["generic_name_en"], item["unit"]) for item in stock.json()}
+    assert {("amlodipine", "tablet"), ("metformin", "box"), ("insulin glargine", "box")} <= sold
+    areas = await client.get(
+        f"/api/pharmacies/{pharmacy['id']}/delivery-areas", headers=pharmacist.headers
+    )
+    assert areas.json() == [{"province": "浙江省", "city": "杭州市", "district": None}]
     directory = await client.get("/api/pharmacies/dispensing", headers=pharmacist.headers)
     names = [p["name_zh"] for p in directory.json()]
     assert INDEPENDENT.name_zh in names and pharmacy["name_zh"] in names
