@@ -150,6 +150,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Shares of a charge when a hospital has no agreement of its own, in basis points.
     platform_rate_bp: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 1000
     hospital_rate_bp: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 2000
+    # The platform's commission on a pharmacy's charge (a pharmacy order), in basis points;
+    # the pharmacy gets the rest.
+    pharmacy_platform_rate_bp: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 300
     # An unpaid attempt is closed after this long; reconciliation leaves younger rows alone.
     payment_attempt_ttl_seconds: Annotated[int, msgspec.Meta(ge=60)] = 3600
     payment_reconcile_interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0

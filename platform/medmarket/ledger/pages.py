@@ -1,6 +1,7 @@
-"""Settlement statement pages: a doctor's own earnings, and a hospital's share for its admins
-(and operators), month by month: each charge and refund, the totals, a subtotal per doctor
-for a hospital, and the same statement as CSV for a spreadsheet.
+"""Settlement statement pages: a doctor's own earnings, a hospital's share for its admins
+(and operators), and a pharmacy's for its hospital's admins (and operators), month by month:
+each charge and refund, the totals, a subtotal per doctor and links to its own pharmacies'
+statements for a hospital, and the same statement as CSV for a spreadsheet.
 
 A month is counted in the platform's time zone, as partners count it (``statements.py``);
 amounts are shown in the reader's locale. Thin handlers over ``Settlements``: who may read
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -26,7 +27,7 @@ from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.errors import InvalidInput, NotFound, Problem
 from medmarket.ledger.schemas import Period, Statement
-from medmarket.ledger.statements import Settlements
+from medmarket.ledger.statements import PharmacyParty, Settlements
 from medmarket.pages.formatting import Formatter
 from medmarket.pages.forms import FormState
 from medmarket.pages.rendering import locale_of, page, settings_of, translator
@@ -83,9 +84,13 @@ async def _statement_page(
     party: str,
     name: str | None = None,
     back: str | None = None,
+    back_label: str | None = None,
+    pharmacies: Sequence[PharmacyParty] = (),
 ) -> Template:
     """``base``: this page's path; ``api``: the statement's API path (the CSV download);
-    ``name`` and ``back``: whose statement it is and the page to go back to."""
+    ``name`` and ``back``: whose statement it is and the page to go back to (the link reads
+    ``name`` unless a ``back_label``, a message key, says otherwise); ``pharmacies``: a
+    hospital's own, whose statements it links to."""
     settings = settings_of(request)
     current = this_month(settings.default_time_zone)
     typed = raw_period if raw_period is not None else current
@@ -110,6 +115,7 @@ async def _statement_page(
         party=party,
         name=name,
         back=back,
+        back_label=back_label,
         statement=statement,
         base=base,
         csv_url=csv_url,
@@ -117,6 +123,7 @@ async def _statement_page(
         previous=shifted(statement.period, -1) if statement else None,
         following=shifted(statement.period, 1) if statement else None,
         by_doctor=by_doctor(statement) if statement and party == "hospital" else [],
+        pharmacies=pharmacies,
         month_zone=Formatter(locale_of(request), settings.default_time_zone).zone_name(),
     )
 
@@ -163,6 +170,39 @@ async def hospital_settlements(
         party="hospital",
         name=name,
         back=f"/hospital/{hospital_id}",
+        pharmacies=await settlements.hospital_pharmacies(hospital_id),
+    )
+
+
+@get("/")
+async def pharmacy_settlements(
+    request: Request[Any, Any, Any],
+    pharmacy_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    settlements: NamedDependency[Settlements],
+    period: PeriodText = None,
+) -> Template:
+    async def load(month: str) -> Statement:
+        return await settlements.pharmacy_statement(principal, pharmacy_id, month, "CNY")
+
+    # Another hospital's pharmacy is the 404 page, whatever the month typed.
+    pharmacy = await settlements.visible_pharmacy(principal, pharmacy_id)
+    back, back_label = f"/operator/pharmacies/{pharmacy_id}", None
+    if principal.role != "operator":  # its hospital's admin: the hospital's statement links here
+        back, back_label = (
+            f"/hospital/{pharmacy.hospital_id}/settlements",
+            "settlement.back_hospital",
+        )
+    return await _statement_page(
+        request,
+        period,
+        base=f"/pharmacy/{pharmacy_id}/settlements",
+        api=f"/api/settlements/pharmacies/{pharmacy_id}",
+        load=load,
+        party="pharmacy",
+        name=pharmacy.name,
+        back=back,
+        back_label=back_label,
     )
 
 
@@ -180,6 +220,11 @@ ROUTES = [
                 path="/hospital/{hospital_id:uuid}/settlements",
                 opt=allow("operator", "hospital_admin"),
                 route_handlers=[hospital_settlements],
+            ),
+            Router(
+                path="/pharmacy/{pharmacy_id:uuid}/settlements",
+                opt=allow("operator", "hospital_admin"),
+                route_handlers=[pharmacy_settlements],
             ),
         ],
     )

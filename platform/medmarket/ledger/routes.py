@@ -1,7 +1,8 @@
 """Settlement statements (JSON or CSV) and hospital agreements.
 
-Operators see every statement; a doctor sees their own, a hospital admin their hospital's.
-Anyone else gets the same 404 as for a doctor or hospital that does not exist.
+Operators see every statement; a doctor sees their own, a hospital admin their hospital's
+and its own pharmacies'. Anyone else gets the same 404 as for a doctor, hospital or
+pharmacy that does not exist.
 """
 
 from __future__ import annotations
@@ -99,6 +100,22 @@ async def hospital_statement(
     return _render(statement, output, locale)
 
 
+@get("/", opt=AS_JSON_OR_CSV)
+async def pharmacy_statement(
+    pharmacy_id: FromPath[uuid.UUID],
+    period: PeriodQuery,
+    settlements: NamedDependency[Settlements],
+    principal: NamedDependency[Principal],
+    currency: CurrencyQuery = "CNY",
+    output: FormatQuery = "json",
+    locale: LocaleQuery = "zh-CN",
+) -> Response[Statement]:
+    """A pharmacy's share of every charge and refund in a month (its orders, less the
+    platform's commission)."""
+    statement = await settlements.pharmacy_statement(principal, pharmacy_id, period, currency)
+    return _render(statement, output, locale)
+
+
 @get("/agreement")
 async def get_agreement(
     hospital_id: FromPath[uuid.UUID],
@@ -138,6 +155,11 @@ ROUTES = [
                 path="/hospitals/{hospital_id:uuid}",
                 opt=allow("operator", "hospital_admin"),
                 route_handlers=[hospital_statement, get_agreement, set_agreement],
+            ),
+            Router(
+                path="/pharmacies/{pharmacy_id:uuid}",
+                opt=allow("operator", "hospital_admin"),
+                route_handlers=[pharmacy_statement],
             ),
         ],
     )

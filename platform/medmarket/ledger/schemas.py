@@ -1,4 +1,5 @@
-"""HTTP bodies of hospital agreements and settlement statements."""
+"""HTTP bodies of hospital agreements and settlement statements (a doctor's, a hospital's or
+a pharmacy's)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class StatementTotals(msgspec.Struct, kw_only=True):
 
 
 class Statement(msgspec.Struct, kw_only=True):
-    party: Literal["doctor", "hospital"]
+    party: Literal["doctor", "hospital", "pharmacy"]
     party_id: uuid.UUID
     name: str
     period: str

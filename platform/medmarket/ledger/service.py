@@ -2,7 +2,8 @@
 
 A succeeded payment becomes one ``charge`` transaction: the gateway's clearing account is
 debited with what the patient paid; the platform's commission, the hospital's share and the
-doctor's share are credited. A succeeded refund becomes one ``refund`` transaction that
+doctor's share are credited, or for a pharmacy's charge (a pharmacy order) the platform's
+commission and the pharmacy's share. A succeeded refund becomes one ``refund`` transaction that
 credits the clearing account and takes the refund back from each party in proportion to
 what it still holds from that payment. The database refuses any transaction that does not
 sum to zero and a second booking of the same payment or refund.
@@ -16,15 +17,21 @@ from dataclasses import dataclass
 from typing import Literal
 
 from medmarket.db import Connection
-from medmarket.ledger.split import Shares, allocate, split_charge
+from medmarket.ledger.split import Shares, allocate, split_charge, split_pharmacy_charge
 
 AccountKind = Literal[
-    "gateway_clearing", "platform_commission", "doctor_payable", "hospital_payable"
+    "gateway_clearing",
+    "platform_commission",
+    "doctor_payable",
+    "hospital_payable",
+    "pharmacy_payable",
 ]
 
 
 @dataclass(frozen=True)
 class Rates:
+    """The shares of a charge; for a pharmacy's charge only ``platform_rate_bp`` counts."""
+
     platform_rate_bp: int
     hospital_rate_bp: int
 
@@ -40,6 +47,7 @@ class ChargeToBook:
     doctor_id: uuid.UUID | None
     hospital_id: uuid.UUID | None
     occurred_at: dt.datetime
+    pharmacy_id: uuid.UUID | None = None  # then there is no doctor or hospital
 
 
 async def account(
@@ -50,12 +58,14 @@ async def account(
     gateway_id: str | None = None,
     doctor_id: uuid.UUID | None = None,
     hospital_id: uuid.UUID | None = None,
+    pharmacy_id: uuid.UUID | None = None,
 ) -> int:
     """The id of an account, opened on first use."""
     found = await connection.fetchval(
         """
-        INSERT INTO ledger_accounts (kind, gateway_id, doctor_id, hospital_id, currency)
-        VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO ledger_accounts (kind, gateway_id, doctor_id, hospital_id, pharmacy_id,
+                                     currency)
+        VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT ON CONSTRAINT ledger_accounts_identity DO NOTHING
         RETURNING id
         """,
@@ -63,6 +73,7 @@ async def account(
         gateway_id,
         doctor_id,
         hospital_id,
+        pharmacy_id,
         currency,
     )
     if found is None:
@@ -71,12 +82,13 @@ async def account(
             SELECT id FROM ledger_accounts
              WHERE kind = $1 AND gateway_id IS NOT DISTINCT FROM $2
                AND doctor_id IS NOT DISTINCT FROM $3 AND hospital_id IS NOT DISTINCT FROM $4
-               AND currency = $5
+               AND pharmacy_id IS NOT DISTINCT FROM $5 AND currency = $6
             """,
             kind,
             gateway_id,
             doctor_id,
             hospital_id,
+            pharmacy_id,
             currency,
         )
     return int(found)
@@ -129,13 +141,18 @@ async def _write(
 
 
 async def book_charge(connection: Connection, charge: ChargeToBook, rates: Rates) -> Shares:
-    shares = split_charge(
-        charge.amount,
-        platform_rate_bp=rates.platform_rate_bp,
-        hospital_rate_bp=rates.hospital_rate_bp,
-        has_hospital=charge.hospital_id is not None,
-        has_doctor=charge.doctor_id is not None,
-    )
+    if charge.pharmacy_id is not None:
+        if charge.doctor_id is not None or charge.hospital_id is not None:
+            raise ValueError("a pharmacy's charge has no doctor's or hospital's share")
+        shares = split_pharmacy_charge(charge.amount, platform_rate_bp=rates.platform_rate_bp)
+    else:
+        shares = split_charge(
+            charge.amount,
+            platform_rate_bp=rates.platform_rate_bp,
+            hospital_rate_bp=rates.hospital_rate_bp,
+            has_hospital=charge.hospital_id is not None,
+            has_doctor=charge.doctor_id is not None,
+        )
     currency = charge.currency
     clearing = await account(connection, "gateway_clearing", currency, gateway_id=charge.gateway_id)
     entries = {clearing: charge.amount}
@@ -149,6 +166,11 @@ async def book_charge(connection: Connection, charge: ChargeToBook, rates: Rates
     if charge.doctor_id is not None:
         doctor = await account(connection, "doctor_payable", currency, doctor_id=charge.doctor_id)
         entries[doctor] = -shares.doctor
+    if charge.pharmacy_id is not None:
+        pharmacy = await account(
+            connection, "pharmacy_payable", currency, pharmacy_id=charge.pharmacy_id
+        )
+        entries[pharmacy] = -shares.pharmacy
     await _write(
         connection, "charge", charge.payment_id, None, currency, charge.occurred_at, entries
     )

@@ -2,6 +2,8 @@
 
 A charge is split by rates in basis points: the platform and the hospital get the floor of
 their share, the doctor the rest (so rounding always favours the person who did the work).
+A pharmacy's charge (a pharmacy order) has no hospital's or doctor's share: the platform gets
+the floor of its commission, the pharmacy the rest.
 A refund takes back from each party in proportion to what that party still holds from the
 payment (largest remainder), never more than it holds, and the refund that empties the
 payment takes back exactly what is left.
@@ -22,10 +24,11 @@ class Shares:
     platform: int
     hospital: int
     doctor: int
+    pharmacy: int = 0
 
     @property
     def total(self) -> int:
-        return self.platform + self.hospital + self.doctor
+        return self.platform + self.hospital + self.doctor + self.pharmacy
 
 
 def split_charge(
@@ -36,8 +39,8 @@ def split_charge(
     has_hospital: bool = True,
     has_doctor: bool = True,
 ) -> Shares:
-    """Split ``amount``. With no hospital its share is not taken; with no doctor (a pharmacy
-    order) the rest goes to the platform."""
+    """Split ``amount``. With no hospital its share is not taken; with no doctor the rest
+    goes to the platform (a pharmacy's charge is split by ``split_pharmacy_charge``)."""
     if amount < 0:
         raise ValueError("a charge is not negative")
     if not (platform_rate_bp >= 0 and hospital_rate_bp >= 0) or (
@@ -50,6 +53,16 @@ def split_charge(
     if not has_doctor:
         return Shares(platform=platform + rest, hospital=hospital, doctor=0)
     return Shares(platform=platform, hospital=hospital, doctor=rest)
+
+
+def split_pharmacy_charge(amount: int, *, platform_rate_bp: int) -> Shares:
+    """Split a pharmacy's charge: the platform's commission (floor), the pharmacy the rest."""
+    if amount < 0:
+        raise ValueError("a charge is not negative")
+    if not 0 <= platform_rate_bp <= BASIS_POINTS:
+        raise ValueError("rates must be between 0 and 10000 basis points")
+    platform = amount * platform_rate_bp // BASIS_POINTS
+    return Shares(platform=platform, hospital=0, doctor=0, pharmacy=amount - platform)
 
 
 def allocate(amount: int, holdings: Mapping[K, int]) -> dict[K, int]:

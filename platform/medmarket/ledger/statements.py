@@ -1,5 +1,9 @@
-"""Settlement statements (what a doctor or a hospital earned in a month, line by line, from
-the ledger) and the hospital agreements that decide the shares.
+"""Settlement statements (what a doctor, a hospital or a pharmacy earned in a month, line by
+line, from the ledger) and the hospital agreements that decide the shares.
+
+Operators read every statement; a doctor their own; a hospital's admins their hospital's and
+its own pharmacies' (``may_manage_pharmacy``, migration 0066), as they manage those. An
+independent pharmacy's statement is the operators'.
 
 A month is a calendar month in the platform's time zone (``MEDMARKET_DEFAULT_TIME_ZONE``,
 Beijing time by default): that is how partners count. Each line is one ledger transaction
@@ -12,6 +16,8 @@ import csv
 import datetime as dt
 import io
 import uuid
+from dataclasses import dataclass
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from medmarket import audit
@@ -41,7 +47,7 @@ SELECT t.occurred_at, t.kind, t.payment_id, t.refund_id, p.purpose, p.subject_id
   LEFT JOIN doctors d ON d.id = p.doctor_id
   LEFT JOIN payment_refunds r ON r.id = t.refund_id
  WHERE a.kind = $1 AND a.currency = $3
-   AND (a.doctor_id = $2 OR a.hospital_id = $2)
+   AND (a.doctor_id = $2 OR a.hospital_id = $2 OR a.pharmacy_id = $2)
    AND t.occurred_at >= $4 AND t.occurred_at < $5
  ORDER BY t.occurred_at, t.id
 """
@@ -53,6 +59,21 @@ CSV_COLUMNS = {
            "doctor_id", "gross_fen", "share_fen", "share_yuan"],
 }  # fmt: skip
 CSV_TOTAL = {"zh-CN": "合计", "en": "total"}
+Party = Literal["doctor", "hospital", "pharmacy"]
+ACCOUNT_KINDS: dict[Party, str] = {
+    "doctor": "doctor_payable",
+    "hospital": "hospital_payable",
+    "pharmacy": "pharmacy_payable",
+}
+
+
+@dataclass(frozen=True)
+class PharmacyParty:
+    """A pharmacy whose statement the viewer may read."""
+
+    id: uuid.UUID
+    name: str
+    hospital_id: uuid.UUID | None  # a hospital's own pharmacy
 
 
 def month_bounds(period: str, time_zone: str) -> tuple[dt.datetime, dt.datetime]:
@@ -112,12 +133,46 @@ class Settlements:
             raise NotFound("no such hospital", field="hospital_id")
         return str(row["name"])
 
+    async def pharmacy_statement(
+        self, viewer: Principal, pharmacy_id: uuid.UUID, period: str, currency: str
+    ) -> Statement:
+        pharmacy = await self.visible_pharmacy(viewer, pharmacy_id)
+        return await self._statement("pharmacy", pharmacy_id, pharmacy.name, period, currency)
+
+    async def visible_pharmacy(self, viewer: Principal, pharmacy_id: uuid.UUID) -> PharmacyParty:
+        """The pharmacy, for operators and its hospital's admins; NotFound for anyone else."""
+        row = await self.db.fetchrow(
+            """
+            SELECT id, name_zh AS name, hospital_id FROM pharmacies
+             WHERE id = $1 AND may_manage_pharmacy($2, $3, hospital_id)
+            """,
+            pharmacy_id,
+            viewer.role,
+            viewer.user_id,
+        )
+        if row is None:
+            raise NotFound("no such pharmacy", field="pharmacy_id")
+        return PharmacyParty(**dict(row))
+
+    async def hospital_pharmacies(self, hospital_id: uuid.UUID) -> list[PharmacyParty]:
+        """The hospital's own pharmacies, closed ones too (their statements remain), by name;
+        for whoever may read the hospital's statement."""
+        rows = await self.db.fetch(
+            """
+            SELECT id, name_zh AS name, hospital_id FROM pharmacies
+             WHERE hospital_id = $1 ORDER BY name_zh, id
+            """,
+            hospital_id,
+        )
+        return [PharmacyParty(**dict(row)) for row in rows]
+
     async def _statement(
-        self, party: str, party_id: uuid.UUID, name: str, period: str, currency: str
+        self, party: Party, party_id: uuid.UUID, name: str, period: str, currency: str
     ) -> Statement:
         starts_at, ends_at = month_bounds(period, self.settings.default_time_zone)
-        kind = "doctor_payable" if party == "doctor" else "hospital_payable"
-        rows = await self.db.fetch(_LINES, kind, party_id, currency, starts_at, ends_at)
+        rows = await self.db.fetch(
+            _LINES, ACCOUNT_KINDS[party], party_id, currency, starts_at, ends_at
+        )
         lines = [StatementLine(**dict(row)) for row in rows]
         totals = StatementTotals(
             charges=sum(1 for line in lines if line.kind == "charge"),
@@ -126,7 +181,7 @@ class Settlements:
             share=sum(line.share for line in lines),
         )
         return Statement(
-            party=party,  # type: ignore[arg-type]
+            party=party,
             party_id=party_id,
             name=name,
             period=period,

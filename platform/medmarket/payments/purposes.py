@@ -44,14 +44,31 @@ RefundStatus = Literal["pending", "processing", "succeeded", "failed"]
 
 
 class Payable(msgspec.Struct, frozen=True, kw_only=True):
-    """What a subject costs now and who is involved."""
+    """What a subject costs now and who is involved.
+
+    Who receives the money, less the platform's commission: a doctor (and their hospital,
+    by its agreement) for a visit or a renewal, or a pharmacy for a pharmacy order (the
+    platform keeps ``MEDMARKET_PHARMACY_PLATFORM_RATE_BP`` of it). A payable names a
+    pharmacy or a doctor and hospital, never both: a Payable naming both cannot be made
+    (ValueError), and the database refuses such a payment too. A hospital's own pharmacy is
+    named by ``pharmacy_id`` alone; its hospital's admins read its settlement statement.
+    Naming nobody gives the platform everything.
+    """
 
     amount: Money
     description: str  # shown to the payer by the gateway (e.g. "王医生 视频问诊 3月5日 9:00")
     payer_id: uuid.UUID  # the account that may pay (the patient, or the parent of a child)
     doctor_id: uuid.UUID | None = None  # receives the doctor's share
     hospital_id: uuid.UUID | None = None  # receives the hospital's share, per its agreement
+    # Receives all but the platform's commission (a pharmacy order); no doctor or hospital.
+    pharmacy_id: uuid.UUID | None = None
     expires_at: dt.datetime | None = None  # stop accepting payment after this (a hold's end)
+
+    def __post_init__(self) -> None:
+        if self.pharmacy_id is not None and (
+            self.doctor_id is not None or self.hospital_id is not None
+        ):
+            raise ValueError("a payable names a pharmacy or a doctor and their hospital, not both")
 
 
 class PaymentView(msgspec.Struct, frozen=True, kw_only=True):

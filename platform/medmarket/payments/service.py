@@ -220,8 +220,8 @@ class Payments:
                     """
                     INSERT INTO payments (reference, purpose, subject_id, payer_id, amount,
                                           currency, description, doctor_id, hospital_id,
-                                          gateway_id, expires_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                          pharmacy_id, gateway_id, expires_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                     ON CONFLICT (purpose, subject_id) WHERE status IN ('pending', 'open')
                     DO NOTHING
                     RETURNING id
@@ -235,6 +235,7 @@ class Payments:
                     payable.description[:500] or purpose_name,
                     payable.doctor_id,
                     payable.hospital_id,
+                    payable.pharmacy_id,
                     gateway.id,
                     payable.expires_at,
                 )
@@ -376,9 +377,10 @@ class Payments:
                     """
                     INSERT INTO payments (reference, purpose, subject_id, payer_id, amount,
                                           currency, description, doctor_id, hospital_id,
-                                          gateway_id, external_id, status, create_attempts)
+                                          pharmacy_id, gateway_id, external_id, status,
+                                          create_attempts)
                     SELECT $2, purpose, subject_id, payer_id, amount, currency, description,
-                           doctor_id, hospital_id, gateway_id, $3, 'canceled', 1
+                           doctor_id, hospital_id, pharmacy_id, gateway_id, $3, 'canceled', 1
                       FROM payments WHERE id = $1
                     RETURNING id
                     """,

@@ -163,12 +163,15 @@ async def _succeeded(
         event_at,
     )
     settings = services.settings
-    rates = await rates_for(
-        connection,
-        row["hospital_id"],
-        row["succeeded_at"],
-        Rates(settings.platform_rate_bp, settings.hospital_rate_bp),
-    )
+    if row["pharmacy_id"] is not None:  # the platform's commission; the rest the pharmacy's
+        rates = Rates(settings.pharmacy_platform_rate_bp, 0)
+    else:
+        rates = await rates_for(
+            connection,
+            row["hospital_id"],
+            row["succeeded_at"],
+            Rates(settings.platform_rate_bp, settings.hospital_rate_bp),
+        )
     shares = await book_charge(
         connection,
         ChargeToBook(
@@ -179,6 +182,7 @@ async def _succeeded(
             doctor_id=row["doctor_id"],
             hospital_id=row["hospital_id"],
             occurred_at=row["succeeded_at"],
+            pharmacy_id=row["pharmacy_id"],
         ),
         rates,
     )
@@ -199,6 +203,7 @@ async def _succeeded(
             "platform_share": shares.platform,
             "hospital_share": shares.hospital,
             "doctor_share": shares.doctor,
+            "pharmacy_share": shares.pharmacy,
         },
     )
     if duplicate:

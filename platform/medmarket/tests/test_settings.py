@@ -41,6 +41,12 @@ def test_renewals_within_half_a_year_answered_within_a_day_unless_set_otherwise(
     assert (settings.renewal_window_days, settings.renewal_answer_hours) == (90, 48)
 
 
+def test_the_platform_takes_three_percent_of_a_pharmacy_order_unless_set_otherwise() -> None:
+    assert load_settings(GOOD).pharmacy_platform_rate_bp == 300
+    settings = load_settings({**GOOD, "MEDMARKET_PHARMACY_PLATFORM_RATE_BP": "450"})
+    assert settings.pharmacy_platform_rate_bp == 450
+
+
 @pytest.mark.parametrize(
     ("changes", "named"),
     [
@@ -64,6 +70,9 @@ def test_renewals_within_half_a_year_answered_within_a_day_unless_set_otherwise(
         ({"MEDMARKET_RENEWAL_WINDOW_DAYS": "400"}, "MEDMARKET_RENEWAL_WINDOW_DAYS"),
         ({"MEDMARKET_RENEWAL_ANSWER_HOURS": "0"}, "MEDMARKET_RENEWAL_ANSWER_HOURS"),
         ({"MEDMARKET_RENEWAL_ANSWER_HOURS": "a day"}, "MEDMARKET_RENEWAL_ANSWER_HOURS"),
+        ({"MEDMARKET_PHARMACY_PLATFORM_RATE_BP": "-1"}, "MEDMARKET_PHARMACY_PLATFORM_RATE_BP"),
+        ({"MEDMARKET_PHARMACY_PLATFORM_RATE_BP": "10001"}, "MEDMARKET_PHARMACY_PLATFORM_RATE_BP"),
+        ({"MEDMARKET_PHARMACY_PLATFORM_RATE_BP": "3%"}, "MEDMARKET_PHARMACY_PLATFORM_RATE_BP"),
         ({"DATABASE_URL": None}, "DATABASE_URL"),
         ({"MEDMARKET_SECRET_KEY": None}, "MEDMARKET_SECRET_KEY"),
         (

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS test_payables (
     amount       bigint NOT NULL,
     doctor_id    uuid,
     hospital_id  uuid,
+    pharmacy_id  uuid,
     state        text NOT NULL DEFAULT 'open',
     paid_count   integer NOT NULL DEFAULT 0,
     failed_count integer NOT NULL DEFAULT 0,
@@ -72,6 +73,7 @@ class SamplePayables:
             payer_id=row["payer_id"],
             doctor_id=row["doctor_id"],
             hospital_id=row["hospital_id"],
+            pharmacy_id=row["pharmacy_id"],
         )
 
     async def on_succeeded(self, connection: Connection, payment: PaymentView) -> None:
@@ -123,14 +125,16 @@ async def new_payable(
     *,
     doctor_id: uuid.UUID | None = None,
     hospital_id: uuid.UUID | None = None,
+    pharmacy_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     value = await app.state.services.db.fetchval(
-        "INSERT INTO test_payables (payer_id, amount, doctor_id, hospital_id) "
-        "VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO test_payables (payer_id, amount, doctor_id, hospital_id, pharmacy_id) "
+        "VALUES ($1, $2, $3, $4, $5) RETURNING id",
         uuid.UUID(str(payer_id)),
         amount,
         doctor_id,
         hospital_id,
+        pharmacy_id,
     )
     return uuid.UUID(str(value))
 
