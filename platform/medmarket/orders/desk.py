@@ -253,7 +253,8 @@ class OrderDesk:
     async def collect(
         self, principal: Principal, order_id: uuid.UUID, body: CollectIn, context: AuditContext
     ) -> OrderOut:
-        """The patient collects at the counter, showing their code."""
+        """The patient collects at the counter, showing their code (a wrong code is
+        refused, and the attempt kept in the audit trail)."""
         async with self.db.transaction() as connection:
             order = await self._order(connection, principal, order_id)
             if order["status"] != "ready":
@@ -261,7 +262,11 @@ class OrderDesk:
                     f"the order is {order['status']}; it is not waiting at the counter",
                     status_now=order["status"],
                 )
-            if not hmac.compare_digest(order["handover_code"], body.code):
+            right = hmac.compare_digest(order["handover_code"], body.code)
+            if right:
+                await move(connection, order, "collected", context)
+                await tell_patient(connection, order, "pharmacy_order.collected", {})
+            else:
                 await audit.record(
                     connection,
                     context,
@@ -271,9 +276,8 @@ class OrderDesk:
                     outcome="failed",
                     consultation_id=order["consultation_id"],
                 )
-                raise InvalidInput("this is not the order's pickup code", field="code")
-            await move(connection, order, "collected", context)
-            await tell_patient(connection, order, "pharmacy_order.collected", {})
+        if not right:
+            raise InvalidInput("this is not the order's pickup code", field="code")
         async with self.db.connection() as connection:
             return await self._out(connection, order_id)
 

@@ -297,8 +297,8 @@ class Ordering:
     ) -> OrderOut:
         """Order the prescription from the pharmacy; pay for it before ``pay_by``."""
         async with self.db.transaction() as connection:
-            await self._refuse_a_second(connection, prescription_id, principal)
             priced = await self._priced(connection, principal, prescription_id, body)
+            await self._refuse_a_second(connection, prescription_id, principal)
         courier = await self._courier_quote(priced)
         async with self.db.transaction() as connection:
             priced = await self._priced(connection, principal, prescription_id, body)

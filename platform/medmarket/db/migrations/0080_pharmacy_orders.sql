@@ -94,7 +94,8 @@ CREATE INDEX pharmacy_order_events_by_order ON pharmacy_order_events (order_id, 
 CREATE FUNCTION pharmacy_orders_move_forward() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    changeable CONSTANT text[] := ARRAY['status', 'status_changed_at', 'paid_at', 'reason'];
+    -- total_fen is generated: a BEFORE trigger sees it unset in NEW.
+    changeable CONSTANT text[] := ARRAY['status', 'status_changed_at', 'paid_at', 'reason', 'total_fen'];
 BEGIN
     IF to_jsonb(NEW) - changeable IS DISTINCT FROM to_jsonb(OLD) - changeable THEN
         RAISE EXCEPTION 'an order keeps what was ordered; only its status moves'
