@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Litestar
 
+from medmarket.drugs.seed import seed_id
 from medmarket.prescriptions.tests.helpers import (
     AMLODIPINE,
     METFORMIN,
@@ -25,10 +26,11 @@ from medmarket.prescriptions.tests.review_helpers import Pharmacy, reviewing_pha
 from medmarket.tests.support.payments import deliver_outbox
 from medmarket.tests.support.seed import Patient, pay
 
-__all__ = ["AMLODIPINE", "METFORMIN", "call", "deliver_outbox", "ok"]
+__all__ = ["AMLODIPINE", "INSULIN", "METFORMIN", "call", "deliver_outbox", "ok"]
 DESK = "/api/pharmacy/orders"
 AMLODIPINE_FEN = 150  # a tablet
 METFORMIN_FEN = 80
+INSULIN = str(seed_id("insulin-glargine-inj-100iu-ml"))
 
 HOME = {
     "label": "家",
@@ -64,12 +66,18 @@ class Approved:
 
 
 async def stock(
-    app: Litestar, pharmacy: Pharmacy, drug_id: str, price_fen: int, on_hand: int = 100
+    app: Litestar,
+    pharmacy: Pharmacy,
+    drug_id: str,
+    price_fen: int,
+    on_hand: int = 100,
+    *,
+    unit: str = "tablet",
 ) -> None:
     await ok(
         app,
         "PUT",
-        f"/api/pharmacies/{pharmacy.id}/stock/{drug_id}/tablet",
+        f"/api/pharmacies/{pharmacy.id}/stock/{drug_id}/{unit}",
         pharmacy.pharmacist,
         {"price_fen": price_fen, "on_hand": on_hand},
     )
@@ -102,6 +110,21 @@ async def approved_prescription(
         await stock(app, pharmacy, METFORMIN, METFORMIN_FEN)
     await delivers_in_hangzhou(app, pharmacy)
     return Approved(visit, written, pharmacy)
+
+
+def insulin() -> dict[str, Any]:
+    """Insulin glargine 10 IU at night for a week: one 10 mL vial (1000 IU), kept cold."""
+    return item(
+        drug_id=INSULIN,
+        dose="10",
+        dose_unit="IU",
+        route="subcutaneous",
+        frequency="qn",
+        duration_days=7,
+        quantity="1",
+        quantity_unit="vial",
+        instructions="睡前皮下注射",
+    )
 
 
 def with_metformin() -> dict[str, Any]:

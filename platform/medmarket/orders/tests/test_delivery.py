@@ -18,15 +18,18 @@ from medmarket.delivery.service import Deliveries
 from medmarket.orders.tests.helpers import (
     AMLODIPINE_FEN,
     DESK,
+    INSULIN,
     Approved,
     address,
     approved_prescription,
     call,
     deliver_outbox,
     desk,
+    insulin,
     notified,
     ok,
     ordered,
+    stock,
     trail,
 )
 from medmarket.tests.support.fixtures import client_for
@@ -250,3 +253,28 @@ async def test_a_slow_courier_is_a_503_not_a_hang(
     courier.refuse_city("杭州市")
     refused = await call(app, "POST", approved.orders, approved.patient, body)
     assert refused.status_code == 409 and refused.json()["errors"][0]["field"] == "address_id"
+
+
+async def test_insulin_goes_cold_or_not_at_all(
+    courier_app: Litestar, courier: CourierServer
+) -> None:
+    app = courier_app
+    approved = await approved_prescription(app, insulin())
+    await stock(app, approved.pharmacy, INSULIN, 4800, unit="vial")
+    home = await address(app, approved.patient)
+    body = {"pharmacy_id": approved.pharmacy.id, "fulfilment": "delivery", "address_id": home}
+    courier.refuse_cold_chain()
+    refused = await call(app, "POST", approved.orders, approved.patient, body)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["errors"][0]["field"] == "address_id"
+    assert "cold" in refused.json()["detail"]
+    courier.behave()
+    order = await ordered(app, approved, fulfilment="delivery", address_id=home)
+    assert order["cold_chain"] is True
+    await pay(app, approved.patient, order["id"], purpose="pharmacy_order")
+    for step in ("accept", "pack", "hand-over"):
+        await desk(app, approved, order["id"], step)
+    [made] = waybill_requests(courier, await reference_of(app, order["id"]))
+    assert json.loads(made.body)["cargo"]["cold_chain"] is True
+    waybill = await ok(app, "GET", f"{DESK}/{order['id']}/waybill", approved.pharmacy.pharmacist)
+    assert waybill["cold_chain"] is True
