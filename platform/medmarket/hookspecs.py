@@ -75,12 +75,20 @@ def medmarket_video_providers(settings: Settings) -> Sequence[VideoProvider] | N
 def medmarket_couriers(settings: Settings) -> Sequence[Courier] | None:
     """Offer couriers that deliver dispensed drugs to a patient's door.
 
-    Called once at start-up.
+    Called once at start-up. A patient's delivery is quoted by every courier and the
+    cheapest that will carry it is chosen; the pharmacy's hand-over dispatches it (from the
+    outbox when the courier does not answer at once); its events arrive by the courier's
+    call-back (``POST /api/couriers/{id}/callbacks``, read by ``read_callback``) or by the
+    worker's polling (``track``).
 
     :param settings: the platform's settings.
     :return: couriers implementing :class:`~medmarket.delivery.interface.Courier`, each with
         a unique ``id``; ``None`` to offer none. A courier must treat a repeated
-        ``DeliveryRequest.reference`` as the same delivery (dispatch is retried).
+        ``DeliveryRequest.reference`` as the same delivery (dispatch is retried after a
+        crash), refuse what it will not carry with ``CourierRefused`` (a parcel flagged
+        ``cold_chain`` it cannot keep at 2–8 °C, an address outside its area), give each
+        event an ``event_id`` (each is applied once however often it arrives), and reject a
+        call-back that is not its own or too old with ``CallbackRejected``.
     """
 
 
