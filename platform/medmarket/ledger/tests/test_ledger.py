@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,21 +19,28 @@ from litestar import Litestar
 
 from medmarket.db import Database
 from medmarket.ledger.service import ChargeToBook, Rates, account, book_charge, book_refund
+from medmarket.pharmacies.tests.helpers import register
+from medmarket.tests.support.fixtures import Account
 from medmarket.tests.support.payments import new_doctor, new_hospital
 
 NOW = dt.datetime(2026, 3, 5, 1, 0, tzinfo=dt.UTC)
 
 
 async def succeeded_payment(
-    db: Database, payer: str, amount: int, doctor: uuid.UUID | None, hospital: uuid.UUID | None
+    db: Database,
+    payer: str,
+    amount: int,
+    doctor: uuid.UUID | None,
+    hospital: uuid.UUID | None,
+    pharmacy: uuid.UUID | None = None,
 ) -> uuid.UUID:
     value = await db.fetchval(
         """
         INSERT INTO payments (reference, purpose, subject_id, payer_id, amount, currency,
-                              description, doctor_id, hospital_id, gateway_id, external_id,
-                              status, succeeded_at)
+                              description, doctor_id, hospital_id, pharmacy_id, gateway_id,
+                              external_id, status, succeeded_at)
         VALUES ($1, 'test_payable', gen_random_uuid(), $2, $3, 'CNY', 'ledger test', $4, $5,
-                'stripe', $1, 'succeeded', now())
+                $6, 'stripe', $1, 'succeeded', now())
         RETURNING id
         """,
         f"pay_{secrets.token_hex(8)}",
@@ -40,6 +48,7 @@ async def succeeded_payment(
         amount,
         doctor,
         hospital,
+        pharmacy,
     )
     return uuid.UUID(str(value))
 
@@ -90,10 +99,14 @@ async def net_by_kind(db: Database, payment_id: uuid.UUID) -> dict[str, int]:
 
 
 @pytest.fixture
-async def parties(app: Litestar, sign_up: Callable[..., Any]) -> dict[str, Any]:
+async def parties(
+    app: Litestar, client: httpx.AsyncClient, operator: Account, sign_up: Callable[..., Any]
+) -> dict[str, Any]:
     hospital = await new_hospital(app)
     doctor = await new_doctor(app, (await sign_up("doctor")).id, hospital)
-    return {"payer": (await sign_up("patient")).id, "doctor": doctor, "hospital": hospital}
+    pharmacy = uuid.UUID((await register(client, operator))["id"])
+    return {"payer": (await sign_up("patient")).id, "doctor": doctor, "hospital": hospital,
+            "pharmacy": pharmacy}  # fmt: skip
 
 
 scenario = st.tuples(
@@ -101,6 +114,7 @@ scenario = st.tuples(
     st.tuples(st.integers(0, 10000), st.integers(0, 10000)).filter(lambda r: sum(r) <= 10000),
     st.booleans(),  # has a doctor
     st.booleans(),  # has a hospital
+    st.booleans(),  # pays a pharmacy instead (a pharmacy order: no doctor or hospital)
     st.lists(st.floats(0.0, 1.0, allow_nan=False), max_size=4),  # refunds as shares of what is left
     st.booleans(),  # refund everything in the end
 )
@@ -116,10 +130,13 @@ async def test_random_charges_and_refunds_always_balance(
     app: Litestar, parties: dict[str, Any], cases: list[Any]
 ) -> None:
     db = app.state.services.db
-    for amount, rates, has_doctor, has_hospital, shares, refund_all in cases:
-        doctor = parties["doctor"] if has_doctor else None
-        hospital = parties["hospital"] if has_hospital else None
-        payment_id = await succeeded_payment(db, parties["payer"], amount, doctor, hospital)
+    for amount, rates, has_doctor, has_hospital, has_pharmacy, shares, refund_all in cases:
+        doctor = parties["doctor"] if has_doctor and not has_pharmacy else None
+        hospital = parties["hospital"] if has_hospital and not has_pharmacy else None
+        pharmacy = parties["pharmacy"] if has_pharmacy else None
+        payment_id = await succeeded_payment(
+            db, parties["payer"], amount, doctor, hospital, pharmacy
+        )
         async with db.transaction() as connection:
             booked = await book_charge(
                 connection,
@@ -131,6 +148,7 @@ async def test_random_charges_and_refunds_always_balance(
                     doctor_id=doctor,
                     hospital_id=hospital,
                     occurred_at=NOW,
+                    pharmacy_id=pharmacy,
                 ),
                 Rates(*rates),
             )
@@ -160,6 +178,7 @@ async def test_random_charges_and_refunds_always_balance(
                 "platform_commission": booked.platform,
                 "hospital_payable": booked.hospital,
                 "doctor_payable": booked.doctor,
+                "pharmacy_payable": booked.pharmacy,
             }
             for kind, original in expected.items():
                 kept = -net.get(kind, 0)
@@ -249,3 +268,24 @@ async def test_what_is_booked_cannot_be_changed_by_the_application(
 ) -> None:
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await app.state.services.db.execute(statement)
+
+
+async def test_a_pharmacy_is_paid_alone_into_one_account_per_currency(
+    app: Litestar, parties: dict[str, Any]
+) -> None:
+    db = app.state.services.db
+    pharmacy = parties["pharmacy"]
+    for doctor, hospital in [(parties["doctor"], None), (None, parties["hospital"])]:
+        with pytest.raises(asyncpg.CheckViolationError, match="payments_pharmacy_alone"):
+            await succeeded_payment(db, parties["payer"], 1000, doctor, hospital, pharmacy)
+    async with db.transaction() as connection:
+        first = await account(connection, "pharmacy_payable", "CNY", pharmacy_id=pharmacy)
+        again = await account(connection, "pharmacy_payable", "CNY", pharmacy_id=pharmacy)
+        dollars = await account(connection, "pharmacy_payable", "USD", pharmacy_id=pharmacy)
+    assert first == again != dollars
+    with pytest.raises(asyncpg.CheckViolationError, match="ledger_accounts_pharmacy_check"):
+        async with db.transaction() as connection:
+            await account(connection, "pharmacy_payable", "CNY")
+    with pytest.raises(asyncpg.CheckViolationError, match="ledger_accounts_pharmacy_check"):
+        async with db.transaction() as connection:
+            await account(connection, "platform_commission", "CNY", pharmacy_id=pharmacy)

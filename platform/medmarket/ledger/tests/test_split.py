@@ -1,5 +1,6 @@
-"""The split arithmetic: no fen lost or invented, refunds proportional and never more than a
-party holds, and a payment refunded in any number of parts returns to exactly zero."""
+"""The split arithmetic: no fen lost or invented (a doctor's charge or a pharmacy's), refunds
+proportional and never more than a party holds, and a payment refunded in any number of parts
+returns to exactly zero."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from medmarket.ledger.split import allocate, split_charge, yuan
+from medmarket.ledger.split import allocate, split_charge, split_pharmacy_charge, yuan
 
 amounts = st.integers(min_value=0, max_value=10**9)
 rates = st.tuples(st.integers(0, 10000), st.integers(0, 10000)).filter(lambda r: sum(r) <= 10000)
@@ -27,10 +28,53 @@ def test_a_charge_is_split_exactly(
     assert shares.total == amount
     assert min(shares.platform, shares.hospital, shares.doctor) >= 0
     assert shares.hospital == (amount * rate[1] // 10000 if hospital else 0)
+    assert shares.pharmacy == 0
     if doctor:
         assert shares.platform == amount * rate[0] // 10000
     else:
         assert shares.doctor == 0
+
+
+@given(amount=amounts, rate=st.integers(0, 10000))
+def test_a_pharmacys_charge_is_its_own_less_the_platforms_commission(
+    amount: int, rate: int
+) -> None:
+    shares = split_pharmacy_charge(amount, platform_rate_bp=rate)
+    assert shares.total == amount
+    assert shares.platform == amount * rate // 10000
+    assert shares.pharmacy == amount - shares.platform >= 0
+    assert shares.hospital == shares.doctor == 0
+
+
+@given(amount=amounts, rate=st.integers(0, 10000), data=st.data())
+def test_a_pharmacys_charge_refunded_in_any_parts_reverses_each_share_exactly(
+    amount: int, rate: int, data: st.DataObject
+) -> None:
+    """What ``book_refund`` does with a pharmacy's charge: the clearing account and the two
+    parties return to zero together, and no part ever takes more than a party holds."""
+    shares = split_pharmacy_charge(amount, platform_rate_bp=rate)
+    held = {"platform": shares.platform, "pharmacy": shares.pharmacy}
+    left, refunds = amount, 0
+    partial_refunds = data.draw(st.integers(0, 8))
+    while left:
+        # A few partial refunds, then one that takes all that is left.
+        refund = data.draw(st.integers(1, left)) if refunds < partial_refunds else left
+        taken = allocate(refund, held)
+        held = {party: value - taken[party] for party, value in held.items()}
+        left, refunds = left - refund, refunds + 1
+        assert min(held.values()) >= 0 and sum(held.values()) == left
+        # Each party keeps its proportion of what is left, to within a fen per refund.
+        assert abs(held["pharmacy"] - shares.pharmacy * left / amount) <= refunds
+    assert held == {"platform": 0, "pharmacy": 0}
+
+
+def test_the_pharmacy_gets_the_rounding() -> None:
+    shares = split_pharmacy_charge(10001, platform_rate_bp=300)
+    assert (shares.platform, shares.pharmacy) == (300, 9701)
+    with pytest.raises(ValueError, match="rates"):
+        split_pharmacy_charge(100, platform_rate_bp=10001)
+    with pytest.raises(ValueError, match="negative"):
+        split_pharmacy_charge(-1, platform_rate_bp=300)
 
 
 def test_the_doctor_gets_the_rounding() -> None:
