@@ -161,24 +161,6 @@ async def request_delivery(
     return view(row)
 
 
-async def find_delivery(
-    connection: Connection, purpose: str, subject_id: uuid.UUID
-) -> DeliveryView | None:
-    row = await connection.fetchrow(
-        "SELECT * FROM deliveries WHERE purpose = $1 AND subject_id = $2", purpose, subject_id
-    )
-    return None if row is None else view(row)
-
-
-async def delivery_events(connection: Connection, delivery_id: uuid.UUID) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await connection.fetch(
-        "SELECT status, at, note, reason, proof, source FROM delivery_events "
-        "WHERE delivery_id = $1 ORDER BY at, received_at",
-        delivery_id,
-    )
-    return rows
-
-
 class Deliveries:
     def __init__(self, services: Services) -> None:
         self.services = services

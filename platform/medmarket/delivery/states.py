@@ -42,7 +42,6 @@ MOVES: frozenset[tuple[str, str]] = frozenset(
         ("failed", "delivered"),
     }
 )
-FINAL: frozenset[str] = frozenset({"delivered", "returned", "cancelled"})
 # Parcels the polling job asks about.
 ON_THEIR_WAY: frozenset[str] = frozenset({"created", "picked_up", "in_transit", "failed"})
 

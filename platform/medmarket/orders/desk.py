@@ -12,20 +12,20 @@ import hmac
 import uuid
 
 import asyncpg
+import msgspec
 
 from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.db import Connection, Database
-from medmarket.delivery.interface import Parcel, PostalAddress
+from medmarket.delivery.interface import PostalAddress
 from medmarket.delivery.service import Deliveries, request_delivery
 from medmarket.errors import Conflict, InvalidInput, NotFound
 from medmarket.orders import queries
 from medmarket.orders.dispensing import dispense
 from medmarket.orders.notices import tell_patient
-from medmarket.orders.ordering import GRAMS_PER_ITEM, PACKAGING_GRAMS, PURPOSE, pharmacy_postal
+from medmarket.orders.ordering import PURPOSE, parcel_of, pharmacy_postal
 from medmarket.orders.schemas import (
-    AddressOut,
     CollectIn,
     OrderOut,
     RejectIn,
@@ -34,7 +34,6 @@ from medmarket.orders.schemas import (
 )
 from medmarket.orders.states import SUBJECT, WrongOrderStatus, move
 from medmarket.payments import refunds
-from medmarket.payments.interface import Money
 from medmarket.services import Services
 
 # What a desk lists: by default what the pharmacy has to act on.
@@ -194,20 +193,14 @@ class OrderDesk:
                 "SELECT count(*) FROM pharmacy_order_items WHERE order_id = $1 AND available",
                 order_id,
             )
-            dropoff = order["dropoff"]
             delivery = await request_delivery(
                 connection,
                 courier_id=order["courier_id"],
                 purpose=PURPOSE,
                 subject_id=order_id,
                 pickup=await pharmacy_postal(connection, order["pharmacy_id"]),
-                dropoff=PostalAddress(**dropoff),
-                parcel=Parcel(
-                    weight_grams=PACKAGING_GRAMS + GRAMS_PER_ITEM * int(items),
-                    cold_chain=order["cold_chain"],
-                    description="处方药品 prescription medicine",
-                    declared_value=Money(order["drugs_fen"]),
-                ),
+                dropoff=msgspec.convert(order["dropoff"], PostalAddress),
+                parcel=parcel_of(int(items), order["cold_chain"], order["drugs_fen"]),
                 handover_code=order["handover_code"],
                 context=context,
             )
@@ -224,9 +217,11 @@ class OrderDesk:
                 raise Conflict(
                     "the order has not been handed to a courier", field="status", code="no-waybill"
                 )
-            sender = await pharmacy_postal(connection, pharmacy_id)
+            sender = queries.address_out(
+                msgspec.to_builtins(await pharmacy_postal(connection, pharmacy_id))
+            )
             recipient = queries.address_out(row["dropoff"])
-            assert recipient is not None
+            assert sender is not None and recipient is not None
             items = await connection.fetchval(
                 "SELECT count(*) FROM pharmacy_order_items WHERE order_id = $1 AND available",
                 order_id,
@@ -237,15 +232,7 @@ class OrderDesk:
                 tracking_number=row["tracking_number"],
                 label_url=row["label_url"],
                 cold_chain=row["cold_chain"],
-                sender=AddressOut(
-                    recipient=sender.recipient,
-                    phone=sender.phone,
-                    province=sender.province,
-                    city=sender.city,
-                    district=sender.district,
-                    street=sender.street,
-                    postal_code=None,
-                ),
+                sender=sender,
                 recipient=recipient,
                 items=int(items),
             )

@@ -17,6 +17,7 @@ import uuid
 from decimal import Decimal
 
 import asyncpg
+import msgspec
 
 from medmarket import audit
 from medmarket.accounts.service import Principal
@@ -87,31 +88,40 @@ class Priced:
     ) -> None:
         self.prescription, self.items, self.stocked = prescription, items, stocked
         self.dropoff, self.address_id = dropoff, address_id
-        self.cold_chain = any(item["cold_chain"] for item in items)
-        names = {item["position"]: item["drug_name"] for item in items}
-        cold = {item["position"]: item["cold_chain"] for item in items}
-        self.lines = [
-            LineOut(
-                position=line.position,
-                drug_id=line.drug_id,
-                drug_name=names[line.position],
-                quantity=float(line.quantity),
-                unit=line.unit,
-                unit_price_fen=line.unit_price_fen,
-                line_fen=line.line_fen,
-                cold_chain=cold[line.position],
-            )
-            for line in stocked.lines
-        ]
+        self.cold_chain = stocked.cold_chain
+        self.lines = lines_out(stocked, items)
 
     @property
     def parcel(self) -> Parcel:
-        return Parcel(
-            weight_grams=PACKAGING_GRAMS + GRAMS_PER_ITEM * len(self.items),
-            cold_chain=self.cold_chain,
-            description="处方药品 prescription medicine",
-            declared_value=Money(self.stocked.drugs_fen),
+        return parcel_of(len(self.items), self.cold_chain, self.stocked.drugs_fen)
+
+
+def parcel_of(items: int, cold_chain: bool, drugs_fen: int) -> Parcel:
+    """The parcel couriers quote and carry: weighed as packaging and a box per item."""
+    return Parcel(
+        weight_grams=PACKAGING_GRAMS + GRAMS_PER_ITEM * items,
+        cold_chain=cold_chain,
+        description="处方药品 prescription medicine",
+        declared_value=Money(drugs_fen),
+    )
+
+
+def lines_out(stocked: StockedPharmacy, items: list[asyncpg.Record]) -> list[LineOut]:
+    """The pharmacy's priced lines, named and flagged cold from the prescription's items."""
+    named = {item["position"]: item for item in items}
+    return [
+        LineOut(
+            position=line.position,
+            drug_id=line.drug_id,
+            drug_name=named[line.position]["drug_name"],
+            quantity=float(line.quantity),
+            unit=line.unit,
+            unit_price_fen=line.unit_price_fen,
+            line_fen=line.line_fen,
+            cold_chain=named[line.position]["cold_chain"],
         )
+        for line in stocked.lines
+    ]
 
 
 def wanted_of(items: list[asyncpg.Record]) -> list[Wanted]:
@@ -127,8 +137,6 @@ def wanted_of(items: list[asyncpg.Record]) -> list[Wanted]:
 
 
 def choice_out(stocked: StockedPharmacy, items: list[asyncpg.Record]) -> PharmacyChoice:
-    names = {item["position"]: item["drug_name"] for item in items}
-    cold = {item["position"]: item["cold_chain"] for item in items}
     pharmacy = stocked.pharmacy
     return PharmacyChoice(
         pharmacy_id=pharmacy.id,
@@ -144,19 +152,7 @@ def choice_out(stocked: StockedPharmacy, items: list[asyncpg.Record]) -> Pharmac
         own_hospital=stocked.own_hospital,
         delivers=stocked.delivers,
         drugs_fen=stocked.drugs_fen,
-        lines=[
-            LineOut(
-                position=line.position,
-                drug_id=line.drug_id,
-                drug_name=names[line.position],
-                quantity=float(line.quantity),
-                unit=line.unit,
-                unit_price_fen=line.unit_price_fen,
-                line_fen=line.line_fen,
-                cold_chain=cold[line.position],
-            )
-            for line in stocked.lines
-        ],
+        lines=lines_out(stocked, items),
     )
 
 
@@ -360,7 +356,7 @@ class Ordering:
             priced.stocked.pharmacy.id,
             "delivery" if priced.dropoff else "pickup",
             priced.address_id if priced.dropoff else None,
-            None if priced.dropoff is None else _builtins(priced.dropoff),
+            None if priced.dropoff is None else msgspec.to_builtins(priced.dropoff),
             courier.courier_id if courier else None,
             courier.quote_id if courier else None,
             priced.stocked.drugs_fen,
@@ -409,8 +405,7 @@ class Ordering:
     # -- afterwards ----------------------------------------------------------------------------
     async def read(self, principal: Principal, order_id: uuid.UUID) -> OrderOut:
         async with self.db.connection() as connection:
-            row = await queries.patients_order(connection, order_id, principal.user_id)
-            return await queries.order_out(connection, row, for_patient=True)
+            return await self.read_in(connection, principal, order_id)
 
     async def mine(self, principal: Principal) -> list[OrderOut]:
         async with self.db.connection() as connection:
@@ -498,15 +493,3 @@ class Ordering:
                 )
             await tell_pharmacy(connection, order, "pharmacy_order.agreed", {})
             return await self.read_in(connection, principal, order_id)
-
-
-def _builtins(address: PostalAddress) -> dict[str, object]:
-    return {
-        "recipient": address.recipient,
-        "phone": address.phone,
-        "province": address.province,
-        "city": address.city,
-        "district": address.district,
-        "street": address.street,
-        "postal_code": address.postal_code,
-    }

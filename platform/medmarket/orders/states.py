@@ -62,7 +62,6 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], str] = {
 }
 # A live order holds its prescription (the unique index of migration 0080).
 ENDED: frozenset[str] = frozenset({"cancelled", "rejected", "refunded"})
-FINAL: frozenset[str] = frozenset({"delivered", "collected", "refunded"})
 
 
 class WrongOrderStatus(Conflict):

@@ -43,16 +43,21 @@ async def post(app: Litestar, signed: SignedCallback) -> httpx.Response:
         return await http.post(CALLBACKS, content=signed.body, headers=signed.headers)
 
 
-async def handed_over(app: Litestar, courier: CourierServer) -> tuple[Approved, dict[str, Any]]:
-    """An order delivered by courier, paid, accepted, packed and handed to the courier."""
+async def packed(app: Litestar) -> tuple[Approved, dict[str, Any]]:
+    """An order to be delivered by courier, paid, accepted and packed."""
     approved = await approved_prescription(app)
     home = await address(app, approved.patient)
     order = await ordered(app, approved, fulfilment="delivery", address_id=home)
     await pay(app, approved.patient, order["id"], purpose="pharmacy_order")
     await desk(app, approved, order["id"], "accept")
     assert (await desk(app, approved, order["id"], "pack"))["status"] == "packed"
-    sent = await desk(app, approved, order["id"], "hand-over")
-    return approved, sent
+    return approved, order
+
+
+async def handed_over(app: Litestar, courier: CourierServer) -> tuple[Approved, dict[str, Any]]:
+    """A packed order handed to the courier."""
+    approved, order = await packed(app)
+    return approved, await desk(app, approved, order["id"], "hand-over")
 
 
 def waybill_requests(courier: CourierServer, reference: str) -> list[Any]:
@@ -211,12 +216,7 @@ async def test_a_courier_down_at_the_hand_over_is_dispatched_later_once(
     courier_app: Litestar, courier: CourierServer
 ) -> None:
     app = courier_app
-    approved = await approved_prescription(app)
-    home = await address(app, approved.patient)
-    order = await ordered(app, approved, fulfilment="delivery", address_id=home)
-    await pay(app, approved.patient, order["id"], purpose="pharmacy_order")
-    await desk(app, approved, order["id"], "accept")
-    await desk(app, approved, order["id"], "pack")
+    approved, order = await packed(app)
     courier.fail_with(503)
     sent = await desk(app, approved, order["id"], "hand-over")
     assert sent["status"] == "dispatched" and sent["tracking"]["tracking_number"] is None
