@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from litestar import Request, Router, get, post
 from litestar.datastructures import UploadFile
@@ -29,10 +29,11 @@ from medmarket.bookings.service import Bookings, RealNameRequired
 from medmarket.catalog.service import doctor_page
 from medmarket.errors import Problem
 from medmarket.pages.forms import FormState, form_fields, parse_form
-from medmarket.pages.rendering import content_security_policy, page, see_other, translator
+from medmarket.pages.rendering import page, see_other, translator
 from medmarket.patients.documents import MAX_BYTES as MAX_DOCUMENT_BYTES
 from medmarket.patients.documents import PatientDocuments, PatientDocumentUpload
 from medmarket.patients.service import ConsentRequired, Patients
+from medmarket.payments.card_pages import card_page
 from medmarket.payments.service import Payments
 from medmarket.prescriptions.service import Prescribing
 from medmarket.reviews.schemas import ReviewIn
@@ -326,11 +327,6 @@ async def review_submit(
 
 
 # -- paying ------------------------------------------------------------------------------------
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 @get("/{booking_id:uuid}/pay")
 async def pay_page(
     request: Request[Any, Any, Any],
@@ -339,36 +335,22 @@ async def pay_page(
     bookings: NamedDependency[Bookings],
     payments: NamedDependency[Payments],
 ) -> Template | Redirect:
-    """The gateway's own script collects the card (card numbers never reach us); the page's
-    script starts the payment, confirms it, and finishes 3-D Secure when the bank asks
-    (``static/js/pay.js``). The page's policy lets exactly that gateway's script run."""
+    """The gateway's own script collects the card; the page's script starts the payment,
+    confirms it, and finishes 3-D Secure when the bank asks (``card_page``)."""
     booking = await bookings.get(principal, booking_id)
     if booking.status != "held":
         return see_other(f"/visits/{booking_id}")
     now = _now()
-    gateway = payments.gateway()
-    setup = gateway.client_setup()
-    params = dict(setup.params)
-    sources = sorted(
-        {_origin(url) for url in (params.get("js_url"), params.get("api_base")) if url}
-    )
-    headers = {
-        "Content-Security-Policy": content_security_policy(
-            script_src=sources, connect_src=sources, frame_src=sources
-        )
-    }
-    supported = setup.flow == "stripe.js" and gateway.supports_server_confirmation
+    card = card_page(payments)
     return page(
         request,
         "patient/pay.html",
-        headers=headers,
+        headers=card.headers,
         booking=booking,
         hold_seconds=max(0, int((booking.hold_expires_at - now).total_seconds()))
         if booking.hold_expires_at
         else 0,
-        gateway_name=gateway.display_name,
-        flow=setup.flow if supported else None,
-        gateway_params=params,
+        **card.context,
     )
 
 

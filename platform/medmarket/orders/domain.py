@@ -8,7 +8,7 @@ from __future__ import annotations
 from medmarket.delivery.listeners import DELIVERY_LISTENERS
 from medmarket.domain import Domain
 from medmarket.jobs import Job
-from medmarket.orders import expiry, routes
+from medmarket.orders import desk_pages, expiry, pages, routes
 from medmarket.orders.fulfilment import OrderDeliveries
 from medmarket.orders.payments import OrderPayments
 from medmarket.payments.purposes import PAYMENT_PURPOSES
@@ -22,6 +22,7 @@ async def cancel_unpaid_orders(services: Services) -> int:
 DOMAIN = Domain(
     name="orders",
     routes=routes.ROUTES,
+    pages=[*pages.ROUTES, *desk_pages.ROUTES],
     dependencies=routes.DEPENDENCIES,
     jobs=[Job("cancel unpaid pharmacy orders", 30.0, cancel_unpaid_orders)],
     provides=[

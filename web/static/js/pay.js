@@ -1,12 +1,13 @@
-// Paying for a held visit with the gateway's own script (Stripe.js, or localstripe's
+// Paying for what a form names (a held visit, a pharmacy order) with the gateway's own script (Stripe.js, or localstripe's
 // stand-in in development and tests). Card numbers go from the gateway's fields to the
 // gateway; this script only ever sees the token it returns. The flow:
-//   POST /api/payments {purpose: "booking", subject_id}  → the attempt and its client_action
+//   POST /api/payments {purpose, subject_id}              → the attempt and its client_action
 //   stripe.createToken(card)                              → card_...
 //   POST /api/payments/{id}/confirm {payment_method}      → succeeded | failed | open (3-D Secure)
 //   open: stripe.confirmCardPayment(client_secret), then GET /api/payments/{id} until settled.
 // Every step is repeatable: starting again returns the attempt in flight, or a new one after
-// a decline.
+// a decline. The form says what is paid (data-purpose, data-subject), where to go once it is
+// (data-done-url), and which problem means it can no longer be paid (data-expired-problem).
 import { announce } from "./progress.js";
 
 const form = document.querySelector("form[data-pay]");
@@ -69,7 +70,7 @@ function busy(on, label) {
 }
 
 function problemText(problem, fallback) {
-  if (problem && problem.type === "/problems/hold-expired") return messages.msgExpired;
+  if (problem && problem.type === messages.expiredProblem) return messages.msgExpired;
   return fallback;
 }
 
@@ -88,10 +89,13 @@ async function pay(stripe, card) {
   busy(true, messages.msgStarting);
   status(messages.msgStarting);
   try {
-    const started = await api("POST", "/api/payments", { purpose: "booking", subject_id: form.dataset.booking });
+    const started = await api("POST", "/api/payments", {
+      purpose: form.dataset.purpose,
+      subject_id: form.dataset.subject,
+    });
     if (!started.ok) {
       if (started.status === 409 && started.data.errors?.[0]?.code === "already-paid") {
-        window.location.assign(form.dataset.visitUrl);
+        window.location.assign(form.dataset.doneUrl);
         return;
       }
       showError(problemText(started.data, started.data.detail || messages.msgNetwork));
@@ -124,7 +128,7 @@ async function pay(stripe, card) {
     }
     if (payment.status === "succeeded") {
       status(messages.msgPaid);
-      window.location.assign(form.dataset.visitUrl);
+      window.location.assign(form.dataset.doneUrl);
       return;
     }
     if (payment.status === "failed") {
