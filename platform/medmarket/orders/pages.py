@@ -23,7 +23,7 @@ from medmarket.audit import AuditContext
 from medmarket.errors import Problem
 from medmarket.orders.ordering import Ordering
 from medmarket.orders.schemas import EventOut, OrderIn, OrderOut
-from medmarket.orders.states import OrderStatus
+from medmarket.orders.states import ENDED, OrderStatus
 from medmarket.pages.forms import FormState, form_fields, parse_form, problem_message
 from medmarket.pages.i18n import Translator
 from medmarket.pages.rendering import page, see_other, translator
@@ -117,7 +117,15 @@ async def order_form(
     ordering: NamedDependency[Ordering],
     addresses: NamedDependency[Addresses],
     address_id: FromQuery[uuid.UUID | None] = None,
-) -> Template:
+) -> Template | Redirect:
+    """Choose where from; a prescription already ordered shows that order instead."""
+    live = [
+        order
+        for order in await ordering.mine(principal)
+        if order.prescription_id == prescription_id and order.status not in ENDED
+    ]
+    if live:
+        return see_other(f"/orders/{live[0].id}")
     return await _order_page(
         request, principal, prescription_id, ordering, addresses, address_id=address_id
     )

@@ -44,6 +44,8 @@ async def test_delivery_without_an_address_is_told_beside_the_field(app: Litesta
         assert placed.headers["location"] == f"/orders/{order['id']}/pay"
         again = await post_form(http, form, {**chosen, "fulfilment": "pickup"})
         assert again.headers["location"] == f"/orders/{order['id']}", "shown the one it has"
+        reopened = await get_page(http, form)
+        assert reopened.headers["location"] == f"/orders/{order['id']}"
 
 
 async def test_a_short_order_is_declined_from_its_page(app: Litestar) -> None:
