@@ -8,6 +8,7 @@ pharmacy included, is told the order does not exist (404).
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import uuid
 
@@ -20,7 +21,7 @@ from medmarket.audit import AuditContext
 from medmarket.db import Connection, Database
 from medmarket.delivery.interface import PostalAddress
 from medmarket.delivery.service import Deliveries, request_delivery
-from medmarket.errors import Conflict, InvalidInput, NotFound
+from medmarket.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from medmarket.orders import queries
 from medmarket.orders.dispensing import dispense
 from medmarket.orders.notices import tell_patient
@@ -36,6 +37,16 @@ from medmarket.orders.states import SUBJECT, WrongOrderStatus, move
 from medmarket.payments import refunds
 from medmarket.services import Services
 
+# Wrong pickup codes an order takes in a window before the counter must wait: six digits
+# are a million codes, so guessing at the counter gets nowhere.
+WRONG_CODES_ALLOWED = 5
+WRONG_CODE_WINDOW = dt.timedelta(minutes=15)
+_RECENT_WRONG_CODES = """
+    SELECT occurred_at FROM audit_events
+     WHERE subject_type = 'pharmacy_order' AND subject_id = $1
+       AND action = 'pharmacy_order.wrong_pickup_code' AND occurred_at > now() - $2::interval
+     ORDER BY occurred_at DESC
+"""
 # What a desk lists: by default what the pharmacy has to act on.
 TO_DO = ("paid", "short", "accepted", "packed", "ready", "failed")
 
@@ -249,6 +260,7 @@ class OrderDesk:
                     f"the order is {order['status']}; it is not waiting at the counter",
                     status_now=order["status"],
                 )
+            await _refuse_guessing(connection, order_id)
             right = hmac.compare_digest(order["handover_code"], body.code)
             if right:
                 await move(connection, order, "collected", context)
@@ -276,6 +288,20 @@ class OrderDesk:
             order = await self._order(connection, principal, order_id)
             await mark_returned(connection, order, context)
             return await self._out(connection, order_id)
+
+
+async def _refuse_guessing(connection: Connection, order_id: uuid.UUID) -> None:
+    """429 once the order has taken too many wrong codes lately (the order is locked, so
+    attempts at once are counted one after another)."""
+    wrong = await connection.fetch(_RECENT_WRONG_CODES, str(order_id), WRONG_CODE_WINDOW)
+    if len(wrong) >= WRONG_CODES_ALLOWED:
+        now: dt.datetime = await connection.fetchval("SELECT now()")
+        oldest = wrong[WRONG_CODES_ALLOWED - 1]["occurred_at"]
+        wait = max(1, int((oldest + WRONG_CODE_WINDOW - now).total_seconds()) + 1)
+        raise TooManyRequests(
+            "too many wrong pickup codes for this order; ask the patient to check theirs",
+            retry_after=wait,
+        )
 
 
 async def mark_returned(

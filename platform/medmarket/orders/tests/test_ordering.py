@@ -220,3 +220,23 @@ async def test_delivery_needs_an_address_of_the_book(app: Litestar) -> None:
     body = {"pharmacy_id": approved.pharmacy.id, "fulfilment": "delivery"}
     refused = await call(app, "POST", approved.orders, approved.patient, body)
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "address_id"
+
+
+async def test_guessing_the_pickup_code_is_stopped(app: Litestar) -> None:
+    approved = await approved_prescription(app)
+    order, _ = await paid_order(app, approved)
+    await desk(app, approved, order["id"], "accept")
+    await desk(app, approved, order["id"], "pack")
+    code = order["handover_code"]
+    guesses = [f"{n:06d}" for n in range(10) if f"{n:06d}" != code][:5]
+    collect = f"{DESK}/{order['id']}/collect"
+    pharmacist = approved.pharmacy.pharmacist
+    for guess in guesses:
+        wrong = await call(app, "POST", collect, pharmacist, {"code": guess})
+        assert wrong.status_code == 422
+    stopped = await call(app, "POST", collect, pharmacist, {"code": code})
+    assert stopped.status_code == 429, "even the right code waits once guessing began"
+    assert 1 <= int(stopped.headers["retry-after"]) <= 15 * 60
+    now = await ok(app, "GET", f"/api/orders/{order['id']}", approved.patient)
+    assert now["status"] == "ready"
+    assert (await trail(app, order["id"])).count("pharmacy_order.wrong_pickup_code") == 5
