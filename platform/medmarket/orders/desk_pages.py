@@ -105,6 +105,7 @@ async def _step(
     done: str,
     step: Callable[[], Awaitable[OrderOut]],
     values: dict[str, str] | None = None,
+    note_field: str = "note",
 ) -> Template | Redirect:
     """Take a step of the order; a refusal (of the form, or of the desk) is shown on the
     order's page, beside its field when it names one."""
@@ -112,8 +113,12 @@ async def _step(
         await step()
     except Problem as problem:
         order = await desk.read(principal, order_id)
-        fields = ("code", "unavailable", "reason", "note")
-        form = FormState.from_problem(problem, translator(request), values or {}, fields)
+        # The short and the reject forms each have their own note field.
+        fields = ("code", "unavailable", "reason", note_field)
+        aliases = {"note": note_field}
+        form = FormState.from_problem(
+            problem, translator(request), values or {}, fields, aliases=aliases
+        )
         return await _desk_order_page(request, order, form=form, status=problem.status)
     return see_other(f"/pharmacy/orders/{order_id}?done={done}")
 
@@ -176,13 +181,14 @@ async def short(
 ) -> Template | Redirect:
     submitted = await request.form()
     positions = [value for value in submitted.getall("unavailable", []) if isinstance(value, str)]
-    note = str(submitted.get("note") or "").strip()
+    note = str(submitted.get("short_note") or "").strip()
 
     async def step() -> OrderOut:
         body = parse_form(ShortIn, {"unavailable": positions, "note": note})
         return await desk.short(principal, order_id, body, context)
 
-    return await _step(request, principal, desk, order_id, "short", step, {"note": note})
+    values = {"short_note": note}
+    return await _step(request, principal, desk, order_id, "short", step, values, "short_note")
 
 
 @post("/{order_id:uuid}/reject")
@@ -194,13 +200,14 @@ async def reject(
     context: NamedDependency[AuditContext],
 ) -> Template | Redirect:
     submitted = await form_fields(request)
-    values = {name: submitted.get(name, "").strip() for name in ("reason", "note")}
+    reason, note = (submitted.get(name, "").strip() for name in ("reason", "reject_note"))
 
     async def step() -> OrderOut:
-        body = parse_form(RejectIn, values, required=("reason",))
+        body = parse_form(RejectIn, {"reason": reason, "note": note}, required=("reason",))
         return await desk.reject(principal, order_id, body, context)
 
-    return await _step(request, principal, desk, order_id, "rejected", step, values)
+    values = {"reason": reason, "reject_note": note}
+    return await _step(request, principal, desk, order_id, "rejected", step, values, "reject_note")
 
 
 @post("/{order_id:uuid}/collect")

@@ -5,6 +5,8 @@ pharmacy's, is the 404 page; the desk's short form names the items it lacks."""
 
 from __future__ import annotations
 
+import re
+
 from litestar import Litestar
 
 from medmarket.orders.tests.helpers import (
@@ -92,3 +94,26 @@ async def test_nobody_else_sees_the_order_page(app: Litestar) -> None:
         )
         assert accepted.status_code == 404
     assert (await desk(app, approved, order["id"], "accept"))["status"] == "accepted"
+
+
+async def test_the_desk_rejects_with_a_reason_and_a_note(app: Litestar) -> None:
+    approved = await approved_prescription(app, with_metformin())
+    order, _ = await paid_order(app, approved)
+    async with client_for(app) as http:
+        await browser_session(http, approved.pharmacy.pharmacist)
+        desk_page = f"/pharmacy/orders/{order['id']}"
+        shown = await get_page(http, desk_page)
+        ids = re.findall(r'\bid="([^"]+)"', shown.text)
+        assert len(ids) == len(set(ids)), "every field of the page's forms has its own id"
+        reject = f"{desk_page}/reject"
+        no_reason = await post_form(http, reject, {"reject_note": "本周无货"}, from_page=desk_page)
+        assert no_reason.status_code == 422
+        assert error_beside(no_reason.text, "reason")
+        assert 'value="本周无货"' in no_reason.text, "what was typed is kept"
+        rejected = await post_form(
+            http, reject, {"reason": "out_of_stock", "reject_note": "本周无货"}, from_page=desk_page
+        )
+        assert rejected.headers["location"] == f"{desk_page}?done=rejected"
+    now = await ok(app, "GET", f"/api/orders/{order['id']}", approved.patient)
+    assert now["status"] in ("rejected", "refunded") and now["reason"] == "out_of_stock"
+    assert "本周无货" in [event["note"] for event in now["events"]]
