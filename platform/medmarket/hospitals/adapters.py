@@ -27,6 +27,9 @@ from medmarket.hospitals.interface import (
     HospitalAdapterType,
     LicenceQuery,
     LicenceVerification,
+    ReferralDecision,
+    ReferralRequest,
+    ReferralStatus,
 )
 from medmarket.plugin_manager import PluginHost, PluginUnavailable
 from medmarket.sealed import Sealer
@@ -170,6 +173,29 @@ class ConnectedHospital:
     async def end_affiliation(self, query: AffiliationQuery, reason: str) -> None:
         await self.plugins.guard(
             "end affiliation", self.key, lambda: self.adapter.end_affiliation(query, reason)
+        )
+
+    async def accept_referral(self, request: ReferralRequest) -> ReferralDecision:
+        return await self._call(
+            "referral", lambda: self.adapter.accept_referral(request), ReferralDecision
+        )
+
+    async def referral_status(
+        self, referral_id: str, hospital_reference: str | None
+    ) -> ReferralStatus:
+        return await self._call(
+            "referral status",
+            lambda: self.adapter.referral_status(referral_id, hospital_reference),
+            ReferralStatus,
+        )
+
+    async def cancel_referral(
+        self, referral_id: str, hospital_reference: str | None, reason: str
+    ) -> None:
+        await self.plugins.guard(
+            "cancel referral",
+            self.key,
+            lambda: self.adapter.cancel_referral(referral_id, hospital_reference, reason),
         )
 
     async def health(self) -> HealthReport:
