@@ -36,6 +36,7 @@ from medmarket.patients.domain import DOMAIN as PATIENTS
 from medmarket.payments.domain import DOMAIN as PAYMENTS
 from medmarket.pharmacies.domain import DOMAIN as PHARMACIES
 from medmarket.prescriptions.domain import DOMAIN as PRESCRIPTIONS
+from medmarket.referrals.domain import DOMAIN as REFERRALS
 from medmarket.reviews.domain import DOMAIN as REVIEWS
 from medmarket.scheduling.domain import DOMAIN as SCHEDULING
 from medmarket.services import Services, open_services
@@ -65,6 +66,7 @@ DOMAINS: list[Domain] = [
     CONSULTS,
     PRESCRIPTIONS,
     ORDERS,
+    REFERRALS,
     OPS,
     PAGES,
 ]
