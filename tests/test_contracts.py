@@ -32,6 +32,11 @@ from medmarket import (
     PaymentRequest,
     Quote,
     Recipient,
+    ReferralAppointment,
+    ReferralDecision,
+    ReferralPatient,
+    ReferralRequest,
+    ReferringDoctor,
     TrackingEvent,
     WebhookAck,
     WebhookEvent,
@@ -249,6 +254,81 @@ async def test_a_hospital_that_raises_for_a_stranger_fails_the_contract() -> Non
             AdapterType(),  # type: ignore[arg-type]
             {"registry": "x"},
             stranger,
+        )
+
+
+REFERRAL = ReferralRequest(
+    referral_id="r-1",
+    department="心内科",
+    urgency="routine",
+    reason="胸痛待查",
+    clinical_summary="活动后胸闷",
+    patient=ReferralPatient(full_name="张三", date_of_birth=dt.date(1961, 5, 2)),
+    referring_doctor=ReferringDoctor(full_name="王医生", licence_number="1103", hospital="社区"),
+    requested_at=NOW,
+)
+
+
+class _ReferralConfig(msgspec.Struct, forbid_unknown_fields=True):
+    registry: str
+
+
+class _ForgetfulHospital:
+    """Books every retry of a referral as a new one: the patient would hold two places."""
+
+    numbers = itertools.count(1)
+
+    async def accept_referral(self, request: ReferralRequest) -> ReferralDecision:
+        n = next(self.numbers)
+        appointment = ReferralAppointment(
+            starts_at=NOW + dt.timedelta(hours=n), place="3F", department="心内科", ticket=f"GC-{n}"
+        )
+        return ReferralDecision(
+            status="accepted", appointment=appointment, hospital_reference=f"SR/{n}"
+        )
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _ForgetfulHospitalType:
+    id, display_name, config_type = "forgetful-hospital", "Forgetful", _ReferralConfig
+
+    def create(self, config: _ReferralConfig) -> _ForgetfulHospital:
+        return _ForgetfulHospital()
+
+
+async def test_a_hospital_that_books_a_retried_referral_again_fails_the_contract() -> None:
+    contract = HospitalAdapterContract()
+    # Its decision alone is fine ...
+    await contract.test_a_referral_is_accepted_or_received_with_a_decision(
+        _ForgetfulHospitalType(),  # type: ignore[arg-type]
+        {"registry": "x"},
+        REFERRAL,
+    )
+    # ... but a retry is another referral.
+    with pytest.raises(AssertionError, match="another referral"):
+        await contract.test_a_repeated_referral_id_is_the_same_referral(
+            _ForgetfulHospitalType(),  # type: ignore[arg-type]
+            {"registry": "x"},
+            REFERRAL,
+        )
+
+
+async def test_a_hospital_that_accepts_without_an_appointment_fails_the_contract() -> None:
+    class Vague(_ForgetfulHospital):
+        async def accept_referral(self, request: ReferralRequest) -> ReferralDecision:
+            return ReferralDecision(status="accepted")
+
+    class VagueType(_ForgetfulHospitalType):
+        def create(self, config: _ReferralConfig) -> Vague:
+            return Vague()
+
+    with pytest.raises(AssertionError, match="without an appointment"):
+        await HospitalAdapterContract().test_a_referral_is_accepted_or_received_with_a_decision(
+            VagueType(),  # type: ignore[arg-type]
+            {"registry": "x"},
+            REFERRAL,
         )
 
 

@@ -55,6 +55,9 @@ from medmarket import (
     PaymentRequest,
     QosSession,
     Quote,
+    ReferralDecision,
+    ReferralRequest,
+    ReferralStatus,
     RefundRequest,
     TrackingEvent,
     VideoProvider,
@@ -213,7 +216,9 @@ class HospitalAdapterContract:
     - ``config``: a configuration (a dict, as a hospital admin's form sends it) that reaches
       the plugin's test hospital;
     - ``known``: a ``LicenceQuery`` for a practitioner with a valid licence and a current
-      affiliation at that hospital; ``unknown``: one the hospital has never heard of.
+      affiliation at that hospital; ``unknown``: one the hospital has never heard of;
+    - ``referral``: a ``ReferralRequest`` the test hospital accepts (or receives, to decide
+      later); its ``referral_id`` is replaced by a fresh one per test.
     """
 
     @pytest.fixture
@@ -232,10 +237,17 @@ class HospitalAdapterContract:
     def unknown(self) -> LicenceQuery:
         return _needs("unknown")  # type: ignore[no-any-return]
 
+    @pytest.fixture
+    def referral(self) -> ReferralRequest:
+        return _needs("referral")  # type: ignore[no-any-return]
+
     async def connected(
         self, adapter_type: HospitalAdapterType, config: dict[str, Any]
     ) -> HospitalAdapter:
         return adapter_type.create(msgspec.convert(config, adapter_type.config_type))
+
+    def fresh(self, referral: ReferralRequest) -> ReferralRequest:
+        return msgspec.structs.replace(referral, referral_id=f"rfl_contract_{uuid.uuid4().hex}")
 
     def test_it_is_identified_and_its_form_is_a_struct(
         self, adapter_type: HospitalAdapterType, config: dict[str, Any]
@@ -290,6 +302,84 @@ class HospitalAdapterContract:
             await adapter.aclose()
         assert isinstance(answer, AffiliationVerification) and answer.affiliated
         _json_safe(answer.evidence)
+
+    async def test_a_referral_is_accepted_or_received_with_a_decision(
+        self,
+        adapter_type: HospitalAdapterType,
+        config: dict[str, Any],
+        referral: ReferralRequest,
+    ) -> None:
+        adapter = await self.connected(adapter_type, config)
+        try:
+            decision = await adapter.accept_referral(self.fresh(referral))
+        finally:
+            await adapter.aclose()
+        assert isinstance(decision, ReferralDecision)
+        assert decision.status in ("accepted", "received"), (
+            f"the fixture's referral was {decision.status}: {decision.reason_code} "
+            f"{decision.reason}"
+        )
+        if decision.status == "accepted":
+            assert decision.appointment is not None, "accepted without an appointment"
+            assert decision.appointment.starts_at.tzinfo is not None, "times are aware"
+            assert decision.appointment.ticket.strip(), "accepted without a ticket"
+        _json_safe(decision.evidence)
+
+    async def test_a_repeated_referral_id_is_the_same_referral(
+        self,
+        adapter_type: HospitalAdapterType,
+        config: dict[str, Any],
+        referral: ReferralRequest,
+    ) -> None:
+        adapter = await self.connected(adapter_type, config)
+        request = self.fresh(referral)
+        try:
+            first = await adapter.accept_referral(request)
+            again = await adapter.accept_referral(request)  # the core retries
+        finally:
+            await adapter.aclose()
+        assert (again.status, again.hospital_reference) == (
+            first.status,
+            first.hospital_reference,
+        ), "a retry was answered as another referral"
+        assert again.appointment == first.appointment, "a retry moved the appointment"
+
+    async def test_a_referral_status_is_a_status(
+        self,
+        adapter_type: HospitalAdapterType,
+        config: dict[str, Any],
+        referral: ReferralRequest,
+    ) -> None:
+        adapter = await self.connected(adapter_type, config)
+        request = self.fresh(referral)
+        try:
+            decision = await adapter.accept_referral(request)
+            status = await adapter.referral_status(request.referral_id, decision.hospital_reference)
+        finally:
+            await adapter.aclose()
+        assert isinstance(status, ReferralStatus)
+        if status.decision is not None and decision.status != "received":
+            assert status.decision.status == decision.status, "the status forgot the decision"
+        assert all(outcome.at.tzinfo is not None for outcome in status.outcomes)
+
+    async def test_a_referral_is_cancelled_twice_and_a_stranger_once_without_error(
+        self,
+        adapter_type: HospitalAdapterType,
+        config: dict[str, Any],
+        referral: ReferralRequest,
+    ) -> None:
+        adapter = await self.connected(adapter_type, config)
+        request = self.fresh(referral)
+        try:
+            decision = await adapter.accept_referral(request)
+            for _ in range(2):
+                await adapter.cancel_referral(
+                    request.referral_id, decision.hospital_reference, "contract test"
+                )
+            # A referral the hospital does not know is already cancelled.
+            await adapter.cancel_referral(self.fresh(referral).referral_id, None, "contract")
+        finally:
+            await adapter.aclose()
 
     async def test_it_reports_its_health_and_closes_twice(
         self, adapter_type: HospitalAdapterType, config: dict[str, Any]

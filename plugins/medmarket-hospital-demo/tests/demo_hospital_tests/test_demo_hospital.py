@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
 import msgspec
@@ -15,7 +16,14 @@ from medmarket_hospital_demo import (
     medmarket_hospital_adapters,
 )
 
-from medmarket import AffiliationQuery, HospitalAdapterType, LicenceQuery
+from medmarket import (
+    AffiliationQuery,
+    HospitalAdapterType,
+    LicenceQuery,
+    ReferralPatient,
+    ReferralRequest,
+    ReferringDoctor,
+)
 from medmarket.testing import plugin_settings
 from medmarket.testing.contracts import HospitalAdapterContract
 
@@ -29,28 +37,41 @@ RECORD: dict[str, Any] = {
     "licence_expires_on": "2034-12-31",
     "affiliated_since": "2010-01-01",
 }
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+CARDIOLOGY_CLINIC: dict[str, Any] = {
+    "department": "心内科",
+    "place": "门诊楼3层 心内科 转诊门诊",
+    "weekdays": [1, 2, 3, 4, 5, 6, 7],
+    "times": ["09:00", "14:00"],
+    "places_per_time": 50,
+}
 
 
 def hospital(**changes: object) -> DemoHospital:
     config = msgspec.convert(
         {"hospital_code": "DEMO-HZ", "staff": [{**RECORD, **changes}]}, DemoHospitalConfig
     )
-    return DemoHospitalType().create(config)
+    return DemoHospitalType(time_zone=SHANGHAI).create(config)
 
 
 def test_the_plugin_offers_its_adapter_type() -> None:
     [offered] = medmarket_hospital_adapters(settings=plugin_settings())
     assert offered.id == ADAPTER_TYPE_ID
+    assert isinstance(offered, DemoHospitalType) and offered.time_zone == SHANGHAI
 
 
 class TestDemoHospitalContract(HospitalAdapterContract):
     @pytest.fixture
     def adapter_type(self) -> HospitalAdapterType:
-        return DemoHospitalType()
+        return DemoHospitalType(time_zone=SHANGHAI)
 
     @pytest.fixture
     def config(self) -> dict[str, Any]:
-        return {"hospital_code": "DEMO-HZ", "staff": [RECORD]}
+        return {
+            "hospital_code": "DEMO-HZ",
+            "staff": [RECORD],
+            "referral_clinics": [CARDIOLOGY_CLINIC],
+        }
 
     @pytest.fixture
     def known(self) -> LicenceQuery:
@@ -59,6 +80,21 @@ class TestDemoHospitalContract(HospitalAdapterContract):
     @pytest.fixture
     def unknown(self) -> LicenceQuery:
         return LicenceQuery(licence_number="110330100009999", full_name="王无名")
+
+    @pytest.fixture
+    def referral(self) -> ReferralRequest:
+        return ReferralRequest(
+            referral_id="replaced by the contract",
+            department="心内科",
+            urgency="routine",
+            reason="胸痛待查",
+            clinical_summary="活动后胸闷两周，心电图 ST 段压低",
+            patient=ReferralPatient(full_name="张三", date_of_birth=dt.date(1961, 5, 2)),
+            referring_doctor=ReferringDoctor(
+                full_name="王医生", licence_number="110330100000777", hospital="社区卫生服务中心"
+            ),
+            requested_at=dt.datetime(2026, 12, 4, 2, 0, tzinfo=dt.UTC),
+        )
 
 
 async def test_a_registered_licence_is_confirmed() -> None:
