@@ -82,7 +82,7 @@ def test_an_unhandled_topic_is_found(app: Litestar) -> None:
     module = ModuleType("sample")
     module.ROUND = "sample.round"  # type: ignore[attr-defined]
     module.room = ModuleType("room")  # type: ignore[attr-defined]
-    module.room.RELAY = "sample.relay"  # type: ignore[attr-defined]
+    module.room.RELAY = "sample.relay"
     source = (
         "async def f(c, topic):\n"
         "    await outbox.enqueue(c, 'sample.literal', {})\n"
