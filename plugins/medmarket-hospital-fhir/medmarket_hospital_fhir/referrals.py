@@ -244,14 +244,19 @@ class Referrals:
         ``Location`` it gave (a server that answers with no body)."""
         if sent is not None and sent.get("resourceType") == "ServiceRequest":
             referral = self._convert(sent)
-            if referral.id is None or not _REFERENCE.match(f"ServiceRequest/{referral.id}"):
-                raise FhirError(f"created ServiceRequest has an unusable id {referral.id!r}")
-            return referral
-        path = (location or "").split("/_history/", 1)[0]
-        path = path[path.rfind("ServiceRequest/") :] if "ServiceRequest/" in path else ""
-        if not _REFERENCE.match(path):
-            raise FhirError(f"ServiceRequest create answered no resource and Location {location!r}")
-        return await self.client.read(path, ServiceRequest)
+        else:
+            path = (location or "").split("/_history/", 1)[0]
+            path = path[path.rfind("ServiceRequest/") :] if "ServiceRequest/" in path else ""
+            if not _REFERENCE.match(path):
+                raise FhirError(
+                    f"ServiceRequest create answered no resource and Location {location!r}"
+                )
+            referral = await self.client.read(path, ServiceRequest)
+        if referral.resource_type != "ServiceRequest" or not _REFERENCE.match(
+            f"ServiceRequest/{referral.id}"
+        ):
+            raise FhirError(f"created ServiceRequest has an unusable id {referral.id!r}")
+        return referral
 
     @staticmethod
     def _convert(resource: dict[str, Any]) -> ServiceRequest:
@@ -294,15 +299,24 @@ class Referrals:
             # Servers may ignore search parameters: our identifier decides.
             mine = [r for r in found if _is_for(r, referral_id) and r.id]
             return mine[0] if mine else None
-        if not _REFERENCE.match(hospital_reference):
-            raise FhirError(f"not a ServiceRequest reference: {hospital_reference!r}")
+        read = await self._read(referral_id, hospital_reference)
+        return read[0] if read else None
+
+    async def _read(
+        self, referral_id: str, reference: str
+    ) -> tuple[ServiceRequest, dict[str, Any], str | None] | None:
+        """The ServiceRequest at ``reference`` (read, as sent and its ETag), which must be
+        this referral's; None when the server has none there."""
+        if not _REFERENCE.match(reference):
+            raise FhirError(f"not a ServiceRequest reference: {reference!r}")
         try:
-            referral = await self.client.read(hospital_reference, ServiceRequest)
+            resource, etag = await self.client.read_raw(reference)
         except FhirNotFound:
             return None
+        referral = self._convert(resource)
         if referral.resource_type != "ServiceRequest" or not _is_for(referral, referral_id):
-            raise FhirError(f"{hospital_reference} is not referral {referral_id}")
-        return referral
+            raise FhirError(f"{reference} is not referral {referral_id}")
+        return referral, resource, etag
 
     async def _task(self, referral: ServiceRequest) -> Task | None:
         """The hospital's Task on ``referral``: of several, the one modified last."""
@@ -439,17 +453,21 @@ class Referrals:
 
     # -- cancelling ------------------------------------------------------------------------
     async def cancel(self, referral_id: str, hospital_reference: str | None, reason: str) -> None:
-        referral = await self._find(referral_id, hospital_reference)
-        if referral is None or referral.status in ("revoked", "completed", "entered-in-error"):
+        if hospital_reference is None:
+            found = await self._find(referral_id, None)
+            if found is None:
+                return
+            hospital_reference = f"ServiceRequest/{found.id}"
+        read = await self._read(referral_id, hospital_reference)
+        if read is None:
             return
-        path = f"ServiceRequest/{referral.id}"
-        try:
-            resource, etag = await self.client.read_raw(path)
-        except FhirNotFound:
-            return
-        if self._convert(resource).status in ("revoked", "completed", "entered-in-error"):
+        referral, resource, etag = read
+        if referral.status in ("revoked", "completed", "entered-in-error"):
             return
         resource["status"] = "revoked"
         if note := _text(reason):
-            resource["note"] = [*resource.get("note", []), {"text": f"取消 Cancelled: {note}"}]
-        await self.client.update(path, resource, etag)
+            notes = resource.get("note", [])
+            if not isinstance(notes, list):
+                raise FhirError(f"{hospital_reference}: malformed note")
+            resource["note"] = [*notes, {"text": f"取消 Cancelled: {note}"}]
+        await self.client.update(hospital_reference, resource, etag)
