@@ -14,6 +14,8 @@
 * Ending an affiliation writes to the hospital's server only when the configuration allows
   it (``end_affiliation_writes``): the role becomes inactive, ended today on the platform's
   calendar (Asia/Shanghai), not the UTC date.
+* Referrals are ServiceRequests the hospital answers with a Task and an Appointment; that
+  half lives in ``referrals.py``.
 
 An adapter lives for one piece of work (one application's checks, one hospital's
 re-verification, a connection test), and searches each licence number once in that time:
