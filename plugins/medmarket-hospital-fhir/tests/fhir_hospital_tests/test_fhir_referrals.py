@@ -193,6 +193,20 @@ async def test_a_referral_still_being_decided_is_received_then_accepted_later(
     assert status.outcomes == ()
 
 
+async def test_of_several_tasks_the_one_modified_last_decides(
+    fhir_server: FhirServer, hospital: FhirHospital
+) -> None:
+    fhir_server.decides = lambda r: [
+        task("t-new", r["id"], "rejected", reason="改约", last_modified="2026-03-02T02:00:00Z"),
+        # 09:30 in Shanghai is 01:30 UTC, before 02:00 UTC: instants, not strings, compare.
+        task("t-old", r["id"], "accepted", last_modified="2026-03-02T09:30:00+08:00"),
+        task("t-void", r["id"], "accepted", last_modified="2026-03-09T00:00:00Z")
+        | {"status": "entered-in-error"},
+    ]
+    decision = await hospital.accept_referral(referral())
+    assert (decision.status, decision.evidence["task"]) == ("refused", "Task/t-new")
+
+
 async def test_a_retried_referral_is_the_same_service_request(
     fhir_server: FhirServer, hospital: FhirHospital
 ) -> None:
