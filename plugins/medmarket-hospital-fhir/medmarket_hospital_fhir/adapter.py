@@ -14,6 +14,8 @@
 * Ending an affiliation writes to the hospital's server only when the configuration allows
   it (``end_affiliation_writes``): the role becomes inactive, ended today on the platform's
   calendar (Asia/Shanghai), not the UTC date.
+* Referrals are ServiceRequests the hospital answers with a Task and an Appointment; that
+  half lives in ``referrals.py``.
 
 An adapter lives for one piece of work (one application's checks, one hospital's
 re-verification, a connection test), and searches each licence number once in that time:
@@ -37,9 +39,13 @@ from medmarket import (
     HealthReport,
     LicenceQuery,
     LicenceVerification,
+    ReferralDecision,
+    ReferralRequest,
+    ReferralStatus,
     Title,
 )
 from medmarket_hospital_fhir.client import FhirClient, FhirError
+from medmarket_hospital_fhir.referrals import Referrals
 from medmarket_hospital_fhir.resources import (
     Bundle,
     CapabilityStatement,
@@ -67,6 +73,9 @@ class FhirHospitalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=30)] = 5.0
     # Whether the platform may mark a role ended on the hospital's server.
     end_affiliation_writes: bool = False
+    # The identifier system of the hospital's green-channel tickets on an Appointment; when
+    # unset, an appointment's first identifier (else its id) is the ticket.
+    ticket_system: Annotated[str, msgspec.Meta(min_length=3, max_length=500)] | None = None
 
 
 def _compact(text: str) -> str:
@@ -120,6 +129,7 @@ class FhirHospital:
         # Licence number -> the search's result (or its failure), for this adapter's life.
         self._searched: dict[str, list[Practitioner] | FhirError] = {}
         self._searching: dict[str, asyncio.Lock] = {}
+        self.referrals = Referrals(config, client)
 
     # -- licence ---------------------------------------------------------------------------
     async def _practitioners(self, licence_number: str) -> list[Practitioner]:
@@ -138,26 +148,11 @@ class FhirHospital:
         return found
 
     async def _search_practitioners(self, licence_number: str) -> list[Practitioner]:
-        bundle = await self.client.read(
+        return await self.client.search(
             "Practitioner",
-            Bundle,
-            params={"identifier": f"{self.config.licence_system}|{licence_number}"},
+            {"identifier": f"{self.config.licence_system}|{licence_number}"},
+            Practitioner,
         )
-        if bundle.resource_type != "Bundle":
-            raise FhirError(f"Practitioner search answered a {bundle.resource_type}")
-        found = []
-        for entry in bundle.entry:
-            if entry.resource is None or (
-                entry.search and entry.search.mode not in (None, "match")
-            ):
-                continue
-            try:
-                resource = msgspec.convert(entry.resource, Practitioner)
-            except msgspec.ValidationError as exc:
-                raise FhirError(f"malformed Practitioner in search result: {exc}") from exc
-            if resource.resource_type == "Practitioner":
-                found.append(resource)
-        return found
 
     def _evidence(self, **facts: Any) -> dict[str, Any]:
         return {"server": self.config.base_url, **facts}
@@ -326,6 +321,20 @@ class FhirHospital:
         period["end"] = self.today().isoformat()
         resource["period"] = period
         await self.client.update(path, resource, etag)
+
+    # -- referrals (see ``referrals.py``) --------------------------------------------------
+    async def accept_referral(self, request: ReferralRequest) -> ReferralDecision:
+        return await self.referrals.accept(request)
+
+    async def referral_status(
+        self, referral_id: str, hospital_reference: str | None
+    ) -> ReferralStatus:
+        return await self.referrals.status(referral_id, hospital_reference)
+
+    async def cancel_referral(
+        self, referral_id: str, hospital_reference: str | None, reason: str
+    ) -> None:
+        await self.referrals.cancel(referral_id, hospital_reference, reason)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def health(self) -> HealthReport:

@@ -18,7 +18,7 @@ import httpx
 import msgspec
 
 from medmarket import OutboundPolicy, outbound_client
-from medmarket_hospital_fhir.resources import OperationOutcome
+from medmarket_hospital_fhir.resources import Bundle, OperationOutcome
 
 T = TypeVar("T")
 log = logging.getLogger("medmarket.hospital.fhir")
@@ -30,6 +30,10 @@ UNREACHABLE = "the hospital's server could not be reached"
 
 class FhirError(Exception):
     """The FHIR server did not give a usable answer (down, slow, refused, malformed)."""
+
+
+class FhirNotFound(FhirError):
+    """The server answered 404 or 410: it has no such resource (or no longer)."""
 
 
 def _outcome_text(body: bytes) -> str:
@@ -90,7 +94,8 @@ class FhirClient:
             raise FhirError(UNREACHABLE) from exc
         if response.status_code >= 400:
             detail = _outcome_text(bytes(body))
-            raise FhirError(
+            error = FhirNotFound if response.status_code in (404, 410) else FhirError
+            raise error(
                 f"{request.url.path}: HTTP {response.status_code}"
                 + (f": {detail}" if detail else "")
             )
@@ -124,3 +129,45 @@ class FhirClient:
             "PUT", path, content=msgspec.json.encode(resource), headers=headers
         )
         await self._send(request)
+
+    async def search(self, resource_type: str, params: dict[str, str], match: type[T]) -> list[T]:
+        """``GET <resource_type>?<params>``: the matches (not included resources) of the
+        searchset, each read as ``match``; anything else in its place is malformed."""
+        bundle = await self.read(resource_type, Bundle, params=params)
+        if bundle.resource_type != "Bundle":
+            raise FhirError(f"{resource_type} search answered a {bundle.resource_type}")
+        found = []
+        for entry in bundle.entry:
+            if entry.resource is None or (
+                entry.search and entry.search.mode not in (None, "match")
+            ):
+                continue
+            kind = entry.resource.get("resourceType")
+            if kind is not None and kind != resource_type:
+                continue  # an included or unrelated resource
+            try:
+                found.append(msgspec.convert(entry.resource, match))
+            except msgspec.ValidationError as exc:
+                raise FhirError(f"malformed {resource_type} in search result: {exc}") from exc
+        return found
+
+    async def create(
+        self, resource_type: str, resource: dict[str, Any], *, if_none_exist: str
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """POST a new resource only if none matches ``if_none_exist`` (a search, e.g.
+        ``identifier=<system>|<value>``): 201 is the new one, 200 the one already there.
+        Answers the resource the server sent back (None when it sent none) and its
+        ``Location`` header."""
+        headers = {
+            "Content-Type": FHIR_JSON,
+            "If-None-Exist": if_none_exist,
+            "Prefer": "return=representation",
+        }
+        request = self._http.build_request(
+            "POST", resource_type, content=msgspec.json.encode(resource), headers=headers
+        )
+        response, body = await self._send(request)
+        location = response.headers.get("location") or response.headers.get("content-location")
+        if not body.strip():
+            return None, location
+        return self._decode(resource_type, body, dict[str, Any]), location

@@ -6,7 +6,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -138,6 +138,97 @@ class CapabilityStatement(msgspec.Struct, frozen=True, kw_only=True, rename="cam
     software: dict[str, Any] | None = None
 
 
+class Annotation(msgspec.Struct, frozen=True, kw_only=True):
+    text: str
+    time: str | None = None
+
+
+ServiceRequestStatus = Literal[
+    "draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"
+]
+
+
+class ServiceRequest(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A referral as the hospital's server holds it (what the adapter reads back)."""
+
+    resource_type: str
+    id: str | None = None
+    meta: ResourceMeta | None = None
+    status: ServiceRequestStatus
+    identifier: list[Identifier] = msgspec.field(default_factory=list)
+    performer_type: CodeableConcept | None = None
+
+
+TaskStatus = Literal[
+    "draft",
+    "requested",
+    "received",
+    "accepted",
+    "rejected",
+    "ready",
+    "cancelled",
+    "in-progress",
+    "on-hold",
+    "failed",
+    "completed",
+    "entered-in-error",
+]
+
+
+class TaskOutput(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    type: CodeableConcept
+    value_string: str | None = None
+    value_annotation: Annotation | None = None
+
+
+class Task(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """The hospital's work on a referral: its decision and what happened since."""
+
+    resource_type: str
+    id: str | None = None
+    meta: ResourceMeta | None = None
+    status: TaskStatus
+    status_reason: CodeableConcept | None = None
+    business_status: CodeableConcept | None = None
+    focus: Reference | None = None
+    last_modified: str | None = None
+    output: list[TaskOutput] = msgspec.field(default_factory=list)
+
+
+AppointmentStatus = Literal[
+    "proposed",
+    "pending",
+    "booked",
+    "arrived",
+    "fulfilled",
+    "cancelled",
+    "noshow",
+    "entered-in-error",
+    "checked-in",
+    "waitlist",
+]
+
+
+class AppointmentParticipant(msgspec.Struct, frozen=True, kw_only=True):
+    actor: Reference | None = None
+
+
+class Appointment(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    resource_type: str
+    id: str | None = None
+    meta: ResourceMeta | None = None
+    status: AppointmentStatus
+    identifier: list[Identifier] = msgspec.field(default_factory=list)
+    service_type: list[CodeableConcept] = msgspec.field(default_factory=list)
+    specialty: list[CodeableConcept] = msgspec.field(default_factory=list)
+    start: str | None = None
+    description: str | None = None
+    comment: str | None = None
+    patient_instruction: str | None = None
+    participant: list[AppointmentParticipant] = msgspec.field(default_factory=list)
+    based_on: list[Reference] = msgspec.field(default_factory=list)
+
+
 # FHIR date / dateTime: YYYY, YYYY-MM, YYYY-MM-DD, or a full timestamp.
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T.*)?$")
 
@@ -155,3 +246,17 @@ def fhir_date(value: str | None, *, period_end: bool = False) -> dt.date | None:
     last_day = calendar.monthrange(year, month)[1]
     day = int(match[3]) if match[3] else (last_day if period_end else 1)
     return dt.date(year, month, day)
+
+
+def fhir_instant(value: str) -> dt.datetime:
+    """A FHIR dateTime to the second with its offset (an instant), as an aware datetime; a
+    date alone or a time without an offset is not an instant."""
+    if "T" not in value:
+        raise ValueError(f"not a FHIR instant: {value!r}")
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"not a FHIR instant: {value!r}") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"FHIR instant without an offset: {value!r}")
+    return moment
