@@ -144,6 +144,24 @@ _DEMO_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 
 _DEMO_JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 
 
+def _referral_clinics(hospital: DemoHospital) -> list[dict[str, Any]]:
+    """A referral clinic (转诊门诊) for each department: weekday mornings and afternoons, two
+    green-channel places each, a fortnight ahead; a full calendar refuses."""
+    departments = sorted({s for d in hospital.doctors for s in d.specialties[:1]})
+    return [
+        {
+            "department": department,
+            "place": f"门诊楼 2 层 {department} 转诊门诊（凭绿色通道号直接就诊）",
+            "weekdays": [1, 2, 3, 4, 5],
+            "times": ["09:00", "14:00"],
+            "places_per_time": 2,
+            "days_ahead": 14,
+            "instructions": "请提前 20 分钟到达，先到门诊楼 1 层服务台出示绿色通道号。",
+        }
+        for department in departments
+    ]
+
+
 def _staff(hospital: DemoHospital) -> list[dict[str, Any]]:
     return [
         {
@@ -232,7 +250,12 @@ class _DemoOnboarding:
                 admin,
                 hospital_id,
                 AdapterConfigIn(
-                    type=DEMO_ADAPTER, config={"hospital_code": demo.code, "staff": _staff(demo)}
+                    type=DEMO_ADAPTER,
+                    config={
+                        "hospital_code": demo.code,
+                        "staff": _staff(demo),
+                        "referral_clinics": _referral_clinics(demo),
+                    },
                 ),
                 self.context(admin),
             )

@@ -3,15 +3,19 @@ real onboarding, and seeding it again changes nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from medmarket import ReferralPatient, ReferralRequest, ReferringDoctor
 from medmarket.db import fetch_one
 from medmarket.db.migrate import migrate
 from medmarket.demo import seed_demo
+from medmarket.domains import open_platform
+from medmarket.hospitals.adapters import connect
 from medmarket.tests.support.databases import create_database, drop_database
 from medmarket.tests.support.fixtures import make_settings
 
@@ -79,3 +83,42 @@ async def test_demo_has_hospitals_and_approved_doctors(fresh_database: str, tmp_
     # Their documents are real files in the data directory.
     files = [path for path in (tmp_path / "documents").rglob("*") if path.is_file()]
     assert len(files) == 2 * len(doctors)
+
+
+async def test_demo_hospitals_take_referrals_from_their_calendars(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    """Each demo hospital has a referral clinic per department: it accepts a referral to one
+    with a green-channel ticket, and refuses one to a department it does not have."""
+    settings = make_settings(fresh_database, data_dir=str(tmp_path))
+    await seed_demo(settings)
+
+    def asking(referral_id: str, department: str) -> ReferralRequest:
+        return ReferralRequest(
+            referral_id=referral_id,
+            department=department,
+            urgency="routine",
+            reason="胸痛待查",
+            clinical_summary="活动后胸闷两周",
+            patient=ReferralPatient(full_name="王小明", date_of_birth=dt.date(1968, 4, 2)),
+            referring_doctor=ReferringDoctor(
+                full_name="李医生", licence_number="110330100000777", hospital="乡镇卫生院"
+            ),
+            requested_at=dt.datetime.now(dt.UTC),
+        )
+
+    async with open_platform(settings) as services:
+        rows = await services.db.fetch(
+            "SELECT id, adapter_type, adapter_config, departments FROM hospitals ORDER BY name"
+        )
+        for row in rows:
+            async with connect(
+                services.plugins, row["id"], row["adapter_type"], row["adapter_config"]
+            ) as hospital:
+                accepted = await hospital.accept_referral(
+                    asking(f"demo-{row['id']}-1", row["departments"][0])
+                )
+                refused = await hospital.accept_referral(asking(f"demo-{row['id']}-2", "骨科"))
+            assert accepted.status == "accepted" and accepted.appointment is not None
+            assert accepted.appointment.ticket and "转诊门诊" in accepted.appointment.place
+            assert refused.status == "refused" and refused.reason_code == "department_unknown"
