@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Request, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -16,8 +16,10 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.openapi import answers
+from medmarket.files import ACCEPTED, disposition
+from medmarket.openapi import answers, responds_with
 from medmarket.referrals.outcomes import DownReferrals, HospitalDesk
+from medmarket.referrals.records import ReferralFiles
 from medmarket.referrals.referring import Referring
 from medmarket.referrals.schemas import (
     CancelIn,
@@ -34,6 +36,11 @@ TAGS = ["referrals"]
 
 def provide_referring(request: Request[Any, Any, Any]) -> Referring:
     return Referring(request.app.state.services.db)
+
+
+def provide_referral_files(request: Request[Any, Any, Any]) -> ReferralFiles:
+    services = request.app.state.services
+    return ReferralFiles(services.db, services.settings.data_path)
 
 
 def provide_hospital_desk(request: Request[Any, Any, Any]) -> HospitalDesk:
@@ -145,6 +152,29 @@ async def hospital_referral(
     return await referring.read(principal, referral_id)
 
 
+@get("/{referral_id:uuid}/files/{attachment_id:uuid}", opt=responds_with(*ACCEPTED))
+async def hospital_referral_file(
+    referral_id: FromPath[uuid.UUID],
+    attachment_id: FromPath[uuid.UUID],
+    referral_files: NamedDependency[ReferralFiles],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> Response[bytes]:
+    """A file of the visit sent with the referral (a CT image, an ECG, a report), as an
+    attachment no browser renders as a page; every read is audited."""
+    content, file = await referral_files.read(principal, referral_id, attachment_id, context)
+    return Response(
+        content,
+        media_type=file.content_type,
+        headers={
+            "Content-Disposition": disposition("attachment", file.id, file.content_type, file.name),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
 @post("/{referral_id:uuid}/outcome", status_code=HTTP_200_OK, opt=answers(409))
 async def record_outcome(
     referral_id: FromPath[uuid.UUID],
@@ -208,7 +238,12 @@ ROUTES = [
             Router(
                 path="/hospital/referrals",
                 opt=allow("hospital_admin"),
-                route_handlers=[hospital_referrals, hospital_referral, record_outcome],
+                route_handlers=[
+                    hospital_referrals,
+                    hospital_referral,
+                    hospital_referral_file,
+                    record_outcome,
+                ],
             ),
             Router(
                 path="/down-referrals",
@@ -223,4 +258,5 @@ DEPENDENCIES = {
     "referring": Provide(provide_referring, sync_to_thread=False),
     "hospital_desk": Provide(provide_hospital_desk, sync_to_thread=False),
     "down_referrals": Provide(provide_down_referrals, sync_to_thread=False),
+    "referral_files": Provide(provide_referral_files, sync_to_thread=False),
 }

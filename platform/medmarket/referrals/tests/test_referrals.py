@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import zoneinfo
+from typing import Any
 
 from litestar import Litestar
 
 from medmarket.referrals.tests.helpers import (
     CLINIC,
+    DETAILS,
+    Visit,
     audit_actions,
     call,
     consent,
@@ -24,6 +28,8 @@ from medmarket.referrals.tests.helpers import (
     referred_and_sent,
     visit_under_way,
 )
+from medmarket.tests.support.factories import PDF_BYTES, PNG_BYTES
+from medmarket.tests.support.fixtures import client_for
 from medmarket.tests.support.seed import approved_doctor, ready_patient
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -235,3 +241,47 @@ async def test_the_patient_may_decline(app: Litestar) -> None:
     assert (
         await call(app, "GET", f"/api/hospital/referrals/{referral['id']}", hospital.admin)
     ).status_code == 404
+
+
+async def test_the_hospital_reads_the_files_sent_with_the_referral(app: Litestar) -> None:
+    visit = await visit_under_way(app)
+    hospital = await receiving_hospital(app)
+    sent = await upload(app, visit, visit.patient, "心电图.pdf", PDF_BYTES)
+    kept = await upload(app, visit, visit.patient, "舌苔.png", PNG_BYTES)
+    referral = await refer(app, visit, hospital, attachment_ids=[sent["id"]])
+    assert [a["name"] for a in referral["attachments"]] == ["心电图.pdf"]
+    wrong = await call(
+        app,
+        "POST",
+        "/api/referrals",
+        (other := await visit_under_way(app)).doctor,
+        {
+            **DETAILS,
+            "booking_id": other.booking_id,
+            "hospital_id": hospital.id,
+            "attachment_ids": [sent["id"]],
+        },
+    )
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "attachment_ids[0]"
+    files = f"/api/hospital/referrals/{referral['id']}/files"
+    before = await call(app, "GET", f"{files}/{sent['id']}", hospital.admin)
+    assert before.status_code == 404  # not before the patient agreed
+    await consent(app, visit, referral)
+    got = await call(app, "GET", f"{files}/{sent['id']}", hospital.admin)
+    assert got.status_code == 200 and got.content == PDF_BYTES
+    assert got.headers["content-type"] == "application/pdf"
+    assert (await call(app, "GET", f"{files}/{kept['id']}", hospital.admin)).status_code == 404
+    stranger = (await receiving_hospital(app)).admin
+    assert (await call(app, "GET", f"{files}/{sent['id']}", stranger)).status_code == 404
+    assert "referral.file_read" in await audit_actions(app, referral["id"])
+
+
+async def upload(app: Litestar, visit: Visit, who: Any, name: str, content: bytes) -> Any:
+    async with client_for(app) as http:
+        response = await http.post(
+            visit.path + "/attachments",
+            headers=who.headers,
+            files={"file": (name, io.BytesIO(content), "application/octet-stream")},
+        )
+    assert response.status_code == 201, response.text
+    return response.json()["attachment"]
