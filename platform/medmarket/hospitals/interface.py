@@ -170,8 +170,8 @@ class ReferralOutcome(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ReferralStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """A referral as the hospital sees it now: its decision (None while it still decides)
-    and what has happened since, oldest first."""
+    """A referral as the hospital sees it now: its decision (None, or "received", while it
+    still decides) and what has happened since, oldest first."""
 
     decision: ReferralDecision | None = None
     outcomes: tuple[ReferralOutcome, ...] = ()

@@ -187,6 +187,13 @@ async def apply_decision(
     if decision.status == "received":
         if status == "pending":
             await move(connection, row, "received", SYSTEM, "hospital_system")
+            await notify(
+                connection,
+                row["account_id"],
+                "referral.received",
+                params,
+                dedupe_key=str(row["id"]),
+            )
         return
     if decision.status == "accepted":
         appointment = decision.appointment
