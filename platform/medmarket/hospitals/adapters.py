@@ -176,18 +176,27 @@ class ConnectedHospital:
         )
 
     async def accept_referral(self, request: ReferralRequest) -> ReferralDecision:
-        return await self._call(
-            "referral", lambda: self.adapter.accept_referral(request), ReferralDecision
-        )
+        async def asked() -> ReferralDecision:
+            decision = await self.adapter.accept_referral(request)
+            if isinstance(decision, ReferralDecision):
+                _check_decision(decision)
+            return decision
+
+        return await self._call("referral", asked, ReferralDecision)
 
     async def referral_status(
         self, referral_id: str, hospital_reference: str | None
     ) -> ReferralStatus:
-        return await self._call(
-            "referral status",
-            lambda: self.adapter.referral_status(referral_id, hospital_reference),
-            ReferralStatus,
-        )
+        async def asked() -> ReferralStatus:
+            status = await self.adapter.referral_status(referral_id, hospital_reference)
+            if isinstance(status, ReferralStatus):
+                if status.decision is not None:
+                    _check_decision(status.decision)
+                if any(outcome.at.tzinfo is None for outcome in status.outcomes):
+                    raise TypeError("an outcome's time has no offset")
+            return status
+
+        return await self._call("referral status", asked, ReferralStatus)
 
     async def cancel_referral(
         self, referral_id: str, hospital_reference: str | None, reason: str
@@ -200,6 +209,20 @@ class ConnectedHospital:
 
     async def health(self) -> HealthReport:
         return await self._call("hospital health", self.adapter.health, HealthReport)
+
+
+def _check_decision(decision: ReferralDecision) -> None:
+    """The contract's rules a type cannot say: an acceptance carries its appointment, at a
+    time with its offset, with a ticket and a place."""
+    if decision.status != "accepted":
+        return
+    appointment = decision.appointment
+    if appointment is None:
+        raise TypeError("the hospital accepted without an appointment")
+    if appointment.starts_at.tzinfo is None:
+        raise TypeError("the appointment's time has no offset")
+    if not appointment.ticket.strip() or not appointment.place.strip():
+        raise TypeError("the appointment has no ticket or no place")
 
 
 @asynccontextmanager

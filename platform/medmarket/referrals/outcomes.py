@@ -82,7 +82,7 @@ async def apply_outcome(
             )
         return False
     if target == "referred_back":
-        receiving = await _receiving_doctor(connection, row, to_doctor_id)
+        receiving = await _receiving_doctor(connection, row, to_doctor_id, strict=strict)
     await move(connection, row, target, context, source, note=note, at=at, event_key=event_key)
     params = {"referral_id": row["id"], "status": target}
     await notify(
@@ -100,11 +100,15 @@ async def apply_outcome(
 
 
 async def _receiving_doctor(
-    connection: Connection, row: asyncpg.Record, to_doctor_id: uuid.UUID | None
+    connection: Connection, row: asyncpg.Record, to_doctor_id: uuid.UUID | None, *, strict: bool
 ) -> asyncpg.Record:
+    """The follow-up doctor: one an admin names must be approved; the referring doctor,
+    whom a hospital's system sends the patient back to, is taken whatever their status
+    now (their queue shows it, and an operator can hand it on)."""
     doctor = await connection.fetchrow(
-        "SELECT id, user_id FROM doctors WHERE id = $1 AND status = 'approved'",
+        "SELECT id, user_id FROM doctors WHERE id = $1 AND (status = 'approved' OR NOT $2)",
         to_doctor_id or row["doctor_id"],
+        strict,
     )
     if doctor is None:
         raise InvalidInput(

@@ -44,6 +44,7 @@ log = logging.getLogger("medmarket.referrals")
 MAX_RETRY_SECONDS = 15 * 60.0
 POLL_BATCH = 20
 POLL_EVERY = dt.timedelta(minutes=5)
+FOLLOW_FOR = dt.timedelta(days=90)
 
 _REFERRAL = """
     SELECT r.*, p.real_name, p.date_of_birth, p.sex, p.phone,
@@ -197,8 +198,7 @@ async def apply_decision(
         return
     if decision.status == "accepted":
         appointment = decision.appointment
-        if appointment is None or appointment.starts_at.tzinfo is None:
-            raise ValueError("an accepted referral needs an appointment with an aware time")
+        assert appointment is not None  # the connected hospital checks the contract
         await connection.execute(
             """
             UPDATE referrals SET appointment_at = $2, place = $3, appointment_department = $4,
@@ -318,6 +318,9 @@ async def follow_up(services: Services) -> int:
          WHERE id IN (SELECT id FROM referrals
                        WHERE status IN ('received', 'accepted', 'seen', 'admitted')
                          AND (last_polled_at IS NULL OR last_polled_at < now() - $1::interval)
+                         -- A hospital that never reports (its staff record outcomes here,
+                         -- or nobody does) is not asked forever.
+                         AND coalesce(appointment_at, consented_at) > now() - $3::interval
                        ORDER BY last_polled_at NULLS FIRST
                        LIMIT $2
                        FOR UPDATE SKIP LOCKED)
@@ -325,6 +328,7 @@ async def follow_up(services: Services) -> int:
         """,
         POLL_EVERY,
         POLL_BATCH,
+        FOLLOW_FOR,
     )
     for asked in rows:
         await _follow(services, asked["id"])
