@@ -86,9 +86,15 @@ class Referring:
         async with self.db.connection() as connection:
             return await queries.listed(connection, principal)
 
-    async def read(self, principal: Principal, referral_id: uuid.UUID) -> ReferralOut:
-        async with self.db.connection() as connection:
+    async def read(
+        self, principal: Principal, referral_id: uuid.UUID, context: AuditContext | None = None
+    ) -> ReferralOut:
+        """The referral; a hospital's admin reading it (the patient's record, shared with
+        the hospital) is audited when ``context`` says who and from where."""
+        async with self.db.transaction() as connection:
             row = await queries.visible(connection, principal, referral_id)
+            if context is not None and principal.role == "hospital_admin":
+                await audit.record(connection, context, "referral.read", SUBJECT, referral_id)
             return await queries.full(connection, row, queries.party(principal))
 
     async def _fresh(

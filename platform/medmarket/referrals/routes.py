@@ -148,8 +148,10 @@ async def hospital_referral(
     referral_id: FromPath[uuid.UUID],
     referring: NamedDependency[Referring],
     principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
 ) -> ReferralOut:
-    return await referring.read(principal, referral_id)
+    """The referral with the patient's record it shares; every read is audited."""
+    return await referring.read(principal, referral_id, context)
 
 
 @get("/{referral_id:uuid}/files/{attachment_id:uuid}", opt=responds_with(*ACCEPTED))

@@ -200,8 +200,9 @@ async def test_nobody_else_sees_a_referral(app: Litestar) -> None:
     assert not await ok(app, "GET", "/api/hospital/referrals", other_hospital.admin)
     outcome = await call(app, "POST", desk + "/outcome", other_hospital.admin, {"status": "seen"})
     assert outcome.status_code == 404
-    # The parties themselves see it.
+    # The parties themselves see it; the hospital's reads are audited.
     assert (await call(app, "GET", desk, hospital.admin)).status_code == 200
+    assert "referral.read" in await audit_actions(app, referral["id"])
     assert (await call(app, "GET", path, visit.patient)).status_code == 200
 
 
