@@ -34,14 +34,13 @@ from medmarket import (
     Recipient,
     ReferralAppointment,
     ReferralDecision,
-    ReferralPatient,
     ReferralRequest,
-    ReferringDoctor,
     TrackingEvent,
     WebhookAck,
     WebhookEvent,
 )
 from medmarket.delivery.interface import Parcel, PostalAddress
+from medmarket.testing import sample_referral
 from medmarket.testing.contracts import (
     CourierContract,
     HospitalAdapterContract,
@@ -257,16 +256,7 @@ async def test_a_hospital_that_raises_for_a_stranger_fails_the_contract() -> Non
         )
 
 
-REFERRAL = ReferralRequest(
-    referral_id="r-1",
-    department="心内科",
-    urgency="routine",
-    reason="胸痛待查",
-    clinical_summary="活动后胸闷",
-    patient=ReferralPatient(full_name="张三", date_of_birth=dt.date(1961, 5, 2)),
-    referring_doctor=ReferringDoctor(full_name="王医生", licence_number="1103", hospital="社区"),
-    requested_at=NOW,
-)
+REFERRAL = sample_referral(referral_id="r-1", requested_at=NOW)
 
 
 class _ReferralConfig(msgspec.Struct, forbid_unknown_fields=True):

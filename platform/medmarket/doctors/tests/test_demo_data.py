@@ -10,12 +10,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from medmarket import ReferralPatient, ReferralRequest, ReferringDoctor
+from medmarket import ReferralRequest
 from medmarket.db import fetch_one
 from medmarket.db.migrate import migrate
 from medmarket.demo import seed_demo
 from medmarket.domains import open_platform
 from medmarket.hospitals.adapters import connect
+from medmarket.testing import sample_referral
 from medmarket.tests.support.databases import create_database, drop_database
 from medmarket.tests.support.fixtures import make_settings
 
@@ -94,17 +95,8 @@ async def test_demo_hospitals_take_referrals_from_their_calendars(
     await seed_demo(settings)
 
     def asking(referral_id: str, department: str) -> ReferralRequest:
-        return ReferralRequest(
-            referral_id=referral_id,
-            department=department,
-            urgency="routine",
-            reason="胸痛待查",
-            clinical_summary="活动后胸闷两周",
-            patient=ReferralPatient(full_name="王小明", date_of_birth=dt.date(1968, 4, 2)),
-            referring_doctor=ReferringDoctor(
-                full_name="李医生", licence_number="110330100000777", hospital="乡镇卫生院"
-            ),
-            requested_at=dt.datetime.now(dt.UTC),
+        return sample_referral(
+            referral_id=referral_id, department=department, requested_at=dt.datetime.now(dt.UTC)
         )
 
     async with open_platform(settings) as services:

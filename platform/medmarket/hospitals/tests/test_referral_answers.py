@@ -15,26 +15,14 @@ from medmarket import (
     ReferralAppointment,
     ReferralDecision,
     ReferralOutcome,
-    ReferralPatient,
     ReferralRequest,
     ReferralStatus,
-    ReferringDoctor,
 )
 from medmarket.hospitals.adapters import ConnectedHospital
 from medmarket.plugin_manager import PluginUnavailable
+from medmarket.testing import sample_referral
 
-REQUEST = ReferralRequest(
-    referral_id="r-1",
-    department="心内科",
-    urgency="routine",
-    reason="胸痛",
-    clinical_summary="活动后胸痛",
-    patient=ReferralPatient(full_name="王小明", date_of_birth=dt.date(1968, 4, 2)),
-    referring_doctor=ReferringDoctor(
-        full_name="李医生", licence_number="110330100000777", hospital="卫生院"
-    ),
-    requested_at=dt.datetime.now(dt.UTC),
-)
+REQUEST = sample_referral()
 LATER = dt.datetime(2031, 3, 3, 9, 30)  # noqa: DTZ001 - naive on purpose: what a bad hospital sends
 
 

@@ -20,11 +20,9 @@ from medmarket import (
     AffiliationQuery,
     HospitalAdapterType,
     LicenceQuery,
-    ReferralPatient,
     ReferralRequest,
-    ReferringDoctor,
 )
-from medmarket.testing import plugin_settings
+from medmarket.testing import plugin_settings, sample_referral
 from medmarket.testing.contracts import HospitalAdapterContract
 
 RECORD: dict[str, Any] = {
@@ -83,18 +81,7 @@ class TestDemoHospitalContract(HospitalAdapterContract):
 
     @pytest.fixture
     def referral(self) -> ReferralRequest:
-        return ReferralRequest(
-            referral_id="replaced by the contract",
-            department="心内科",
-            urgency="routine",
-            reason="胸痛待查",
-            clinical_summary="活动后胸闷两周，心电图 ST 段压低",
-            patient=ReferralPatient(full_name="张三", date_of_birth=dt.date(1961, 5, 2)),
-            referring_doctor=ReferringDoctor(
-                full_name="王医生", licence_number="110330100000777", hospital="社区卫生服务中心"
-            ),
-            requested_at=dt.datetime(2026, 12, 4, 2, 0, tzinfo=dt.UTC),
-        )
+        return sample_referral()
 
 
 async def test_a_registered_licence_is_confirmed() -> None:

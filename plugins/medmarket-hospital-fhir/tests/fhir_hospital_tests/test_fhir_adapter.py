@@ -30,11 +30,10 @@ from medmarket import (
     AffiliationQuery,
     LicenceQuery,
     OutboundPolicy,
-    ReferralPatient,
     ReferralRequest,
-    ReferringDoctor,
     Settings,
 )
+from medmarket.testing import sample_referral
 from medmarket.testing.contracts import HospitalAdapterContract
 from medmarket.testing.http_recorder import Recorded, Reply
 
@@ -588,15 +587,4 @@ class TestFhirHospitalContract(HospitalAdapterContract):
     def referral(self) -> ReferralRequest:
         """The test server has no Task for it: the hospital has received it and decides
         later, an answer the contract allows."""
-        return ReferralRequest(
-            referral_id="replaced by the contract",
-            department="心内科",
-            urgency="routine",
-            reason="胸痛待查",
-            clinical_summary="活动后胸闷两周，心电图 ST 段压低",
-            patient=ReferralPatient(full_name="张三", date_of_birth=dt.date(1961, 5, 2)),
-            referring_doctor=ReferringDoctor(
-                full_name="王医生", licence_number="110330100000777", hospital="社区卫生服务中心"
-            ),
-            requested_at=dt.datetime(2026, 12, 4, 2, 0, tzinfo=dt.UTC),
-        )
+        return sample_referral()
