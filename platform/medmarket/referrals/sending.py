@@ -18,13 +18,14 @@ import datetime as dt
 import logging
 import random
 import uuid
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import asyncpg
 
 from medmarket.audit.service import SYSTEM
 from medmarket.db import Connection, Database, fetch_one
-from medmarket.hospitals.adapters import connect
+from medmarket.hospitals.adapters import ConnectedHospital, connect
 from medmarket.hospitals.interface import (
     ReferralAttachment,
     ReferralDecision,
@@ -58,6 +59,13 @@ _REFERRAL = """
       JOIN hospitals h ON h.id = r.hospital_id
      WHERE r.id = $1
 """
+
+
+def _hospital(
+    services: Services, row: asyncpg.Record
+) -> AbstractAsyncContextManager[ConnectedHospital]:
+    """The referral's target hospital, connected through its adapter."""
+    return connect(services.plugins, row["hospital_id"], row["adapter_type"], row["adapter_config"])
 
 
 def retry_delay(attempt: int) -> float:
@@ -121,9 +129,7 @@ async def send(services: Services, message: OutboxMessage) -> None:
         return
     request = request_of(row, await _attachments(services.db, referral_id))
     try:
-        async with connect(
-            services.plugins, row["hospital_id"], row["adapter_type"], row["adapter_config"]
-        ) as hospital:
+        async with _hospital(services, row) as hospital:
             decision = await hospital.accept_referral(request)
     except PluginUnavailable as exc:
         await _try_again_later(services.db, referral_id, attempt, str(exc))
@@ -291,9 +297,7 @@ async def cancel(services: Services, message: OutboxMessage) -> None:
     if row is None or row["status"] != "cancelled":
         return
     try:
-        async with connect(
-            services.plugins, row["hospital_id"], row["adapter_type"], row["adapter_config"]
-        ) as hospital:
+        async with _hospital(services, row) as hospital:
             await hospital.cancel_referral(
                 str(referral_id), row["hospital_reference"], row["cancel_reason"] or "cancelled"
             )
@@ -340,9 +344,7 @@ async def _follow(services: Services, referral_id: uuid.UUID) -> None:
     if row is None:
         return
     try:
-        async with connect(
-            services.plugins, row["hospital_id"], row["adapter_type"], row["adapter_config"]
-        ) as hospital:
+        async with _hospital(services, row) as hospital:
             status = await hospital.referral_status(str(referral_id), row["hospital_reference"])
     except PluginUnavailable as exc:
         log.info("referral %s: no status from the hospital now: %s", referral_id, exc)
