@@ -56,6 +56,8 @@ async def test_the_patient_reads_where_when_and_the_ticket_in_chinese(app: Lites
         listing = await get_page(http, "/referrals")
         assert listing.status_code == 200
         assert f'href="/referrals/{referral["id"]}"' in listing.text
+        visit_page = await get_page(http, f"/visits/{visit.booking_id}")
+        assert f'href="/referrals/{referral["id"]}"' in visit_page.text, "linked from the visit"
         assert hospital.name in text_of(listing.text)
 
         page = await get_page(http, f"/referrals/{referral['id']}")
@@ -297,3 +299,33 @@ async def test_nobody_else_gets_a_referral_page(app: Litestar) -> None:
         assert outcome.status_code == 404
         assert rid not in (await get_page(http, "/hospital/referrals")).text
     assert (await read(app, visit.patient, referral))["status"] == "accepted"
+
+
+async def test_the_doctor_completes_the_platforms_draft_from_the_same_form(app: Litestar) -> None:
+    visit = await visit_under_way(app)
+    hospital = await receiving_hospital(app)
+    note = "首诊：胸痛待查，需线下冠脉造影"
+    end = {"outcome": "first_visit_unsuitable", "note": note}
+    await ok(app, "POST", visit.path + "/end", visit.doctor, end)
+    await deliver_outbox(app)
+    [draft] = await ok(app, "GET", "/api/referrals", visit.doctor)
+    form = f"/doctor/referrals/{draft['id']}/complete"
+    async with client_for(app) as http:
+        await browser_session(http, visit.doctor.account)
+        listing = await get_page(http, "/doctor/referrals")
+        assert f'href="{form}"' in listing.text and "待补全的转诊单" in text_of(listing.text)
+        assert (await get_page(http, f"/doctor/referrals/{draft['id']}")).headers[
+            "location"
+        ] == form
+        page = await get_page(http, form)
+        assert field_value(page.text, "reason") == note, "the draft's reason is filled in"
+        body = {
+            "target": f"{hospital.id}|心内科",
+            "urgency": "urgent",
+            "reason": note,
+            "clinical_summary": DETAILS["clinical_summary"],
+        }
+        sent = await post_form(http, form, body)
+        assert sent.headers["location"] == f"/doctor/referrals/{draft['id']}?done=referred"
+    now = await read(app, visit.doctor, draft)
+    assert now["status"] == "awaiting_consent" and now["urgency"] == "urgent"
