@@ -7,6 +7,7 @@ doctor's queue shows it; nobody else gets any of these pages."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import zoneinfo
 from typing import Any
@@ -38,6 +39,20 @@ from medmarket.tests.support.seed import approved_doctor, ready_patient
 
 SUMMARY = "冠脉造影示前降支狭窄 80%，已植入支架 1 枚。"
 FOLLOW_UP = "1 个月后复查血脂、肝功能。"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
+
+
+async def shared_file(app: Litestar, visit: Any, name: str) -> str:
+    """A file the patient shares in the visit (a PNG): its id."""
+    async with client_for(app) as http:
+        response = await http.post(
+            visit.path + "/attachments",
+            headers=visit.patient.headers,
+            files={"file": (name, io.BytesIO(PNG), "application/octet-stream")},
+        )
+    assert response.status_code == 201, response.text
+    shared: str = response.json()["attachment"]["id"]
+    return shared
 
 
 def shown_time(page: str) -> dt.datetime:
@@ -154,6 +169,7 @@ async def test_an_emergency_tells_the_patient_first_and_cancelling_needs_a_reaso
 async def test_the_doctor_refers_from_the_form(app: Litestar) -> None:
     visit = await visit_under_way(app)
     hospital = await receiving_hospital(app)
+    ecg = await shared_file(app, visit, "心电图.png")
     form = f"/doctor/visits/{visit.booking_id}/refer"
     async with client_for(app) as http:
         await browser_session(http, visit.doctor.account)
@@ -177,12 +193,16 @@ async def test_the_doctor_refers_from_the_form(app: Litestar) -> None:
         assert field_value(no_advice.text, "target") == target
         assert await ok(app, "GET", "/api/referrals", visit.doctor) == []
 
-        sent = await post_form(http, form, {**chosen, "emergency_advice": "立即拨打 120"})
+        assert f'name="attachment_ids" value="{ecg}"' in page.text, "the visit's files offered"
+        with_file = [*{**chosen, "emergency_advice": "立即拨打 120"}.items()]
+        sent = await post_form(http, form, [*with_file, ("attachment_ids", ecg)])
         assert sent.status_code == 303
         [referral] = await ok(app, "GET", "/api/referrals", visit.doctor)
         assert sent.headers["location"] == f"/doctor/referrals/{referral['id']}?done=referred"
         assert referral["status"] == "awaiting_consent" and referral["urgency"] == "emergency"
         assert referral["hospital"]["id"] == hospital.id and referral["department"] == "心内科"
+        sent_files = (await read(app, visit.doctor, referral))["attachments"]
+        assert [f["id"] for f in sent_files] == [ecg]
         again = await post_form(http, form, {**chosen, "emergency_advice": "立即拨打 120"})
         assert again.headers["location"] == f"/doctor/referrals/{referral['id']}"
 
@@ -190,6 +210,11 @@ async def test_the_doctor_refers_from_the_form(app: Litestar) -> None:
         assert hospital.name in mine and "待患者同意" in mine
         detail = text_of((await get_page(http, f"/doctor/referrals/{referral['id']}")).text)
         assert "等待患者同意分享病历" in detail and DETAILS["clinical_summary"] in detail
+        assert "心电图.png" in detail
+    async with client_for(app) as http:
+        await browser_session(http, visit.patient.account)
+        asked = text_of((await get_page(http, f"/referrals/{referral['id']}")).text)
+        assert "医生选择的 1 个文件：心电图.png" in asked, "the patient is told which files go"
 
 
 async def test_a_department_must_be_chosen(app: Litestar) -> None:
