@@ -179,8 +179,7 @@ async def attachments_of(connection: Connection, referral_id: uuid.UUID) -> list
 
 async def timeline_of(connection: Connection, referral_id: uuid.UUID) -> list[EventOut]:
     rows = await connection.fetch(
-        "SELECT status, at, source, note FROM referral_events WHERE referral_id = $1 "
-        "ORDER BY id",
+        "SELECT status, at, source, note FROM referral_events WHERE referral_id = $1 ORDER BY id",
         referral_id,
     )
     return [
