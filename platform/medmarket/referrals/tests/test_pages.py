@@ -137,8 +137,34 @@ async def test_the_patient_agrees_from_the_page_and_it_goes_to_the_hospital(
         assert "转诊当前的状态不允许这个操作" in text_of(again.text)
         after = text_of((await get_page(http, path)).text)
         assert "我同意将病历分享给该医院" not in after and "等待医院答复" in after
+    async with client_for(app) as http:
+        await browser_session(http, visit.doctor.account)
+        waiting = text_of((await get_page(http, f"/doctor/referrals/{referral['id']}")).text)
+        assert "医院尚未答复，我们会继续尝试发送。" in waiting
     await deliver_outbox(app)
     assert (await read(app, visit.patient, referral))["status"] == "accepted"
+    async with client_for(app) as http:
+        await browser_session(http, visit.doctor.account)
+        booked = text_of((await get_page(http, f"/doctor/referrals/{referral['id']}")).text)
+        assert "医院尚未答复" not in booked and "已安排就诊" in booked
+
+
+async def test_the_doctor_cancels_with_a_reason(app: Litestar) -> None:
+    visit = await visit_under_way(app)
+    hospital = await receiving_hospital(app)
+    referral = await refer(app, visit, hospital)
+    path = f"/doctor/referrals/{referral['id']}"
+    async with client_for(app) as http:
+        await browser_session(http, visit.doctor.account)
+        no_reason = await post_form(http, f"{path}/cancel", {"reason": " "}, from_page=path)
+        assert no_reason.status_code == 422 and error_beside(no_reason.text, "reason")
+        cancelled = await post_form(
+            http, f"{path}/cancel", {"reason": "患者改去本地医院"}, from_page=path
+        )
+        assert cancelled.headers["location"] == f"{path}?done=cancelled"
+        after = await get_page(http, path)
+        assert "转诊已取消" in text_of(after.text) and f'action="{path}/cancel"' not in after.text
+    assert (await read(app, visit.doctor, referral))["cancel_reason"] == "患者改去本地医院"
 
 
 async def test_an_emergency_tells_the_patient_first_and_cancelling_needs_a_reason(
