@@ -46,11 +46,12 @@ class TimelineLine:
 
 
 def timeline(t: Translator, events: list[EventOut]) -> list[TimelineLine]:
-    """A referral's events as the reader reads them, newest first: the status reached, who
-    said so (the doctor, the patient, the hospital or its system), and their note."""
+    """A referral's events as the reader reads them, newest first: what happened (the
+    status it reached, told as an event), who said so (the doctor, the patient, the hospital
+    or its system), and their note."""
     return [
         TimelineLine(
-            label=t.get(f"referral_status.{event.status}") or event.status,
+            label=t.get(f"referral_event.{event.status}") or event.status,
             by=t(f"referral_source.{event.source}"),
             note=event.note,
             at=event.at,

@@ -137,6 +137,10 @@ async def test_the_patient_agrees_from_the_page_and_it_goes_to_the_hospital(
         assert "转诊当前的状态不允许这个操作" in text_of(again.text)
         after = text_of((await get_page(http, path)).text)
         assert "我同意将病历分享给该医院" not in after and "等待医院答复" in after
+        # The timeline, newest first, says what happened and who said so.
+        assert after.index("患者同意分享病历，发送给医院 · 患者") < after.index(
+            "医生发出转诊，请患者同意 · 医生"
+        )
     async with client_for(app) as http:
         await browser_session(http, visit.doctor.account)
         waiting = text_of((await get_page(http, f"/doctor/referrals/{referral['id']}")).text)
@@ -165,6 +169,23 @@ async def test_the_doctor_cancels_with_a_reason(app: Litestar) -> None:
         after = await get_page(http, path)
         assert "转诊已取消" in text_of(after.text) and f'action="{path}/cancel"' not in after.text
     assert (await read(app, visit.doctor, referral))["cancel_reason"] == "患者改去本地医院"
+
+
+async def test_the_patient_may_decline_with_a_word_for_the_doctor(app: Litestar) -> None:
+    visit = await visit_under_way(app)
+    hospital = await receiving_hospital(app)
+    referral = await refer(app, visit, hospital)
+    path = f"/referrals/{referral['id']}"
+    async with client_for(app) as http:
+        await browser_session(http, visit.patient.account)
+        declined = await post_form(
+            http, f"{path}/decline", {"decline_reason": "想先在本地医院检查"}, from_page=path
+        )
+        assert declined.headers["location"] == f"{path}?done=declined"
+        after = text_of((await get_page(http, f"{path}?done=declined")).text)
+        assert "您已拒绝这次转诊" in after and "想先在本地医院检查" in after
+    now = await read(app, visit.doctor, referral)
+    assert now["status"] == "declined" and now["timeline"][-1]["note"] == "想先在本地医院检查"
 
 
 async def test_an_emergency_tells_the_patient_first_and_cancelling_needs_a_reason(
