@@ -98,10 +98,10 @@ async def patient_facts(db: Database, patient_id: uuid.UUID) -> PatientFacts:
 async def latest_of_visit(
     db: Database, account_id: uuid.UUID, booking_id: uuid.UUID
 ) -> uuid.UUID | None:
-    """The newest referral (not a draft) of the account's visit ``booking_id``."""
+    """The newest referral of the account's visit ``booking_id`` the doctor sent them."""
     found: uuid.UUID | None = await db.fetchval(
         "SELECT id FROM referrals WHERE booking_id = $1 AND account_id = $2 "
-        "AND status <> 'draft' ORDER BY created_at DESC LIMIT 1",
+        "AND submitted_at IS NOT NULL ORDER BY created_at DESC LIMIT 1",
         booking_id,
         account_id,
     )
