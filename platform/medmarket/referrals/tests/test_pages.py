@@ -287,6 +287,8 @@ async def test_the_hospital_sends_the_patient_back_and_the_doctor_takes_them_on(
         await browser_session(http, hospital.admin)
         listing = await get_page(http, "/hospital/referrals")
         assert f'href="{path}"' in listing.text
+        current = re.findall(r'<a href="([^"]+)" aria-current="page"', listing.text)
+        assert current == ["/hospital/referrals"], "the nav marks this page only"
         page = await get_page(http, path)
         text = text_of(page.text)
         assert DETAILS["clinical_summary"] in text and DETAILS["reason"] in text
