@@ -36,6 +36,7 @@ from medmarket.patients.service import ConsentRequired, Patients
 from medmarket.payments.card_pages import card_page
 from medmarket.payments.service import Payments
 from medmarket.prescriptions.service import Prescribing
+from medmarket.referrals.partners import latest_of_visit
 from medmarket.reviews.schemas import ReviewIn
 from medmarket.reviews.service import Reviews
 from medmarket.scheduling.service import Schedules
@@ -241,6 +242,7 @@ async def _visit_page(
         prescriptions=await prescribing.listing(principal, booking.consultation_id)
         if booking.consultation_id
         else [],
+        referral_id=await latest_of_visit(_db(request), principal.user_id, booking.id),
     )
 
 

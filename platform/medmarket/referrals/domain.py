@@ -14,7 +14,7 @@ from typing import Any
 from medmarket.domain import Domain
 from medmarket.jobs import Job
 from medmarket.outbox.worker import Handler, OutboxMessage
-from medmarket.referrals import routes, sending
+from medmarket.referrals import desk_pages, doctor_pages, pages, routes, sending
 from medmarket.referrals.referring import (
     CANCEL_TOPIC,
     SEND_TOPIC,
@@ -47,6 +47,7 @@ async def follow_up_referrals(services: Services) -> int:
 DOMAIN = Domain(
     name="referrals",
     routes=routes.ROUTES,
+    pages=[*pages.ROUTES, *doctor_pages.ROUTES, *desk_pages.ROUTES],
     dependencies=routes.DEPENDENCIES,
     outbox_handlers=outbox_handlers,
     jobs=[Job("follow up referrals at hospitals", 60.0, follow_up_referrals)],

@@ -38,7 +38,8 @@ SELECT = """
 """
 # Who sees what: $2 is the reader's user id.
 VISIBLE: dict[Party, str] = {
-    "patient": "r.account_id = $2 AND r.status <> 'draft'",
+    # Once the doctor sent it to them: never a draft, nor a draft the doctor dropped.
+    "patient": "r.account_id = $2 AND r.submitted_at IS NOT NULL",
     "doctor": "d.user_id = $2",
     "hospital_admin": (
         "r.consented_at IS NOT NULL AND r.hospital_id IN "

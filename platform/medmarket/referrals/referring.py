@@ -301,13 +301,15 @@ class Referring:
             if row["status"] in AT_HOSPITAL:
                 await queue_cancel(connection, referral_id, 0)
             other = row["account_id"] if principal.role == "doctor" else row["doctor_user_id"]
-            await notify(
-                connection,
-                other,
-                "referral.cancelled",
-                {"referral_id": referral_id, "reason": data.reason},
-                dedupe_key=str(referral_id),
-            )
+            # A draft the doctor drops was never sent to the patient: nothing to tell them.
+            if row["submitted_at"] is not None:
+                await notify(
+                    connection,
+                    other,
+                    "referral.cancelled",
+                    {"referral_id": referral_id, "reason": data.reason},
+                    dedupe_key=str(referral_id),
+                )
             return await self._fresh(connection, principal, referral_id)
 
 

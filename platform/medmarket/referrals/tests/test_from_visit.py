@@ -89,3 +89,20 @@ async def test_an_unsuitable_first_visit_leads_to_a_referral_the_doctor_complete
     # The booking was refunded in full by its own rules.
     booking = await ok(app, "GET", f"/api/bookings/{visit.booking_id}", visit.patient)
     assert booking["end_reason"] == "first_visit_unsuitable"
+
+
+async def test_a_draft_the_doctor_drops_never_reaches_the_patient(app: Litestar) -> None:
+    visit = await visit_under_way(app)
+    end = {"outcome": "first_visit_unsuitable", "note": "首诊：胸痛待查"}
+    await ok(app, "POST", visit.path + "/end", visit.doctor, end)
+    await deliver_outbox(app)
+    [draft] = await ok(app, "GET", "/api/referrals", visit.doctor)
+    dropped = await ok(
+        app, "POST", f"/api/referrals/{draft['id']}/cancel", visit.doctor, {"reason": "患者已住院"}
+    )
+    assert dropped["status"] == "cancelled"
+    # The patient was never asked: no referral to see, and nothing to be told of.
+    assert await ok(app, "GET", "/api/referrals", visit.patient) == []
+    hidden = await call(app, "GET", f"/api/referrals/{draft['id']}", visit.patient)
+    assert hidden.status_code == 404
+    assert await notifications(app, "referral.cancelled", visit.patient.account.id) == []
