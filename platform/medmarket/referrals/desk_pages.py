@@ -72,9 +72,10 @@ async def desk_referral(
     referral_id: FromPath[uuid.UUID],
     principal: NamedDependency[Principal],
     referring: NamedDependency[Referring],
+    context: NamedDependency[AuditContext],
     done: Done = None,
 ) -> Template:
-    referral = await referring.read(principal, referral_id)
+    referral = await referring.read(principal, referral_id, context)
     return await _desk_page(request, referral, notice=done == "recorded")
 
 

@@ -17,6 +17,7 @@ from litestar import Litestar
 from medmarket.pages.formatting import Formatter
 from medmarket.referrals.tests.helpers import (
     DETAILS,
+    audit_actions,
     consent,
     deliver_outbox,
     ok,
@@ -293,6 +294,7 @@ async def test_the_hospital_sends_the_patient_back_and_the_doctor_takes_them_on(
         text = text_of(page.text)
         assert DETAILS["clinical_summary"] in text and DETAILS["reason"] in text
         assert "出生日期" in text and "手机号" in text
+        assert "referral.read" in await audit_actions(app, referral["id"])  # the record, read
         no_summary = await post_form(
             http, f"{path}/outcome", {"result": "referred_back"}, from_page=path
         )
