@@ -331,9 +331,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose value may begin with "-": a base64url key does, one time in 64, and argparse
+# would take it for an option ("expected one argument").
+DASHED_VALUES = ("--public-key",)
+
+
+def _join_dashed_values(argv: Sequence[str]) -> list[str]:
+    """``--public-key -Xy...`` as ``--public-key=-Xy...``."""
+    joined: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word in DASHED_VALUES:
+            value = next(words, None)
+            joined.append(word if value is None else f"{word}={value}")
+        else:
+            joined.append(word)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_dashed_values(sys.argv[1:] if argv is None else argv))
     return int(args.func(args))
 
 

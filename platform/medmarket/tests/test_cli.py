@@ -257,6 +257,9 @@ async def test_verify_signature_works_offline_with_a_public_key(
     assert tampered.returncode == 1 and tampered.stdout.startswith("invalid: bad-signature")
     other = signatures.b64url(signatures.generate_keypair().public_key)
     wrong_key = cli_result(env, "verify-signature", str(path), "--public-key", other)
+    # A key beginning with "-" (one in 64 do) is still the option's value.
+    dashed = cli_result(env, "verify-signature", str(path), "--public-key", "-" + other[1:])
+    assert dashed.returncode == 1 and "expected one argument" not in dashed.stderr
     assert wrong_key.returncode == 1 and f"names key {key_id}" in wrong_key.stdout
     missing = cli_result(
         env, "verify-signature", str(tmp_path / "nothing.json"), "--public-key", other
