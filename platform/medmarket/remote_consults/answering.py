@@ -16,6 +16,7 @@ from medmarket.db import Connection, Database
 from medmarket.errors import Conflict, FieldError, InvalidInput, NotFound
 from medmarket.notifications.service import notify
 from medmarket.remote_consults import queries
+from medmarket.remote_consults.opening import written
 from medmarket.remote_consults.schemas import (
     AcceptIn,
     CaseOut,
@@ -149,11 +150,7 @@ class Answering:
         async with self.db.transaction() as connection:
             case, invitation = await self._mine(connection, principal, case_id, invitation_id)
             self._still_open(case)
-            reason = data.reason.strip()
-            if len(reason) < 2:
-                raise InvalidInput(
-                    "say why", errors=[FieldError(field="reason", message="say why")]
-                )
+            reason = written("reason", data.reason)
             event = await move_invitation(
                 connection,
                 invitation,
@@ -220,7 +217,7 @@ class Answering:
                 """,
                 case_id,
                 invitation["id"],
-                data.text.strip(),
+                written("text", data.text),
                 data.assessment,
                 data.recommendation,
             )

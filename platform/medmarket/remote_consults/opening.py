@@ -24,6 +24,15 @@ def _refuse(field: str, message: str, detail: str | None = None) -> InvalidInput
     return InvalidInput(detail or message, errors=[FieldError(field=field, message=message)])
 
 
+def written(field: str, value: str) -> str:
+    """``value`` without surrounding blanks; 422 naming ``field`` when that leaves nothing
+    to read (the tables want two characters at least)."""
+    text = value.strip()
+    if len(text) < 2:
+        raise _refuse(field, "write at least two characters")
+    return text
+
+
 def check_consent(data: CaseIn, now: dt.datetime) -> dt.datetime:
     """When the patient agreed; 422 naming ``consent`` unless they did."""
     if not data.consent.given:
@@ -143,6 +152,8 @@ async def open_case(
     """Insert the case and its invitations, audited, on the timeline, every expert told."""
     now = dt.datetime.now(dt.UTC)
     consent_at = check_consent(data, now)
+    question = written("question", data.question)
+    history = written("clinical_history", data.clinical_history)
     times = check_times(data, now)
     requester_id, hospital_id = await requester_doctor(connection, principal)
     booking_id = await latest_visit(connection, requester_id, data.patient_id)
@@ -160,8 +171,8 @@ async def open_case(
         hospital_id,
         data.patient_id,
         booking_id,
-        data.question.strip(),
-        data.clinical_history.strip(),
+        question,
+        history,
         data.urgency,
         times,
         data.consent.how,

@@ -14,7 +14,7 @@ from medmarket.db import Connection, Database
 from medmarket.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from medmarket.notifications.service import notify
 from medmarket.remote_consults import queries
-from medmarket.remote_consults.opening import open_case
+from medmarket.remote_consults.opening import open_case, written
 from medmarket.remote_consults.schemas import (
     CancelIn,
     CaseIn,
@@ -219,7 +219,7 @@ class Requesting:
             await connection.execute(
                 "UPDATE remote_consultations SET decision = $2, decided_at = now() WHERE id = $1",
                 case_id,
-                data.text.strip(),
+                written("text", data.text),
             )
             event = await move_case(connection, row, "decided", context, detail={"advisory": True})
             experts = await expert_users(connection, case_id, ("accepted",))
@@ -238,7 +238,7 @@ class Requesting:
             await connection.execute(
                 "UPDATE remote_consultations SET cancel_reason = $2 WHERE id = $1",
                 case_id,
-                data.reason.strip(),
+                written("reason", data.reason),
             )
             event = await move_case(connection, row, target, context, note=data.reason)
             experts = await expert_users(connection, case_id, ("invited", "accepted", "proposed"))
