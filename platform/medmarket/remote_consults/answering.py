@@ -13,7 +13,7 @@ from medmarket import audit
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.db import Connection, Database
-from medmarket.errors import Conflict, FieldError, InvalidInput, NotFound
+from medmarket.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from medmarket.notifications.service import notify
 from medmarket.remote_consults import queries
 from medmarket.remote_consults.opening import written
@@ -36,6 +36,7 @@ from medmarket.remote_consults.states import (
 )
 
 NO_INVITATION = "no such invitation of yours"
+ONLY_EXPERTS = "only an invited expert may do this"
 
 
 def _times_wrong(message: str) -> InvalidInput:
@@ -59,9 +60,12 @@ class Answering:
         case_id: uuid.UUID,
         invitation_id: uuid.UUID | None = None,
     ) -> tuple[asyncpg.Record, asyncpg.Record]:
-        """The case and the principal's invitation in it, both locked; 404 otherwise."""
+        """The case and the principal's invitation in it, both locked; the requester gets
+        403 (an expert's step is not theirs), anyone else 404."""
         case = await queries.visible(connection, principal, case_id, lock=True)
         mine = case["my_invitation_id"]
+        if mine is None and queries.is_requester(principal, case):
+            raise Forbidden(ONLY_EXPERTS, field="invitation_id", code="not-expert")
         if mine is None or (invitation_id is not None and mine != invitation_id):
             raise NotFound(NO_INVITATION, field="invitation_id")
         invitation = await connection.fetchrow(

@@ -4,6 +4,7 @@ decision once an opinion came in, or call it off. Each step tells the experts it
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import asyncpg
@@ -131,6 +132,10 @@ class Requesting:
                     status_now=invitation["status"],
                 )
             if data.answer == "accept":
+                if invitation["proposed_time"] <= dt.datetime.now(dt.UTC):
+                    raise Conflict(
+                        "the proposed time is past: ask the expert again", field="invitation_id"
+                    )
                 event = await move_invitation(
                     connection,
                     invitation,
@@ -181,6 +186,11 @@ class Requesting:
                             + ", ".join(sorted(time.isoformat() for time in taken)),
                         )
                     ],
+                )
+            if data.at <= dt.datetime.now(dt.UTC):
+                raise InvalidInput(
+                    "that time is past",
+                    errors=[FieldError(field="at", message="that time is past: ask again")],
                 )
             await connection.execute(
                 "UPDATE remote_consultations SET scheduled_at = $2 WHERE id = $1",

@@ -1,6 +1,7 @@
 """Remote consultations API (README.md beside this file): the requesting doctor and the
 invited experts on ``/api/remote-consultations``. Anyone else gets the 404 of a case that
-does not exist; an expert of the case who tries a requester's step gets 403."""
+does not exist; an expert of the case who tries a requester's step gets 403, and so does
+the requester trying an expert's."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ TAGS = ["remote consultations"]
 INVITATION = "/{case_id:uuid}/invitations/{invitation_id:uuid}"
 # The requester's steps: an expert of the case is refused (403), a move out of turn is 409.
 REQUESTERS = answers(403, 409)
+# The experts' steps: the requester is refused (403), a move out of turn is 409.
+EXPERTS = answers(403, 409)
 # Reading a case: a patient or a hospital's admin gets the 404 of a case that does not exist
 # (as any doctor outside it does), not a 403 that would say there is something to see.
 READERS = allow("doctor", "patient", "hospital_admin")
@@ -172,7 +175,7 @@ async def cancel_case(
 
 
 # -- the expert's steps -------------------------------------------------------------------------
-@post(INVITATION + "/accept", status_code=HTTP_200_OK, opt=answers(409))
+@post(INVITATION + "/accept", status_code=HTTP_200_OK, opt=EXPERTS)
 async def accept_invitation(
     case_id: FromPath[uuid.UUID],
     invitation_id: FromPath[uuid.UUID],
@@ -185,7 +188,7 @@ async def accept_invitation(
     return await answering.accept(principal, case_id, invitation_id, data, context)
 
 
-@post(INVITATION + "/decline", status_code=HTTP_200_OK, opt=answers(409))
+@post(INVITATION + "/decline", status_code=HTTP_200_OK, opt=EXPERTS)
 async def decline_invitation(
     case_id: FromPath[uuid.UUID],
     invitation_id: FromPath[uuid.UUID],
@@ -198,7 +201,7 @@ async def decline_invitation(
     return await answering.decline(principal, case_id, invitation_id, data, context)
 
 
-@post(INVITATION + "/propose", status_code=HTTP_200_OK, opt=answers(409))
+@post(INVITATION + "/propose", status_code=HTTP_200_OK, opt=EXPERTS)
 async def propose_time(
     case_id: FromPath[uuid.UUID],
     invitation_id: FromPath[uuid.UUID],
@@ -211,7 +214,7 @@ async def propose_time(
     return await answering.propose(principal, case_id, invitation_id, data, context)
 
 
-@post("/{case_id:uuid}/opinions", status_code=HTTP_201_CREATED, opt=answers(409))
+@post("/{case_id:uuid}/opinions", status_code=HTTP_201_CREATED, opt=EXPERTS)
 async def give_opinion(
     case_id: FromPath[uuid.UUID],
     data: JSONBody[OpinionIn],

@@ -258,7 +258,7 @@ async def test_only_an_expert_who_accepted_gives_an_opinion(app: Litestar) -> No
     invited = await call(app, "POST", path + "/opinions", waiter, {"text": "我的意见"})
     assert invited.status_code == 409 and invited.json()["status_now"] == "invited"
     by_requester = await call(app, "POST", path + "/opinions", visit.doctor, {"text": "意见"})
-    assert by_requester.status_code == 404  # the requester holds no invitation
+    assert by_requester.status_code == 403  # the requester asks; experts give opinions
     withdrawn = await ok(app, "POST", path + "/cancel", visit.doctor, {"reason": "患者拒绝"})
     assert withdrawn["status"] == "withdrawn"
     late = await answer(app, case, taker, "accept", {"at": case["proposed_times"][0]})
