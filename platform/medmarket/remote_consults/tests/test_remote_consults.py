@@ -5,6 +5,10 @@ audited and told, and nobody outside the case can see it."""
 
 from __future__ import annotations
 
+import uuid
+
+import asyncpg
+import pytest
 from litestar import Litestar
 
 from medmarket.remote_consults.tests.helpers import (
@@ -82,6 +86,11 @@ async def test_an_mdt_of_three_where_one_declines_and_two_give_opinions(app: Lit
     assert given["status"] == "opinions"
     again = await call(app, "POST", path + "/opinions", surgeon, {"text": "改为介入"})
     assert again.status_code == 409
+    with pytest.raises(asyncpg.CheckViolationError, match="records are kept"):
+        await app.state.services.db.execute(
+            "UPDATE remote_consultation_opinions SET text = '改为介入' WHERE consultation_id = $1",
+            uuid.UUID(case["id"]),
+        )
     await ok(app, "POST", path + "/opinions", cardio, {"text": "可考虑分次 PCI"})
     assert (
         len(await notifications(app, "remote_consult.opinion_given", visit.doctor.account.id)) == 2
@@ -267,3 +276,31 @@ async def test_only_an_expert_who_accepted_gives_an_opinion(app: Litestar) -> No
     patient = await ready_patient(app)
     assert (await call(app, "GET", API, patient)).status_code == 403  # the list is doctors'
     assert (await call(app, "GET", path, patient)).status_code == 404
+
+
+async def test_when_every_expert_declines_the_requester_withdraws(app: Litestar) -> None:
+    visit = await visit_under_way(app)
+    first, second = await experts(app, 2)
+    case = await open_case(app, visit, [first, second])
+    for expert in (first, second):
+        assert (
+            await answer(app, case, expert, "decline", {"reason": "不在本专业"})
+        ).status_code == 200
+    [told] = await notifications(app, "remote_consult.all_declined", visit.doctor.account.id)
+    assert told["params"]["case_id"] == case["id"]
+    assert not await notifications(app, "remote_consult.ready_to_schedule", visit.doctor.account.id)
+    path = f"{API}/{case['id']}"
+    nobody = await call(
+        app, "POST", path + "/schedule", visit.doctor, {"at": case["proposed_times"][0]}
+    )
+    assert nobody.status_code == 409
+    withdrawn = await ok(app, "POST", path + "/cancel", visit.doctor, {"reason": "另请专家"})
+    assert withdrawn["status"] == "withdrawn" and withdrawn["cancel_reason"] == "另请专家"
+    # Nobody still taking part is left to tell.
+    assert not await notifications(app, "remote_consult.withdrawn", first.account.id)
+    assert await audit_actions(app, case["id"]) == [
+        "remote_consult.opened",
+        "remote_consult.invitation_declined",
+        "remote_consult.invitation_declined",
+        "remote_consult.withdrawn",
+    ]
