@@ -37,6 +37,7 @@ from medmarket.payments.domain import DOMAIN as PAYMENTS
 from medmarket.pharmacies.domain import DOMAIN as PHARMACIES
 from medmarket.prescriptions.domain import DOMAIN as PRESCRIPTIONS
 from medmarket.referrals.domain import DOMAIN as REFERRALS
+from medmarket.remote_consults.domain import DOMAIN as REMOTE_CONSULTS
 from medmarket.reviews.domain import DOMAIN as REVIEWS
 from medmarket.scheduling.domain import DOMAIN as SCHEDULING
 from medmarket.services import Services, open_services
@@ -67,6 +68,7 @@ DOMAINS: list[Domain] = [
     PRESCRIPTIONS,
     ORDERS,
     REFERRALS,
+    REMOTE_CONSULTS,
     OPS,
     PAGES,
 ]
