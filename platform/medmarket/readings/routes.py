@@ -171,7 +171,11 @@ async def study_file(
     )
 
 
-@post("/{request_id:uuid}/claim", status_code=HTTP_200_OK, opt=answers(404, 409))
+@post(
+    "/{request_id:uuid}/claim",
+    status_code=HTTP_200_OK,
+    opt=allow("doctor") | answers(404, 409),
+)
 async def claim_request(
     request_id: FromPath[uuid.UUID],
     reading_desk: NamedDependency[Desk],
@@ -182,7 +186,11 @@ async def claim_request(
     return await reading_desk.claim(principal, request_id, context)
 
 
-@post("/{request_id:uuid}/release", status_code=HTTP_200_OK, opt=answers(404, 409))
+@post(
+    "/{request_id:uuid}/release",
+    status_code=HTTP_200_OK,
+    opt=allow("doctor") | answers(404, 409),
+)
 async def release_request(
     request_id: FromPath[uuid.UUID],
     reading_desk: NamedDependency[Desk],
@@ -193,7 +201,11 @@ async def release_request(
     return await reading_desk.release(principal, request_id, context)
 
 
-@post("/{request_id:uuid}/report", status_code=HTTP_200_OK, opt=answers(404, 409))
+@post(
+    "/{request_id:uuid}/report",
+    status_code=HTTP_200_OK,
+    opt=allow("doctor") | answers(404, 409),
+)
 async def report_request(
     request_id: FromPath[uuid.UUID],
     data: JSONBody[ReportIn],
@@ -206,7 +218,11 @@ async def report_request(
     return await reading_desk.report(principal, request_id, data, context)
 
 
-@post("/{request_id:uuid}/cancel", status_code=HTTP_200_OK, opt=answers(404, 409))
+@post(
+    "/{request_id:uuid}/cancel",
+    status_code=HTTP_200_OK,
+    opt=allow("doctor") | answers(404, 409),
+)
 async def cancel_request(
     request_id: FromPath[uuid.UUID],
     data: JSONBody[CancelIn],
