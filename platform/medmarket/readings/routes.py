@@ -171,6 +171,31 @@ async def study_file(
     )
 
 
+@get(
+    "/{request_id:uuid}/files/{file_id:uuid}/preview",
+    opt=responds_with("image/png") | answers(404),
+)
+async def study_file_preview(
+    request_id: FromPath[uuid.UUID],
+    file_id: FromPath[uuid.UUID],
+    reading_files: NamedDependency[StudyFiles],
+    principal: NamedDependency[Principal],
+    context: NamedDependency[AuditContext],
+) -> Response[bytes]:
+    """A DICOM file's key image (its first frame, windowed) as a PNG the browser shows; 404
+    for a file without an image (a PDF, an ECG waveform). Every read is audited."""
+    png = await reading_files.preview(principal, request_id, file_id, context)
+    return Response(
+        png,
+        media_type="image/png",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
 @post(
     "/{request_id:uuid}/claim",
     status_code=HTTP_200_OK,
@@ -258,6 +283,7 @@ ROUTES = [
                     send_study,
                     read_request,
                     study_file,
+                    study_file_preview,
                     claim_request,
                     release_request,
                     report_request,

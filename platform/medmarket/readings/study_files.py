@@ -1,7 +1,7 @@
 """A study's files: what each kind of study takes (judged by the bytes, never the name), the
 DICOM files read and de-identified (``dicom.py``), stored under
-``<data_dir>/readings/<request>/<file>``; and reading one back for whoever may see the
-request, every read audited."""
+``<data_dir>/readings/<request>/<file>``; and reading one back, or a DICOM file's key image
+as PNG (``preview.py``), for whoever may see the request, every read audited."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
 from medmarket.db import Connection, Database
 from medmarket.errors import InvalidInput, NotFound, PayloadTooLarge
-from medmarket.readings import dicom, queries
+from medmarket.readings import dicom, preview, queries
 from medmarket.readings.dicom import DicomStudyFile
 from medmarket.readings.schemas import FileOut
 from medmarket.readings.states import SUBJECT, Kind
@@ -133,6 +133,8 @@ class StudyFiles:
         request_id: uuid.UUID,
         file_id: uuid.UUID,
         context: AuditContext,
+        *,
+        purpose: str = "download",
     ) -> tuple[bytes, FileOut]:
         async with self.db.connection() as connection:
             await queries.visible(connection, principal, request_id)
@@ -156,6 +158,19 @@ class StudyFiles:
                 "reading.file_read",
                 SUBJECT,
                 request_id,
-                detail={"file_id": str(file_id)},
+                detail={"file_id": str(file_id), "purpose": purpose},
             )
         return content, queries.file_out(row)
+
+    async def preview(
+        self,
+        principal: Principal,
+        request_id: uuid.UUID,
+        file_id: uuid.UUID,
+        context: AuditContext,
+    ) -> bytes:
+        """The key image of a DICOM file as PNG (``preview.py``); 404 for a file with none."""
+        content, file = await self.read(principal, request_id, file_id, context, purpose="preview")
+        if file.content_type != dicom.MEDIA_TYPE:
+            raise NotFound(preview.NO_IMAGE)
+        return await preview.png_of(content)

@@ -11,6 +11,7 @@ import io
 
 import pydicom
 from litestar import Litestar
+from PIL import Image
 
 from medmarket.readings.tests.helpers import (
     QUESTION,
@@ -248,3 +249,34 @@ async def test_outsiders_get_404(app: Litestar) -> None:
         files=[("files", ("ct.dcm", ct_small(), "application/dicom"))],
     )
     assert foreign.status_code == 404 and foreign.json()["errors"][0]["field"] == "booking_id"
+
+
+async def test_a_dicom_image_is_previewed_as_png(app: Litestar) -> None:
+    centre = await reading_centre(app, kind="ecg")
+    [reader] = centre.readers
+    visit = await requester_visit(app)
+    waveform = pydicom.data.get_testdata_file("waveform_ecg.dcm")
+    assert waveform is not None
+    with open(waveform, "rb") as handle:
+        ecg = handle.read()
+    study = [
+        ("ct.dcm", ct_small(), "application/dicom"),
+        ("ecg.dcm", ecg, "application/dicom"),
+        ("ecg.pdf", PDF_BYTES, "application/pdf"),
+    ]
+    response = await send(app, centre, visit, study, kind="ecg")
+    assert response.status_code == 201, response.text
+    reading = response.json()
+    image, trace, pdf = reading["files"]
+    base = f"/api/readings/{reading['id']}/files"
+    preview = await call(app, "GET", f"{base}/{image['id']}/preview", reader)
+    assert preview.status_code == 200 and preview.headers["content-type"] == "image/png"
+    png = Image.open(io.BytesIO(preview.content))
+    assert png.format == "PNG" and png.size == (128, 128) and png.mode == "L"
+    low, high = png.getextrema()
+    assert isinstance(low, int) and isinstance(high, int) and high - low > 100  # not blank
+    for without_image in (trace, pdf):
+        answer = await call(app, "GET", f"{base}/{without_image['id']}/preview", reader)
+        assert answer.status_code == 404
+    outsider = await approved_doctor(app, publish_days=None)
+    assert (await call(app, "GET", f"{base}/{image['id']}/preview", outsider)).status_code == 404
