@@ -9,7 +9,9 @@ import datetime as dt
 import hashlib
 import io
 
+import asyncpg
 import pydicom
+import pytest
 from litestar import Litestar
 from PIL import Image
 
@@ -280,3 +282,22 @@ async def test_a_dicom_image_is_previewed_as_png(app: Litestar) -> None:
         assert answer.status_code == 404
     outsider = await approved_doctor(app, publish_days=None)
     assert (await call(app, "GET", f"{base}/{image['id']}/preview", outsider)).status_code == 404
+
+
+async def test_the_database_holds_one_claim_whatever_the_code_read(app: Litestar) -> None:
+    """The held-claim index, not Python, decides: two transactions that both saw the request
+    unclaimed insert a claim, and the second fails once the first commits."""
+    centre = await reading_centre(app, readers=2)
+    first, second = centre.readers
+    visit = await requester_visit(app)
+    reading = await sent(app, centre, visit)
+    db = app.state.services.db
+    insert = "INSERT INTO reading_claims (request_id, reader_id) VALUES ($1, $2)"
+    async with db.connection() as one, db.connection() as other:
+        async with one.transaction():
+            await one.execute(insert, reading["id"], first.id)
+            waiting = asyncio.ensure_future(other.execute(insert, reading["id"], second.id))
+            await asyncio.sleep(0.2)
+            assert not waiting.done()  # it waits for the first transaction
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await waiting
