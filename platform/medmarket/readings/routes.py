@@ -2,7 +2,8 @@
 (their admins open them and add readers; their readers see the queue and the turnaround),
 reading requests on ``/api/readings`` (the requester sends and cancels, a reader claims,
 releases and reports). Whoever may not see a request gets the 404 of one that does not
-exist."""
+exist: a patient too, who may ask for one (its reads are open to patients) but sees none
+in this increment."""
 
 from __future__ import annotations
 
@@ -278,7 +279,7 @@ ROUTES = [
             ),
             Router(
                 path="/readings",
-                opt=allow("doctor", "hospital_admin"),
+                opt=allow("doctor", "hospital_admin", "patient"),
                 route_handlers=[
                     send_study,
                     read_request,

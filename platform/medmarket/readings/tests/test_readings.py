@@ -230,7 +230,9 @@ async def test_outsiders_get_404(app: Litestar) -> None:
                 assert response.status_code == 403  # the queue is for doctors
                 continue
             assert response.status_code == 404, (path, response.text)
-        assert (await call(app, "GET", path, patient)).status_code in (403, 404)
+        # A patient: the request's and its files' 404; the centre's desk is not theirs (403).
+        expected = 403 if path.startswith("/api/reading-centres") else 404
+        assert (await call(app, "GET", path, patient)).status_code == expected, path
     claim = await call(app, "POST", f"/api/readings/{reading['id']}/claim", other_doctor)
     assert claim.status_code == 404
     # The centre's own admin sees the request; another doctor cannot send for this visit.
@@ -301,3 +303,21 @@ async def test_the_database_holds_one_claim_whatever_the_code_read(app: Litestar
             assert not waiting.done()  # it waits for the first transaction
         with pytest.raises(asyncpg.UniqueViolationError):
             await waiting
+
+
+async def test_the_requester_cancels_before_the_report(app: Litestar) -> None:
+    centre = await reading_centre(app)
+    [reader] = centre.readers
+    visit = await requester_visit(app)
+    reading = await sent(app, centre, visit)
+    await ok(app, "POST", f"/api/readings/{reading['id']}/claim", reader)
+    path = f"/api/readings/{reading['id']}/cancel"
+    # The reader may not call it off; the requester may, claimed or not.
+    assert (await call(app, "POST", path, reader, {"reason": "重复申请"})).status_code == 403
+    cancelled = await ok(app, "POST", path, visit.doctor, {"reason": "患者已转上级医院"})
+    assert cancelled["status"] == "cancelled" and cancelled["claimed_by"] is None
+    assert cancelled["cancel_reason"] == "患者已转上级医院"
+    assert [e["status"] for e in cancelled["timeline"]] == ["received", "claimed", "cancelled"]
+    assert await ok(app, "GET", f"/api/reading-centres/{centre.id}/queue", reader) == []
+    late = await call(app, "POST", f"/api/readings/{reading['id']}/claim", reader)
+    assert late.status_code == 409 and late.json()["status_now"] == "cancelled"
