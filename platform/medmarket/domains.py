@@ -36,6 +36,7 @@ from medmarket.patients.domain import DOMAIN as PATIENTS
 from medmarket.payments.domain import DOMAIN as PAYMENTS
 from medmarket.pharmacies.domain import DOMAIN as PHARMACIES
 from medmarket.prescriptions.domain import DOMAIN as PRESCRIPTIONS
+from medmarket.readings.domain import DOMAIN as READINGS
 from medmarket.referrals.domain import DOMAIN as REFERRALS
 from medmarket.remote_consults.domain import DOMAIN as REMOTE_CONSULTS
 from medmarket.reviews.domain import DOMAIN as REVIEWS
@@ -69,6 +70,7 @@ DOMAINS: list[Domain] = [
     ORDERS,
     REFERRALS,
     REMOTE_CONSULTS,
+    READINGS,
     OPS,
     PAGES,
 ]
