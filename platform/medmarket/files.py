@@ -10,6 +10,7 @@ attachments.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import unicodedata
@@ -19,7 +20,9 @@ from urllib.parse import quote
 
 from litestar.datastructures import UploadFile
 
-from medmarket.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
+from medmarket.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMedia
+
+log = logging.getLogger("medmarket.files")
 
 ACCEPTED = ("application/pdf", "image/jpeg", "image/png")
 EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
@@ -110,6 +113,16 @@ async def store(path: Path, content: bytes) -> None:
 
 async def load(path: Path) -> bytes:
     return await asyncio.to_thread(path.read_bytes)
+
+
+async def load_kept(path: Path, *, missing: str) -> bytes:
+    """A file the database says is kept: its bytes, or NotFound saying ``missing`` (what the
+    reader can do) when it is not on disk, logged as the fault it is."""
+    try:
+        return await load(path)
+    except FileNotFoundError:
+        log.error("a kept file is missing at %s", path)
+        raise NotFound(missing) from None
 
 
 async def remove(path: Path) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ from medmarket.errors import InvalidInput, NotFound
 from medmarket.services import Services
 from medmarket.signaling import messages as m
 
-log = logging.getLogger("medmarket.consults")
 MAX_BODY = 4000
 _CLIENT_REF = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -304,11 +302,9 @@ class ConsultationChat:
         if row is None:
             raise NotFound("no such attachment")
         path = path_of(self.settings.data_path, consultation_id, attachment_id)
-        try:
-            content = await files.load(path)
-        except FileNotFoundError:
-            log.error("attachment %s of %s is missing at %s", attachment_id, consultation_id, path)
-            raise NotFound("the file is missing; ask for it to be shared again") from None
+        content = await files.load_kept(
+            path, missing="the file is missing; ask for it to be shared again"
+        )
         async with self.db.transaction() as connection:
             await audit.record(
                 connection,

@@ -6,7 +6,6 @@ as PNG (``preview.py``), for whoever may see the request, every read audited."""
 from __future__ import annotations
 
 import hashlib
-import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,6 @@ from medmarket.readings.dicom import DicomStudyFile
 from medmarket.readings.schemas import FileOut
 from medmarket.readings.states import SUBJECT, Kind
 
-log = logging.getLogger("medmarket.readings")
 MAX_FILES = 20
 MAX_FILE_BYTES = 16 * 1024 * 1024  # below the app's request limit of 20 MiB
 NO_FILE = "no such file in this reading request"
@@ -146,11 +144,9 @@ class StudyFiles:
         if row is None:
             raise NotFound(NO_FILE)
         path = path_of(self.data_path, request_id, file_id)
-        try:
-            content = await files.load(path)
-        except FileNotFoundError:
-            log.error("reading %s: file %s is missing at %s", request_id, file_id, path)
-            raise NotFound("the file is missing; ask the requesting doctor for it") from None
+        content = await files.load_kept(
+            path, missing="the file is missing; ask the requesting doctor for it"
+        )
         async with self.db.transaction() as connection:
             await audit.record(
                 connection,

@@ -4,7 +4,6 @@ every read audited; no other file of the visit, and nobody else."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from medmarket.referrals import queries
 from medmarket.referrals.schemas import AttachmentRef
 from medmarket.referrals.states import SUBJECT
 
-log = logging.getLogger("medmarket.referrals")
 NO_FILE = "no such file in this referral"
 
 
@@ -49,11 +47,9 @@ class ReferralFiles:
         if row is None:
             raise NotFound(NO_FILE)
         path = path_of(self.data_path, row["consultation_id"], attachment_id)
-        try:
-            content = await files.load(path)
-        except FileNotFoundError:
-            log.error("referral %s: file %s is missing at %s", referral_id, attachment_id, path)
-            raise NotFound("the file is missing; ask the referring doctor for it") from None
+        content = await files.load_kept(
+            path, missing="the file is missing; ask the referring doctor for it"
+        )
         async with self.db.transaction() as connection:
             await audit.record(
                 connection,

@@ -4,7 +4,6 @@ audited; no other file of the visit, and nobody else."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from medmarket.remote_consults import queries
 from medmarket.remote_consults.schemas import AttachmentRef
 from medmarket.remote_consults.states import SUBJECT
 
-log = logging.getLogger("medmarket.remote_consults")
 NO_FILE = "no such file in this case"
 
 
@@ -51,11 +49,9 @@ class CaseFiles:
         if row is None:
             raise NotFound(NO_FILE)
         path = path_of(self.data_path, row["consultation_id"], attachment_id)
-        try:
-            content = await files.load(path)
-        except FileNotFoundError:
-            log.error("remote case %s: file %s is missing at %s", case_id, attachment_id, path)
-            raise NotFound("the file is missing; ask the requesting doctor for it") from None
+        content = await files.load_kept(
+            path, missing="the file is missing; ask the requesting doctor for it"
+        )
         async with self.db.transaction() as connection:
             await audit.record(
                 connection,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from medmarket.errors import UnsupportedMedia
+from medmarket import files
+from medmarket.errors import NotFound, UnsupportedMedia
 from medmarket.files import NAME_EXTENSIONS, require_accepted, require_name_agrees, sniff
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 16
@@ -55,3 +58,14 @@ def test_a_name_may_not_claim_another_type(stem: str, extension: str, media_type
 def test_a_name_without_an_extension_claims_nothing(stem: str, media_type: str) -> None:
     require_name_agrees(stem, media_type)
     require_name_agrees("." + stem, media_type)  # a dot file names no type either
+
+
+async def test_a_kept_file_gone_from_disk_is_a_404_and_a_logged_fault(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    kept = tmp_path / "kept"
+    await files.store(kept, b"%PDF-1.4 report")
+    assert await files.load_kept(kept, missing="ask again") == b"%PDF-1.4 report"
+    with pytest.raises(NotFound, match="ask again"):
+        await files.load_kept(tmp_path / "gone", missing="ask again")
+    assert any("missing" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
