@@ -215,7 +215,7 @@ class Requesting:
             await tell(connection, experts, "remote_consult.in_session", case_id, event)
             return await self._fresh(connection, principal, case_id)
 
-    async def decide(
+    async def record_decision(
         self, principal: Principal, case_id: uuid.UUID, data: DecisionIn, context: AuditContext
     ) -> CaseOut:
         """The requester's decision, once: advisory opinions, their responsibility."""

@@ -159,7 +159,7 @@ async def record_decision(
 ) -> CaseOut:
     """The requester's decision, once an opinion came in. Advisory: responsibility stays
     with the requester; the answer's ``referral_hint`` points to the referrals API."""
-    return await requesting.decide(principal, case_id, data, context)
+    return await requesting.record_decision(principal, case_id, data, context)
 
 
 @post("/{case_id:uuid}/cancel", status_code=HTTP_200_OK, opt=REQUESTERS)
