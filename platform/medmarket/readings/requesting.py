@@ -100,6 +100,15 @@ class Requesting:
             )
             return await queries.reload(connection, request_id)
 
+    async def sent_by(self, principal: Principal) -> list[ReadingOut]:
+        """The studies the doctor sent, newest first: what each waits for, or its report's
+        time (the report itself is on the request)."""
+        rows = await self.db.fetch(
+            queries.SELECT + " WHERE d.user_id = $1 ORDER BY r.received_at DESC, r.id LIMIT 200",
+            principal.user_id,
+        )
+        return [queries.reading_out(row) for row in rows]
+
     async def read(self, principal: Principal, request_id: uuid.UUID) -> ReadingOut:
         async with self.db.connection() as connection:
             row = await queries.visible(connection, principal, request_id)

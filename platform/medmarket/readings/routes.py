@@ -134,6 +134,15 @@ async def send_study(
     return await reading_requests.send(principal, data, context)
 
 
+@get("/", opt=allow("doctor"))
+async def studies_sent(
+    reading_requests: NamedDependency[Requesting],
+    principal: NamedDependency[Principal],
+) -> list[ReadingOut]:
+    """The studies the doctor sent, newest first, with their status and due time."""
+    return await reading_requests.sent_by(principal)
+
+
 @get("/{request_id:uuid}", opt=answers(404))
 async def read_request(
     request_id: FromPath[uuid.UUID],
@@ -281,6 +290,7 @@ ROUTES = [
                 path="/readings",
                 opt=allow("doctor", "hospital_admin", "patient"),
                 route_handlers=[
+                    studies_sent,
                     send_study,
                     read_request,
                     study_file,

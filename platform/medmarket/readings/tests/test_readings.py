@@ -63,6 +63,10 @@ async def test_a_study_is_claimed_reported_signed_and_returned(app: Litestar) ->
 
     returned = await ok(app, "GET", f"/api/readings/{reading['id']}", visit.doctor)
     assert returned["report"]["impression"] == REPORT["impression"]
+    # The requester's own list has it, reported; a reader's list is of what they sent (none).
+    [listed] = await ok(app, "GET", "/api/readings", visit.doctor)
+    assert (listed["id"], listed["status"]) == (reading["id"], "reported")
+    assert await ok(app, "GET", "/api/readings", reader) == []
     assert returned["report"]["critical"] is False
     assert [event["status"] for event in returned["timeline"]] == [
         "received",
