@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
+from litestar import Response
 from litestar.datastructures import UploadFile
 
 from medmarket.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMedia
@@ -123,6 +124,25 @@ async def load_kept(path: Path, *, missing: str) -> bytes:
     except FileNotFoundError:
         log.error("a kept file is missing at %s", path)
         raise NotFound(missing) from None
+
+
+# What a file the platform serves is sent with: never sniffed, cached or run as a page.
+SERVED_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "private, no-store",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+}
+
+
+def served(
+    content: bytes, media_type: str, disposition_header: str | None = None
+) -> Response[bytes]:
+    """A stored file as a response (an attachment with ``disposition_header``, else inline,
+    as a preview image is) that no browser renders as a page."""
+    headers = dict(SERVED_HEADERS)
+    if disposition_header is not None:
+        headers["Content-Disposition"] = disposition_header
+    return Response(content, media_type=media_type, headers=headers)
 
 
 async def remove(path: Path) -> None:

@@ -35,7 +35,7 @@ from medmarket.consults.schemas import (
     VideoChoice,
 )
 from medmarket.consults.trace import consultation_trace
-from medmarket.files import ACCEPTED, disposition
+from medmarket.files import ACCEPTED, disposition, served
 from medmarket.openapi import responds_with
 
 TAGS = ["consultations"]
@@ -232,17 +232,10 @@ async def download_attachment(
     content, attachment = await consults.chat.attachment_file(
         principal, consultation_id, attachment_id, context
     )
-    return Response(
+    return served(
         content,
-        media_type=attachment.content_type,
-        headers={
-            "Content-Disposition": disposition(
-                "attachment", attachment.id, attachment.content_type, attachment.name
-            ),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+        attachment.content_type,
+        disposition("attachment", attachment.id, attachment.content_type, attachment.name),
     )
 
 

@@ -168,17 +168,10 @@ async def download_document(
 ) -> Response[bytes]:
     """The document itself, as an attachment that no browser will render as a page."""
     content, row = await doctors.document_file(principal, doctor_id, document_id, context)
-    return Response(
+    return files.served(
         content,
-        media_type=row["content_type"],
-        headers={
-            "Content-Disposition": files.disposition(
-                row["kind"], row["id"], row["content_type"], row["original_name"]
-            ),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+        row["content_type"],
+        files.disposition(row["kind"], row["id"], row["content_type"], row["original_name"]),
     )
 
 

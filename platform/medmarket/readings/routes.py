@@ -19,7 +19,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.files import disposition
+from medmarket.files import disposition, served
 from medmarket.openapi import answers, responds_with
 from medmarket.readings.centres import Centres
 from medmarket.readings.desk import Desk
@@ -169,16 +169,7 @@ async def study_file(
         header = name + (f"; filename*=UTF-8''{quote(file.name, safe='')}" if file.name else "")
     else:
         header = disposition("study", file.id, file.content_type, file.name)
-    return Response(
-        content,
-        media_type=file.content_type,
-        headers={
-            "Content-Disposition": header,
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
-    )
+    return served(content, file.content_type, header)
 
 
 @get(
@@ -195,15 +186,7 @@ async def study_file_preview(
     """A DICOM file's key image (its first frame, windowed) as a PNG the browser shows; 404
     for a file without an image (a PDF, an ECG waveform). Every read is audited."""
     png = await reading_files.preview(principal, request_id, file_id, context)
-    return Response(
-        png,
-        media_type="image/png",
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
-    )
+    return served(png, "image/png")
 
 
 @post(

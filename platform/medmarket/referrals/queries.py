@@ -85,7 +85,7 @@ async def listed(
 ) -> list[ReferralOut]:
     who = party(principal)
     rows = await connection.fetch(
-        SELECT + f" WHERE {VISIBLE[who]} AND $1::int > 0 ORDER BY r.created_at DESC LIMIT $1",
+        SELECT + f" WHERE {VISIBLE[who]} ORDER BY r.created_at DESC LIMIT $1",
         limit,
         principal.user_id,
     )

@@ -30,7 +30,7 @@ from medmarket.referrals.schemas import (
     ReferralIn,
     ReferralOut,
 )
-from medmarket.referrals.states import AT_HOSPITAL, SUBJECT, move, record_event
+from medmarket.referrals.states import AT_HOSPITAL, LIVE, SUBJECT, move, record_event
 
 SEND_TOPIC = "referrals.send"
 CANCEL_TOPIC = "referrals.cancel"
@@ -162,7 +162,7 @@ class Referring:
         open_id = await connection.fetchval(
             "SELECT id FROM referrals WHERE booking_id = $1 AND status = ANY($2::text[])",
             booking_id,
-            ["draft", "awaiting_consent", "pending", "received", "accepted"],
+            sorted(LIVE),
         )
         if open_id is not None:
             raise ReferralAlreadyOpen(

@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.files import ACCEPTED, disposition
+from medmarket.files import ACCEPTED, disposition, served
 from medmarket.openapi import answers, responds_with
 from medmarket.referrals.outcomes import DownReferrals, HospitalDesk
 from medmarket.referrals.records import ReferralFiles
@@ -165,15 +165,8 @@ async def hospital_referral_file(
     """A file of the visit sent with the referral (a CT image, an ECG, a report), as an
     attachment no browser renders as a page; every read is audited."""
     content, file = await referral_files.read(principal, referral_id, attachment_id, context)
-    return Response(
-        content,
-        media_type=file.content_type,
-        headers={
-            "Content-Disposition": disposition("attachment", file.id, file.content_type, file.name),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+    return served(
+        content, file.content_type, disposition("attachment", file.id, file.content_type, file.name)
     )
 
 

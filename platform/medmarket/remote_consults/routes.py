@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from medmarket.accounts.guards import allow
 from medmarket.accounts.service import Principal
 from medmarket.audit import AuditContext
-from medmarket.files import ACCEPTED, disposition
+from medmarket.files import ACCEPTED, disposition, served
 from medmarket.openapi import answers, responds_with
 from medmarket.remote_consults.answering import Answering
 from medmarket.remote_consults.records import CaseFiles
@@ -101,15 +101,8 @@ async def case_file(
     """A visit's file the case carries, as an attachment no browser renders as a page;
     every read is audited."""
     content, file = await case_files.read(principal, case_id, attachment_id, context)
-    return Response(
-        content,
-        media_type=file.content_type,
-        headers={
-            "Content-Disposition": disposition("attachment", file.id, file.content_type, file.name),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+    return served(
+        content, file.content_type, disposition("attachment", file.id, file.content_type, file.name)
     )
 
 

@@ -77,7 +77,7 @@ async def test_every_topic_written_has_a_handler(app: Litestar) -> None:
     assert unhandled == {}, f"outbox topics nothing handles: {unhandled}"
 
 
-def test_an_unhandled_topic_is_found(app: Litestar) -> None:
+def test_an_unhandled_topic_is_found() -> None:
     """The scan sees literals, constants and a module's constants, and flags the rest."""
     module = ModuleType("sample")
     module.ROUND = "sample.round"  # type: ignore[attr-defined]
